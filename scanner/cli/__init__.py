@@ -1,0 +1,82 @@
+"""The ``camsweep`` command line: a thin click layer over the library.
+
+Each command lives in its own module and is registered in ``COMMANDS``; modules are imported only
+when their command runs, so ``camsweep --help`` stays fast and one command's heavy imports
+(scapy, zeroconf) do not slow another.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import CamsweepError, ExitCode
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name: (module, one-line help shown by `camsweep --help`)
+    "identify": ("scanner.cli.identify", "Identify devices from saved observations (offline)."),
+}
+
+log = logging.getLogger("camsweep")
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[name][0])
+        command: click.Command = getattr(module, "command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("camsweep: %(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="camsweep")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """camsweep: find Hikvision, Dahua and OEM-rebadged cameras, NVRs and DVRs, with evidence.
+
+    Exit codes: 0 nothing restricted found, 2 usage/config/data error, 3 restricted devices
+    found, 4 new restricted devices (--fail-on new), 5 scan failed, 6 partial result.
+    """
+    setup_logging(verbose, quiet)
+    ctx.ensure_object(dict)
+
+
+def fail(error: CamsweepError) -> None:
+    """Report a camsweep error as one line on stderr and exit with its code."""
+    click.echo(f"camsweep: error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="camsweep", standalone_mode=True)
+    except CamsweepError as error:
+        fail(error)
+    except KeyboardInterrupt:
+        click.echo("camsweep: interrupted", err=True)
+        sys.exit(ExitCode.PARTIAL)

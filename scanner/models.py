@@ -1,0 +1,426 @@
+"""The data that flows through camsweep: observations -> devices -> verdicts.
+
+Every class here is a frozen dataclass with ``to_dict``/``from_dict`` so that a scan can be saved
+as JSON and read back identically (``SCHEMA_VERSION`` versions that JSON).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+SCHEMA_VERSION = 1
+"""Version of the JSON form of observations, devices and verdicts. Bump on incompatible change."""
+
+RAW_LIMIT = 16 * 1024
+"""Characters of a raw artefact kept in an Observation; longer artefacts are cut and flagged."""
+
+FIELD_LIMIT = 4 * 1024
+"""Characters of one parsed field value kept."""
+
+
+class ArtefactKind(str, enum.Enum):
+    """What kind of thing a probe saw."""
+
+    HTTP_RESPONSE = "http_response"
+    HTTP_TITLE = "http_title"
+    HTTP_AUTH_REALM = "http_auth_realm"
+    RTSP_BANNER = "rtsp_banner"
+    TLS_CERTIFICATE = "tls_certificate"
+    ONVIF_SCOPES = "onvif_scopes"
+    ONVIF_DEVICE_INFO = "onvif_device_info"
+    SADP_REPLY = "sadp_reply"
+    DHIP_REPLY = "dhip_reply"
+    UPNP_DESCRIPTION = "upnp_description"
+    SSDP_REPLY = "ssdp_reply"
+    MDNS_RECORD = "mdns_record"
+    DHCP_OPTIONS = "dhcp_options"
+    OPEN_PORT = "open_port"
+    MAC_ADDRESS = "mac_address"
+    HOSTNAME = "hostname"
+
+
+class Manufacturer(str, enum.Enum):
+    """Who made the hardware (not whose name is on the label)."""
+
+    HIKVISION = "hikvision"
+    DAHUA = "dahua"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class DeviceType(str, enum.Enum):
+    CAMERA = "camera"
+    NVR = "nvr"
+    DVR = "dvr"
+    INTERCOM = "doorbell/intercom"
+    ACCESS_CONTROL = "access control"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Tier(str, enum.Enum):
+    """How much a signal says about the *maker*, strongest first.
+
+    firmware: produced by the maker's firmware whatever the label (SADP/DHIP answers, ISAPI/RPC2
+        APIs, realm shapes, header quirks) -- survives OEM relabelling.
+    label: the name printed on the box (title text, ONVIF name scope, UPnP manufacturer).
+    network: the MAC's registered organisation.
+    weak: shapes many devices share (port sets, generic banners); never decisive alone.
+    """
+
+    FIRMWARE = "firmware"
+    LABEL = "label"
+    NETWORK = "network"
+    WEAK = "weak"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_MAC_RE = re.compile(r"^[0-9a-f]{2}([:\-.]?)[0-9a-f]{2}(\1[0-9a-f]{2}){4}$", re.I)
+
+
+def normalize_mac(value: str | None) -> str | None:
+    """``AA-BB-CC-DD-EE-FF``/``aabb.ccdd.eeff``/... -> ``aa:bb:cc:dd:ee:ff``; None if not a MAC."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    hexdigits = re.sub(r"[^0-9a-f]", "", text)
+    if len(hexdigits) != 12 or not re.fullmatch(r"[0-9a-f:\-. ]+", text):
+        return None
+    if hexdigits in ("000000000000", "ffffffffffff"):
+        return None
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+
+
+def normalize_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def bound(text: str | None, limit: int = RAW_LIMIT) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[:limit]
+
+
+def _dt(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One thing one probe saw about one host.
+
+    ``fields`` holds the values parsed from the artefact under dotted keys (``http.header.server``,
+    ``sadp.serial``, ...; the full list is in ARCHITECTURE.md). Fingerprint rules match on those
+    keys. ``raw`` keeps the artefact itself, cut to ``RAW_LIMIT`` characters (``truncated`` says so).
+    ``problem`` records input that was bad (garbage, oversize, XML bomb, ...): such an observation
+    is kept as evidence of what happened but carries no fields.
+    """
+
+    probe: str
+    kind: ArtefactKind
+    time: datetime
+    ip: str | None = None
+    mac: str | None = None
+    port: int | None = None
+    raw: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    truncated: bool = False
+    problem: str | None = None
+
+    @classmethod
+    def make(
+        cls,
+        probe: str,
+        kind: ArtefactKind,
+        *,
+        ip: str | None = None,
+        mac: str | None = None,
+        port: int | None = None,
+        raw: str | bytes | None = None,
+        fields: Mapping[str, Any] | None = None,
+        problem: str | None = None,
+        time: datetime | None = None,
+    ) -> "Observation":
+        """Build an observation, normalising addresses and bounding raw text and field values."""
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", errors="replace")
+        truncated = raw is not None and len(raw) > RAW_LIMIT
+        clean: dict[str, str] = {}
+        for key, value in (fields or {}).items():
+            if value is None or value == "":
+                continue
+            clean[key] = bound(str(value), FIELD_LIMIT) or ""
+        return cls(
+            probe=probe,
+            kind=ArtefactKind(kind),
+            time=time or utcnow(),
+            ip=normalize_ip(ip),
+            mac=normalize_mac(mac),
+            port=port,
+            raw=bound(raw),
+            fields=clean,
+            truncated=truncated,
+            problem=problem,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probe": self.probe,
+            "kind": self.kind.value,
+            "time": self.time.isoformat(),
+            "ip": self.ip,
+            "mac": self.mac,
+            "port": self.port,
+            "raw": self.raw,
+            "fields": dict(self.fields),
+            "truncated": self.truncated,
+            "problem": self.problem,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Observation":
+        return cls(
+            probe=str(data["probe"]),
+            kind=ArtefactKind(data["kind"]),
+            time=_dt(data["time"]),
+            ip=data.get("ip"),
+            mac=data.get("mac"),
+            port=data.get("port"),
+            raw=data.get("raw"),
+            fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
+            truncated=bool(data.get("truncated", False)),
+            problem=data.get("problem"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """Observations merged per host: by MAC where known, else by IP."""
+
+    key: str
+    macs: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    open_ports: tuple[int, ...] = ()
+    observations: tuple[Observation, ...] = ()
+
+    @property
+    def mac(self) -> str | None:
+        return self.macs[0] if self.macs else None
+
+    @property
+    def ip(self) -> str | None:
+        return self.ips[0] if self.ips else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "macs": list(self.macs),
+            "ips": list(self.ips),
+            "hostnames": list(self.hostnames),
+            "open_ports": list(self.open_ports),
+            "observations": [o.to_dict() for o in self.observations],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Device":
+        return cls(
+            key=str(data["key"]),
+            macs=tuple(data.get("macs", ())),
+            ips=tuple(data.get("ips", ())),
+            hostnames=tuple(data.get("hostnames", ())),
+            open_ports=tuple(int(p) for p in data.get("open_ports", ())),
+            observations=tuple(Observation.from_dict(o) for o in data.get("observations", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One fingerprint rule that fired, with the evidence it used."""
+
+    rule_id: str
+    rule_file: str
+    field: str
+    value: str
+    probe: str
+    seen_at: datetime
+    tier: Tier
+    certainty: float
+    maker: Manufacturer | None = None
+    brand: str | None = None
+    extracted: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "rule_file": self.rule_file,
+            "field": self.field,
+            "value": self.value,
+            "probe": self.probe,
+            "seen_at": self.seen_at.isoformat(),
+            "tier": self.tier.value,
+            "certainty": self.certainty,
+            "maker": self.maker.value if self.maker else None,
+            "brand": self.brand,
+            "extracted": dict(self.extracted),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RuleHit":
+        return cls(
+            rule_id=data["rule_id"],
+            rule_file=data["rule_file"],
+            field=data["field"],
+            value=data["value"],
+            probe=data["probe"],
+            seen_at=_dt(data["seen_at"]),
+            tier=Tier(data["tier"]),
+            certainty=float(data["certainty"]),
+            maker=Manufacturer(data["maker"]) if data.get("maker") else None,
+            brand=data.get("brand"),
+            extracted=dict(data.get("extracted") or {}),
+            description=data.get("description", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What camsweep concludes about one device, and why.
+
+    ``manufacturer`` is who made the hardware; ``brand`` is the name on the label (they differ for
+    OEM units). ``confidence`` is in [0, 1] and ``confidence_level`` is its word form; both follow
+    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees.
+    """
+
+    manufacturer: Manufacturer = Manufacturer.UNKNOWN
+    brand: str | None = None
+    device_type: DeviceType = DeviceType.UNKNOWN
+    model: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    confidence: float = 0.0
+    confidence_level: str = "none"
+    hits: tuple[RuleHit, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    summary: str = ""
+
+    @property
+    def is_restricted_maker(self) -> bool:
+        return self.manufacturer in (Manufacturer.HIKVISION, Manufacturer.DAHUA)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manufacturer": self.manufacturer.value,
+            "brand": self.brand,
+            "device_type": self.device_type.value,
+            "model": self.model,
+            "firmware": self.firmware,
+            "serial": self.serial,
+            "confidence": round(self.confidence, 4),
+            "confidence_level": self.confidence_level,
+            "hits": [h.to_dict() for h in self.hits],
+            "conflicts": list(self.conflicts),
+            "summary": self.summary,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Verdict":
+        return cls(
+            manufacturer=Manufacturer(data.get("manufacturer", "unknown")),
+            brand=data.get("brand"),
+            device_type=DeviceType(data.get("device_type", "unknown")),
+            model=data.get("model"),
+            firmware=data.get("firmware"),
+            serial=data.get("serial"),
+            confidence=float(data.get("confidence", 0.0)),
+            confidence_level=data.get("confidence_level", "none"),
+            hits=tuple(RuleHit.from_dict(h) for h in data.get("hits", ())),
+            conflicts=tuple(data.get("conflicts", ())),
+            summary=data.get("summary", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifiedDevice:
+    """A device together with the verdict about it."""
+
+    device: Device
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"device": self.device.to_dict(), "verdict": self.verdict.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "IdentifiedDevice":
+        return cls(Device.from_dict(data["device"]), Verdict.from_dict(data["verdict"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """Everything one scan (or one offline ``identify`` run) produced.
+
+    ``partial`` is True when the run was interrupted or an input was only partly readable;
+    ``notes`` says why, and which methods were skipped.
+    """
+
+    started: datetime
+    finished: datetime
+    devices: tuple[IdentifiedDevice, ...] = ()
+    targets: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    partial: bool = False
+    notes: tuple[str, ...] = ()
+    data_versions: Mapping[str, str] = field(default_factory=dict)
+    mode: str = "scan"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "mode": self.mode,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "targets": list(self.targets),
+            "methods": list(self.methods),
+            "partial": self.partial,
+            "notes": list(self.notes),
+            "data_versions": dict(self.data_versions),
+            "devices": [d.to_dict() for d in self.devices],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ScanResult":
+        from .errors import SchemaVersionError
+
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"scan result has schema_version {version!r}; this camsweep reads {SCHEMA_VERSION}"
+            )
+        return cls(
+            started=_dt(data["started"]),
+            finished=_dt(data["finished"]),
+            devices=tuple(IdentifiedDevice.from_dict(d) for d in data.get("devices", ())),
+            targets=tuple(data.get("targets", ())),
+            methods=tuple(data.get("methods", ())),
+            partial=bool(data.get("partial", False)),
+            notes=tuple(data.get("notes", ())),
+            data_versions=dict(data.get("data_versions") or {}),
+            mode=data.get("mode", "scan"),
+        )
