@@ -1,0 +1,70 @@
+"""The CLI shell: help everywhere, version, one-line errors with documented exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from scanner import __version__
+from scanner.cli import COMMANDS, cli
+from scanner.errors import ExitCode
+
+
+def run(*args, stdin=None):
+    """Run the real entry point in a subprocess (exit codes and stderr exactly as a user sees them)."""
+    return subprocess.run(
+        [sys.executable, "scan.py", *args], input=stdin, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_version():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help(name):
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and name in result.output
+
+
+def test_top_level_help_lists_every_command():
+    result = CliRunner().invoke(cli, ["--help"])
+    for name in COMMANDS:
+        assert name in result.output
+
+
+def test_invalid_json_is_one_clear_line_exit_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"ip": "192.0.2.1", ')
+    proc = run("identify", str(bad))
+    assert proc.returncode == ExitCode.USAGE
+    assert proc.stderr.count("\n") == 1 and "not valid JSON" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_schema_version_exit_2(tmp_path):
+    doc = tmp_path / "future.json"
+    doc.write_text(json.dumps({"schema_version": 999, "observations": []}))
+    proc = run("identify", str(doc))
+    assert proc.returncode == ExitCode.USAGE
+    assert "schema_version 999" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_file_exit_2():
+    proc = run("identify", "/nonexistent/hosts.json")
+    assert proc.returncode == ExitCode.USAGE
+    assert "cannot read" in proc.stderr
+
+
+def test_identify_reads_stdin_and_writes_json():
+    host = {"ip": "192.0.2.10", "ports": [80]}
+    proc = run("identify", "--format", "json", "-", stdin=json.dumps(host))
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["schema_version"] == 1
+    assert [d["device"]["ips"] for d in result["devices"]] == [["192.0.2.10"]]

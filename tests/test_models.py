@@ -1,0 +1,88 @@
+"""The model's JSON form is stable: to_dict -> from_dict gives back the same objects."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from scanner.errors import SchemaVersionError
+from scanner.models import (
+    RAW_LIMIT,
+    ArtefactKind,
+    Device,
+    DeviceType,
+    IdentifiedDevice,
+    Manufacturer,
+    Observation,
+    RuleHit,
+    ScanResult,
+    Tier,
+    Verdict,
+    normalize_mac,
+)
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+
+def _obs() -> Observation:
+    return Observation.make(
+        "sadp", ArtefactKind.SADP_REPLY, ip="198.18.0.21", mac="58-50-ED-00-00-01",
+        raw="<ProbeMatch/>", fields={"sadp.model": "DS-2CD2043G2-I", "sadp.serial": None}, time=T0,
+    )
+
+
+def test_observation_make_normalises_and_drops_empty_fields():
+    obs = _obs()
+    assert obs.mac == "58:50:ed:00:00:01"
+    assert obs.fields == {"sadp.model": "DS-2CD2043G2-I"}
+    assert obs.kind is ArtefactKind.SADP_REPLY
+
+
+def test_observation_bounds_raw_text_and_flags_it():
+    obs = Observation.make("http", ArtefactKind.HTTP_RESPONSE, ip="198.18.0.5", raw="x" * (RAW_LIMIT + 10))
+    assert len(obs.raw) == RAW_LIMIT and obs.truncated
+
+
+def test_invalid_bytes_do_not_break_observations():
+    obs = Observation.make("http", ArtefactKind.HTTP_RESPONSE, ip="198.18.0.5", raw=b"\xff\xfeok")
+    assert obs.raw.endswith("ok")
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("AA:BB:CC:DD:EE:FF", "aa:bb:cc:dd:ee:ff"),
+    ("aabb.ccdd.eeff", "aa:bb:cc:dd:ee:ff"),
+    ("58-50-ed-00-00-01", "58:50:ed:00:00:01"),
+    ("00:00:00:00:00:00", None),
+    ("ff:ff:ff:ff:ff:ff", None),
+    ("not a mac", None),
+    ("aa:bb:cc:dd:ee", None),
+])
+def test_normalize_mac(value, expected):
+    assert normalize_mac(value) == expected
+
+
+def test_scan_result_round_trip():
+    obs = _obs()
+    hit = RuleHit(
+        rule_id="sadp-probematch", rule_file="sadp.toml", field="sadp.xml_root", value="ProbeMatch",
+        probe="sadp", seen_at=T0, tier=Tier.FIRMWARE, certainty=0.95, maker=Manufacturer.HIKVISION,
+        extracted={"model": "DS-2CD2043G2-I"},
+    )
+    verdict = Verdict(
+        manufacturer=Manufacturer.HIKVISION, brand="Hikvision", device_type=DeviceType.CAMERA,
+        model="DS-2CD2043G2-I", confidence=0.95, confidence_level="high", hits=(hit,),
+        conflicts=("label says Axis",), summary="s",
+    )
+    device = Device(key=obs.mac, macs=(obs.mac,), ips=(obs.ip,), open_ports=(80, 8000), observations=(obs,))
+    result = ScanResult(started=T0, finished=T0, devices=(IdentifiedDevice(device, verdict),),
+                        targets=("198.18.0.0/24",), methods=("sadp",), notes=("n",),
+                        data_versions={"fingerprints": "1"})
+    again = ScanResult.from_dict(result.to_dict())
+    assert again == result
+    assert again.to_dict() == result.to_dict()
+
+
+def test_scan_result_of_another_schema_version_is_refused():
+    data = ScanResult(started=T0, finished=T0).to_dict()
+    data["schema_version"] = 99
+    with pytest.raises(SchemaVersionError, match="schema_version 99"):
+        ScanResult.from_dict(data)
