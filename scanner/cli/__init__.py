@@ -20,6 +20,8 @@ from ..errors import CamsweepError, ExitCode
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
     "identify": ("scanner.cli.identify", "Identify devices from saved observations (offline)."),
+    "history": ("scanner.cli.history", "List the scans stored in the inventory."),
+    "diff": ("scanner.cli.diff", "Show new, gone and changed devices between two scans."),
 }
 
 log = logging.getLogger("camsweep")

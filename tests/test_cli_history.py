@@ -1,0 +1,37 @@
+"""`camsweep history` and `camsweep diff` over a real inventory file."""
+
+import json
+
+from click.testing import CliRunner
+
+from scanner.cli import cli
+from scanner.errors import InventoryError
+from scanner.inventory import Inventory
+from tests.test_inventory import item, result
+
+
+def _db(tmp_path):
+    path = tmp_path / "inv.sqlite"
+    with Inventory(path) as inv:
+        inv.store(result(item("198.18.0.20", "58:50:ed:00:00:01")))
+        inv.store(result(item("198.18.0.21", "58:50:ed:00:00:01", firmware="V5.7.18"), minutes=60))
+    return str(path)
+
+
+def test_history_lists_scans(tmp_path):
+    out = CliRunner().invoke(cli, ["history", "--db", _db(tmp_path), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    scans = json.loads(out.output)
+    assert [s["id"] for s in scans] == [1, 2] and scans[0]["restricted"] == 1
+
+
+def test_diff_of_last_two_scans(tmp_path):
+    out = CliRunner().invoke(cli, ["diff", "--db", _db(tmp_path)])
+    assert out.exit_code == 0, out.output
+    assert "scan 1 -> scan 2: 1 change(s)" in out.output
+    assert "moved IP: 198.18.0.20 -> 198.18.0.21" in out.output
+
+
+def test_diff_of_unknown_scan_is_an_inventory_error(tmp_path):
+    out = CliRunner().invoke(cli, ["diff", "--db", _db(tmp_path), "7", "2"])
+    assert isinstance(out.exception, InventoryError) and "no scan '7'" in str(out.exception)
