@@ -1,0 +1,25 @@
+"""``camsweep listen``: identify devices from traffic alone; sends no packet at all."""
+
+from __future__ import annotations
+
+import click
+
+from ..passive import listen
+from ._finish import finish, output_options
+
+
+@click.command("listen")
+@click.option("-i", "--interface", required=True, help="Interface to listen on (needs root).")
+@click.option("-d", "--duration", type=float, default=60.0, show_default=True, help="Seconds to listen.")
+@click.option("--only", "targets", multiple=True, metavar="CIDR",
+              help="Keep only hosts in these networks (repeatable).")
+@output_options
+def command(interface: str, duration: float, targets: tuple[str, ...], **output: object) -> None:
+    """Listen on INTERFACE and identify devices from what they announce and answer to others.
+
+    Nothing is sent: the packet socket is receive-only. Devices are identified from ARP, DHCP,
+    mDNS, SSDP, WS-Discovery, SADP and DHIP announcements, clear-text HTTP and RTSP replies, TLS 1.2
+    certificates and the ports they serve on. Results go to the same inventory as active scans.
+    """
+    result = listen(interface, duration, targets=targets)
+    finish(result, **output)  # type: ignore[arg-type]
