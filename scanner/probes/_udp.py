@@ -1,0 +1,368 @@
+"""Sockets for the discovery probes: always on the scanner's interface, every read bounded.
+
+Every discovery probe needs the same three things: the chosen interface's IPv4 address (never
+the default interface), a UDP socket bound to that address that sends multicast out of that
+interface only (TTL 1, no loopback of our own packets), and a receive loop bounded in size, in
+time and by the scan's cancel flag. This module gives exactly those and nothing protocol-specific.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import json
+import logging
+import selectors
+import socket
+import struct
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import ScanError, UsageError
+from ..models import Observation
+from . import ProbeContext
+
+log = logging.getLogger("camsweep")
+
+MAX_DATAGRAM = 64 * 1024
+"""Bytes read at most per datagram (a UDP payload cannot be larger anyway)."""
+
+POLL_SLICE = 0.1
+"""Seconds between checks of the cancel flag while waiting for replies."""
+
+_SIOCGIFADDR = 0x8915
+_SIOCGIFNETMASK = 0x891B
+_SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
+_IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
+
+
+@dataclass(frozen=True)
+class InterfaceAddress:
+    """One IPv4 address of the scanner's interface."""
+
+    name: str
+    ip: str
+    network: ipaddress.IPv4Network
+
+    @property
+    def broadcast(self) -> str:
+        return str(self.network.broadcast_address)
+
+
+def interface_addresses(name: str | None) -> list[InterfaceAddress]:
+    """All IPv4 addresses of interface ``name``, primary first.
+
+    Raises UsageError when no interface was chosen (we never fall back to the default one) and
+    ScanError when the interface does not exist or has no IPv4 address.
+    """
+    if not name:
+        raise UsageError("no network interface chosen; pass --interface")
+    found = _addresses_from_iproute(name)
+    if found is None:
+        found = _addresses_from_ioctl(name)
+    if not found:
+        raise ScanError(f"interface {name!r} does not exist or has no IPv4 address")
+    return found
+
+
+def interface_address(name: str | None) -> InterfaceAddress:
+    """The primary IPv4 address of ``name`` (see ``interface_addresses``)."""
+    return interface_addresses(name)[0]
+
+
+def _addresses_from_iproute(name: str) -> list[InterfaceAddress] | None:
+    """Addresses as ``ip -j -4 addr`` reports them; None if iproute2 is unavailable."""
+    try:
+        done = subprocess.run(
+            ["ip", "-j", "-4", "addr", "show", "dev", name],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return []
+    try:
+        links = json.loads(done.stdout or "[]")
+    except ValueError:
+        return None
+    found: list[InterfaceAddress] = []
+    for link in links:
+        for info in link.get("addr_info", []):
+            if info.get("family") != "inet":
+                continue
+            ip, prefix = info.get("local"), info.get("prefixlen")
+            if ip is None or prefix is None:
+                continue
+            network = ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
+            found.append(InterfaceAddress(name, ip, network))
+    return found
+
+
+def _addresses_from_ioctl(name: str) -> list[InterfaceAddress]:
+    """The primary address via SIOCGIFADDR/SIOCGIFNETMASK (no iproute2 needed)."""
+    request = struct.pack("256s", name.encode()[:15])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_sock:
+        try:
+            addr = fcntl.ioctl(probe_sock.fileno(), _SIOCGIFADDR, request)[20:24]
+            mask = fcntl.ioctl(probe_sock.fileno(), _SIOCGIFNETMASK, request)[20:24]
+        except OSError:
+            return []
+    ip = socket.inet_ntoa(addr)
+    network = ipaddress.IPv4Network(f"{ip}/{socket.inet_ntoa(mask)}", strict=False)
+    return [InterfaceAddress(name, ip, network)]
+
+
+def _bind_to_device(sock: socket.socket, name: str) -> None:
+    """Pin the socket to the interface too; needs CAP_NET_RAW on older kernels, so best effort."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_BINDTODEVICE, name.encode())
+    except OSError:
+        log.debug("SO_BINDTODEVICE %s not permitted; relying on the bound address", name)
+
+
+def udp_socket(iface: InterfaceAddress, *, broadcast: bool = False) -> socket.socket:
+    """A UDP socket bound to the interface's address (ephemeral port) for sending probes.
+
+    Multicast leaves through this interface only, with TTL 1 (never routed) and without being
+    looped back to ourselves. Replies sent to our source port arrive on this socket.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        _bind_to_device(sock, iface.name)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface.ip))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+        if broadcast:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.bind((iface.ip, 0))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def group_listener(iface: InterfaceAddress, group: str, port: int) -> socket.socket | None:
+    """A socket that receives what devices send to ``group:port`` on the interface.
+
+    Some devices answer discovery to the group (or announce themselves there) instead of to our
+    source port. The socket is bound to the group address (so it sees only that group, not other
+    traffic to the port) and joins the group on the interface's address. Returns None when the
+    port cannot be shared (another program holds it exclusively): we still get direct replies.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        _bind_to_device(sock, iface.name)
+        try:
+            # Only the group we join, not every group some other socket joined.
+            sock.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)
+        except OSError:
+            pass
+        sock.bind((group, port))
+        membership = socket.inet_aton(group) + socket.inet_aton(iface.ip)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        log.info("cannot listen on %s:%d on %s (%s); direct replies only", group, port, iface.name, exc)
+        return None
+    return sock
+
+
+def send(ctx: ProbeContext, sock: socket.socket, payload: bytes, address: tuple[str, int]) -> bool:
+    """Send one datagram, honouring the scan's packet rate; False (logged) if the kernel refused."""
+    ctx.wait_rate()
+    try:
+        sock.sendto(payload, address)
+    except OSError as exc:
+        log.debug("send to %s:%d failed: %s", address[0], address[1], exc)
+        return False
+    return True
+
+
+Handler = Callable[[bytes, str, int], None]
+"""Called with (datagram, source ip, source port) for each in-scope datagram."""
+
+
+def receive_until(
+    ctx: ProbeContext,
+    sockets: Iterable[socket.socket | None],
+    deadline: float,
+    handler: Handler,
+    *,
+    own_ips: Iterable[str] = (),
+    stop: Callable[[], bool] | None = None,
+) -> None:
+    """Read datagrams from ``sockets`` until ``deadline`` (time.monotonic), cancel or ``stop()``.
+
+    Each read is at most ``MAX_DATAGRAM`` bytes. Datagrams from our own addresses or from an
+    address outside the scan's scope are dropped before ``handler`` sees them; an exception in
+    ``handler`` is logged and the loop goes on (device input never ends the scan).
+    """
+    own = set(own_ips)
+    with selectors.DefaultSelector() as selector:
+        for sock in sockets:
+            if sock is not None:
+                selector.register(sock, selectors.EVENT_READ)
+        if not selector.get_map():
+            return
+        while not ctx.cancelled.is_set() and not (stop is not None and stop()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            for key, _ in selector.select(min(remaining, POLL_SLICE)):
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                try:
+                    data, (ip, port) = sock.recvfrom(MAX_DATAGRAM)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:  # e.g. ICMP port unreachable reported on a unicast send
+                    log.debug("receive failed: %s", exc)
+                    continue
+                if ip in own:
+                    continue
+                if not ctx.in_scope(ip):
+                    log.debug("dropped reply from out-of-scope %s", ip)
+                    continue
+                try:
+                    handler(data, ip, port)
+                except Exception:  # noqa: BLE001 -- a parser bug must not end the scan
+                    log.exception("handling a reply from %s failed", ip)
+
+
+def close_all(sockets: Iterable[socket.socket | None]) -> None:
+    for sock in sockets:
+        if sock is not None:
+            sock.close()
+
+
+def window_deadline(config: object) -> float:
+    """End of the shared listen window that started now (monotonic clock)."""
+    return time.monotonic() + float(getattr(config, "listen_window", 2.5))
+
+
+def host_deadline(config: object) -> float:
+    """End of a bounded wait for one host's unicast answer."""
+    read_timeout = float(getattr(config, "read_timeout", 2.0))
+    host_timeout = float(getattr(config, "host_timeout", 8.0))
+    return time.monotonic() + min(read_timeout, host_timeout)
+
+
+class OnceEmitter:
+    """Emits each distinct observation once per scan.
+
+    Discovery requests are repeated against UDP loss, and one device often answers every copy
+    (and both WS-Discovery namespaces) with the same content: the duplicates add nothing.
+    """
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self._ctx = ctx
+        self._seen: set[tuple[object, ...]] = set()
+
+    def __call__(self, observation: "Observation") -> bool:
+        """Emit unless already emitted; True if it was new."""
+        key = (
+            observation.ip,
+            observation.kind,
+            observation.port,
+            tuple(sorted(observation.fields.items())),
+            observation.problem,
+            observation.raw if observation.problem else None,
+        )
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self._ctx.emit(observation)
+        return True
+
+
+RESEND_GAP = 0.3
+"""Seconds between repeated copies of a discovery request."""
+
+
+def multicast_round(
+    ctx: ProbeContext,
+    sender: socket.socket,
+    requests: Iterable[tuple[bytes, tuple[str, int]]],
+    listeners: Iterable[socket.socket | None],
+    handler: Handler,
+    deadline: float,
+    *,
+    repeats: int = 2,
+    own_ips: Iterable[str] = (),
+) -> None:
+    """Send every request ``repeats`` times (``RESEND_GAP`` apart), then listen until ``deadline``.
+
+    Replies are read from ``sender`` (answers to our source port) and from ``listeners`` (answers
+    and announcements sent to a group); identical datagrams from one host are handled once.
+    """
+    requests = list(requests)
+    sockets = [sender, *listeners]
+    own = list(own_ips)
+    seen: set[tuple[str, bytes]] = set()
+
+    def once(data: bytes, ip: str, port: int) -> None:
+        if (ip, data) in seen:
+            return
+        seen.add((ip, data))
+        handler(data, ip, port)
+
+    for attempt in range(max(1, repeats)):
+        if ctx.cancelled.is_set():
+            return
+        for payload, address in requests:
+            send(ctx, sender, payload, address)
+        if attempt + 1 < repeats:
+            receive_until(
+                ctx, sockets, min(deadline, time.monotonic() + RESEND_GAP), once, own_ips=own
+            )
+    receive_until(ctx, sockets, deadline, once, own_ips=own)
+
+
+def unicast_ask(
+    ctx: ProbeContext,
+    iface: InterfaceAddress,
+    payloads: Iterable[bytes],
+    destination: tuple[str, int],
+    handler: Callable[[bytes, str, int], bool],
+    *,
+    deadline: float,
+    repeats: int = 2,
+    listeners: Iterable[socket.socket | None] = (),
+) -> bool:
+    """Ask one host directly (how a routed segment without multicast is covered).
+
+    Sends each payload, repeating once after ``RESEND_GAP`` if no answer came; reads only
+    datagrams from the destination host (on our socket, and on ``listeners`` for devices that
+    answer to a group) until ``handler`` returns True (an answer) or the deadline passes.
+    Returns True if the host answered.
+    """
+    if not ctx.in_scope(destination[0]):
+        return False
+    answered = False
+
+    def from_host(data: bytes, ip: str, port: int) -> None:
+        nonlocal answered
+        if ip == destination[0] and handler(data, ip, port):
+            answered = True
+
+    payloads = list(payloads)
+    listeners = list(listeners)
+    with udp_socket(iface) as sock:
+        for attempt in range(max(1, repeats)):
+            if ctx.cancelled.is_set() or answered:
+                break
+            for payload in payloads:
+                send(ctx, sock, payload, destination)
+            until = deadline if attempt + 1 >= repeats else min(deadline, time.monotonic() + RESEND_GAP * 2)
+            receive_until(ctx, [sock, *listeners], until, from_host, stop=lambda: answered)
+    return answered

@@ -1,0 +1,188 @@
+"""ARP sweep of the interface's own subnets: which in-scope addresses are alive, and their MACs.
+
+The MAC is the one identifier that links what every other probe sees about a host, and its OUI is
+network-tier evidence of the maker. ARP needs a raw socket (root); without root the engine falls
+back to ``read_neighbour_table()``, i.e. the MACs the kernel already learnt.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import select
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..errors import PrivilegeError
+from ..models import ArtefactKind, Observation, normalize_mac
+from . import HostInfo, Probe, ProbeContext, register
+from ._udp import InterfaceAddress, interface_addresses
+
+log = logging.getLogger("camsweep")
+
+MAX_SWEEP_ADDRESSES = 65536
+"""Addresses considered per interface subnet; a bigger on-link subnet is swept only in part."""
+
+_ETH_P_ARP = 0x0806
+_ARP_REPLY = 2
+_ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
+
+
+def mac_fields(mac: str) -> dict[str, str]:
+    """The ``mac.*`` observation fields of a normalised MAC."""
+    return {"mac.address": mac, "mac.oui": mac.replace(":", "")[:6].upper()}
+
+
+def mac_observation(probe: str, ip: str, mac: str, raw: str) -> Observation | None:
+    clean = normalize_mac(mac)
+    if clean is None:
+        return None
+    return Observation.make(
+        probe, ArtefactKind.MAC_ADDRESS, ip=ip, mac=clean, raw=raw, fields=mac_fields(clean)
+    )
+
+
+def sweep_targets(
+    addresses: list[InterfaceAddress], in_scope: Callable[[str], bool]
+) -> Iterator[tuple[str, InterfaceAddress]]:
+    """(target ip, the interface address on its subnet) for every in-scope on-link address."""
+    own = {a.ip for a in addresses}
+    seen: set[str] = set()
+    for addr in addresses:
+        hosts = addr.network.hosts() if addr.network.prefixlen < 31 else iter(addr.network)
+        for count, host in enumerate(hosts):
+            if count >= MAX_SWEEP_ADDRESSES:
+                log.warning("subnet %s is larger than %d addresses; ARP sweep cut", addr.network, count)
+                break
+            ip = str(host)
+            if ip in own or ip in seen or not in_scope(ip):
+                continue
+            seen.add(ip)
+            yield ip, addr
+
+
+@register
+class ArpProbe(Probe):
+    name = "arp"
+    description = "ARP sweep of the in-scope addresses on the interface's own subnets (MAC + OUI)"
+    needs_root = True
+
+    def discover(self, ctx: ProbeContext) -> None:
+        config = self.config
+        addresses = interface_addresses(getattr(config, "interface", None))
+        targets = list(sweep_targets(addresses, ctx.in_scope))
+        if not targets:
+            log.debug("arp: no in-scope address on %s", addresses[0].name)
+            return
+        # Lazy: scapy is slow to import and only this probe needs it.
+        from scapy.arch import get_if_hwaddr
+        from scapy.config import conf
+        from scapy.layers.l2 import ARP, Ether
+
+        iface = addresses[0].name
+        try:
+            sock = conf.L2socket(iface=iface, type=_ETH_P_ARP)
+        except PermissionError as exc:
+            raise PrivilegeError(f"ARP sweep needs root or CAP_NET_RAW ({exc.strerror})") from exc
+        try:
+            own_mac = get_if_hwaddr(iface)
+            pending = {ip for ip, _ in targets}
+            found: set[str] = set()
+
+            def drain(until: float) -> None:
+                """Read the ARP replies that arrive before ``until``; emit each host once."""
+                while not ctx.cancelled.is_set() and len(found) < len(pending):
+                    remaining = until - time.monotonic()
+                    ready, _, _ = select.select([sock], [], [], max(0.0, min(remaining, 0.1)))
+                    if not ready:
+                        if remaining <= 0:
+                            return
+                        continue
+                    packet = sock.recv(65535)
+                    if packet is None or ARP not in packet or packet[ARP].op != _ARP_REPLY:
+                        continue
+                    ip, mac = str(packet[ARP].psrc), str(packet[ARP].hwsrc)
+                    if ip not in pending or ip in found or not ctx.in_scope(ip):
+                        continue
+                    observation = mac_observation(self.name, ip, mac, f"{ip} is-at {mac}")
+                    if observation is not None:
+                        found.add(ip)
+                        ctx.emit(observation)
+
+            for ip, addr in targets:
+                if ctx.cancelled.is_set():
+                    return
+                ctx.wait_rate()
+                request = Ether(dst="ff:ff:ff:ff:ff:ff", src=own_mac) / ARP(
+                    op=1, hwsrc=own_mac, psrc=addr.ip, pdst=ip
+                )
+                try:
+                    sock.send(request)
+                except OSError as exc:
+                    log.debug("arp: send to %s failed: %s", ip, exc)
+                drain(time.monotonic())  # keep the socket buffer short during big sweeps
+            drain(time.monotonic() + float(getattr(config, "read_timeout", 2.0)))
+            log.debug("arp: %d of %d addresses answered", len(found), len(targets))
+        finally:
+            sock.close()
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        """Nothing per host: the sweep already asked every on-link address."""
+
+
+@dataclass(frozen=True)
+class NeighbourEntry:
+    ip: str
+    mac: str
+    device: str
+
+
+def parse_proc_net_arp(text: str) -> list[NeighbourEntry]:
+    """Complete entries of a ``/proc/net/arp`` table (incomplete/failed ones have no MAC)."""
+    entries: list[NeighbourEntry] = []
+    for line in text.splitlines()[1:]:
+        columns = line.split()
+        if len(columns) < 6:
+            continue
+        ip, _hw_type, flags, hw_address, _mask, device = columns[:6]
+        try:
+            complete = int(flags, 16) & _ATF_COM
+            ipaddress.IPv4Address(ip)
+        except ValueError:
+            continue
+        mac = normalize_mac(hw_address)
+        if complete and mac is not None:
+            entries.append(NeighbourEntry(ip, mac, device))
+    return entries
+
+
+def read_neighbour_table(
+    interface: str | None = None,
+    in_scope: Callable[[str], bool] | None = None,
+    *,
+    path: str | Path = "/proc/net/arp",
+) -> list[Observation]:
+    """MAC observations from the kernel's neighbour table: the no-root fallback for the sweep.
+
+    Only entries learnt on ``interface`` (if given) and, if ``in_scope`` is given, in scope.
+    Sends nothing. An unreadable table gives an empty list (logged).
+    """
+    try:
+        text = Path(path).read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        log.warning("cannot read the neighbour table %s: %s", path, exc)
+        return []
+    observations: list[Observation] = []
+    for entry in parse_proc_net_arp(text):
+        if interface is not None and entry.device != interface:
+            continue
+        if in_scope is not None and not in_scope(entry.ip):
+            continue
+        observation = mac_observation(
+            ArpProbe.name, entry.ip, entry.mac, f"{entry.ip} lladdr {entry.mac} dev {entry.device}"
+        )
+        if observation is not None:
+            observations.append(observation)
+    return observations
