@@ -1,0 +1,48 @@
+"""Self-signed TLS certificates with a profile's subject/issuer, generated once and cached."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "camsweep" / "lab-certs"
+
+
+def certificate_files(subject: str, issuer: str | None = None, cache_dir: Path = CACHE_DIR) -> tuple[str, str]:
+    """(cert.pem, key.pem) paths for a certificate with these RFC 4514 names; made on first use.
+
+    The issuer name may differ from the subject (real cameras ship such certificates); the
+    certificate is still signed with its own key, since only the names matter to a fingerprint.
+    """
+    issuer = issuer or subject
+    digest = hashlib.sha256(f"{subject}\n{issuer}".encode()).hexdigest()[:20]
+    cert_path, key_path = cache_dir / f"{digest}.crt", cache_dir / f"{digest}.key"
+    if cert_path.exists() and key_path.exists():
+        return str(cert_path), str(key_path)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name.from_rfc4514_string(subject))
+        .issuer_name(x509.Name.from_rfc4514_string(issuer))
+        .public_key(key.public_key())
+        .serial_number(int(digest, 16))
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    tmp = cache_dir / f"{digest}.{os.getpid()}.tmp"
+    tmp.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, key_path)
+    tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    os.replace(tmp, cert_path)
+    return str(cert_path), str(key_path)

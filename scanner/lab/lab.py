@@ -1,0 +1,240 @@
+"""``Lab``: bring the emulated device lab up, use it, and always tear it down.
+
+    with Lab(profiles_dir, count) as lab:
+        lab.exec(["python3", "-c", "..."])     # runs inside cs-scanner, after check_isolated()
+        lab.devices                             # LabDevice list, with ground truth
+
+Teardown removes exactly what the lab made (its namespaces, the emulator, the state file) on
+normal exit, on error, on Ctrl-C and on SIGTERM (signal handler + try/finally + atexit).
+``down()`` also clears what an earlier crashed run left behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import ScanError
+from . import topology
+from .netns import check_isolated, lab_namespaces, require_privileges, run_in_netns
+from .profiles import Profile, expand, load_profiles
+
+log = logging.getLogger("camsweep")
+
+STATE_DIR = Path("/run/camsweep-lab")
+STATE_FILE = STATE_DIR / "state.json"
+LOG_FILE = STATE_DIR / "emulator.log"
+READY_TIMEOUT = 300.0
+_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+@dataclass(frozen=True)
+class LabDevice:
+    """One emulated device as placed in the lab, with its ground truth."""
+
+    name: str
+    namespace: str
+    ip: str
+    mac: str
+    segment: str
+    truth: dict[str, str]
+    profile: Profile
+
+
+def _emulator_pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"scanner.lab.emulator" in handle.read()
+    except OSError:
+        return False
+
+
+def _stop_emulator(pid: int) -> None:
+    """SIGTERM the emulator (only if that pid really is one), SIGKILL after 5 s."""
+    if not _emulator_pid_alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:  # not our child (a `lab up` from another process)
+            if not _emulator_pid_alive(pid):
+                return
+        time.sleep(0.05)
+    if _emulator_pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def read_state() -> dict[str, Any] | None:
+    try:
+        return json.loads(STATE_FILE.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def down() -> list[str]:
+    """Remove a lab (this run's or a crashed one's): emulator, every ``cs-`` namespace, state file."""
+    require_privileges()
+    state = read_state()
+    if state and state.get("emulator_pid"):
+        _stop_emulator(int(state["emulator_pid"]))
+    leftovers = lab_namespaces()
+    topology.destroy(leftovers)
+    STATE_FILE.unlink(missing_ok=True)
+    return leftovers
+
+
+class Lab:
+    """The lab as a context manager (or ``up()``/``down()`` for the CLI's background mode)."""
+
+    scanner_namespace = topology.SCANNER_NS
+
+    def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None) -> None:
+        self.profiles_dir = profiles_dir
+        self.count = count
+        self.devices: list[LabDevice] = []
+        self.plan: topology.Plan | None = None
+        self.startup_seconds: float | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._namespaces: list[str] = []
+        self._previous_handlers: dict[int, Any] = {}
+        self._torn_down = True
+
+    # -- life cycle -------------------------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        self._install_handlers()
+        atexit.register(self.down)
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def up(self) -> None:
+        """Build the topology and start the emulator; on any failure undo everything and raise."""
+        require_privileges()
+        profiles = expand(load_profiles(self.profiles_dir), self.count)
+        plan, hosts = topology.assign(profiles)
+        started = time.monotonic()
+        self._torn_down = False
+        try:
+            self._namespaces = topology.build(plan, hosts)
+            self.plan = plan
+            self.devices = [LabDevice(h.profile.name, h.namespace, h.ip, h.profile.mac, h.profile.segment,
+                                      dict(h.profile.truth), h.profile) for h in hosts]
+            STATE_DIR.mkdir(parents=True, exist_ok=True)
+            self._write_state(None)
+            self._start_emulator()
+            self._write_state(self._process.pid if self._process else None)
+            check_isolated(self.scanner_namespace)
+        except BaseException:
+            self.down()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        log.info("lab: %d devices up in %.1f s", len(self.devices), self.startup_seconds)
+
+    def down(self) -> None:
+        """Stop the emulator and delete this lab's namespaces and state file (idempotent)."""
+        if self._torn_down:
+            return
+        self._torn_down = True
+        try:
+            if self._process is not None:
+                _stop_emulator(self._process.pid)
+                self._process = None
+            topology.destroy([n for n in self._namespaces if n in set(lab_namespaces())])
+            STATE_FILE.unlink(missing_ok=True)
+        finally:
+            self._restore_handlers()
+
+    def detach(self) -> None:
+        """Leave the lab running after this process exits (``camsweep lab up``)."""
+        self._torn_down = True
+        atexit.unregister(self.down)
+        self._restore_handlers()
+
+    # -- use ----------------------------------------------------------------------------------
+    def exec(self, command: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+        """Run ``command`` inside the scanner namespace (after the isolation check)."""
+        check_isolated(self.scanner_namespace)
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        return run_in_netns(self.scanner_namespace, list(command), **kwargs)
+
+    def check_isolated(self) -> None:
+        check_isolated(self.scanner_namespace)
+
+    def emulator_rss_kib(self) -> int | None:
+        """Resident memory of the emulator process (KiB), for the lab's measurements."""
+        if self._process is None:
+            return None
+        try:
+            for line in Path(f"/proc/{self._process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    # -- internals ----------------------------------------------------------------------------
+    def _write_state(self, pid: int | None) -> None:
+        assert self.plan is not None
+        state = {
+            "version": 1, "emulator_pid": pid, "plan": self.plan.to_dict(),
+            "scanner_namespace": self.scanner_namespace, "namespaces": self._namespaces,
+            "devices": [{"namespace": d.namespace, "ip": d.ip, "profile": d.profile.to_dict()} for d in self.devices],
+        }
+        tmp = STATE_FILE.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, STATE_FILE)
+
+    def _start_emulator(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PROJECT_ROOT, env.get("PYTHONPATH")]))
+        with open(LOG_FILE, "ab") as log_handle:
+            # Own session: a terminal's Ctrl-C reaches us, and we stop the emulator in order.
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "scanner.lab.emulator", str(STATE_FILE)], stdout=subprocess.PIPE,
+                stderr=log_handle, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        assert self._process.stdout is not None
+        ready, _, _ = select.select([self._process.stdout], [], [], READY_TIMEOUT)
+        line = self._process.stdout.readline() if ready else b""
+        self._process.stdout.close()
+        if line.strip() != b"READY":
+            tail = LOG_FILE.read_text(errors="replace").strip().splitlines()[-3:] if LOG_FILE.exists() else []
+            raise ScanError(f"lab emulator did not start: {' | '.join(tail) or 'no output'} (log: {LOG_FILE})")
+
+    def _install_handlers(self) -> None:
+        """SIGTERM/SIGHUP become SystemExit so ``finally``/``__exit__`` tear the lab down."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_signal(signum: int, frame: object) -> None:
+            raise SystemExit(128 + signum)
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self._previous_handlers[signum] = signal.signal(signum, on_signal)
+
+    def _restore_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers.clear()

@@ -1,0 +1,1 @@
+"""Protocol servers of the emulator; each answers from a device profile's data."""

@@ -1,0 +1,141 @@
+"""UDP discovery responders: WS-Discovery, Hikvision SADP, Dahua DHIP, SSDP.
+
+Each answers unicast to the sender, whether the request came by multicast, broadcast or unicast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import struct
+from typing import Any, Mapping
+
+from ..templates import fill, new_message_id
+
+log = logging.getLogger("camsweep.lab")
+
+WSD_GROUP, WSD_PORT = "239.255.255.250", 3702
+SADP_GROUP, SADP_PORT = "239.255.255.250", 37020
+DHIP_GROUP, DHIP_PORT = "239.255.255.251", 37810
+SSDP_GROUP, SSDP_PORT = "239.255.255.250", 1900
+
+_MESSAGE_ID = re.compile(rb"<(?:[\w-]+:)?MessageID[^>]*>\s*([^<\s]+)\s*<", re.S)
+_SADP_UUID = re.compile(rb"<Uuid>\s*([^<\s]*)\s*</Uuid>", re.S)
+_SSDP_ST = re.compile(rb"^ST:[ \t]*(.*?)\r?$", re.M | re.I)
+
+
+def dhip_frame(payload: bytes) -> bytes:
+    """The 32-byte DHIP header (eight little-endian uint32, ``DHIP`` magic) + payload."""
+    return struct.pack("<I4sIIIIII", 0x20, b"DHIP", 0, 0, len(payload), 0, len(payload), 0) + payload
+
+
+class _Responder(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def reply_to(self, data: bytes) -> bytes | None:
+        raise NotImplementedError
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            answer = self.reply_to(data)
+        except Exception:  # a malformed probe must never stop the emulator
+            log.debug("discovery: cannot answer %r", data[:80], exc_info=True)
+            return
+        if answer is not None and self.transport is not None:
+            self.transport.sendto(answer, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("discovery: %s", exc)
+
+
+class WsdResponder(_Responder):
+    def __init__(self, config: Mapping[str, str], variables: Mapping[str, str]) -> None:
+        super().__init__()
+        self.config, self.variables = config, variables
+
+    def reply_to(self, data: bytes) -> bytes | None:
+        if b"Probe" not in data or b"ProbeMatches" in data or b"Hello" in data:
+            return None
+        match = _MESSAGE_ID.search(data)
+        relates_to = match.group(1).decode("utf-8", "replace") if match else ""
+        values = {**self.variables, "message_id": new_message_id(), "relates_to": relates_to,
+                  "uuid": self.variables["device_uuid"]}
+        return fill(self.config["probe_match"], values).encode("utf-8")
+
+    def hello(self) -> bytes | None:
+        if "hello" not in self.config:
+            return None
+        values = {**self.variables, "message_id": new_message_id(), "relates_to": "",
+                  "uuid": self.variables["device_uuid"]}
+        return fill(self.config["hello"], values).encode("utf-8")
+
+
+class SadpResponder(_Responder):
+    def __init__(self, config: Mapping[str, str], variables: Mapping[str, str]) -> None:
+        super().__init__()
+        self.config, self.variables = config, variables
+
+    def reply_to(self, data: bytes) -> bytes | None:
+        if b"<Probe>" not in data or b"inquiry" not in data:
+            return None
+        match = _SADP_UUID.search(data)
+        probe_uuid = match.group(1).decode("utf-8", "replace") if match else ""
+        return fill(self.config["reply"], {**self.variables, "uuid": probe_uuid}).encode("utf-8")
+
+
+def _fill_json(value: Any, variables: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        return fill(value, variables)
+    if isinstance(value, dict):
+        return {k: _fill_json(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_json(v, variables) for v in value]
+    return value
+
+
+class DhipResponder(_Responder):
+    def __init__(self, config: Mapping[str, Any], variables: Mapping[str, str]) -> None:
+        super().__init__()
+        if "raw_reply_hex" in config:
+            self.answer = bytes.fromhex(config["raw_reply_hex"])
+        else:
+            reply = config["reply"]
+            text = fill(reply, variables) if isinstance(reply, str) else json.dumps(
+                _fill_json(reply, variables), separators=(",", ":"))
+            self.answer = dhip_frame(text.encode("utf-8") + b"\n")
+
+    def reply_to(self, data: bytes) -> bytes | None:
+        if len(data) < 32 or data[4:8] != b"DHIP" or b"DHDiscover.search" not in data:
+            return None
+        return self.answer
+
+
+class SsdpResponder(_Responder):
+    def __init__(self, config: Mapping[str, Any], variables: Mapping[str, str], http_port: int) -> None:
+        super().__init__()
+        self.config = config
+        self.variables = {**variables, "port": str(http_port)}
+
+    def reply_to(self, data: bytes) -> bytes | None:
+        if not data.startswith(b"M-SEARCH"):
+            return None
+        match = _SSDP_ST.search(data)
+        wanted = match.group(1).decode("utf-8", "replace").strip() if match else ""
+        st = self.config["st"]
+        if wanted not in ("ssdp:all", "upnp:rootdevice", st):
+            return None
+        answer_st = st if wanted == "ssdp:all" else wanted
+        usn = fill(self.config.get("usn", "uuid:{device_uuid}::" + answer_st), self.variables)
+        lines = ["HTTP/1.1 200 OK", "CACHE-CONTROL: max-age=1800", "EXT:",
+                 f"LOCATION: http://{self.variables['ip']}:{self.variables['port']}/description.xml",
+                 f"SERVER: {fill(self.config['server'], self.variables)}", f"ST: {answer_st}", f"USN: {usn}"]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    def description(self) -> bytes:
+        return fill(self.config["description"], self.variables).encode("utf-8")
