@@ -1,0 +1,189 @@
+"""HTTP responses -> ``http.*`` fields; authentication challenges and page titles.
+
+The probe does the request (bounded); this module only reads what came back. Header names are
+kept in wire order and original case (``http.header_names``) because the case itself is a tell:
+Dahua firmware sends ``CONNECTION:`` and ``CONTENT-LENGTH:`` in upper case and no ``Server``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from typing import Sequence
+
+from ..models import ArtefactKind, Observation
+from ._common import (
+    BadInput,
+    as_bytes,
+    collapse,
+    guarded,
+    header_fields,
+    header_values,
+    split_message,
+    unique_lines,
+)
+
+__all__ = [
+    "BODY_LIMIT",
+    "parse_response",
+    "parse_raw_response",
+    "split_response",
+    "title_of",
+    "parse_challenge",
+    "parse_challenges",
+    "auth_fields",
+]
+
+BODY_LIMIT = 16 * 1024
+"""Characters of the body kept in ``http.body``."""
+
+TITLE_SEARCH_LIMIT = 256 * 1024
+"""Characters of the body searched for ``<title>``."""
+
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN_RE = re.compile(_TOKEN)
+_SEP = re.compile(r"[\s,]*")
+_PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"?|[^,\s]*)\s*')
+_TOKEN68 = re.compile(r"\s+([A-Za-z0-9\-._~+/]+=*)\s*(?=,|$)")
+_STATUS = re.compile(r"^HTTP/\d(?:\.\d)?\s+(\d{3})\b")
+
+
+def title_of(body: str | bytes | None) -> str | None:
+    """The page ``<title>``: HTML entities decoded, whitespace collapsed; None if absent/empty."""
+    if not body:
+        return None
+    text = (
+        body[: TITLE_SEARCH_LIMIT * 2].decode("utf-8", errors="replace")
+        if isinstance(body, (bytes, bytearray))
+        else str(body)
+    )
+    match = _TITLE.search(text[:TITLE_SEARCH_LIMIT])
+    if not match:
+        return None
+    title = collapse(html.unescape(match.group(1)))
+    return title or None
+
+
+def parse_challenges(value: str) -> list[tuple[str, dict[str, str]]]:
+    """Every challenge in one ``WWW-Authenticate`` value: ``[(scheme, {param: value})]``.
+
+    Handles several challenges in one header (``Digest realm="a", nonce="b", Basic realm="a"``),
+    quoted values with escapes, and token68 credentials. Parameter names are lower-cased;
+    the scheme keeps its case. Garbage ends the parse; what was read so far is returned.
+    """
+    out: list[tuple[str, dict[str, str]]] = []
+    pos, end = 0, len(value)
+    while pos < end:
+        pos = _SEP.match(value, pos).end()  # type: ignore[union-attr]  # always matches
+        if pos >= end:
+            break
+        param = _PARAM.match(value, pos)
+        if param and out and param.end() > pos:
+            key, raw = param.group(1).lower(), param.group(2)
+            if raw.startswith('"'):
+                raw = re.sub(r"\\(.)", r"\1", raw[1:-1] if raw.endswith('"') and len(raw) > 1 else raw[1:])
+            out[-1][1].setdefault(key, raw)
+            pos = param.end()
+            continue
+        scheme = _TOKEN_RE.match(value, pos)
+        if not scheme:
+            break
+        out.append((scheme.group(0), {}))
+        pos = scheme.end()
+        token68 = _TOKEN68.match(value, pos)
+        if token68 and not _PARAM.match(value, pos):
+            out[-1][1]["token68"] = token68.group(1)
+            pos = token68.end()
+    return out
+
+
+def parse_challenge(value: str) -> tuple[str, dict[str, str]]:
+    """The first challenge of a ``WWW-Authenticate`` value; ``("", {})`` if none."""
+    challenges = parse_challenges(value)
+    return challenges[0] if challenges else ("", {})
+
+
+def auth_fields(prefix: str, headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``<prefix>.auth.scheme`` / ``.realm`` from all ``WWW-Authenticate`` headers.
+
+    With several challenges, the distinct schemes and realms are joined by ``\\n`` in order
+    (a Hikvision camera offers Digest and Basic with the same realm: that gives one realm).
+    """
+    challenges = [c for v in header_values(headers, "www-authenticate") for c in parse_challenges(v)]
+    if not challenges:
+        return {}
+    return {
+        f"{prefix}.auth.scheme": unique_lines([scheme for scheme, _ in challenges]),
+        f"{prefix}.auth.realm": unique_lines([params.get("realm") for _, params in challenges]),
+    }
+
+
+@guarded(ArtefactKind.HTTP_RESPONSE, raw_arg=2)
+def parse_response(
+    status: int,
+    headers: Sequence[tuple[str, str]],
+    body: str | bytes,
+    *,
+    path: str,
+    port: int,
+    scheme: str = "http",
+    probe: str,
+    ip: str | None = None,
+    mac: str | None = None,
+    time: datetime | None = None,
+) -> Observation:
+    """One HTTP response (already read by the probe, body bounded) -> HTTP_RESPONSE observation."""
+    status = int(status)
+    if not 100 <= status <= 999:
+        raise BadInput("garbage", f"HTTP status {status} out of range")
+    header_list = [(str(n), str(v)) for n, v in headers]
+    if isinstance(body, (bytes, bytearray)):
+        body_text = bytes(body[: BODY_LIMIT * 4]).decode("utf-8", errors="replace")[:BODY_LIMIT]
+    else:
+        body_text = str(body or "")[:BODY_LIMIT]
+    fields: dict[str, str] = {
+        "http.status": str(status),
+        "http.path": path,
+        "http.port": str(port),
+        "http.scheme": scheme,
+        **header_fields("http", header_list),
+        **auth_fields("http", header_list),
+        "http.body": body_text,
+    }
+    title = title_of(body)
+    if title:
+        fields["http.title"] = title
+    raw = "\r\n".join([f"HTTP {status}", *(f"{n}: {v}" for n, v in header_list), "", body_text])
+    return Observation.make(
+        probe, ArtefactKind.HTTP_RESPONSE, ip=ip, mac=mac, port=port, raw=raw, fields=fields, time=time
+    )
+
+
+def split_response(raw: str | bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """``HTTP/1.1 401 ...`` wire text -> (status, headers in wire order, body bytes)."""
+    start, headers, body = split_message(raw, what="HTTP")
+    match = _STATUS.match(start)
+    if not match:
+        raise BadInput("garbage", "not an HTTP response status line")
+    return int(match.group(1)), headers, body
+
+
+@guarded(ArtefactKind.HTTP_RESPONSE, raw_arg=0)
+def parse_raw_response(
+    raw: str | bytes,
+    *,
+    path: str,
+    port: int,
+    scheme: str = "http",
+    probe: str,
+    ip: str | None = None,
+    mac: str | None = None,
+    time: datetime | None = None,
+) -> Observation:
+    """A whole response as sent on the wire (lab recordings, captures) -> HTTP_RESPONSE."""
+    status, headers, body = split_response(as_bytes(raw)[: 4 * 1024 * 1024])
+    return parse_response(
+        status, headers, body, path=path, port=port, scheme=scheme, probe=probe, ip=ip, mac=mac, time=time
+    )

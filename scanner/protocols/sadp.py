@@ -1,0 +1,82 @@
+"""Hikvision SADP ("Search Active Devices Protocol", UDP 37020): inquiry builder, reply parser.
+
+The request is the tiny XML document Hikvision's SADP tool multicasts to 239.255.255.250:37020
+(same form in UniversalScanner ``Hikvision.cs`` and Haicam ``discovery.go``). Any device that
+answers with a ``<ProbeMatch>`` runs Hikvision firmware, whatever its label says.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import datetime
+
+from ..models import ArtefactKind, Observation, normalize_mac
+from ._common import DISCOVERY_LIMIT, BadInput, children_by_name, guarded, local_name, parse_xml
+
+__all__ = ["build_inquiry", "parse_reply", "is_reply_to"]
+
+_FIELDS = {
+    "types": "sadp.types",
+    "devicetype": "sadp.device_type",
+    "devicedescription": "sadp.model",
+    "devicesn": "sadp.serial",
+    "ipv4address": "sadp.ipv4",
+    "httpport": "sadp.http_port",
+    "commandport": "sadp.command_port",
+    "softwareversion": "sadp.firmware",
+    "dspversion": "sadp.dsp_version",
+    "detailoemcode": "sadp.oem_code",
+    "oeminfo": "sadp.oem_info",
+    "activated": "sadp.activated",
+    "boottime": "sadp.boot_time",
+    "uuid": "sadp.uuid",
+    "sdkovertlsport": "sadp.sdk_over_tls_port",
+}
+
+
+def build_inquiry(uuid: str) -> bytes:
+    """``<Probe><Uuid>UUID</Uuid><Types>inquiry</Types></Probe>``; ``uuid`` must be a UUID."""
+    text = uuid.strip()
+    uuid_module.UUID(text)  # refuse anything that is not a UUID before it goes into XML
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f"<Probe><Uuid>{text}</Uuid><Types>inquiry</Types></Probe>"
+    ).encode("utf-8")
+
+
+@guarded(ArtefactKind.SADP_REPLY, raw_arg=0)
+def parse_reply(
+    xml: str | bytes,
+    *,
+    probe: str,
+    ip: str | None = None,
+    mac: str | None = None,
+    time: datetime | None = None,
+) -> Observation:
+    """A SADP ``<ProbeMatch>`` reply -> SADP_REPLY; the MAC field becomes the observation's MAC
+    when the caller knows none. Another client's ``<Probe>`` inquiry is ``not-a-reply``."""
+    root = parse_xml(xml, DISCOVERY_LIMIT)
+    root_name = local_name(root.tag)
+    if root_name.lower() == "probe":
+        raise BadInput("not-a-reply", "SADP <Probe> inquiry from a client, not a device reply")
+    values = children_by_name(root)
+    if not values:
+        raise BadInput("garbage", f"SADP <{root_name}> has no fields")
+    fields = {"sadp.xml_root": root_name}
+    for name, key in _FIELDS.items():
+        if values.get(name):
+            fields[key] = values[name]
+    device_mac = normalize_mac(values.get("mac"))
+    if device_mac:
+        fields["sadp.mac"] = device_mac
+    elif values.get("mac"):
+        fields["sadp.mac"] = values["mac"].lower()
+    return Observation.make(
+        probe, ArtefactKind.SADP_REPLY, ip=ip, mac=mac or device_mac, raw=xml, fields=fields, time=time
+    )
+
+
+def is_reply_to(obs: Observation, uuid: str) -> bool:
+    """True if a parsed reply echoes the ``Uuid`` of our inquiry (devices may change its case)."""
+    echoed = obs.fields.get("sadp.uuid")
+    return bool(echoed) and echoed.strip().lower() == uuid.strip().lower()
