@@ -132,8 +132,10 @@ class HttpServer:
     def _reply(self, reply: Mapping[str, Any], request: Request, default_status: int,
                extra_vars: Mapping[str, str] | None = None) -> bytes:
         variables = {**self.variables, **(extra_vars or {})}
+        body = self._body(reply)
+        variables["content_length"] = str(len(body))
         headers = [(fill(n, variables), fill(v, variables)) for n, v in reply.get("headers", [])]
-        return build_response(reply.get("status", default_status), headers, self._body(reply),
+        return build_response(reply.get("status", default_status), headers, body,
                               reply.get("reason"), head_only=request.method == "HEAD")
 
     def _find_route(self, request: Request) -> Mapping[str, Any] | None:

@@ -1,0 +1,72 @@
+"""``camsweep lab up|status|exec|down``: the emulated device lab (needs root; README "The device lab")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+from tabulate import tabulate
+
+from ..lab import Lab, check_isolated, down, read_state, require_privileges
+from ..lab.lab import STATE_FILE
+from ..lab.netns import lab_namespaces
+
+
+@click.group("lab")
+def command() -> None:
+    """Run emulated cameras/NVRs in network namespaces (cs-*) to try camsweep safely."""
+
+
+@command.command("up")
+@click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Directory of device profiles (default: the shipped ones).")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Number of devices; profiles are cloned with fresh MACs/IPs to reach it.")
+def up(profiles_dir: str | None, count: int | None) -> None:
+    """Start the lab; the emulator keeps running in the background until `lab down`."""
+    lab = Lab(profiles_dir, count)
+    lab.up()  # tears itself down on failure
+    lab.detach()
+    plan = lab.plan
+    assert plan is not None
+    click.echo(f"lab up: {len(lab.devices)} devices in {lab.startup_seconds:.1f} s; scanner namespace "
+               f"{lab.scanner_namespace} ({plan.scanner_ip}); segment A {plan.segment_a}, segment B "
+               f"{plan.segment_b} via {plan.router_a}")
+    click.echo("try:  camsweep lab exec -- camsweep scan ...   then:  camsweep lab down")
+
+
+@command.command("status")
+def status() -> None:
+    """Show the running lab's devices (from its state file)."""
+    state = read_state()
+    namespaces = lab_namespaces()
+    if state is None:
+        click.echo(f"no lab running{' (leftover namespaces: run `camsweep lab down`)' if namespaces else ''}")
+        return
+    plan = state["plan"]
+    click.echo(f"scanner {state['scanner_namespace']} {plan['scanner_ip']}; segment A {plan['segment_a']}, "
+               f"segment B {plan['segment_b']}; emulator pid {state.get('emulator_pid')}; "
+               f"{len(namespaces)} namespaces; state {STATE_FILE}")
+    rows = [(d["profile"]["name"], d["profile"]["segment"], d["ip"], d["profile"]["mac"],
+             d["profile"]["truth"].get("manufacturer", ""), d["profile"]["truth"].get("type", ""),
+             d["profile"]["truth"].get("model", "")) for d in state["devices"]]
+    click.echo(tabulate(rows, headers=["device", "seg", "ip", "mac", "maker", "type", "model"]))
+
+
+@command.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(cmd: tuple[str, ...]) -> None:
+    """Run CMD inside the scanner namespace (after checking it can reach only the lab)."""
+    require_privileges()
+    state = read_state()
+    scanner_ns = state["scanner_namespace"] if state else Lab.scanner_namespace
+    check_isolated(scanner_ns)
+    sys.exit(subprocess.run(["ip", "netns", "exec", scanner_ns, *cmd]).returncode)
+
+
+@command.command("down")
+def down_() -> None:
+    """Stop the lab and remove every cs-* namespace (also leftovers of a crashed run)."""
+    removed = down()
+    click.echo(f"lab down: removed {len(removed)} namespaces")
