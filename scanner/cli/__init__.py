@@ -20,6 +20,9 @@ from ..errors import CamsweepError, ExitCode
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
     "identify": ("scanner.cli.identify", "Identify devices from saved observations (offline)."),
+    "scan": ("scanner.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
+    "explain": ("scanner.cli.explain", "Show every observation and rule hit behind one device's verdict."),
+    "lab": ("scanner.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
     "history": ("scanner.cli.history", "List the scans stored in the inventory."),
     "diff": ("scanner.cli.diff", "Show new, gone and changed devices between two scans."),
 }
