@@ -1,0 +1,533 @@
+"""Load and validate the fingerprint database (``fingerprints/*.toml``).
+
+File kinds (all TOML, read with :mod:`tomllib`, validated against JSON schemas with jsonschema):
+
+* ``makers.toml`` -- makers, brands with aliases and their relation to a maker, DB ``version``/``as_of``.
+* ``oui.toml`` -- exact IEEE organisation names and curated prefixes mapped to makers/brands.
+* every other ``*.toml`` -- a *rule file*: ``matches = "<field key>"`` (a key from ARCHITECTURE.md,
+  or a derived key computed in ``scanner/verdicts.py``) and ``[[rule]]`` entries. A rule may carry
+  its own ``matches`` when a file groups the fields of one reply (``sadp.toml``, ``dhip.toml``).
+
+Rule files are read in name order and rules keep their file order, so the DB order is stable.
+Any problem raises :class:`scanner.errors.DataFileError` naming the file, the rule and the problem.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jsonschema
+
+from scanner.errors import DataFileError
+from scanner.models import DeviceType, Manufacturer, Tier
+
+log = logging.getLogger("camsweep")
+
+DATA_DIR = Path(__file__).resolve().parent
+
+EXTRACTABLE = ("model", "firmware", "serial", "brand", "device_type")
+"""Named regex groups a rule may use; their values are copied into the verdict."""
+
+RELATIONS = ("house", "subsidiary", "affiliate", "oem")
+
+NOT_RULE_FILES = frozenset({"makers.toml", "oui.toml"})
+"""Data files with their own schema. Other TOML files without ``rule``/``matches`` keys (the
+restrictions and KEV data that scanner/findings.py reads from the same package) are skipped."""
+
+_FIELD_KEY = r"^[a-z0-9_]+(\.[a-z0-9_\-]+)+$"
+_ID = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+_EXAMPLE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["value", "source"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": "string", "minLength": 1},
+        "source": {"type": "string", "minLength": 3},
+        "note": {"type": "string"},
+        **{name: {"type": "string"} for name in EXTRACTABLE},
+    },
+}
+_COUNTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["value", "source"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": "string", "minLength": 1},
+        "source": {"type": "string", "minLength": 3},
+        "note": {"type": "string"},
+    },
+}
+_MATCHES_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string", "pattern": _FIELD_KEY},
+        {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "pattern": _FIELD_KEY}},
+    ]
+}
+RULE_FILE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["matches", "rule"],
+    "additionalProperties": False,
+    "properties": {
+        "matches": _MATCHES_SCHEMA,
+        "description": {"type": "string"},
+        "rule": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "pattern", "tier", "certainty", "description", "source", "examples"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": _ID},
+                    "matches": _MATCHES_SCHEMA,
+                    "pattern": {"type": "string", "minLength": 1},
+                    "maker": {"type": "string", "pattern": _ID},
+                    "brand": {"type": "string", "minLength": 1},
+                    "device_type": {"enum": [t.value for t in DeviceType]},
+                    "tier": {"enum": [t.value for t in Tier]},
+                    "certainty": {"type": "number", "minimum": 0, "maximum": 1},
+                    "description": {"type": "string", "minLength": 3},
+                    "source": {"type": "string", "minLength": 3},
+                    "examples": {"type": "array", "minItems": 1, "items": _EXAMPLE_SCHEMA},
+                    "counter_examples": {"type": "array", "items": _COUNTER_SCHEMA},
+                },
+            },
+        },
+    },
+}
+MAKERS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["version", "as_of", "maker", "brand"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "string", "minLength": 1},
+        "as_of": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        "maker": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "source"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": _ID},
+                    "name": {"type": "string"},
+                    "legal_name": {"type": "string"},
+                    "source": {"type": "string", "minLength": 3},
+                },
+            },
+        },
+        "brand": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "maker", "relation", "sourcing", "source"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "aliases": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                    "maker": {"type": "string", "pattern": _ID},
+                    "relation": {"enum": list(RELATIONS)},
+                    "sourcing": {"enum": ["exclusive", "mix"]},
+                    "source": {"type": "string", "minLength": 3},
+                },
+            },
+        },
+    },
+}
+_ORG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "org", "certainty", "source"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": _ID},
+        "org": {"type": "string", "minLength": 1},
+        "maker": {"type": "string", "pattern": _ID},
+        "brand": {"type": "string"},
+        "certainty": {"type": "number", "minimum": 0, "maximum": 0.4},
+        "source": {"type": "string", "minLength": 3},
+        "examples": {"type": "array", "items": {"type": "string", "pattern": r"^[0-9A-F]{6}$"}},
+    },
+}
+OUI_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["matches", "ieee", "org", "prefix"],
+    "additionalProperties": False,
+    "properties": {
+        "matches": {"const": "mac.address"},
+        "description": {"type": "string"},
+        "ieee": {
+            "type": "object",
+            "required": ["netaddr_version", "snapshot"],
+            "additionalProperties": False,
+            "properties": {"netaddr_version": {"type": "string"}, "snapshot": {"type": "string"}},
+        },
+        "org": {"type": "array", "items": _ORG_SCHEMA},
+        "prefix": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "prefix", "org", "certainty", "source"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": _ID},
+                    "prefix": {"type": "string", "pattern": r"^[0-9A-F]{6}([0-9A-F]{1,3})?$"},
+                    "org": {"type": "string"},
+                    "maker": {"type": "string", "pattern": _ID},
+                    "brand": {"type": "string"},
+                    "certainty": {"type": "number", "minimum": 0, "maximum": 0.4},
+                    "source": {"type": "string", "minLength": 3},
+                },
+            },
+        },
+        "counter_examples": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["org", "source"],
+                "additionalProperties": False,
+                "properties": {"org": {"type": "string"}, "prefix": {"type": "string"}, "source": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def normalise_name(text: str) -> str:
+    """Brand/org comparison key: case-folded, only letters and digits (``CP_PLUS`` == ``CP PLUS``)."""
+    return re.sub(r"[^0-9a-z]", "", text.casefold())
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    value: str
+    source: str
+    expect: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One fingerprint: a regex on one field key, what it says, and the examples that test it."""
+
+    id: str
+    file: str
+    fields: tuple[str, ...]
+    pattern: re.Pattern[str]
+    tier: Tier
+    certainty: float
+    description: str
+    source: str
+    maker: str | None = None
+    brand: str | None = None
+    device_type: DeviceType | None = None
+    examples: tuple[Example, ...] = ()
+    counter_examples: tuple[Example, ...] = ()
+
+    @property
+    def field(self) -> str:
+        return self.fields[0]
+
+    def match(self, value: str) -> dict[str, str] | None:
+        """Extractions (named groups plus fixed brand/device_type) if the rule matches, else None."""
+        found = self.pattern.search(value)
+        if found is None:
+            return None
+        extracted = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
+        if self.brand and "brand" not in extracted:
+            extracted["brand"] = self.brand
+        if self.device_type and "device_type" not in extracted:
+            extracted["device_type"] = self.device_type.value
+        return extracted
+
+
+@dataclass(frozen=True, slots=True)
+class Maker:
+    id: str
+    name: str
+    source: str
+    legal_name: str = ""
+
+    @property
+    def manufacturer(self) -> Manufacturer:
+        """The verdict enum: hikvision/dahua by name, every other maker is ``other``."""
+        try:
+            return Manufacturer(self.id) if self.id in ("hikvision", "dahua") else Manufacturer.OTHER
+        except ValueError:  # pragma: no cover - guarded by the condition
+            return Manufacturer.OTHER
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    name: str
+    maker: str
+    relation: str
+    sourcing: str
+    source: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def label_implies_maker(self) -> bool:
+        """Whether the label alone says who made the unit (never for OEM relabellers or mixed sourcing)."""
+        return self.relation in ("house", "subsidiary") and self.sourcing == "exclusive"
+
+
+@dataclass(frozen=True, slots=True)
+class OuiEntry:
+    id: str
+    org: str
+    certainty: float
+    source: str
+    maker: str | None = None
+    brand: str | None = None
+    prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OuiTable:
+    netaddr_version: str
+    snapshot: str
+    orgs: Mapping[str, OuiEntry]  # normalised org name -> entry
+    prefixes: tuple[OuiEntry, ...]  # longest prefix first
+    counter_orgs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FingerprintDB:
+    """All rules, makers, brands and OUI data; ``version``/``as_of`` say which data produced a verdict."""
+
+    directory: str
+    version: str
+    as_of: date
+    rules: tuple[Rule, ...]
+    makers: Mapping[str, Maker]
+    brands: Mapping[str, Brand]  # normalised name or alias -> brand
+    oui: OuiTable
+    _by_field: Mapping[str, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        grouped: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            for key in rule.fields:
+                grouped.setdefault(key, []).append(rule)
+        object.__setattr__(self, "_by_field", {key: tuple(value) for key, value in grouped.items()})
+
+    def rules_for(self, field_key: str) -> tuple[Rule, ...]:
+        return self._by_field.get(field_key, ())
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(sorted(self._by_field))
+
+    def brand(self, name: str | None) -> Brand | None:
+        return self.brands.get(normalise_name(name)) if name else None
+
+    def maker(self, maker_id: str | None) -> Maker | None:
+        return self.makers.get(maker_id) if maker_id else None
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(str(path), f"invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise DataFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _validate(path: Path, data: Mapping[str, Any], schema: Mapping[str, Any], list_key: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    error = errors[0]
+    where = list(error.absolute_path)
+    entry: str | None = None
+    if len(where) >= 2 and where[0] == list_key and isinstance(where[1], int):
+        item = data[list_key][where[1]]
+        entry = str(item.get("id") or item.get("name") or f"{list_key} #{where[1] + 1}") if isinstance(item, Mapping) else f"{list_key} #{where[1] + 1}"
+        where = where[2:]
+    location = ".".join(str(p) for p in where)
+    message = error.message
+    if error.validator == "additionalProperties":
+        message = "unknown key: " + message
+    raise DataFileError(str(path), f"{location + ': ' if location else ''}{message}", entry=entry)
+
+
+def _load_makers(path: Path) -> tuple[str, date, dict[str, Maker], dict[str, Brand]]:
+    data = _read_toml(path)
+    _validate(path, data, MAKERS_SCHEMA, "maker")
+    _validate(path, data, MAKERS_SCHEMA, "brand")
+    makers: dict[str, Maker] = {}
+    for item in data["maker"]:
+        if item["id"] in makers:
+            raise DataFileError(str(path), "duplicate maker id", entry=item["id"])
+        makers[item["id"]] = Maker(item["id"], item["name"], item["source"], item.get("legal_name", ""))
+    brands: dict[str, Brand] = {}
+    for item in data["brand"]:
+        if item["maker"] not in makers:
+            raise DataFileError(str(path), f"unknown maker {item['maker']!r}", entry=item["name"])
+        brand = Brand(item["name"], item["maker"], item["relation"], item["sourcing"], item["source"],
+                      tuple(item.get("aliases", ())))
+        for name in (brand.name, *brand.aliases):
+            key = normalise_name(name)
+            if key in brands and brands[key] is not brand:
+                raise DataFileError(str(path), f"name or alias {name!r} used twice", entry=item["name"])
+            brands[key] = brand
+    try:
+        as_of = date.fromisoformat(data["as_of"])
+    except ValueError as exc:
+        raise DataFileError(str(path), f"as_of: {exc}") from None
+    return data["version"], as_of, makers, brands
+
+
+def _check_maker_brand(path: Path, entry: str, maker: str | None, brand: str | None,
+                       makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> None:
+    if maker is not None and maker not in makers:
+        raise DataFileError(str(path), f"unknown maker {maker!r} (not in makers.toml)", entry=entry)
+    if brand is not None:
+        known = brands.get(normalise_name(brand))
+        if known is None:
+            raise DataFileError(str(path), f"unknown brand {brand!r} (not in makers.toml)", entry=entry)
+        if maker is not None and known.maker != maker:
+            raise DataFileError(str(path), f"brand {brand!r} belongs to maker {known.maker!r}, not {maker!r}", entry=entry)
+
+
+def _load_oui(path: Path, makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> tuple[OuiTable, list[str]]:
+    data = _read_toml(path)
+    for key in ("org", "prefix"):
+        _validate(path, data, OUI_SCHEMA, key)
+    orgs: dict[str, OuiEntry] = {}
+    ids: list[str] = []
+    for item in data["org"]:
+        _check_maker_brand(path, item["id"], item.get("maker"), item.get("brand"), makers, brands)
+        key = normalise_name(item["org"])
+        if key in orgs:
+            raise DataFileError(str(path), f"organisation {item['org']!r} listed twice", entry=item["id"])
+        orgs[key] = OuiEntry(item["id"], item["org"], float(item["certainty"]), item["source"],
+                             item.get("maker"), item.get("brand"))
+        ids.append(item["id"])
+    prefixes: list[OuiEntry] = []
+    for item in data["prefix"]:
+        _check_maker_brand(path, item["id"], item.get("maker"), item.get("brand"), makers, brands)
+        prefixes.append(OuiEntry(item["id"], item["org"], float(item["certainty"]), item["source"],
+                                 item.get("maker"), item.get("brand"), item["prefix"]))
+        ids.append(item["id"])
+    prefixes.sort(key=lambda e: (-len(e.prefix or ""), e.prefix or ""))
+    counter = tuple(normalise_name(c["org"]) for c in data.get("counter_examples", ()))
+    for org in counter:
+        if org in orgs:
+            raise DataFileError(str(path), "an organisation is both mapped and a counter-example", entry=org)
+    ieee = data["ieee"]
+    return OuiTable(ieee["netaddr_version"], ieee["snapshot"], orgs, tuple(prefixes), counter), ids
+
+
+def _as_tuple(value: str | list[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> list[Rule]:
+    data = _read_toml(path)
+    if "rule" not in data and "matches" not in data:
+        log.debug("fingerprints: %s is not a rule file, skipped", path.name)
+        return []
+    _validate(path, data, RULE_FILE_SCHEMA, "rule")
+    rules: list[Rule] = []
+    for item in data["rule"]:
+        rule_id = item["id"]
+        try:
+            pattern = re.compile(item["pattern"])
+        except re.error as exc:
+            raise DataFileError(str(path), f"bad regex: {exc}", entry=rule_id) from None
+        unknown_groups = set(pattern.groupindex) - set(EXTRACTABLE)
+        if unknown_groups:
+            raise DataFileError(str(path), f"unknown named group(s) {sorted(unknown_groups)}; allowed {list(EXTRACTABLE)}",
+                                entry=rule_id)
+        _check_maker_brand(path, rule_id, item.get("maker"), item.get("brand"), makers, brands)
+        examples = tuple(
+            Example(ex["value"], ex["source"], {k: ex[k] for k in EXTRACTABLE if k in ex}) for ex in item["examples"]
+        )
+        for example in examples:
+            for key in example.expect:
+                if key not in pattern.groupindex and key not in ("brand", "device_type"):
+                    raise DataFileError(str(path), f"example expects {key!r} but the pattern has no such group",
+                                        entry=rule_id)
+        counters = tuple(Example(ex["value"], ex["source"]) for ex in item.get("counter_examples", ()))
+        rules.append(
+            Rule(
+                id=rule_id,
+                file=path.name,
+                fields=_as_tuple(item.get("matches", data["matches"])),
+                pattern=pattern,
+                tier=Tier(item["tier"]),
+                certainty=float(item["certainty"]),
+                description=item["description"],
+                source=item["source"],
+                maker=item.get("maker"),
+                brand=item.get("brand"),
+                device_type=DeviceType(item["device_type"]) if "device_type" in item else None,
+                examples=examples,
+                counter_examples=counters,
+            )
+        )
+    return rules
+
+
+def load_directory(directory: str | Path) -> FingerprintDB:
+    """Read and validate every data file in ``directory`` (no cache)."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise DataFileError(str(root), "not a directory")
+    makers_path = root / "makers.toml"
+    if not makers_path.is_file():
+        raise DataFileError(str(makers_path), "missing (makers and brands are required)")
+    version, as_of, makers, brands = _load_makers(makers_path)
+    oui_path = root / "oui.toml"
+    if oui_path.is_file():
+        oui, ids = _load_oui(oui_path, makers, brands)
+    else:
+        oui, ids = OuiTable("", "", {}, ()), []
+    seen: dict[str, str] = {i: oui_path.name for i in ids}
+    rules: list[Rule] = []
+    for path in sorted(root.glob("*.toml")):
+        if path.name in NOT_RULE_FILES:
+            continue
+        for rule in _load_rule_file(path, makers, brands):
+            if rule.id in seen:
+                raise DataFileError(str(path), f"duplicate rule id (also in {seen[rule.id]})", entry=rule.id)
+            seen[rule.id] = path.name
+            rules.append(rule)
+    db = FingerprintDB(str(root), version, as_of, tuple(rules), makers, brands, oui)
+    log.debug("fingerprints: %d rules from %s (version %s)", len(rules), root, version)
+    return db
+
+
+@functools.lru_cache(maxsize=1)
+def _load_default() -> FingerprintDB:
+    return load_directory(DATA_DIR)
+
+
+def load(directory: str | None = None) -> FingerprintDB:
+    """The fingerprint DB: the packaged data (cached) or the files in ``directory`` (read each call)."""
+    if directory is None:
+        return _load_default()
+    return load_directory(directory)
+
+
+def iter_examples(db: FingerprintDB) -> Iterable[tuple[Rule, Example]]:
+    for rule in db.rules:
+        for example in rule.examples:
+            yield rule, example
