@@ -42,6 +42,12 @@ class ScanConfig:
     max_body: int = 256 * 1024
     """Bytes read at most from any one reply body."""
     allow_public: bool = False
+    max_hosts: int = 65536
+    """Refuse target sets covering more addresses than this (clear error, nothing sent)."""
+    request_timeout: float = 3.0
+    """Upper bound on one whole request/reply exchange (a server dripping bytes is cut off)."""
+    max_requests: int = 6
+    """Politeness: at most this many HTTP requests per host."""
 
     def credential_for(self, ip: str) -> Credential | None:
         """Most specific credential whose network contains ``ip``."""

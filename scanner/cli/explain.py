@@ -1,0 +1,94 @@
+"""``camsweep explain IP|MAC``: every observation and rule hit behind one device's verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from ..errors import InputFileError, UsageError
+from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
+from reports.text import clean
+
+
+def load_result(path: str | Path) -> ScanResult:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan FILE)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputFileError(f"{path}: not a readable scan result ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputFileError(f"{path}: not a scan result")
+    try:
+        return ScanResult.from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputFileError(f"{path}: not a valid scan result ({exc})") from None
+
+
+def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
+    ip, mac = normalize_ip(key), normalize_mac(key)
+    if ip is None and mac is None:
+        raise UsageError(f"{key!r} is neither an IP address nor a MAC address")
+    for item in result.devices:
+        if (ip and ip in item.device.ips) or (mac and mac in item.device.macs):
+            return item
+    raise UsageError(f"no device {key} in the scan of {result.started:%Y-%m-%d %H:%M} UTC")
+
+
+def render(item: IdentifiedDevice) -> str:
+    d, v = item.device, item.verdict
+    lines = [
+        f"device {d.key}: IP {', '.join(d.ips) or '-'}  MAC {', '.join(d.macs) or '-'}  "
+        f"open ports {', '.join(map(str, d.open_ports)) or '-'}",
+        f"verdict: maker {v.manufacturer.value}, brand {v.brand or '-'}, type {v.device_type.value}, "
+        f"model {v.model or '-'}, firmware {v.firmware or '-'}, serial {v.serial or '-'}",
+        f"confidence: {v.confidence_level} ({v.confidence:.2f})",
+    ]
+    if v.summary:
+        lines.append(f"summary: {clean(v.summary, 300)}")
+    lines.append("")
+    lines.append(f"rule hits ({len(v.hits)}):")
+    if v.hits:
+        rows = [[h.rule_id, h.tier.value, f"{h.certainty:.2f}", h.maker.value if h.maker else "", h.brand or "",
+                 h.probe, h.seen_at.strftime("%H:%M:%S"), h.field, clean(h.value, 60)] for h in v.hits]
+        lines.append(tabulate(rows, headers=["rule", "tier", "certainty", "maker", "brand", "probe", "time",
+                                             "field", "value"], tablefmt="simple"))
+    lines.append("")
+    lines.append("conflicts: " + ("; ".join(clean(c, 200) for c in v.conflicts) if v.conflicts else "none"))
+    lines.append("")
+    lines.append(f"observations ({len(d.observations)}):")
+    for o in d.observations:
+        where = f"{o.ip or '-'}" + (f":{o.port}" if o.port else "") + (f" {o.mac}" if o.mac else "")
+        head = f"- {o.time:%H:%M:%S} {o.probe} {o.kind.value} {where}"
+        if o.problem:
+            head += f"  PROBLEM {o.problem}"
+        if o.truncated:
+            head += "  (raw truncated)"
+        lines.append(head)
+        for key in sorted(o.fields):
+            lines.append(f"    {key} = {clean(o.fields[key], 100)}")
+        if o.problem and o.raw:
+            lines.append(f"    raw: {clean(o.raw, 100)}")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("explain")
+@click.argument("address")
+@click.option("--scan", "scan_file", type=click.Path(dir_okay=False),
+              help="Saved scan (--format json) to read (default: the last scan).")
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="Where the last scan was saved (default: $XDG_STATE_HOME/camsweep).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str) -> None:
+    """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""
+    from .scan import STATE_FILE, default_state_dir
+
+    path = Path(scan_file) if scan_file else (Path(state_dir) if state_dir else default_state_dir()) / STATE_FILE
+    item = find_device(load_result(path), address)
+    if fmt == "json":
+        click.echo(json.dumps(item.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render(item), nl=False)

@@ -1,0 +1,178 @@
+"""``camsweep scan [TARGETS...]``: find and identify cameras, NVRs and DVRs on a network."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import DEFAULT_PORTS, ScanConfig
+from ..errors import OutputError, UsageError
+from ..models import ScanResult
+from ._finish import finish, output_options
+
+STATE_FILE = "last-scan.json"
+
+CREDENTIALS_HELP = """\b
+Credentials file (TOML; chmod 600 -- a file others can read is used with a warning):
+  [[credential]]
+  network = "198.18.0.0/24"     # or one host; the most specific entry wins
+  username = "onvif-audit"
+  password = "..."
+Used only for ONVIF GetDeviceInformation/GetNetworkInterfaces on the hosts it
+covers (one login attempt each). Passwords are never logged or written anywhere."""
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "camsweep"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename: readers never see half a file."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
+    path = Path(state_dir) if state_dir else default_state_dir()
+    target = path / STATE_FILE
+    write_atomic(target, json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    return target
+
+
+def parse_ports(text: str) -> tuple[int, ...]:
+    """``80,443,8000-8010`` -> ports. Raises UsageError."""
+    ports: list[int] = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        try:
+            if "-" in item:
+                low, high = (int(x) for x in item.split("-", 1))
+                if high < low or high - low > 1024:
+                    raise ValueError
+                ports.extend(range(low, high + 1))
+            else:
+                ports.append(int(item))
+        except ValueError:
+            raise UsageError(f"--ports: {item!r} is not a port or a range like 8000-8010") from None
+    bad = [p for p in ports if not 0 < p < 65536]
+    if bad or not ports:
+        raise UsageError(f"--ports: {bad[0] if bad else text!r} is not a valid port")
+    return tuple(dict.fromkeys(ports))
+
+
+class Progress:
+    """Counts on one stderr line, only when stderr is a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if kind == "phase" and data.get("name") == "discover":
+            self._show("discovering hosts ...")
+        elif kind == "phase" and data.get("name") == "hosts":
+            self._show(f"{data.get('total', 0)} host(s) answered; probing ...")
+        elif kind == "progress":
+            self._show(f"probed {data['probed']}/{data['total']} host(s), {data['devices']} device(s) found")
+        elif kind == "phase" and data.get("name") == "identify":
+            self.clear()
+
+    def _show(self, text: str) -> None:
+        sys.stderr.write("\r\x1b[K" + text)
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+@click.command("scan", epilog=CREDENTIALS_HELP)
+@click.argument("targets", nargs=-1)
+@click.option("-i", "--interface", help="Interface to scan from (default: the default route's).")
+@click.option("--methods", "methods", multiple=True, metavar="LIST",
+              help="Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
+                   "(arp, wsd, sadp, dhip, ssdp, mdns, ports, http, rtsp, tls, onvif).")
+@click.option("--credentials", "credentials_file", type=click.Path(dir_okay=False),
+              help="TOML file of ONVIF credentials per host/subnet (see below).")
+@click.option("--ports", "ports_text", default=",".join(map(str, DEFAULT_PORTS)), show_default=True,
+              help="TCP ports to check, e.g. '80,443,8000-8010'.")
+@click.option("--connect-timeout", type=float, default=1.0, show_default=True, help="Seconds per TCP connect.")
+@click.option("--read-timeout", type=float, default=2.0, show_default=True, help="Seconds per read of a reply.")
+@click.option("--request-timeout", type=float, default=3.0, show_default=True,
+              help="Seconds for one whole request/reply (a slow-dripping device is cut off).")
+@click.option("--host-timeout", type=float, default=8.0, show_default=True, help="Seconds at most per host.")
+@click.option("--listen", "listen_window", type=float, default=2.5, show_default=True,
+              help="Seconds to listen for multicast/broadcast discovery answers.")
+@click.option("--concurrency", type=int, default=64, show_default=True, help="Probe tasks at once.")
+@click.option("--rate", type=int, default=500, show_default=True, help="Packets per second at most for sweeps.")
+@click.option("--allow-public", is_flag=True, help="Allow public (non-private) target ranges.")
+@click.option("--state-dir", type=click.Path(file_okay=False),
+              help="Where last-scan.json goes (default: $XDG_STATE_HOME/camsweep).")
+@output_options
+def command(targets: tuple[str, ...], interface: str | None, methods: tuple[str, ...],
+            credentials_file: str | None, ports_text: str, connect_timeout: float, read_timeout: float,
+            request_timeout: float, host_timeout: float, listen_window: float, concurrency: int, rate: int,
+            allow_public: bool, state_dir: str | None, **output: Any) -> None:
+    """Scan TARGETS (CIDRs, ranges like 10.0.0.5-40, hosts, host names) and identify devices.
+
+    Without TARGETS the subnets of the --interface are scanned. Sent: an ARP sweep (root only),
+    multicast/broadcast discovery probes (WS-Discovery, SADP, DHIP, SSDP, mDNS), TCP connects to
+    --ports, HTTP GETs of the start page and a few read-only maker pages, RTSP OPTIONS/DESCRIBE,
+    a TLS handshake, and ONVIF queries only with --credentials. Never sent: password guesses,
+    exploit paths, configuration changes. Public ranges are refused without --allow-public.
+
+    Exit codes: 0 no Hikvision/Dahua device, 2 bad input (nothing sent), 3 Hikvision/Dahua
+    device(s) found, 5 scan failed, 6 interrupted (partial result printed).
+    """
+    from .. import credentials as credentials_mod
+    from ..engine import plan, run
+
+    credentials = credentials_mod.load(credentials_file) if credentials_file else ()
+    config = ScanConfig(
+        targets=targets, interface=interface, methods=methods, ports=parse_ports(ports_text),
+        credentials=credentials, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        request_timeout=request_timeout, host_timeout=host_timeout, listen_window=listen_window,
+        concurrency=concurrency, rate=rate, allow_public=allow_public,
+    )
+    checked = plan(config)  # every usage error is raised here, before anything is sent
+    if output.get("output"):
+        _check_writable(str(output["output"]))
+    progress = Progress(sys.stderr.isatty())
+    try:
+        result = run(checked, progress)
+    finally:
+        progress.clear()
+    save_state(result, state_dir)
+    finish(result, **output)
+
+
+def _check_writable(path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise OutputError(f"cannot write {path}: directory {parent} is missing or not writable")

@@ -1,0 +1,398 @@
+"""The scan engine: plan (check everything, send nothing), discover, probe live hosts, identify.
+
+The engine knows no protocol. ``plan`` validates targets, interface, methods and privileges and
+raises a CamsweepError before a single packet leaves. ``scan`` then runs every selected probe's
+``discover`` at once (they share one listen window), takes as live every in-scope host that
+answered anything (ARP, a discovery reply, a TCP connect), and runs the per-host probes under a
+global concurrency limit, a per-host politeness limit and a per-host time bound. Ctrl-C stops the
+probes and still returns what was found, marked partial.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
+
+from . import netif
+from .config import ScanConfig
+from .errors import CamsweepError, PrivilegeError, UsageError
+from .models import ArtefactKind, Observation, ScanResult, utcnow
+from .probes import MODULES, REGISTRY, HostInfo, Probe, ProbeContext
+from .targets import Targets, expand
+
+log = logging.getLogger("camsweep")
+
+EventHandler = Callable[[str, dict[str, Any]], None]
+"""``on_event(kind, data)``: "phase" {name}, "progress" {probed, total, devices}, "note" {text}."""
+
+HOST_FIRST = ("ports",)
+"""Per-host probes that must finish before the others start (they fill in the open ports)."""
+
+
+@dataclass
+class ScanHost(HostInfo):
+    """HostInfo plus what discovery learnt that per-host probes can use."""
+
+    xaddrs: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked scan: what will be scanned, from where, with which probes."""
+
+    config: ScanConfig
+    targets: Targets
+    interface: str | None
+    probes: tuple[str, ...]
+    skipped: tuple[str, ...]
+    notes: tuple[str, ...]
+    root: bool
+
+
+class RateLimiter:
+    """Paces packets across all probes: ``wait()`` before each send."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def available_probes() -> dict[str, type[Probe]]:
+    """Import every probe module that exists and return the registry."""
+    for module in MODULES:
+        name = f"{__package__}.probes.{module}"
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            log.debug("probe module %s is not installed", module)
+    return dict(REGISTRY)
+
+
+def select_methods(spec: Iterable[str], known: Iterable[str]) -> tuple[list[str], bool]:
+    """``("wsd","sadp")`` -> those; ``("-arp",)`` -> all but arp; () -> all.
+
+    Returns (selected names in engine order, whether the user named methods explicitly).
+    Raises UsageError for an unknown name.
+    """
+    order = [m for m in MODULES if m in set(known)] + sorted(set(known) - set(MODULES))
+    include: list[str] = []
+    exclude: set[str] = set()
+    for token in (t.strip() for item in spec for t in str(item).split(",")):
+        if not token:
+            continue
+        name = token[1:] if token[0] in "-!" else token.lstrip("+")
+        if name not in order:
+            raise UsageError(f"unknown method {name!r}; known methods: {', '.join(order)}")
+        (exclude.add(name) if token[0] in "-!" else include.append(name))
+    chosen = [m for m in order if (not include or m in include) and m not in exclude]
+    if not chosen:
+        raise UsageError("--methods leaves no method to run")
+    return chosen, bool(include)
+
+
+def _interface_for(targets: Targets) -> str | None:
+    """The interface whose subnet holds the targets (no default route in a lab namespace)."""
+    try:
+        names = sorted(socket_name for _, socket_name in __import__("socket").if_nameindex())
+    except OSError:
+        return None
+    for name in names:
+        for net in netif.interface_networks(name):
+            if any(net.overlaps(t) for t in targets.networks):
+                return name
+    return None
+
+
+def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
+         root: bool | None = None) -> Plan:
+    """Check the whole configuration; raise a CamsweepError if anything is wrong. Sends nothing."""
+    registry = available_probes() if registry is None else registry
+    methods, explicit = select_methods(config.methods, registry)
+    for port in config.ports:
+        if not 0 < int(port) < 65536:
+            raise UsageError(f"port {port} is out of range 1-65535")
+    for name in ("connect_timeout", "read_timeout", "host_timeout", "listen_window", "request_timeout"):
+        if float(getattr(config, name)) <= 0:
+            raise UsageError(f"{name.replace('_', '-')} must be positive")
+    if config.concurrency < 1 or config.per_host < 1 or config.rate < 1:
+        raise UsageError("--concurrency, per-host limit and --rate must be at least 1")
+    interface = netif.choose_interface(config.interface) if config.interface else None
+    notes: list[str] = []
+    if config.targets:
+        targets = expand(config.targets, allow_public=config.allow_public, max_hosts=config.max_hosts)
+    else:
+        interface = netif.choose_interface(interface)
+        nets = netif.interface_networks(interface)
+        if not nets:
+            raise UsageError(f"interface {interface!r} has no IPv4 subnet to scan; give targets")
+        targets = expand([str(n) for n in nets], allow_public=config.allow_public, max_hosts=config.max_hosts)
+        notes.append(f"no targets given: scanning the subnets of {interface} ({', '.join(map(str, nets))})")
+    if interface is None:
+        interface = _interface_for(targets) or netif.default_route_interface()
+    root = netif.has_raw_sockets() if root is None else root
+    selected: list[str] = []
+    skipped: list[str] = []
+    for name in methods:
+        if registry[name].needs_root and not root:
+            if explicit:
+                raise PrivilegeError(f"method {name!r} needs root or CAP_NET_RAW; run as root or leave it out")
+            skipped.append(name)
+            hint = "; MACs are read from the kernel neighbour table instead" if name == "arp" else ""
+            notes.append(f"method {name} skipped: needs root or CAP_NET_RAW{hint}")
+            continue
+        selected.append(name)
+    if not config.credentials and "onvif" in selected:
+        notes.append("onvif: no --credentials given, so no authenticated ONVIF query was made")
+    resolved = replace(config, targets=tuple(str(n) for n in targets.networks), interface=interface,
+                       allow_public=True, methods=tuple(selected))
+    return Plan(resolved, targets, interface, tuple(selected), tuple(skipped), tuple(notes), root)
+
+
+class _Collector:
+    """Thread-safe store of observations; drops out-of-scope ones and late arrivals."""
+
+    def __init__(self, targets: Targets) -> None:
+        self.targets = targets
+        self.observations: list[Observation] = []
+        self.lock = threading.Lock()
+        self.closed = False
+        self._scope_cache: dict[str, bool] = {}
+
+    def in_scope(self, ip: str) -> bool:
+        hit = self._scope_cache.get(ip)
+        if hit is None:
+            hit = self._scope_cache[ip] = self.targets.contains(ip)
+        return hit
+
+    def emit(self, observation: Observation) -> None:
+        if observation.ip is None and observation.mac is None:
+            return
+        if observation.ip is not None and not self.in_scope(observation.ip):
+            log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
+            return
+        with self.lock:
+            if not self.closed:
+                self.observations.append(observation)
+
+    def snapshot(self) -> list[Observation]:
+        with self.lock:
+            return list(self.observations)
+
+
+def live_hosts(observations: Iterable[Observation]) -> dict[str, ScanHost]:
+    """Every host that answered anything, with its MAC and ONVIF XAddrs where known."""
+    hosts: dict[str, ScanHost] = {}
+    for o in observations:
+        if o.ip is None:
+            continue
+        host = hosts.setdefault(o.ip, ScanHost(ip=o.ip))
+        if o.mac and not host.mac:
+            host.mac = o.mac
+        if o.kind is ArtefactKind.OPEN_PORT and o.port:
+            host.open_ports.add(o.port)
+        for xaddr in o.fields.get("onvif.xaddrs", "").split():
+            if xaddr not in host.xaddrs:
+                host.xaddrs.append(xaddr)
+    return hosts
+
+
+def _identify(observations: list[Observation], plan_: Plan, started: Any, partial: bool,
+              notes: list[str]) -> ScanResult:
+    from .verdicts import identify_result
+
+    return identify_result(observations, targets=plan_.targets.specs, mode="scan", started=started,
+                           partial=partial, notes=tuple(notes), methods=plan_.probes)
+
+
+def scan(config: ScanConfig, on_event: EventHandler | None = None, *,
+         registry: dict[str, type[Probe]] | None = None) -> ScanResult:
+    """Run a scan and return its result (partial if interrupted with Ctrl-C)."""
+    checked = plan(config, registry=registry)
+    return run(checked, on_event, registry=registry)
+
+
+def run(checked: Plan, on_event: EventHandler | None = None, *,
+        registry: dict[str, type[Probe]] | None = None) -> ScanResult:
+    registry = available_probes() if registry is None else registry
+    cfg = checked.config
+    notify = on_event or (lambda kind, data: None)
+    started = utcnow()
+    notes = list(checked.notes)
+    collector = _Collector(checked.targets)
+    cancelled = threading.Event()
+    limiter = RateLimiter(cfg.rate)
+    probes = [registry[name](cfg) for name in checked.probes]
+    partial = False
+    log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
+    try:
+        notify("phase", {"name": "discover"})
+        notes += _discover(probes, collector, cancelled, limiter, cfg, checked.targets.count)
+        _neighbours(collector, checked)
+        hosts = live_hosts(collector.snapshot())
+        notify("phase", {"name": "hosts", "total": len(hosts)})
+        notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, cfg, notify)
+    except KeyboardInterrupt:
+        partial = True
+        cancelled.set()
+        notes.append("interrupted: the scan was stopped early; results are partial")
+        log.warning("interrupted; keeping what was found so far")
+    finally:
+        cancelled.set()
+    with collector.lock:
+        collector.closed = True
+        observations = list(collector.observations)
+    notify("phase", {"name": "identify"})
+    return _identify(observations, checked, started, partial, notes)
+
+
+def _neighbours(collector: _Collector, checked: Plan) -> None:
+    """MACs the kernel already knows (the no-root fallback for the ARP sweep). Sends nothing."""
+    try:
+        from .probes.arp import read_neighbour_table
+    except ImportError:
+        return
+    for observation in read_neighbour_table(checked.interface, collector.in_scope):
+        collector.emit(observation)
+
+
+def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.Future[Any]]:
+    """Wait in short slices (so Ctrl-C is seen at once); return the futures not done."""
+    pending = set(futures)
+    while pending:
+        slice_ = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+        if slice_ <= 0:
+            break
+        _, pending = cf.wait(pending, timeout=slice_)
+    return pending
+
+
+def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
+              cfg: ScanConfig, count: int) -> list[str]:
+    notes: list[str] = []
+    stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
+    ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
+                       wait_rate=limiter.wait)
+    # Every discover() bounds itself; this cap only guards against a probe that does not.
+    cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
+    pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")
+    futures = {pool.submit(_guarded, p.name, p.discover, ctx): p.name for p in probes}
+    try:
+        pending = _wait(futures, time.monotonic() + cap)
+    finally:
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+    for future, name in futures.items():
+        if future in pending:
+            notes.append(f"method {name} did not finish within {cap:.0f} s and was stopped")
+        elif not future.cancelled() and future.result():
+            notes.append(future.result())
+    return notes
+
+
+def _guarded(name: str, step: Callable[..., None], *args: Any) -> str | None:
+    """Run one probe step; turn its failure into a note instead of ending the scan."""
+    try:
+        step(*args)
+    except PrivilegeError as exc:
+        return f"method {name} skipped: {exc}"
+    except CamsweepError as exc:
+        return f"method {name} failed: {exc}"
+    except Exception as exc:  # a probe bug must not lose the other probes' results
+        log.warning("method %s failed: %s", name, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return f"method {name} failed: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Collector,
+                 cancelled: threading.Event, limiter: RateLimiter, cfg: ScanConfig,
+                 notify: EventHandler) -> list[str]:
+    notes: list[str] = []
+    if not hosts:
+        return notes
+    per_host = [p for p in probes if type(p).probe_host is not Probe.probe_host]
+    first = [p for p in per_host if p.name in HOST_FIRST]
+    rest = [p for p in per_host if p.name not in HOST_FIRST]
+    slots = threading.BoundedSemaphore(cfg.concurrency)
+    host_events: dict[str, threading.Event] = {}
+    failures: list[str] = []
+    lock = threading.Lock()
+    probed = 0
+
+    def one(probe: Probe, ctx: ProbeContext, host: ScanHost) -> None:
+        with slots:
+            if ctx.cancelled.is_set():
+                return
+            message = _guarded(probe.name, probe.probe_host, ctx, host)
+            if message:
+                with lock:
+                    failures.append(f"{host.ip}: {message}")
+
+    workers = cf.ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="probe")
+
+    def host_job(host: ScanHost) -> None:
+        nonlocal probed
+        event = host_events[host.ip]
+        ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=event, in_scope=collector.in_scope,
+                           wait_rate=limiter.wait)
+        deadline = time.monotonic() + cfg.host_timeout
+        try:
+            for probe in first:
+                if _wait([workers.submit(one, probe, ctx, host)], deadline):
+                    break  # the host's time is up already
+            if time.monotonic() < deadline and not event.is_set():
+                gate = threading.BoundedSemaphore(cfg.per_host)
+
+                def polite(probe: Probe) -> None:
+                    with gate:
+                        one(probe, ctx, host)
+
+                futures = [workers.submit(polite, p) for p in rest]
+                if _wait(futures, deadline):
+                    with lock:
+                        notes.append(f"{host.ip}: probing stopped after {cfg.host_timeout:g} s (host time limit)")
+        finally:
+            event.set()
+            with lock:
+                probed += 1
+                done = probed
+            notify("progress", {"probed": done, "total": len(hosts), "devices": len(hosts)})
+
+    for ip in hosts:
+        host_events[ip] = threading.Event()
+    # Coordinators only wait; the probe work itself is bounded by `slots`.
+    coordinators = cf.ThreadPoolExecutor(max_workers=min(len(hosts), cfg.concurrency), thread_name_prefix="host")
+    try:
+        futures = [coordinators.submit(host_job, host) for host in hosts.values()]
+        pending = set(futures)
+        while pending:
+            pending = _wait(pending, time.monotonic() + 0.5)
+    except KeyboardInterrupt:
+        for event in host_events.values():
+            event.set()
+        raise
+    finally:
+        if cancelled.is_set():
+            for event in host_events.values():
+                event.set()
+        coordinators.shutdown(wait=False, cancel_futures=True)
+        workers.shutdown(wait=False, cancel_futures=True)
+    notes += sorted(failures)
+    return notes

@@ -1,0 +1,179 @@
+"""Bounded TCP for the per-host probes: every connect, read and whole exchange has a deadline.
+
+A device may answer slowly, drip one byte a second forever, or stream 50 MB: the helpers here
+cut each exchange at a deadline (a watchdog shuts the socket down, which wakes any blocked read)
+and at a byte limit, and tell the caller which limit was hit so it can be recorded.
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+OPEN, CLOSED, UNREACHABLE, TIMEOUT = "open", "closed", "unreachable", "timeout"
+
+_UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.EADDRNOTAVAIL}
+
+
+class Watchdog:
+    """Shuts registered sockets down at a deadline, so no blocked read outlives it.
+
+    Use as a context manager around one exchange; ``fired`` says whether the deadline cut it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.fired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.fired:
+                _shutdown(sock)
+        return sock
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def __enter__(self) -> "Watchdog":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+@dataclass
+class Reply:
+    """Bytes read from a peer and why reading stopped."""
+
+    data: bytes = b""
+    timed_out: bool = False
+    oversize: bool = False
+    closed: bool = False
+    error: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def read_message(
+    sock: socket.socket, deadline: float, limit: int, complete: Callable[[bytes], bool]
+) -> Reply:
+    """Read until ``complete(data)``, the peer closes, ``limit`` bytes, or the monotonic deadline."""
+    reply = Reply()
+    chunks = bytearray()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            reply.timed_out = True
+            break
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(min(65536, limit - len(chunks) + 1))
+        except socket.timeout:
+            reply.timed_out = True
+            break
+        except OSError as exc:
+            reply.error = exc.strerror or str(exc)
+            break
+        if not chunk:
+            reply.closed = True
+            break
+        chunks += chunk
+        if len(chunks) > limit:
+            del chunks[limit:]
+            reply.oversize = True
+            break
+        if complete(bytes(chunks)):
+            break
+    reply.data = bytes(chunks)
+    return reply
+
+
+def connect(ip: str, port: int, timeout: float) -> socket.socket | None:
+    """A connected socket, or None if the port is closed, unreachable or silent."""
+    try:
+        return socket.create_connection((ip, port), timeout=timeout)
+    except OSError:
+        return None
+
+
+def connect_sweep(
+    pairs: Iterable[tuple[str, int]],
+    *,
+    timeout: float,
+    max_inflight: int,
+    wait_rate: Callable[[], None],
+    cancelled: threading.Event,
+) -> Iterator[tuple[str, int, str]]:
+    """Non-blocking TCP connects; yields ``(ip, port, state)`` for each pair as it resolves.
+
+    ``state`` is OPEN (handshake completed), CLOSED (refused: the host is alive),
+    UNREACHABLE or TIMEOUT. Connections are closed as soon as they complete; nothing is sent.
+    """
+    selector = selectors.DefaultSelector()
+    pending: dict[socket.socket, tuple[str, int, float]] = {}
+
+    def finish(sock: socket.socket, state: str) -> tuple[str, int, str]:
+        ip, port, _ = pending.pop(sock)
+        selector.unregister(sock)
+        sock.close()
+        return ip, port, state
+
+    def collect(wait: float) -> Iterator[tuple[str, int, str]]:
+        for key, _ in selector.select(timeout=wait):
+            sock = key.fileobj  # type: ignore[assignment]
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+            state = OPEN if err == 0 else CLOSED if err == errno.ECONNREFUSED else UNREACHABLE
+            yield finish(sock, state)  # type: ignore[arg-type]
+        now = time.monotonic()
+        for sock, (_, _, deadline) in list(pending.items()):
+            if deadline <= now:
+                yield finish(sock, TIMEOUT)
+
+    try:
+        for ip, port in pairs:
+            if cancelled.is_set():
+                return
+            while len(pending) >= max_inflight:
+                yield from collect(0.05)
+                if cancelled.is_set():
+                    return
+            wait_rate()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            rc = sock.connect_ex((ip, port))
+            if rc not in (0, errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK):
+                sock.close()
+                yield ip, port, CLOSED if rc == errno.ECONNREFUSED else UNREACHABLE
+                continue
+            pending[sock] = (ip, port, time.monotonic() + timeout)
+            selector.register(sock, selectors.EVENT_WRITE)
+            yield from collect(0)
+        while pending and not cancelled.is_set():
+            nearest = min(d for _, _, d in pending.values())
+            yield from collect(max(0.0, min(0.1, nearest - time.monotonic())))
+    finally:
+        for sock in list(pending):
+            selector.unregister(sock)
+            sock.close()
+        pending.clear()
+        selector.close()

@@ -1,0 +1,301 @@
+"""HTTP(S) banner probe: ``/`` on each open web port, a few maker-specific pages when hinted.
+
+Politeness and safety: at most ``config.max_requests`` GETs per host, no credentials, no
+redirect to another host, and never the dangerous requests of fingerprints.md section 13 (no PUT
+to /SDK/webLanguage, no ``?auth=``, no /current_config, no ``global.login``). Every exchange is
+bounded in time (``config.request_timeout``, enforced by a watchdog even against a server that
+drips bytes) and in size (``config.max_body``); a body is read as sent (``identity`` requested),
+a compressed one is inflated only up to the same limit. Certificates are not checked here: the
+``tls`` probe records them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+from urllib.parse import urljoin, urlsplit
+
+from ..models import ArtefactKind, Observation
+from . import HostInfo, Probe, ProbeContext, register
+from ._tcp import Watchdog
+
+log = logging.getLogger("camsweep")
+
+WEB_PORTS = (80, 443, 8080, 8443, 81, 88, 8081, 8888, 8899, 7443, 49152)
+"""Usual web ports, asked first; any other open port is asked too unless it is known not to be HTTP."""
+NOT_HTTP = frozenset({21, 22, 23, 25, 53, 445, 554, 8554, 8000, 9010, 9020, 34567, 37777, 37778, 5000, 35000, 3389})
+TLS_PORTS = frozenset({443, 8443, 7443, 4443, 10443})
+
+HIKVISION_PAGES = ("/ISAPI/System/deviceInfo", "/doc/page/login.asp")
+DAHUA_PAGES = ("/cgi-bin/magicBox.cgi?action=getDeviceType",)
+# Never requested, whatever a page links to (fingerprints.md section 13).
+_FORBIDDEN = re.compile(r"/SDK/webLanguage|[?&]auth=|/current_config|RPC2_Login|/RPC2\b", re.I)
+
+_HIK_SERVER = re.compile(r"(hikvision|dnvrs|dvrdvs|interlogix)-webs|^app-webs|^webs$|^webserver$", re.I)
+_HIK_BODY = re.compile(r"doc/page/login\.asp|ISAPI|hikvision", re.I)
+_HIK_REALM = re.compile(r'realm="?(hikvision|IP Camera\(|[0-9a-f]{24}")', re.I)
+_DAHUA_BODY = re.compile(r"<title>\s*WEB SERVICE\s*</title>|RPC2_Login|t_username|@WebVersion@", re.I)
+_DAHUA_REALM = re.compile(r'realm="?Login to ', re.I)
+
+_local = threading.local()
+
+
+@dataclass
+class Fetched:
+    """One HTTP exchange as seen on the wire, with the limits it hit."""
+
+    url: str
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    problem: str | None = None
+    detail: str = ""
+    oversize: bool = False
+
+
+def _tracked_classes() -> tuple[type, type]:
+    """Connection pools whose new sockets register with the current thread's watchdog."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def new_conn(base: type) -> Any:
+        def _new_conn(self: Any) -> Any:
+            sock = base._new_conn(self)
+            dog: Watchdog | None = getattr(_local, "watchdog", None)
+            return dog.watch(sock) if dog else sock
+        return _new_conn
+
+    conn = type("TrackedHTTPConnection", (HTTPConnection,), {"_new_conn": new_conn(HTTPConnection)})
+    sconn = type("TrackedHTTPSConnection", (HTTPSConnection,), {"_new_conn": new_conn(HTTPSConnection)})
+    pool = type("TrackedPool", (HTTPConnectionPool,), {"ConnectionCls": conn})
+    spool = type("TrackedSPool", (HTTPSConnectionPool,), {"ConnectionCls": sconn})
+    return pool, spool
+
+
+_POOLS: tuple[type, type] | None = None
+
+
+def _session() -> Any:
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+
+    global _POOLS
+    if _POOLS is None:
+        _POOLS = _tracked_classes()
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    session = requests.Session()
+    session.trust_env = False  # never a proxy from the environment, never ~/.netrc credentials
+    adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=1)
+    adapter.poolmanager.pool_classes_by_scheme = {"http": _POOLS[0], "https": _POOLS[1]}
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers.clear()
+    session.headers.update({
+        "User-Agent": "camsweep (device inventory)",
+        "Accept": "*/*",
+        "Accept-Encoding": "identity",
+        "Connection": "close",
+    })
+    return session
+
+
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    wbits = {"gzip": 47, "x-gzip": 47, "deflate": 15}.get(encoding.strip().lower())
+    if wbits is None:
+        return body
+    try:
+        return zlib.decompressobj(wbits).decompress(body, limit)
+    except zlib.error:
+        return body
+
+
+def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float, max_body: int) -> Fetched:
+    """GET ``url`` once; never raises for anything the server does."""
+    import requests
+
+    result = Fetched(url)
+    session = _session()
+    dog = Watchdog(total)
+    _local.watchdog = dog
+    started = time.monotonic()
+    try:
+        with dog:
+            response = session.get(url, timeout=(connect_timeout, read_timeout), allow_redirects=False,
+                                   stream=True, verify=False)
+            if dog.fired:  # the head itself was cut: what http.client parsed is not evidence
+                response.close()
+                result.problem, result.detail = "http-timeout", f"reply head not complete within {total:g} s"
+                return result
+            try:
+                result.status = response.status_code
+                original = getattr(response.raw, "_original_response", None)
+                message = getattr(original, "msg", None)
+                items = message.items() if message is not None else response.raw.headers.items()
+                result.headers = [(str(k), str(v)) for k, v in items]
+                body = bytearray()
+                while len(body) <= max_body:
+                    if time.monotonic() - started > total:
+                        result.problem, result.detail = "http-timeout", f"body not complete after {total:g} s"
+                        break
+                    chunk = response.raw.read(min(65536, max_body + 1 - len(body)), decode_content=False)
+                    if not chunk:
+                        break
+                    body += chunk
+                if len(body) > max_body:
+                    result.oversize = True
+                    del body[max_body:]
+                encoding = response.headers.get("Content-Encoding", "")
+                result.body = _inflate(bytes(body), encoding, max_body) if encoding else bytes(body)
+            finally:
+                response.close()
+    except requests.exceptions.ConnectionError as exc:
+        if dog.fired:
+            result.problem, result.detail = "http-timeout", f"no complete reply within {total:g} s"
+        elif _refused(exc):
+            result.problem, result.detail = "http-refused", "connection refused"
+        else:
+            result.problem, result.detail = "http-bad-reply", _reason(exc)
+    except requests.exceptions.Timeout:
+        result.problem, result.detail = "http-timeout", f"no reply within {read_timeout:g} s"
+    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+        result.problem = "http-timeout" if dog.fired else "http-bad-reply"
+        result.detail = _reason(exc)
+    finally:
+        _local.watchdog = None
+        session.close()
+    if dog.fired and result.problem is None:
+        result.problem, result.detail = "http-timeout", f"reply cut after {total:g} s"
+    return result
+
+
+def _refused(exc: BaseException) -> bool:
+    text = repr(exc)
+    return "Connection refused" in text or "Errno 111" in text
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful message of a requests/urllib3 exception chain, one line."""
+    text = str(exc)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if cause.args and isinstance(cause.args[0], str):
+            text = cause.args[0]
+        cause = cause.__cause__ or cause.__context__
+    return re.sub(r"\s+", " ", text)[:300]
+
+
+def hints(fetched: Fetched) -> set[str]:
+    """Which maker a first answer hints at ("hikvision", "dahua"): decides the follow-up pages."""
+    found: set[str] = set()
+    names = [k for k, _ in fetched.headers]
+    values = {k.lower(): v for k, v in fetched.headers}
+    server = values.get("server", "").strip()
+    text = fetched.body[:65536].decode("latin-1", errors="replace")
+    auth = values.get("www-authenticate", "")
+    location = values.get("location", "")
+    if _HIK_SERVER.search(server) or _HIK_BODY.search(text) or _HIK_REALM.search(auth) or "/doc/page/" in location:
+        found.add("hikvision")
+    upper_names = any(n.isupper() and len(n) > 3 for n in names)
+    if (not server and upper_names) or _DAHUA_BODY.search(text) or _DAHUA_REALM.search(auth):
+        found.add("dahua")
+    return found
+
+
+@register
+class HttpProbe(Probe):
+    name = "http"
+    description = "HTTP(S) GET / on open web ports, plus a few maker pages when the first answer hints"
+
+    def _observe(self, ctx: ProbeContext, host: HostInfo, port: int, scheme: str, path: str, got: Fetched) -> None:
+        if got.problem == "http-refused":
+            return
+        if got.problem is not None and got.status is None:
+            ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
+                                      raw=f"GET {path}: {got.detail}", problem=got.problem))
+            return
+        from ..protocols import http as http_codec
+
+        try:
+            made = http_codec.parse_response(got.status, got.headers, got.body, path=path, port=port, scheme=scheme,
+                                             probe=self.name, ip=host.ip, mac=host.mac)
+        except Exception as exc:  # a codec bug must not end the scan; keep the evidence
+            log.debug("http: codec failed on %s:%s%s: %s", host.ip, port, path, exc)
+            made = [Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, port=port,
+                                     raw=got.body[:4096], problem="http-unparsed")]
+        for observation in _as_list(made):
+            ctx.emit(observation)
+        if got.problem is not None or got.oversize:
+            problem = got.problem or "http-oversize"
+            detail = got.detail or f"body larger than {self.config.max_body} bytes; read cut"  # type: ignore[attr-defined]
+            ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
+                                      raw=f"GET {path}: {detail}", problem=problem))
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        cfg: Any = self.config
+        ports = [p for p in WEB_PORTS if p in host.open_ports]
+        ports += sorted(p for p in host.open_ports if p not in NOT_HTTP and p not in ports)
+        budget = int(getattr(cfg, "max_requests", 6))
+        limits = dict(connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout,
+                      total=getattr(cfg, "request_timeout", 3.0), max_body=cfg.max_body)
+        done: set[tuple[int, str]] = set()
+        follow: list[tuple[int, str, str]] = []
+        hinted: dict[str, tuple[int, str]] = {}  # maker -> the (port, scheme) that hinted at it
+
+        def get(port: int, scheme: str, path: str) -> Fetched | None:
+            nonlocal budget
+            if budget <= 0 or ctx.cancelled.is_set() or (port, path) in done or _FORBIDDEN.search(path):
+                return None
+            budget -= 1
+            done.add((port, path))
+            got = fetch(f"{scheme}://{host.ip}:{port}{path}", **limits)
+            self._observe(ctx, host, port, scheme, path, got)
+            if got.status is not None and got.problem is None:
+                for maker in hints(got):
+                    hinted.setdefault(maker, (port, scheme))
+            return got
+
+        for port in ports:
+            scheme = "https" if port in TLS_PORTS else "http"
+            got = get(port, scheme, "/")
+            if got is None or got.status is None or got.problem is not None:
+                continue
+            location = dict((k.lower(), v) for k, v in got.headers).get("location")
+            if got.status in (301, 302, 303, 307, 308) and location:
+                target = self._same_host(host, port, scheme, location)
+                if target:
+                    follow.append(target)
+        for port, scheme, path in follow:
+            get(port, scheme, path)
+        for maker, pages in (("hikvision", HIKVISION_PAGES), ("dahua", DAHUA_PAGES)):
+            if maker in hinted:
+                port, scheme = hinted[maker]
+                for path in pages:
+                    get(port, scheme, path)
+
+    def _same_host(self, host: HostInfo, port: int, scheme: str, location: str) -> tuple[int, str, str] | None:
+        """Where a redirect points, if it stays on this host (else it is not followed)."""
+        url = urlsplit(urljoin(f"{scheme}://{host.ip}:{port}/", location.strip()))
+        if url.scheme not in ("http", "https") or url.hostname != host.ip:
+            log.debug("http: not following redirect of %s to %s", host.ip, url.hostname)
+            return None
+        target_port = url.port or (443 if url.scheme == "https" else 80)
+        if target_port not in host.open_ports:
+            return None
+        path = url.path or "/"
+        if url.query:
+            path += "?" + url.query
+        return target_port, url.scheme, path
+
+
+def _as_list(made: Observation | Iterable[Observation] | None) -> list[Observation]:
+    if made is None:
+        return []
+    if isinstance(made, Observation):
+        return [made]
+    return list(made)

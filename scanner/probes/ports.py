@@ -1,0 +1,88 @@
+"""TCP connect scan of the configured ports; it also tells the engine which hosts are alive.
+
+Two steps keep a sweep of a few hundred mostly empty addresses short: first one connect per
+address (an accepted *or refused* connection proves the host is up), then every configured port
+of the hosts that proved alive. Hosts other probes find alive later (ARP, discovery answers) get
+their full port scan in ``probe_host``. Connects are non-blocking, bounded in number in flight,
+paced by the scan's packet rate, and closed as soon as they complete: no payload is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from ..models import ArtefactKind, Observation
+from ..targets import expand
+from . import HostInfo, Probe, ProbeContext, register
+from ._tcp import CLOSED, OPEN, connect_sweep
+
+log = logging.getLogger("camsweep")
+
+MAX_INFLIGHT = 512
+"""Connects in flight at once (file descriptors) during the sweep."""
+
+
+def open_port_observation(probe: str, ip: str, port: int) -> Observation:
+    return Observation.make(
+        probe, ArtefactKind.OPEN_PORT, ip=ip, port=port, raw=f"{ip}:{port}/tcp open",
+        fields={"port.number": str(port), "port.protocol": "tcp"},
+    )
+
+
+@register
+class PortsProbe(Probe):
+    name = "ports"
+    description = "TCP connect scan of the configured ports (also finds live hosts)"
+
+    def __init__(self, config: object) -> None:
+        super().__init__(config)
+        self._lock = threading.Lock()
+        self._scanned: set[str] = set()
+        self.open_ports: dict[str, set[int]] = {}
+        self.alive: set[str] = set()
+
+    def _ports(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(int(p) for p in getattr(self.config, "ports", ())))
+
+    def _sweep(self, ctx: ProbeContext, pairs: list[tuple[str, int]], inflight: int) -> None:
+        cfg = self.config
+        for ip, port, state in connect_sweep(
+            pairs, timeout=float(getattr(cfg, "connect_timeout", 1.0)), max_inflight=inflight,
+            wait_rate=ctx.wait_rate, cancelled=ctx.cancelled,
+        ):
+            if state in (OPEN, CLOSED):
+                with self._lock:
+                    self.alive.add(ip)
+            if state == OPEN:
+                with self._lock:
+                    fresh = port not in self.open_ports.setdefault(ip, set())
+                    self.open_ports[ip].add(port)
+                if fresh:
+                    ctx.emit(open_port_observation(self.name, ip, port))
+
+    def discover(self, ctx: ProbeContext) -> None:
+        ports = self._ports()
+        if not ports:
+            return
+        cfg = self.config
+        scope = expand(cfg.targets, allow_public=True, max_hosts=getattr(cfg, "max_hosts", 65536),  # type: ignore[attr-defined]
+                       resolve=lambda name: [])
+        hosts = [ip for ip in scope.hosts() if ctx.in_scope(ip)]
+        # Step 1: is anybody there? One connect per address.
+        self._sweep(ctx, [(ip, ports[0]) for ip in hosts], MAX_INFLIGHT)
+        with self._lock:
+            alive = sorted(self.alive)
+            self._scanned.update(alive)
+        # Step 2: the remaining ports of the hosts that answered.
+        self._sweep(ctx, [(ip, port) for ip in alive for port in ports[1:]], MAX_INFLIGHT)
+        log.debug("ports: %d of %d addresses answered", len(alive), len(hosts))
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        with self._lock:
+            todo = host.ip not in self._scanned
+            self._scanned.add(host.ip)
+        if todo:
+            self._sweep(ctx, [(host.ip, port) for port in self._ports()], 16)
+        with self._lock:
+            host.open_ports |= self.open_ports.get(host.ip, set())

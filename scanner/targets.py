@@ -1,0 +1,144 @@
+"""Scan targets: parse CIDRs, ranges, hosts and hostnames; refuse public space; bound the size.
+
+Everything here is decided before a single packet leaves: a bad target, a public range without
+``allow_public`` or a range too big to scan raises ``UsageError`` with one clear line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from .errors import UsageError
+
+MAX_HOSTS = 65536
+"""Default upper bound on the addresses one scan may touch (a /16)."""
+
+IPv4Net = ipaddress.IPv4Network
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not public, not "private"
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
+_RANGE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3}|\d{1,3})$")
+
+Resolver = Callable[[str], list[str]]
+
+
+def resolve_hostname(name: str) -> list[str]:
+    """IPv4 addresses of ``name`` via the system resolver (may send a DNS query)."""
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"target {name!r}: cannot resolve host name ({exc})") from None
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def is_public(net: IPv4Net) -> bool:
+    """True unless the whole network lies in private, loopback, link-local, CGNAT or test space."""
+    if net.is_private or net.is_loopback or net.is_link_local or net.subnet_of(_SHARED):
+        return False
+    # 198.18.0.0/15 (benchmarking) and the documentation nets are `is_private` in Python; a
+    # network straddling private and public space (e.g. 0.0.0.0/0) is public.
+    return True
+
+
+def _parse_range(text: str, first: str, last: str) -> list[IPv4Net]:
+    try:
+        start = ipaddress.IPv4Address(first)
+        end = ipaddress.IPv4Address(last if "." in last else first.rsplit(".", 1)[0] + "." + last)
+    except ValueError:
+        raise UsageError(f"target {text!r}: not a valid address range") from None
+    if end < start:
+        raise UsageError(f"target {text!r}: range ends before it starts")
+    return list(ipaddress.summarize_address_range(start, end))
+
+
+def parse_target(text: str, resolve: Resolver = resolve_hostname) -> list[IPv4Net]:
+    """One target -> the IPv4 networks it covers (a host is a /32)."""
+    item = text.strip()
+    if not item:
+        raise UsageError("empty target")
+    match = _RANGE.match(item)
+    if match:
+        return _parse_range(item, match.group(1), match.group(2))
+    try:
+        net = ipaddress.ip_network(item, strict=False)
+    except ValueError:
+        net = None
+    if net is not None:
+        if net.version != 4:
+            raise UsageError(f"target {item!r}: IPv6 targets are not supported")
+        return [net]  # type: ignore[list-item]
+    if "/" in item or not _HOSTNAME.match(item) or item.replace(".", "").isdigit():
+        raise UsageError(f"target {item!r}: not a CIDR, range (a.b.c.d-e), address or host name")
+    addresses = resolve(item)
+    if not addresses:
+        raise UsageError(f"target {item!r}: host name has no IPv4 address")
+    return [ipaddress.ip_network(f"{a}/32") for a in addresses]  # type: ignore[misc]
+
+
+def _hosts(net: IPv4Net) -> Iterator[ipaddress.IPv4Address]:
+    """Scannable addresses: a subnet's network and broadcast addresses are left out."""
+    return iter(net) if net.prefixlen >= 31 else net.hosts()
+
+
+def _count(net: IPv4Net) -> int:
+    return net.num_addresses if net.prefixlen >= 31 else net.num_addresses - 2
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The expanded scan scope."""
+
+    specs: tuple[str, ...]
+    networks: tuple[IPv4Net, ...]
+    count: int
+
+    def hosts(self) -> Iterator[str]:
+        """Every address to scan, each once, in order."""
+        seen: set[int] = set()
+        for net in self.networks:
+            for addr in _hosts(net):
+                if int(addr) not in seen:
+                    seen.add(int(addr))
+                    yield str(addr)
+
+    def contains(self, ip: str | None) -> bool:
+        if not ip:
+            return False
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.networks)
+
+
+def expand(
+    specs: Iterable[str],
+    *,
+    allow_public: bool = False,
+    max_hosts: int = MAX_HOSTS,
+    resolve: Resolver = resolve_hostname,
+) -> Targets:
+    """Parse, check and bound the targets. Raises UsageError; sends nothing but DNS for names."""
+    spec_list = tuple(s for s in specs)
+    if not spec_list:
+        raise UsageError("no targets to scan")
+    networks: list[IPv4Net] = []
+    for spec in spec_list:
+        for net in parse_target(spec, resolve):
+            if is_public(net) and not allow_public:
+                raise UsageError(
+                    f"target {spec!r} ({net}) is public address space; scanning it needs --allow-public"
+                )
+            networks.append(net)
+    collapsed = tuple(ipaddress.collapse_addresses(networks))
+    # Count on the nets as given (a /24 leaves out its network/broadcast addresses)
+    total = sum(_count(n) for n in collapsed)
+    if total > max_hosts:
+        raise UsageError(
+            f"targets cover {total} addresses, more than the limit of {max_hosts}; "
+            "scan smaller ranges (e.g. one /16 at a time)"
+        )
+    return Targets(spec_list, tuple(networks), total)
