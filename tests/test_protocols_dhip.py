@@ -116,6 +116,10 @@ def test_build_search_round_trip_is_a_request_not_a_reply() -> None:
         (b"{" * 5000 + b"}" * 5000, "not-json"),
         (b"x" * 70000, "oversize"),
     ],
+    ids=[
+        "truncated-header", "length-past-end", "lengths-disagree", "absurd-length", "html-body", "json-array",
+        "wrong-magic", "bad-utf8", "binary-garbage", "broken-json", "oversize",
+    ],
 )
 def test_hostile_packets_become_problems(data: bytes, slug: str) -> None:
     obs = dhip.parse_reply(data, probe="dhip", ip="198.18.0.20")

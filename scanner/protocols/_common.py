@@ -10,6 +10,7 @@ wrong as ``"<slug>: <detail>"`` (``oversize``, ``xml-forbidden``, ``xml-invalid`
 from __future__ import annotations
 
 import functools
+import inspect
 import io
 import logging
 import re
@@ -102,19 +103,20 @@ def parse_xml(data: str | bytes, limit: int) -> Element:
     prepared = _prepare_xml(data)
     if not prepared:
         raise BadInput("garbage", "empty document")
-    try:
-        return _fromstring(prepared)
-    except ParseError as exc:
-        if isinstance(prepared, bytes) and "unknown encoding" in str(exc):
-            # Some firmware declares GB2312/GBK, which expat cannot decode itself: decode here.
-            match = _DECL_ENCODING.search(prepared[:200])
-            if match:
-                try:
-                    text = prepared.decode(match.group(1).decode("ascii"), errors="replace")
-                except LookupError:
-                    raise BadInput("xml-invalid", f"unknown encoding {match.group(1)!r}") from None
-                return _fromstring(_XML_DECL_TEXT.sub("", text, count=1))
-        raise BadInput("xml-invalid", str(exc)) from None
+    if isinstance(prepared, bytes):
+        declared = _DECL_ENCODING.search(prepared[:200]) if prepared.startswith(b"<?xml") else None
+        name = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+        if name.replace("_", "-") not in _EXPAT_ENCODINGS:
+            # Chinese firmware declares GB2312/GBK, which expat cannot decode: decode here instead.
+            try:
+                text = prepared.decode(name, errors="replace")
+            except LookupError:
+                raise BadInput("xml-invalid", f"unknown encoding {name!r}") from None
+            prepared = _XML_DECL_TEXT.sub("", text, count=1)
+    return _fromstring(prepared)
+
+
+_EXPAT_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "utf-16", "utf-16le", "utf-16be"})
 
 
 def _fromstring(prepared: str | bytes) -> Element:
@@ -129,8 +131,8 @@ def _fromstring(prepared: str | bytes) -> Element:
     except defusedxml.NotSupportedError as exc:
         raise BadInput("xml-forbidden", str(exc)) from None
     except ParseError as exc:
-        if "unknown encoding" in str(exc):
-            raise
+        raise BadInput("xml-invalid", str(exc)) from None
+    except ValueError as exc:  # pyexpat refuses some declared encodings outright
         raise BadInput("xml-invalid", str(exc)) from None
 
 
@@ -258,13 +260,16 @@ def unique_lines(values: Sequence[str | None]) -> str:
 # ------------------------------------------------------------------------------- the guard
 
 
-def guarded(kind: ArtefactKind, raw_arg: int | str | None = 0) -> Callable[[Callable[P, Observation]], Callable[P, Observation]]:
+def guarded(kind: ArtefactKind, raw_arg: str | None) -> Callable[[Callable[P, Observation]], Callable[P, Observation]]:
     """Make a parser total: ``BadInput`` or any other exception becomes a problem Observation.
 
-    ``raw_arg`` names the positional index (or keyword) holding the device input, kept as raw.
+    ``raw_arg`` names the parameter holding the device input, kept (bounded) as ``raw``; the
+    problem observation gets the call's probe/ip/mac/port/time, defaults included.
     """
 
     def decorate(fn: Callable[P, Observation]) -> Callable[P, Observation]:
+        signature = inspect.signature(fn)
+
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> Observation:
             try:
@@ -274,14 +279,16 @@ def guarded(kind: ArtefactKind, raw_arg: int | str | None = 0) -> Callable[[Call
             except Exception as exc:  # noqa: BLE001 - a codec bug must not end a scan; record it
                 log.warning("%s: parser error on device input: %s: %s", fn.__qualname__, type(exc).__name__, exc)
                 problem = f"parser-error: {type(exc).__name__}: {exc}"
-            raw: Any = None
-            if isinstance(raw_arg, int) and len(args) > raw_arg:
-                raw = args[raw_arg]
-            elif isinstance(raw_arg, str):
-                raw = kwargs.get(raw_arg)
+            try:
+                bound = signature.bind_partial(*args, **kwargs)
+                bound.apply_defaults()
+                call = dict(bound.arguments)
+            except TypeError:
+                call = dict(kwargs)
+            raw = call.get(raw_arg) if raw_arg else None
             if isinstance(raw, Mapping):
                 raw = repr(dict(raw))
-            return failed(kind, problem, raw=raw, **_where(kwargs))
+            return failed(kind, problem, raw=raw, **_where(call))
 
         return wrapper
 

@@ -65,7 +65,7 @@ def from_options(
     return Observation.make(probe, ArtefactKind.DHCP_OPTIONS, ip=ip, mac=mac, raw=raw, fields=fields, time=time)
 
 
-@guarded(ArtefactKind.DHCP_OPTIONS, raw_arg=0)
+@guarded(ArtefactKind.DHCP_OPTIONS, raw_arg="payload")
 def parse_packet(
     payload: bytes,
     *,

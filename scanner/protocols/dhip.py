@@ -106,7 +106,7 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-@guarded(ArtefactKind.DHIP_REPLY, raw_arg=0)
+@guarded(ArtefactKind.DHIP_REPLY, raw_arg="data")
 def parse_reply(
     data: bytes | str | Mapping[str, Any],
     *,

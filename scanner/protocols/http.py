@@ -46,7 +46,7 @@ _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _TOKEN_RE = re.compile(_TOKEN)
 _SEP = re.compile(r"[\s,]*")
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"?|[^,\s]*)\s*')
-_TOKEN68 = re.compile(r"\s+([A-Za-z0-9\-._~+/]+=*)\s*(?=,|$)")
+_TOKEN68_AT = re.compile(r"([A-Za-z0-9\-._~+/]+=+)\s*(?=,|$)")
 _STATUS = re.compile(r"^HTTP/\d(?:\.\d)?\s+(\d{3})\b")
 
 
@@ -79,6 +79,12 @@ def parse_challenges(value: str) -> list[tuple[str, dict[str, str]]]:
         pos = _SEP.match(value, pos).end()  # type: ignore[union-attr]  # always matches
         if pos >= end:
             break
+        token68 = _TOKEN68_AT.match(value, pos)
+        if token68 and out and not out[-1][1]:
+            # "Negotiate abc==": a bare credential, not a name=value parameter.
+            out[-1][1]["token68"] = token68.group(1)
+            pos = token68.end()
+            continue
         param = _PARAM.match(value, pos)
         if param and out and param.end() > pos:
             key, raw = param.group(1).lower(), param.group(2)
@@ -92,10 +98,6 @@ def parse_challenges(value: str) -> list[tuple[str, dict[str, str]]]:
             break
         out.append((scheme.group(0), {}))
         pos = scheme.end()
-        token68 = _TOKEN68.match(value, pos)
-        if token68 and not _PARAM.match(value, pos):
-            out[-1][1]["token68"] = token68.group(1)
-            pos = token68.end()
     return out
 
 
@@ -120,7 +122,7 @@ def auth_fields(prefix: str, headers: Sequence[tuple[str, str]]) -> dict[str, st
     }
 
 
-@guarded(ArtefactKind.HTTP_RESPONSE, raw_arg=2)
+@guarded(ArtefactKind.HTTP_RESPONSE, raw_arg="body")
 def parse_response(
     status: int,
     headers: Sequence[tuple[str, str]],
@@ -170,7 +172,7 @@ def split_response(raw: str | bytes) -> tuple[int, list[tuple[str, str]], bytes]
     return int(match.group(1)), headers, body
 
 
-@guarded(ArtefactKind.HTTP_RESPONSE, raw_arg=0)
+@guarded(ArtefactKind.HTTP_RESPONSE, raw_arg="raw")
 def parse_raw_response(
     raw: str | bytes,
     *,

@@ -55,7 +55,7 @@ def _strip_dot(name: str | None) -> str:
     return (name or "").strip().rstrip(".")
 
 
-@guarded(ArtefactKind.MDNS_RECORD, raw_arg=1)
+@guarded(ArtefactKind.MDNS_RECORD, raw_arg="instance")
 def from_service(
     service_type: str,
     instance: str,

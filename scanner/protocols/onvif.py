@@ -73,7 +73,7 @@ def _lower_keys(data: Mapping[Any, Any]) -> dict[str, str]:
     return {str(k).lower(): str(v).strip() for k, v in data.items() if v is not None and not isinstance(v, (dict, list))}
 
 
-@guarded(ArtefactKind.ONVIF_DEVICE_INFO, raw_arg=0)
+@guarded(ArtefactKind.ONVIF_DEVICE_INFO, raw_arg="data")
 def parse_device_information(
     data: Mapping[str, Any] | str | bytes,
     *,
@@ -110,7 +110,7 @@ def parse_device_information(
     )
 
 
-@guarded(ArtefactKind.ONVIF_DEVICE_INFO, raw_arg=0)
+@guarded(ArtefactKind.ONVIF_DEVICE_INFO, raw_arg="data")
 def parse_network_interfaces(
     data: Mapping[str, Any] | str | bytes,
     *,

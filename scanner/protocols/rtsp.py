@@ -35,7 +35,7 @@ def build_request(method: str, url: str, cseq: int, extra_headers: Iterable[tupl
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
 
 
-@guarded(ArtefactKind.RTSP_BANNER, raw_arg=0)
+@guarded(ArtefactKind.RTSP_BANNER, raw_arg="raw")
 def parse_reply(
     raw: str | bytes,
     *,

@@ -44,7 +44,7 @@ def build_inquiry(uuid: str) -> bytes:
     ).encode("utf-8")
 
 
-@guarded(ArtefactKind.SADP_REPLY, raw_arg=0)
+@guarded(ArtefactKind.SADP_REPLY, raw_arg="xml")
 def parse_reply(
     xml: str | bytes,
     *,

@@ -65,7 +65,7 @@ def _name_fields(subject: str, issuer: str) -> dict[str, str]:
     return fields
 
 
-@guarded(ArtefactKind.TLS_CERTIFICATE, raw_arg=0)
+@guarded(ArtefactKind.TLS_CERTIFICATE, raw_arg="subject")
 def from_names(
     subject: str,
     issuer: str,
@@ -87,7 +87,7 @@ def from_names(
     )
 
 
-@guarded(ArtefactKind.TLS_CERTIFICATE, raw_arg=0)
+@guarded(ArtefactKind.TLS_CERTIFICATE, raw_arg="der")
 def from_der(
     der: bytes,
     *,

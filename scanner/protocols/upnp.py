@@ -63,7 +63,7 @@ def build_msearch(st: str = "ssdp:all", mx: int = 2) -> bytes:
     ).encode("ascii", errors="strict")
 
 
-@guarded(ArtefactKind.SSDP_REPLY, raw_arg=0)
+@guarded(ArtefactKind.SSDP_REPLY, raw_arg="raw")
 def parse_ssdp(
     raw: str | bytes,
     *,
@@ -94,7 +94,7 @@ def parse_ssdp(
     return Observation.make(probe, ArtefactKind.SSDP_REPLY, ip=ip, mac=mac, raw=raw, fields=fields, time=time)
 
 
-@guarded(ArtefactKind.UPNP_DESCRIPTION, raw_arg=0)
+@guarded(ArtefactKind.UPNP_DESCRIPTION, raw_arg="xml")
 def parse_description(
     xml: str | bytes,
     *,

@@ -104,7 +104,7 @@ def scope_fields(scopes: list[str]) -> dict[str, str]:
     return fields
 
 
-@guarded(ArtefactKind.ONVIF_SCOPES, raw_arg=0)
+@guarded(ArtefactKind.ONVIF_SCOPES, raw_arg="xml")
 def parse_message(
     xml: str | bytes,
     *,
