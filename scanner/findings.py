@@ -271,6 +271,8 @@ class Assessment:
     data_versions: dict[str, str] = field(default_factory=dict)
     operator: str | None = None
     """Who ran the scan/report (for the manifest); set by the CLI."""
+    instruments: tuple[Instrument, ...] = ()
+    """The instruments some finding refers to (full text, dates and citations for the reports)."""
 
     def _with(self, *statuses: Status) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status in statuses)
@@ -309,6 +311,7 @@ class Assessment:
             "data_versions": dict(self.data_versions),
             "counts": self.counts(),
             "findings": [f.to_dict() for f in self.findings],
+            "instruments": [i.to_dict() for i in self.instruments],
         }
 
 
@@ -651,10 +654,28 @@ def assess(
     findings = [assess_device(item, data, selection, result.targets, day) for item in result.devices]
     versions = dict(result.data_versions)
     versions.update(data.versions())
+    used = {m.id for f in findings for m in f.instruments + f.informational}
     return Assessment(
         result=result,
         policies=selection.names,
         findings=tuple(sorted(findings, key=_sort_key)),
         data_versions=versions,
         operator=operator,
+        instruments=tuple(i for i in selection.instruments if i.id in used),
     )
+
+
+def evaluate(
+    result: ScanResult,
+    policies: str | Iterable[str] | None = None,
+    *,
+    data: RestrictionsData | None = None,
+    operator: str | None = None,
+) -> Assessment:
+    """Convenience for callers (CLI ``scan``/``report``): load the packaged data, pick the policies
+    (``"us-federal,uk-gov"``, a list, or None for ``all``) and assess ``result``."""
+    from . import policy as policy_module
+    from .restrictions import load
+
+    loaded = data or load()
+    return assess(result, loaded, policy_module.select(loaded, policies), operator=operator)

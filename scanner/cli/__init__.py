@@ -20,6 +20,7 @@ from ..errors import CamsweepError, ExitCode
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
     "identify": ("scanner.cli.identify", "Identify devices from saved observations (offline)."),
+    "report": ("scanner.cli.report", "Remediation list for a saved scan under a policy (table/json/csv/html)."),
     "scan": ("scanner.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
     "explain": ("scanner.cli.explain", "Show every observation and rule hit behind one device's verdict."),
     "lab": ("scanner.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),

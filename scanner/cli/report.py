@@ -1,0 +1,90 @@
+"""``camsweep report SCAN``: the remediation list for a saved scan, under a policy, in any format."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import restrictions, runconfig
+from ..errors import ExitCode, InputFileError
+from ..findings import Assessment, evaluate
+from ..models import ScanResult
+from ..policy import describe
+from reports import REPORT_FORMATS, render_report, write_atomic
+
+
+def read_scan(path: str) -> ScanResult:
+    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON."""
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputFileError(f"{path}: not valid JSON: {error}") from None
+    if isinstance(data, dict) and isinstance(data.get("scan"), dict):
+        data = data["scan"]  # a report JSON carries the scan it was made from
+    if not isinstance(data, dict) or "devices" not in data:
+        raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
+    try:
+        return ScanResult.from_dict(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputFileError(f"{path}: not a valid saved scan: {error.__class__.__name__}: {error}") from None
+
+
+def _policy_help() -> str:
+    try:
+        names = ", ".join(name for name, _, _ in describe(restrictions.load()))
+    except Exception:  # help text must never fail; the real load reports its own error
+        names = "see README"
+    return f"Comma-separated policies (default: all). Valid: {names}."
+
+
+def exit_code(assessment: Assessment) -> int:
+    if assessment.restricted_count:
+        return ExitCode.RESTRICTED
+    if assessment.result.partial:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+@click.command("report")
+@click.argument("scan", metavar="SCAN_FILE")
+@click.option("--policy", "policy_spec", default=None, help=_policy_help())
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="Take the policy from a config file's [policy] names (--policy wins).")
+@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
+              help="table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file).")
+@click.option("-o", "--output", "output", default=None, help="Write to this file (atomically) instead of stdout.")
+@click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
+def command(scan: str, policy_spec: str | None, config_path: str | None, fmt: str, output: str | None,
+            operator: str | None) -> None:
+    """Render the remediation list for the saved scan in SCAN_FILE (``-`` reads stdin).
+
+    Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
+    """
+    if policy_spec is None and config_path:
+        names = runconfig.load(config_path).policy_names
+        policy_spec = ",".join(names) if names else None
+    result = read_scan(scan)
+    who = operator
+    if who is None:
+        try:
+            who = getpass.getuser()
+        except Exception:  # no login name in some containers
+            who = None
+    assessment = evaluate(result, policy_spec, operator=who)
+    text = render_report(assessment, fmt)
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(exit_code(assessment))
