@@ -1,0 +1,74 @@
+"""MAC address -> maker/brand, from the IEEE registry netaddr ships plus ``fingerprints/oui.toml``.
+
+Lookup order: locally administered or multicast addresses match nothing (their first three octets
+are not an OUI); then the curated prefixes in ``oui.toml`` (blocks registered after netaddr's IEEE
+snapshot; longest prefix wins); then the IEEE organisation name from netaddr, compared EXACTLY
+(after normalising case and punctuation) with the organisations listed in ``oui.toml``. Substring
+matching is never used: "Shanghai Dahua Scale Factory" is not Dahua and "Ace Axis Limited" is not Axis.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import netaddr
+from netaddr.core import NotRegisteredError
+
+from fingerprints import FingerprintDB, OuiEntry, normalise_name
+
+from .models import normalize_mac
+
+log = logging.getLogger("camsweep")
+
+
+@dataclass(frozen=True, slots=True)
+class OuiMatch:
+    """An OUI table entry that matched, with the organisation name as the registry spells it."""
+
+    entry: OuiEntry
+    org: str
+    prefix: str
+
+
+def ieee_org(mac: str) -> str | None:
+    """The IEEE organisation registered for ``mac``'s OUI (netaddr's bundled copy), if any."""
+    try:
+        return str(netaddr.EUI(mac).oui.registration().org).strip()
+    except (NotRegisteredError, netaddr.AddrFormatError, IndexError, ValueError):
+        return None
+
+
+def is_locally_administered(mac: str) -> bool:
+    """True for locally administered (bit 0x02) or group (bit 0x01) addresses: no OUI applies."""
+    first = int(mac[:2], 16)
+    return bool(first & 0x03)
+
+
+def lookup(mac: str | None, db: FingerprintDB) -> OuiMatch | None:
+    """The maker/brand entry for ``mac``, or None (unknown, unlisted or locally administered)."""
+    normal = normalize_mac(mac)
+    if normal is None or is_locally_administered(normal):
+        return None
+    hexdigits = normal.replace(":", "").upper()
+    for entry in db.oui.prefixes:  # longest first
+        if entry.prefix and hexdigits.startswith(entry.prefix):
+            return OuiMatch(entry, entry.org, entry.prefix)
+    org = ieee_org(normal)
+    if org is None:
+        return None
+    entry = db.oui.orgs.get(normalise_name(org))
+    if entry is None:
+        return None
+    return OuiMatch(entry, org, hexdigits[:6])
+
+
+def snapshot(db: FingerprintDB) -> str:
+    """Which IEEE data the OUI lookups used, for ``ScanResult.data_versions``."""
+    installed = netaddr.__version__
+    if db.oui.netaddr_version and installed == db.oui.netaddr_version:
+        return f"{db.oui.snapshot}; curated prefixes from fingerprints/oui.toml ({db.version})"
+    return (
+        f"IEEE registry bundled in netaddr {installed} (snapshot date not recorded; oui.toml describes "
+        f"netaddr {db.oui.netaddr_version or '?'}); curated prefixes from fingerprints/oui.toml ({db.version})"
+    )
