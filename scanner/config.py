@@ -46,8 +46,8 @@ class ScanConfig:
     """Refuse target sets covering more addresses than this (clear error, nothing sent)."""
     request_timeout: float = 3.0
     """Upper bound on one whole request/reply exchange (a server dripping bytes is cut off)."""
-    max_requests: int = 6
-    """Politeness: at most this many HTTP requests per host."""
+    max_requests: int = 4
+    """Politeness: HTTP requests per host beyond ``/`` on each open web port (redirects, maker pages)."""
 
     def credential_for(self, ip: str) -> Credential | None:
         """Most specific credential whose network contains ``ip``."""

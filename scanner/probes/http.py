@@ -1,6 +1,6 @@
 """HTTP(S) banner probe: ``/`` on each open web port, a few maker-specific pages when hinted.
 
-Politeness and safety: at most ``config.max_requests`` GETs per host, no credentials, no
+Politeness and safety: ``/`` on each open web port plus at most ``config.max_requests`` more GETs per host, no credentials, no
 redirect to another host, and never the dangerous requests of fingerprints.md section 13 (no PUT
 to /SDK/webLanguage, no ``?auth=``, no /current_config, no ``global.login``). Every exchange is
 bounded in time (``config.request_timeout``, enforced by a watchdog even against a server that
@@ -240,7 +240,7 @@ class HttpProbe(Probe):
         cfg: Any = self.config
         ports = [p for p in WEB_PORTS if p in host.open_ports]
         ports += sorted(p for p in host.open_ports if p not in NOT_HTTP and p not in ports)
-        budget = int(getattr(cfg, "max_requests", 6))
+        budget = int(getattr(cfg, "max_requests", 4)) + len(ports)
         limits = dict(connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout,
                       total=getattr(cfg, "request_timeout", 3.0), max_body=cfg.max_body)
         done: set[tuple[int, str]] = set()

@@ -25,6 +25,7 @@ from .http import _local, _session
 log = logging.getLogger("camsweep")
 
 ONVIF_PORTS = (80, 8080, 8899, 8000, 888, 2020)
+_BINDING = "{http://www.onvif.org/ver10/device/wsdl}DeviceBinding"
 _wsdl_lock = threading.Lock()
 
 
@@ -130,7 +131,7 @@ class OnvifProbe(Probe):
                 try:
                     with _wsdl_lock:  # zeep's WSDL loader is not known to be thread-safe
                         service = ONVIFService(url, credential.username, credential.password, _wsdl_path(),
-                                               no_cache=True, transport=_transport(cfg))
+                                               no_cache=True, transport=_transport(cfg), binding_name=_BINDING)
                 except Exception as exc:
                     problem = classify(exc, dog.fired)
                     log.debug("onvif: %s: cannot set up the client: %s", host.ip, _scrub(str(exc), secrets))

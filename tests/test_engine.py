@@ -1,0 +1,373 @@
+"""The scan engine and the TCP probes against servers on 127.0.0.1 inside this process.
+
+Only per-host TCP probes run here (ports, http, rtsp, tls, onvif): nothing is multicast or
+broadcast, nothing leaves loopback. The verdict step is replaced at its seam by a plain merge so
+these tests exercise the engine alone (the lab test covers identification end to end).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import socket
+import socketserver
+import ssl
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from scanner import engine
+from scanner.config import Credential, ScanConfig
+from scanner.devices import merge
+from scanner.errors import PrivilegeError, UsageError
+from scanner.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
+from scanner.probes import HostInfo, Probe, ProbeContext
+from scanner.probes.http import hints, Fetched
+
+TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
+FORBIDDEN = re.compile(r"webLanguage|auth=|current_config|RPC2", re.I)
+
+
+@pytest.fixture()
+def registry() -> dict[str, type[Probe]]:
+    known = engine.available_probes()
+    return {name: known[name] for name in TCP_PROBES}
+
+
+@pytest.fixture(autouse=True)
+def plain_merge(monkeypatch: pytest.MonkeyPatch) -> None:
+    def identify(observations: list[Observation], plan: engine.Plan, started: Any, partial: bool,
+                 notes: list[str]) -> ScanResult:
+        devices = tuple(IdentifiedDevice(d, Verdict()) for d in merge(observations))
+        return ScanResult(started=started, finished=utcnow(), devices=devices, targets=plan.targets.specs,
+                          methods=plan.probes, partial=partial, notes=tuple(notes))
+
+    monkeypatch.setattr(engine, "_identify", identify)
+
+
+class Server:
+    """A threaded TCP server on 127.0.0.1 whose handler is a plain function of the socket."""
+
+    def __init__(self, handle: Any, wrap: ssl.SSLContext | None = None) -> None:
+        self.requests: list[bytes] = []
+        outer = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                sock = self.request
+                if wrap is not None:
+                    try:
+                        sock = wrap.wrap_socket(sock, server_side=True)
+                    except (ssl.SSLError, OSError):
+                        return
+                try:
+                    handle(outer, sock)
+                except OSError:
+                    pass
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def read_request(self, sock: socket.socket) -> bytes:
+        data = b""
+        sock.settimeout(5)
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        if data:  # a bare connect (the port scan) is not a request
+            self.requests.append(data)
+        return data
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def http_reply(status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
+    return head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+def hik_like(server: Server, sock: socket.socket) -> None:
+    request = server.read_request(sock)
+    path = request.split(b" ")[1] if b" " in request else b"/"
+    if path == b"/":
+        sock.sendall(http_reply("302 Found", [("Server", "App-webs/"), ("Location", "/doc/page/login.asp")], b""))
+    elif path.startswith(b"/ISAPI"):
+        sock.sendall(http_reply("401 Unauthorized", [("Server", "App-webs/"),
+                                ("WWW-Authenticate", 'Digest realm="IP Camera(C1234)", nonce="abc", qop="auth"')],
+                                b"<userCheck><statusValue>401</statusValue></userCheck>"))
+    else:
+        sock.sendall(http_reply("200 OK", [("Server", "App-webs/"), ("Content-Type", "text/html")],
+                                b"<html><title>Login</title>see http://192.0.2.1/evil</html>"))
+
+
+def drip(server: Server, sock: socket.socket) -> None:
+    server.read_request(sock)
+    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+        sock.sendall(bytes([byte]))
+        time.sleep(0.3)
+
+
+def huge(server: Server, sock: socket.socket) -> None:
+    server.read_request(sock)
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 52428800\r\n\r\n")
+    chunk = b"x" * 65536
+    for _ in range(800):
+        sock.sendall(chunk)
+
+
+def garbage(server: Server, sock: socket.socket) -> None:
+    server.read_request(sock)
+    sock.sendall(b"\x00\xff\x13garbage that is not HTTP at all\r\n\r\n")
+
+
+def rtsp(server: Server, sock: socket.socket) -> None:
+    for _ in range(2):
+        request = server.read_request(sock)
+        cseq = re.search(rb"CSeq: (\d+)", request)
+        number = cseq.group(1).decode() if cseq else "0"
+        if request.startswith(b"OPTIONS"):
+            sock.sendall(f"RTSP/1.0 200 OK\r\nCSeq: {number}\r\nServer: Dahua Rtsp Server\r\n"
+                         "Public: OPTIONS, DESCRIBE\r\n\r\n".encode())
+        else:
+            sock.sendall(f"RTSP/1.0 401 Unauthorized\r\nCSeq: {number}\r\n"
+                         'WWW-Authenticate: Digest realm="Login to 6C01E93PAG69A7D", nonce="00"\r\n\r\n'.encode())
+
+
+def onvif_fault(server: Server, sock: socket.socket) -> None:
+    request = server.read_request(sock)
+    if not request:  # the port scan's bare connect
+        return
+    length = re.search(rb"Content-Length: (\d+)", request, re.I)
+    body = request.split(b"\r\n\r\n", 1)[1]
+    while length and len(body) < int(length.group(1)):
+        body += sock.recv(65536)
+    server.requests[-1] = request.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n" + body
+    fault = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+             b'xmlns:ter="http://www.onvif.org/ver10/error"><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value>'
+             b'<s:Subcode><s:Value>ter:NotAuthorized</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">'
+             b'Sender not Authorized</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>')
+    sock.sendall(http_reply("400 Bad Request", [("Content-Type", "application/soap+xml")], fault))
+
+
+def tls_context(tmp: Path) -> ssl.SSLContext:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HIKVISION"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "www.hikvision.com")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
+    return context
+
+
+@pytest.fixture()
+def servers(tmp_path: Path) -> Iterator[dict[str, Server]]:
+    made = {
+        "hik": Server(hik_like), "drip": Server(drip), "huge": Server(huge), "garbage": Server(garbage),
+        "rtsp": Server(rtsp), "tls": Server(hik_like, wrap=tls_context(tmp_path)),
+    }
+    yield made
+    for server in made.values():
+        server.close()
+
+
+def observations_of(result: ScanResult) -> list[Observation]:
+    return [o for item in result.devices for o in item.device.observations]
+
+
+def test_loopback_scan_records_banners_and_bounds_hostile_servers(
+        servers: dict[str, Server], registry: dict[str, type[Probe]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.probes import http as http_probe, rtsp as rtsp_probe
+
+    # The probes pick ports by role; map the test servers' random ports onto those roles.
+    monkeypatch.setattr(http_probe, "TLS_PORTS", frozenset({servers["tls"].port}))
+    monkeypatch.setattr(rtsp_probe, "RTSP_PORTS", (servers["rtsp"].port,))
+    monkeypatch.setattr(http_probe, "NOT_HTTP", frozenset({servers["rtsp"].port}))
+    from scanner.probes import tls as tls_probe
+    monkeypatch.setattr(tls_probe, "TLS_PORTS", frozenset({servers["tls"].port}))
+    ports = tuple(s.port for s in servers.values())
+    config = ScanConfig(targets=("127.0.0.1",), methods=TCP_PROBES, ports=ports + (1,), request_timeout=1.5,
+                        read_timeout=1.0, max_body=100_000, host_timeout=30)
+    events: list[tuple[str, dict[str, Any]]] = []
+    result = engine.scan(config, on_event=lambda kind, data: events.append((kind, data)), registry=registry)
+
+    assert not result.partial
+    (device,) = result.devices
+    assert set(device.device.open_ports) >= set(ports)
+    seen = observations_of(result)
+    by_port = {p: [o for o in seen if o.port == p] for p in ports}
+
+    hik = by_port[servers["hik"].port] + by_port[servers["tls"].port]  # both answer like a Hikvision
+    paths = {o.fields.get("http.path") for o in hik if o.problem is None and o.probe == "http"}
+    assert {"/", "/doc/page/login.asp", "/ISAPI/System/deviceInfo"} <= paths
+    assert any(o.fields.get("http.header.server") == "App-webs/" for o in hik)
+
+    assert any(o.problem == "http-timeout" for o in by_port[servers["drip"].port])
+    assert any(o.problem == "http-oversize" for o in by_port[servers["huge"].port])
+    assert any(o.problem and o.problem.startswith("http-") for o in by_port[servers["garbage"].port])
+    rtsp_obs = [o for o in by_port[servers["rtsp"].port] if o.probe == "rtsp"]
+    assert [o.fields.get("rtsp.status") for o in rtsp_obs] == ["200", "401"]
+    tls_obs = [o for o in by_port[servers["tls"].port] if o.probe == "tls"]
+    assert tls_obs and "O=HIKVISION" in tls_obs[0].fields.get("tls.subject", "")
+
+    requests = [r for s in servers.values() for r in s.requests if r.startswith(b"GET")]
+    assert not any(FORBIDDEN.search(r.split(b"\r\n")[0].decode("latin-1")) for r in requests)
+    assert len(requests) <= config.max_requests + len(ports)
+    assert ("phase", {"name": "identify"}) in events
+    assert any(kind == "progress" and data["probed"] == 1 for kind, data in events)
+
+
+def test_onvif_auth_failure_is_an_observation_and_credentials_never_leak(
+        registry: dict[str, type[Probe]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.probes import onvif as onvif_probe
+
+    server = Server(onvif_fault)
+    try:
+        monkeypatch.setattr(onvif_probe, "ONVIF_PORTS", (server.port,))
+        secret = "pa55-word-never-shown"
+        config = ScanConfig(targets=("127.0.0.1",), methods=("ports", "onvif"), ports=(server.port,),
+                            credentials=(Credential("127.0.0.0/8", "auditor", secret),))
+        result = engine.scan(config, registry=registry)
+    finally:
+        server.close()
+    problems = [o.problem for o in observations_of(result) if o.probe == "onvif"]
+    assert problems == ["onvif-auth-failed"]
+    assert secret not in str(result.to_dict())
+    # One login attempt, and it used a digest: the password itself never crossed the wire.
+    posts = [r for r in server.requests if r.startswith(b"POST")]
+    assert len(posts) == 1 and secret.encode() not in posts[0] and b"PasswordDigest" in posts[0]
+
+
+def test_onvif_is_not_attempted_without_credentials(registry: dict[str, type[Probe]],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.probes import onvif as onvif_probe
+
+    server = Server(onvif_fault)
+    try:
+        monkeypatch.setattr(onvif_probe, "ONVIF_PORTS", (server.port,))
+        result = engine.scan(ScanConfig(targets=("127.0.0.1",), methods=("ports", "onvif"), ports=(server.port,)),
+                             registry=registry)
+    finally:
+        server.close()
+    assert server.requests == []
+    assert any("no --credentials" in n for n in result.notes)
+
+
+class _Blocking(Probe):
+    name = "blocking"
+    description = "never finishes on its own"
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        ctx.cancelled.wait(30)
+
+
+class _Announcer(Probe):
+    name = "announcer"
+    description = "reports one host in scope and one outside it"
+
+    def discover(self, ctx: ProbeContext) -> None:
+        ctx.emit(Observation.make(self.name, "mac_address", ip="127.0.0.9", mac="58:50:ed:00:00:09",
+                                  fields={"mac.address": "58:50:ed:00:00:09"}))
+        ctx.emit(Observation.make(self.name, "mac_address", ip="192.0.2.1", mac="58:50:ed:00:00:01"))
+
+
+class _Rooted(Probe):
+    name = "rooted"
+    description = "needs raw sockets"
+    needs_root = True
+
+
+def test_host_time_limit_stops_a_probe_that_hangs() -> None:
+    registry: dict[str, type[Probe]] = {"announcer": _Announcer, "blocking": _Blocking}
+    config = ScanConfig(targets=("127.0.0.0/28",), host_timeout=0.5)
+    result = engine.scan(config, registry=registry)
+    assert any("probing stopped" in n for n in result.notes)
+    assert [d.device.ips for d in result.devices] == [("127.0.0.9",)]  # 192.0.2.1 is out of scope
+
+
+def test_ctrl_c_returns_a_partial_result() -> None:
+    registry: dict[str, type[Probe]] = {"announcer": _Announcer, "blocking": _Blocking}
+
+    def interrupt(kind: str, data: dict[str, Any]) -> None:
+        if kind == "phase" and data["name"] == "hosts":
+            raise KeyboardInterrupt
+
+    result = engine.scan(ScanConfig(targets=("127.0.0.0/28",)), on_event=interrupt, registry=registry)
+    assert result.partial
+    assert any("interrupted" in n for n in result.notes)
+    assert [d.device.ips for d in result.devices] == [("127.0.0.9",)]
+
+
+def test_root_only_methods_are_skipped_with_a_note_or_refused_when_asked_for() -> None:
+    registry: dict[str, type[Probe]] = {"announcer": _Announcer, "rooted": _Rooted}
+    checked = engine.plan(ScanConfig(targets=("127.0.0.1",)), registry=registry, root=False)
+    assert checked.probes == ("announcer",)
+    assert any("rooted skipped" in n for n in checked.notes)
+    with pytest.raises(PrivilegeError):
+        engine.plan(ScanConfig(targets=("127.0.0.1",), methods=("rooted",)), registry=registry, root=False)
+    assert engine.plan(ScanConfig(targets=("127.0.0.1",)), registry=registry, root=True).probes == ("announcer", "rooted")
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ((), ["ports", "http", "rtsp", "tls", "onvif"]),
+    (("http,rtsp",), ["http", "rtsp"]),
+    (("-onvif", "-tls"), ["ports", "http", "rtsp"]),
+    (("ports,http", "-http"), ["ports"]),
+])
+def test_method_selection(spec: tuple[str, ...], expected: list[str]) -> None:
+    assert engine.select_methods(spec, TCP_PROBES)[0] == expected
+
+
+@pytest.mark.parametrize("config, message", [
+    (ScanConfig(targets=("127.0.0.1",), methods=("telepathy",)), "unknown method"),
+    (ScanConfig(targets=("127.0.0.1",), methods=("-ports,-http,-rtsp,-tls,-onvif",)), "no method"),
+    (ScanConfig(targets=("127.0.0.1",), interface="cs-no-such-if0"), "does not exist"),
+    (ScanConfig(targets=("8.8.8.8",)), "allow-public"),
+    (ScanConfig(targets=("127.0.0.1",), ports=(0,)), "out of range"),
+    (ScanConfig(targets=("127.0.0.1",), host_timeout=0), "positive"),
+])
+def test_bad_configuration_is_refused_before_anything_is_sent(
+        config: ScanConfig, message: str, registry: dict[str, type[Probe]]) -> None:
+    with pytest.raises(UsageError, match=message):
+        engine.plan(config, registry=registry)
+
+
+def test_rate_limiter_spaces_sends() -> None:
+    limiter = engine.RateLimiter(1000)
+    start = limiter._next
+    for _ in range(5):
+        limiter.wait()
+    assert limiter._next == pytest.approx(start + 5 / 1000, abs=0.05)
+
+
+@pytest.mark.parametrize("headers, body, expected", [
+    ([("Server", "App-webs/")], b"", {"hikvision"}),
+    ([("Server", "DNVRS-Webs")], b"", {"hikvision"}),
+    ([("CONNECTION", "close"), ("CONTENT-LENGTH", "10")], b"", {"dahua"}),
+    ([("Content-Type", "text/html")], b"<title>WEB SERVICE</title>", {"dahua"}),
+    ([("Server", "nginx")], b"<title>Router</title>", set()),
+    ([("Server", "uc-httpd 1.0.0")], b"<title>NETSurveillance WEB</title>", set()),
+])
+def test_maker_hints_decide_follow_up_pages(headers: list[tuple[str, str]], body: bytes, expected: set[str]) -> None:
+    assert hints(Fetched("http://x/", 200, headers, body)) == expected

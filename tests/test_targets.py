@@ -1,0 +1,77 @@
+"""Target parsing, public-range refusal and size bounds (no network: host names use a fake resolver)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanner.errors import UsageError
+from scanner.targets import expand, is_public, parse_target
+
+
+def no_dns(name: str) -> list[str]:
+    raise AssertionError(f"unexpected DNS lookup of {name}")
+
+
+def fake_dns(name: str) -> list[str]:
+    return {"cam.lab": ["198.18.0.10"], "two.lab": ["198.18.0.20", "198.18.0.21"]}.get(name, [])
+
+
+def test_cidr_leaves_out_network_and_broadcast() -> None:
+    targets = expand(["198.18.0.0/30"], resolve=no_dns)
+    assert list(targets.hosts()) == ["198.18.0.1", "198.18.0.2"]
+    assert targets.count == 2
+
+
+def test_short_and_long_ranges() -> None:
+    assert list(expand(["10.0.0.5-7"], resolve=no_dns).hosts()) == ["10.0.0.5", "10.0.0.6", "10.0.0.7"]
+    long = expand(["10.0.0.254-10.0.1.1"], resolve=no_dns)
+    assert list(long.hosts()) == ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1"]
+
+
+def test_single_host_and_host_name() -> None:
+    targets = expand(["192.168.1.7", "two.lab"], resolve=fake_dns)
+    assert list(targets.hosts()) == ["192.168.1.7", "198.18.0.20", "198.18.0.21"]
+    assert targets.contains("198.18.0.21") and not targets.contains("198.18.0.22")
+
+
+def test_overlapping_targets_are_scanned_once() -> None:
+    targets = expand(["198.18.0.0/29", "198.18.0.3", "198.18.0.2-4"], resolve=no_dns)
+    hosts = list(targets.hosts())
+    assert hosts == sorted(set(hosts), key=lambda ip: int(ip.rsplit(".", 1)[1]))
+
+
+@pytest.mark.parametrize("bad", ["198.18.0.0/33", "10.0.0.9-3", "300.1.1.1", "10.0.0.1-10.0.0.300", "a/b", "", "fe80::1"])
+def test_unparseable_targets_are_usage_errors(bad: str) -> None:
+    with pytest.raises(UsageError):
+        expand([bad], resolve=fake_dns)
+
+
+def test_unknown_host_name_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="no IPv4 address"):
+        parse_target("nowhere.lab", resolve=fake_dns)
+
+
+@pytest.mark.parametrize("public", ["8.8.8.0/24", "1.1.1.1", "0.0.0.0/0", "10.0.0.0/7"])
+def test_public_ranges_are_refused_unless_allowed(public: str) -> None:
+    with pytest.raises(UsageError, match="--allow-public"):
+        expand([public], resolve=no_dns, max_hosts=2**32)
+    if public != "0.0.0.0/0":
+        assert expand([public], allow_public=True, resolve=no_dns, max_hosts=2**32).count > 0
+
+
+@pytest.mark.parametrize("private", ["10.1.2.0/24", "172.16.0.0/16", "192.168.0.0/24", "198.18.0.0/24",
+                                     "100.64.0.0/24", "127.0.0.1", "169.254.1.0/24"])
+def test_private_ranges_are_not_public(private: str) -> None:
+    (net,) = parse_target(private, resolve=no_dns)
+    assert not is_public(net)
+
+
+def test_huge_range_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(UsageError, match="more than the limit"):
+        expand(["10.0.0.0/8"], resolve=no_dns)
+    assert expand(["10.0.0.0/16"], resolve=no_dns).count == 65534
+
+
+def test_no_targets_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        expand([], resolve=no_dns)
