@@ -3,7 +3,7 @@
 A socket belongs to the network namespace it was created in, so for each device the emulator
 steps into the device's namespace (``setns``), opens that device's sockets (and its zeroconf
 instance, attached to this loop), and steps back out. Between devices and after start-up the
-process sits in the switch namespace ``cs-sw``, which has no addresses: nothing it does can
+process sits in the switch namespace (``cs-sw``), which has no addresses: nothing it does can
 reach the root namespace.
 
 Run by ``scanner.lab.Lab``: ``python3 -m scanner.lab.emulator STATE_FILE``; prints ``READY`` on
@@ -31,7 +31,6 @@ from .services.http import HttpServer, Request, build_response
 from .services.onvif import PATH as ONVIF_PATH, OnvifService
 from .services.rtsp import RtspServer, accept_only
 from .templates import device_variables
-from .topology import SWITCH_NS
 
 log = logging.getLogger("camsweep.lab")
 
@@ -198,7 +197,7 @@ def main(argv: list[str]) -> int:
     with open(argv[1], encoding="utf-8") as handle:
         state = json.load(handle)
     # Park in the switch namespace (no addresses) before anything makes a socket.
-    setns(f"{NETNS_DIR}/{SWITCH_NS}")
+    setns(f"{NETNS_DIR}/{state['switch_namespace']}")
     asyncio.run(serve(state))
     return 0
 

@@ -34,7 +34,6 @@ log = logging.getLogger("camsweep")
 
 STATE_DIR = Path("/run/camsweep-lab")
 STATE_FILE = STATE_DIR / "state.json"
-LOG_FILE = STATE_DIR / "emulator.log"
 READY_TIMEOUT = 300.0
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -78,22 +77,38 @@ def _stop_emulator(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def read_state() -> dict[str, Any] | None:
+def state_file(prefix: str = topology.PREFIX) -> Path:
+    """The state file of the lab with this namespace prefix (the default lab: state.json)."""
+    tag = prefix[len(topology.PREFIX):].strip("-")
+    return STATE_FILE if not tag else STATE_DIR / f"state-{tag}.json"
+
+
+def read_state(prefix: str = topology.PREFIX) -> dict[str, Any] | None:
     try:
-        return json.loads(STATE_FILE.read_text(encoding="utf-8"))
+        return json.loads(state_file(prefix).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
 
 
-def down() -> list[str]:
-    """Remove a lab (this run's or a crashed one's): emulator, every ``cs-`` namespace, state file."""
+def down(prefix: str | None = None) -> list[str]:
+    """Remove labs: their emulators, namespaces and state files; returns the namespaces removed.
+
+    Without ``prefix`` (``camsweep lab down``): every ``cs-`` namespace and every lab state file,
+    which also clears what a crashed run left behind. With ``prefix``: only that lab's.
+    """
     require_privileges()
-    state = read_state()
-    if state and state.get("emulator_pid"):
-        _stop_emulator(int(state["emulator_pid"]))
-    leftovers = lab_namespaces()
+    files = [state_file(prefix)] if prefix else (sorted(STATE_DIR.glob("state*.json")) if STATE_DIR.is_dir() else [])
+    for path in files:
+        try:
+            pid = json.loads(path.read_text(encoding="utf-8")).get("emulator_pid")
+        except (OSError, json.JSONDecodeError):
+            pid = None
+        if pid:
+            _stop_emulator(int(pid))
+        path.unlink(missing_ok=True)
+    names = topology.Names(prefix) if prefix else None
+    leftovers = [n for n in lab_namespaces() if names is None or names.owns(n)]
     topology.destroy(leftovers)
-    STATE_FILE.unlink(missing_ok=True)
     return leftovers
 
 
@@ -102,9 +117,14 @@ class Lab:
 
     scanner_namespace = topology.SCANNER_NS
 
-    def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None) -> None:
+    def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
+                 prefix: str = topology.PREFIX) -> None:
         self.profiles_dir = profiles_dir
         self.count = count
+        self.names = topology.Names(prefix)
+        self.scanner_namespace = self.names.scanner
+        self.state_file = state_file(prefix)
+        self.log_file = self.state_file.with_suffix(".log")
         self.devices: list[LabDevice] = []
         self.plan: topology.Plan | None = None
         self.startup_seconds: float | None = None
@@ -131,11 +151,12 @@ class Lab:
         """Build the topology and start the emulator; on any failure undo everything and raise."""
         require_privileges()
         profiles = expand(load_profiles(self.profiles_dir), self.count)
-        plan, hosts = topology.assign(profiles)
+        plan, hosts = topology.assign(profiles, self.names)
         started = time.monotonic()
         self._torn_down = False
         try:
-            self._namespaces = topology.build(plan, hosts)
+            self._namespaces = []
+            topology.build(plan, hosts, self.names, self._namespaces)
             self.plan = plan
             self.devices = [LabDevice(h.profile.name, h.namespace, h.ip, h.profile.mac, h.profile.segment,
                                       dict(h.profile.truth), h.profile) for h in hosts]
@@ -159,8 +180,9 @@ class Lab:
             if self._process is not None:
                 _stop_emulator(self._process.pid)
                 self._process = None
-            topology.destroy([n for n in self._namespaces if n in set(lab_namespaces())])
-            STATE_FILE.unlink(missing_ok=True)
+            existing = set(lab_namespaces())
+            topology.destroy([n for n in self._namespaces if n in existing])
+            self.state_file.unlink(missing_ok=True)
         finally:
             self._restore_handlers()
 
@@ -198,28 +220,29 @@ class Lab:
         assert self.plan is not None
         state = {
             "version": 1, "emulator_pid": pid, "plan": self.plan.to_dict(),
-            "scanner_namespace": self.scanner_namespace, "namespaces": self._namespaces,
+            "scanner_namespace": self.scanner_namespace, "switch_namespace": self.names.switch,
+            "namespaces": self._namespaces,
             "devices": [{"namespace": d.namespace, "ip": d.ip, "profile": d.profile.to_dict()} for d in self.devices],
         }
-        tmp = STATE_FILE.with_suffix(".tmp")
+        tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state), encoding="utf-8")
-        os.replace(tmp, STATE_FILE)
+        os.replace(tmp, self.state_file)
 
     def _start_emulator(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PROJECT_ROOT, env.get("PYTHONPATH")]))
-        with open(LOG_FILE, "ab") as log_handle:
+        with open(self.log_file, "ab") as log_handle:
             # Own session: a terminal's Ctrl-C reaches us, and we stop the emulator in order.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "scanner.lab.emulator", str(STATE_FILE)], stdout=subprocess.PIPE,
+                [sys.executable, "-m", "scanner.lab.emulator", str(self.state_file)], stdout=subprocess.PIPE,
                 stderr=log_handle, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], READY_TIMEOUT)
         line = self._process.stdout.readline() if ready else b""
         self._process.stdout.close()
         if line.strip() != b"READY":
-            tail = LOG_FILE.read_text(errors="replace").strip().splitlines()[-3:] if LOG_FILE.exists() else []
-            raise ScanError(f"lab emulator did not start: {' | '.join(tail) or 'no output'} (log: {LOG_FILE})")
+            tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:] if self.log_file.exists() else []
+            raise ScanError(f"lab emulator did not start: {' | '.join(tail) or 'no output'} (log: {self.log_file})")
 
     def _install_handlers(self) -> None:
         """SIGTERM/SIGHUP become SystemExit so ``finally``/``__exit__`` tear the lab down."""

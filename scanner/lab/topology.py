@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,38 @@ log = logging.getLogger("camsweep")
 SWITCH_NS = PREFIX + "sw"
 ROUTER_NS = PREFIX + "router"
 SCANNER_NS = PREFIX + "scanner"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Namespace names of one lab. The default prefix is ``cs-``; tests run a second, throw-away
+    lab under ``cs-<tag>-`` (same addresses: namespaces are separate worlds)."""
+
+    prefix: str = PREFIX
+
+    def __post_init__(self) -> None:
+        if not self.prefix.startswith(PREFIX):
+            raise ValueError(f"lab namespace prefix must start with {PREFIX!r}")
+
+    @property
+    def switch(self) -> str:
+        return self.prefix + "sw"
+
+    @property
+    def router(self) -> str:
+        return self.prefix + "router"
+
+    @property
+    def scanner(self) -> str:
+        return self.prefix + "scanner"
+
+    def device(self, index: int, width: int) -> str:
+        return f"{self.prefix}d{index:0{width}d}"
+
+    def owns(self, namespace: str) -> bool:
+        """True for namespaces this lab would create (not another tagged lab's)."""
+        rest = namespace[len(self.prefix):] if namespace.startswith(self.prefix) else None
+        return rest is not None and (rest in ("sw", "router", "scanner") or re.fullmatch(r"d\d+", rest) is not None)
 FIRST_HOST = 10  # .2-.9 are kept for lab infrastructure (.1 router, .2 scanner)
 NARROW_LIMIT = 240  # devices per segment that fit the default /24s
 
@@ -84,7 +117,7 @@ class Host:
     profile: Profile
 
 
-def assign(profiles: list[Profile]) -> tuple[Plan, list[Host]]:
+def assign(profiles: list[Profile], names: Names = Names()) -> tuple[Plan, list[Host]]:
     """Choose the address plan and give every device a namespace and an IP (explicit ones kept)."""
     per_segment = {s: sum(1 for p in profiles if p.segment == s) for s in ("A", "B")}
     plan = NARROW if max(per_segment.values()) <= NARROW_LIMIT else WIDE
@@ -118,11 +151,11 @@ def assign(profiles: list[Profile]) -> tuple[Plan, list[Host]]:
                 raise ScanError(f"segment {profile.segment} ({net}) is full")
             address = str(cursors[profile.segment])
             taken.add(address)
-        hosts.append(Host(f"{PREFIX}d{index + 1:0{width}d}", address, profile))
+        hosts.append(Host(names.device(index + 1, width), address, profile))
     return plan, hosts
 
 
-def _configure_sysctls(namespaces: list[str]) -> None:
+def _configure_sysctls(namespaces: list[str], router: str) -> None:
     """IPv6 off everywhere, forwarding on in the router only (a thread: setns is per thread)."""
     failure: list[BaseException] = []
 
@@ -132,7 +165,7 @@ def _configure_sysctls(namespaces: list[str]) -> None:
                 with in_netns(name):
                     write_sysctl("net.ipv6.conf.all.disable_ipv6", "1")
                     write_sysctl("net.ipv6.conf.default.disable_ipv6", "1")
-                    if name == ROUTER_NS:
+                    if name == router:
                         write_sysctl("net.ipv4.ip_forward", "1")
         except BaseException as error:  # re-raised in the caller's thread
             failure.append(error)
@@ -144,42 +177,44 @@ def _configure_sysctls(namespaces: list[str]) -> None:
         raise ScanError(f"lab: configuring namespaces failed: {failure[0]}")
 
 
-def build(plan: Plan, hosts: list[Host]) -> list[str]:
-    """Create the namespaces, bridges, links, addresses and routes; returns the namespaces made.
+def build(plan: Plan, hosts: list[Host], names: Names, created: list[str]) -> None:
+    """Create the namespaces, bridges, links, addresses and routes.
 
-    The caller owns teardown: on any failure it must call ``destroy`` with ``lab_namespaces()``.
+    ``created`` receives every namespace name this call may have made (before it makes them), so
+    the caller can tear down exactly those on any failure, even halfway.
     """
-    leftovers = lab_namespaces()
+    leftovers = [n for n in lab_namespaces() if names.owns(n)]
     if leftovers:
         raise ScanError(f"lab namespaces already exist ({', '.join(leftovers[:3])}...); run `camsweep lab down`")
-    infra = [SWITCH_NS, ROUTER_NS, SCANNER_NS]
+    infra = [names.switch, names.router, names.scanner]
     namespaces = infra + [h.namespace for h in hosts]
+    created.extend(namespaces)
     ip_batch([f"netns add {name}" for name in namespaces])
-    _configure_sysctls(namespaces)
+    _configure_sysctls(namespaces, names.router)
 
     a_len, b_len = plan.net_a.prefixlen, plan.net_b.prefixlen
     switch = [
         "link add brA type bridge mcast_snooping 0", "link set brA up",
         "link add brB type bridge mcast_snooping 0", "link set brB up",
-        f"link add p-scanner type veth peer name eth0 netns {SCANNER_NS}",
-        f"link add p-routerA type veth peer name eth0 netns {ROUTER_NS}",
-        f"link add p-routerB type veth peer name eth1 netns {ROUTER_NS}",
+        f"link add p-scanner type veth peer name eth0 netns {names.scanner}",
+        f"link add p-routerA type veth peer name eth0 netns {names.router}",
+        f"link add p-routerB type veth peer name eth1 netns {names.router}",
         "link set p-scanner master brA", "link set p-routerA master brA", "link set p-routerB master brB",
         "link set p-scanner up", "link set p-routerA up", "link set p-routerB up",
     ]
     for host in hosts:
-        port = "p-" + host.namespace[len(PREFIX):]
+        port = "p-" + host.namespace[len(names.prefix):]
         bridge = "brA" if host.profile.segment == "A" else "brB"
         switch += [f"link add {port} type veth peer name eth0 netns {host.namespace}",
                    f"link set {port} master {bridge}", f"link set {port} up"]
-    ip_batch(switch, netns=SWITCH_NS)
+    ip_batch(switch, netns=names.switch)
 
     ip_batch(["link set lo up", f"addr add {plan.scanner_ip}/{a_len} dev eth0", "link set eth0 up",
               f"route add {plan.segment_b} via {plan.router_a}", "route add 224.0.0.0/4 dev eth0"],
-             netns=SCANNER_NS)
+             netns=names.scanner)
     ip_batch(["link set lo up", f"addr add {plan.router_a}/{a_len} dev eth0",
               f"addr add {plan.router_b}/{b_len} dev eth1", "link set eth0 up", "link set eth1 up"],
-             netns=ROUTER_NS)
+             netns=names.router)
     for host in hosts:
         segment = host.profile.segment
         prefix = a_len if segment == "A" else b_len
@@ -187,7 +222,6 @@ def build(plan: Plan, hosts: list[Host]) -> list[str]:
                   f"addr add {host.ip}/{prefix} dev eth0", "link set eth0 up",
                   f"route add default via {plan.gateway(segment)}", "route add 224.0.0.0/4 dev eth0"],
                  netns=host.namespace)
-    return namespaces
 
 
 def destroy(namespaces: list[str]) -> None:

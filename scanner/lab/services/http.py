@@ -194,6 +194,8 @@ class HttpServer:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as error:
             log.debug("http: connection ended: %s", error)
+        except asyncio.CancelledError:
+            pass  # emulator shutting down with a client still attached (e.g. a drip)
         finally:
             writer.close()
 

@@ -37,7 +37,8 @@ class RtspServer:
                     await reader.readexactly(min(int(length.group(1)), 65536))
                 writer.write(self.reply_to(head))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError):
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError,
+                asyncio.CancelledError):
             pass
         finally:
             writer.close()
@@ -48,7 +49,7 @@ async def accept_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     try:
         while await asyncio.wait_for(reader.read(4096), 60.0):
             pass
-    except (asyncio.TimeoutError, ConnectionError):
+    except (asyncio.TimeoutError, ConnectionError, asyncio.CancelledError):
         pass
     finally:
         writer.close()

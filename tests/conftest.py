@@ -1,0 +1,33 @@
+"""Shared pytest fixtures.
+
+``lab``: the emulated device lab (scanner/lab/), brought up once per test session with the shipped
+profiles and torn down at the end (also on Ctrl-C). Tests that use it skip only when not root AND
+not in CI; in CI (``CI`` set) they run, and fail loudly if the lab cannot start. The session's lab
+uses its own namespace prefix ``cs-s<pid>-`` (scanner: ``lab.scanner_namespace``), so test runs
+started at the same time on one machine, or a `camsweep lab up` demo, do not collide.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+
+def lab_unavailable_reason() -> str | None:
+    """Why lab tests must skip here, or None when they must run."""
+    if os.geteuid() != 0 and not os.environ.get("CI"):
+        return "the device lab needs root (network namespaces); runs in CI"
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator["object"]:
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    from scanner.lab import Lab
+
+    with Lab(prefix=f"cs-s{os.getpid()}-") as running:
+        yield running
