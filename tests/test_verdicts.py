@@ -1,0 +1,296 @@
+"""Identification logic: tiers, OEM units, conflicts, OUI-only, negatives, confidence, JSON.
+
+Observations are built directly with ``Observation.make`` (field values as the parsers emit them;
+the values themselves are the cited real artefacts from the fingerprint examples).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+import fingerprints
+from scanner.devices import merge
+from scanner.models import (
+    ArtefactKind as K,
+    Device,
+    DeviceType,
+    Manufacturer,
+    Observation,
+    ScanResult,
+    Tier,
+    Verdict,
+)
+from scanner.verdicts import derived_fields, identify, identify_devices, identify_result
+
+DB = fingerprints.load()
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+# Haicam/Haicam@307e0a37 golang/discovery.go: SADP reply of a DS-2CD2385G1-I
+SADP_FIELDS = {
+    "sadp.xml_root": "ProbeMatch",
+    "sadp.model": "DS-2CD2385G1-I",
+    "sadp.serial": "DS-2CD2385G1-I20200414AAWRE33842150",
+    "sadp.firmware": "V5.6.2build 190701",
+    "sadp.mac": "58:50:ed:1f:e3:85",
+}
+# Haicam/Haicam@307e0a37 golang/discovery.go: DHIP reply of an IPC-HDW1431T1-S4
+DHIP_FIELDS = {
+    "dhip.method": "client.notifyDevInfo",
+    "dhip.device_class": "IPC",
+    "dhip.model": "IPC-HDW1431T1-S4",
+    "dhip.serial": "6C01E93PAG69A7D",
+    "dhip.vendor": "Private",
+    "dhip.version": "2.800.0000000.13.R",
+}
+
+
+def obs(probe: str, kind: K, fields: dict[str, str], *, ip: str = "192.0.2.10", mac: str | None = None,
+        port: int | None = None, problem: str | None = None, offset: int = 0) -> Observation:
+    return Observation.make(probe, kind, ip=ip, mac=mac, port=port, fields=fields, problem=problem,
+                            time=T0.replace(second=offset))
+
+
+def verdict_of(*observations: Observation) -> Verdict:
+    devices = merge(observations)
+    assert len(devices) == 1
+    return identify(devices[0], DB)
+
+
+def rule_ids(verdict: Verdict) -> set[str]:
+    return {h.rule_id for h in verdict.hits}
+
+
+def test_oem_unit_hikvision_firmware_under_annke_label() -> None:
+    v = verdict_of(
+        obs("sadp", K.SADP_REPLY, {k: v for k, v in SADP_FIELDS.items()}, mac="58:50:ed:1f:e3:85"),
+        obs("wsd", K.ONVIF_SCOPES, {"onvif.scope.name": "ANNKE"}, offset=1),
+    )
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.brand == "Annke"
+    assert v.device_type is DeviceType.CAMERA  # from the model family
+    assert v.model == "DS-2CD2385G1-I"
+    assert v.serial == "DS-2CD2385G1-I20200414AAWRE33842150"
+    assert v.firmware == "V5.6.2build 190701"
+    assert v.conflicts == ()
+    assert v.confidence >= 0.9
+    assert "Annke" in v.summary and "Hikvision firmware" in v.summary
+    assert {"sadp-probematch", "onvif-name-brand", "oui-hikvision", "model-hikvision-ipc"} <= rule_ids(v)
+
+
+def test_oem_firmware_without_label_gets_no_brand() -> None:
+    v = verdict_of(obs("sadp", K.SADP_REPLY, {"sadp.xml_root": "ProbeMatch", "sadp.model": "DS-2CD2385G1-I"},
+                       mac="58:50:ed:1f:e3:85"))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.brand is None  # a Hikvision OUI does not prove the label: OEM units carry it too
+    assert "brand unknown" in v.summary
+
+
+def test_conflict_axis_label_with_sadp_reply_is_listed_not_hidden() -> None:
+    v = verdict_of(
+        obs("sadp", K.SADP_REPLY, {"sadp.xml_root": "ProbeMatch"}),
+        obs("dhcp", K.DHCP_OPTIONS, {"dhcp.vendor_class": "AXIS,Network Camera,P3343,5.20.3"}, offset=1),
+    )
+    assert v.manufacturer is Manufacturer.HIKVISION  # strongest evidence still decides
+    assert len(v.conflicts) == 1
+    assert "Axis" in v.conflicts[0] and "Hikvision" in v.conflicts[0]
+    assert "dhcp-axis-vendor-class" in v.conflicts[0] and "sadp-probematch" in v.conflicts[0]
+    assert v.confidence_level != "high"
+
+
+def test_conflict_label_of_other_makers_relabeller() -> None:
+    v = verdict_of(
+        obs("http", K.HTTP_RESPONSE, {"http.body": '<DeviceInfo version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">'},
+            port=80),
+        obs("wsd", K.ONVIF_SCOPES, {"onvif.scope.name": "Amcrest"}, offset=1),
+    )
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.brand == "Amcrest"
+    assert any("Amcrest" in c and "Dahua" in c for c in v.conflicts)
+
+
+def test_firmware_evidence_for_two_makers() -> None:
+    v = verdict_of(
+        obs("sadp", K.SADP_REPLY, {"sadp.xml_root": "ProbeMatch"}),
+        obs("dhip", K.DHIP_REPLY, DHIP_FIELDS, offset=1),
+    )
+    assert v.manufacturer in (Manufacturer.HIKVISION, Manufacturer.DAHUA)
+    assert len(v.conflicts) == 1
+    assert "Dahua" in v.conflicts[0] and "Hikvision" in v.conflicts[0]
+
+
+def test_oui_only_gives_low_confidence() -> None:
+    v = verdict_of(obs("arp", K.MAC_ADDRESS, {}, mac="58:50:ed:1f:e3:85"))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.confidence <= 0.4
+    assert v.confidence_level == "low"
+    assert v.brand is None
+    assert [h.tier for h in v.hits] == [Tier.NETWORK]
+    assert "OUI" in v.summary
+
+
+def test_relabeller_oui_alone_names_brand_but_not_maker() -> None:
+    v = verdict_of(obs("arp", K.MAC_ADDRESS, {}, mac="a0:60:32:00:00:01"))
+    assert v.manufacturer is Manufacturer.UNKNOWN
+    assert v.brand == "Amcrest"
+    assert v.confidence == 0.0
+    assert "needs protocol evidence" in v.summary
+
+
+def test_relabeller_label_alone_is_not_a_hikvision_verdict() -> None:
+    v = verdict_of(obs("wsd", K.ONVIF_SCOPES, {"onvif.scope.name": "ANNKE"}))
+    assert v.manufacturer is Manufacturer.UNKNOWN
+    assert v.brand == "Annke"
+
+
+def test_house_brand_label_alone_is_capped() -> None:
+    v = verdict_of(obs("mdns", K.MDNS_RECORD, {"mdns.instance": "HIKVISION DS-2CD2722FWD-IZS - 733050075"}))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.brand == "Hikvision"
+    assert v.confidence <= 0.7
+    assert v.device_type is DeviceType.CAMERA
+
+
+def test_non_hikvision_camera_is_other_with_brand() -> None:
+    v = verdict_of(
+        obs("dhcp", K.DHCP_OPTIONS, {"dhcp.vendor_class": "AXIS,Network Camera,P3343,5.20.3"}, mac="ac:cc:8e:a3:1a:bf"),
+        obs("tls", K.TLS_CERTIFICATE, {"tls.subject": "CN=axis-accc8ea31abf,O=Axis Communications AB"}, port=443, offset=1),
+    )
+    assert v.manufacturer is Manufacturer.OTHER
+    assert v.brand == "Axis"
+    assert v.model == "P3343"
+    assert v.device_type is DeviceType.CAMERA
+    assert v.conflicts == ()
+    assert v.confidence_level == "high"  # two independent firmware families
+
+
+def test_dahua_with_two_families_is_high() -> None:
+    v = verdict_of(
+        obs("dhip", K.DHIP_REPLY, DHIP_FIELDS, mac="08:ed:ed:87:42:7a"),
+        obs("rtsp", K.RTSP_BANNER, {"rtsp.auth.realm": "Login to 6C01E93PAG69A7D"}, port=554, offset=1),
+    )
+    assert v.manufacturer is Manufacturer.DAHUA
+    assert v.confidence_level == "high"
+    assert v.device_type is DeviceType.CAMERA
+    assert v.firmware == "2.800.0000000.13.R"
+    assert v.brand is None  # Vendor "Private" names no label
+
+
+def test_intelbras_dhip_vendor_names_brand() -> None:
+    v = verdict_of(obs("dhip", K.DHIP_REPLY, {"dhip.method": "client.notifyDevInfo", "dhip.vendor": "Intelbras",
+                                              "dhip.device_class": "MHDX", "dhip.model": "MHDX 1016"}))
+    assert (v.manufacturer, v.brand, v.device_type) == (Manufacturer.DAHUA, "Intelbras", DeviceType.DVR)
+    assert v.conflicts == ()
+
+
+def test_dahua_header_shape_is_derived() -> None:
+    o = obs("http", K.HTTP_RESPONSE, {"http.header_names": "X-XSS-Protection\nContent-type\nCONNECTION\nCONTENT-LENGTH",
+                                      "http.status": "200"}, port=80)
+    assert derived_fields(o) == {"http.header_shape": "server=absent upper=CONNECTION,CONTENT-LENGTH"}
+    v = verdict_of(o)
+    assert v.manufacturer is Manufacturer.DAHUA
+    with_server = obs("http", K.HTTP_RESPONSE, {"http.header_names": "Server\nCONNECTION\nCONTENT-LENGTH",
+                                                "http.header.server": "DNVRS-Webs"}, port=80)
+    assert derived_fields(with_server)["http.header_shape"].startswith("server=present")
+
+
+def test_weak_evidence_never_decides() -> None:
+    observations = [obs("tcp", K.OPEN_PORT, {"port.number": str(p), "port.protocol": "tcp"}, port=p, offset=i)
+                    for i, p in enumerate((80, 554, 8000))]
+    v = verdict_of(*observations)
+    assert v.manufacturer is Manufacturer.UNKNOWN
+    assert v.confidence == 0.0 and v.confidence_level == "none"
+    assert "ports-hikvision-sdk" in rule_ids(v)
+    assert "weak" in v.summary
+
+
+def test_no_evidence_is_unknown() -> None:
+    v = verdict_of(obs("http", K.HTTP_RESPONSE, {"http.header.server": "nginx"}, port=80))
+    assert (v.manufacturer, v.confidence_level, v.hits) == (Manufacturer.UNKNOWN, "none", ())
+
+
+def test_observations_with_a_problem_are_skipped() -> None:
+    bad = obs("sadp", K.SADP_REPLY, {"sadp.xml_root": "ProbeMatch"}, problem="XML bomb")
+    assert bad.fields == {"sadp.xml_root": "ProbeMatch"}  # make() keeps fields; the engine must not use them
+    v = verdict_of(bad)
+    assert v.manufacturer is Manufacturer.UNKNOWN and v.hits == ()
+
+
+def test_model_settles_device_type_nvr() -> None:
+    v = verdict_of(obs("http", K.HTTP_RESPONSE, {
+        "http.body": '<DeviceInfo version="2.0"\n  xmlns="http://www.isapi.org/ver20/XMLSchema">\n'
+                     "<model>DS-7608NXI-I2/8P/S</model>\n<firmwareVersion>V4.62.210</firmwareVersion>",
+    }, port=80))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.model == "DS-7608NXI-I2/8P/S" and v.firmware == "V4.62.210"
+    assert v.device_type is DeviceType.NVR
+
+
+def test_output_is_deterministic_whatever_the_input_order() -> None:
+    observations = [
+        obs("sadp", K.SADP_REPLY, SADP_FIELDS, mac="58:50:ed:1f:e3:85"),
+        obs("wsd", K.ONVIF_SCOPES, {"onvif.scope.name": "HIKVISION DS-2CD2385G1-I",
+                                    "onvif.scope.hardware": "DS-2CD2385G1-I"}, offset=1),
+        obs("rtsp", K.RTSP_BANNER, {"rtsp.auth.realm": "IP Camera(C1214)"}, port=554, offset=2),
+        obs("tcp", K.OPEN_PORT, {"port.number": "8000"}, port=8000, offset=3),
+        obs("tcp", K.OPEN_PORT, {"port.number": "554"}, port=554, offset=4),
+    ]
+    first = identify(merge(observations)[0], DB).to_dict()
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = observations[:]
+        rng.shuffle(shuffled)
+        assert identify(merge(shuffled)[0], DB).to_dict() == first
+
+
+def test_verdict_json_round_trip() -> None:
+    v = verdict_of(
+        obs("sadp", K.SADP_REPLY, SADP_FIELDS, mac="58:50:ed:1f:e3:85"),
+        obs("dhcp", K.DHCP_OPTIONS, {"dhcp.vendor_class": "AXIS,Network Camera,P3343,5.20.3"}, offset=1),
+    )
+    assert v.conflicts and v.hits
+    data = json.loads(json.dumps(v.to_dict()))
+    assert Verdict.from_dict(data).to_dict() == v.to_dict()
+
+
+def test_identify_devices_and_result() -> None:
+    observations = [
+        obs("sadp", K.SADP_REPLY, SADP_FIELDS, ip="192.0.2.10", mac="58:50:ed:1f:e3:85"),
+        obs("dhip", K.DHIP_REPLY, DHIP_FIELDS, ip="192.0.2.11", mac="08:ed:ed:87:42:7a", offset=1),
+        obs("dhcp", K.DHCP_OPTIONS, {"dhcp.vendor_class": "AXIS,Network Camera,P3343,5.20.3"}, ip="192.0.2.12", offset=2),
+    ]
+    items = identify_devices(merge(observations), DB)
+    assert [i.verdict.manufacturer for i in items] == [Manufacturer.HIKVISION, Manufacturer.DAHUA, Manufacturer.OTHER]
+    result = identify_result(observations, targets=("hosts.json",), db=DB, partial=True, notes=("n",), methods=("input",))
+    assert isinstance(result, ScanResult)
+    assert result.mode == "identify" and result.partial and result.targets == ("hosts.json",)
+    assert result.data_versions["fingerprints"] == DB.version
+    assert result.data_versions["fingerprints_as_of"] == DB.as_of.isoformat()
+    assert "netaddr" in result.data_versions["oui"]
+    assert [d.verdict.manufacturer for d in result.devices] == [i.verdict.manufacturer for i in items]
+    assert ScanResult.from_dict(json.loads(json.dumps(result.to_dict()))).to_dict() == result.to_dict()
+
+
+def test_identify_uses_packaged_db_by_default() -> None:
+    device = merge([obs("sadp", K.SADP_REPLY, {"sadp.xml_root": "ProbeMatch"})])[0]
+    assert isinstance(device, Device)
+    assert identify(device).manufacturer is Manufacturer.HIKVISION
+
+
+@pytest.mark.parametrize(
+    ("fields", "maker"),
+    [
+        ({"http.header.server": "DNVRS-Webs"}, Manufacturer.HIKVISION),
+        ({"http.header.server": "Webs"}, Manufacturer.UNKNOWN),
+        ({"http.header.server": "uc-httpd 1.0.0"}, Manufacturer.OTHER),
+        ({"http.header.server": "GoAhead-Webs"}, Manufacturer.UNKNOWN),
+        ({"tls.issuer": "CN=NVR,C=CN,ST=Zhejiang,L=Hangzhou,O=ZheJiang Dahua Technology CO.\\,LTD.,OU=NVR"}, Manufacturer.DAHUA),
+        ({"http.body": '{"result":false,"params":{"realm":"Login to 907F3C6C73FEDA77","random":"1f1e4fbc","encryption":"Default"}}'},
+         Manufacturer.DAHUA),
+    ],
+)
+def test_single_signals(fields: dict[str, str], maker: Manufacturer) -> None:
+    assert verdict_of(obs("x", K.HTTP_RESPONSE, fields, port=80)).manufacturer is maker
