@@ -134,3 +134,27 @@ def test_deeply_nested_json_text_is_a_problem() -> None:
     obs = dhip.parse_reply("[" * 30000 + "]" * 30000, probe="dhip")
     assert obs.problem is not None and obs.problem.startswith("not-json:"), obs.problem
     assert obs.fields == {}
+
+
+def test_real_dhip_login_challenge_packet() -> None:
+    packet = bytes.fromhex((REPLIES / "dhip_login_challenge_imou_ranger2.hex").read_text().strip())
+    size, magic, session, _id, length, _r1, length2, _r2 = struct.unpack_from("<I4sIIIIII", packet)
+    assert (size, magic, length, length2) == (32, b"DHIP", 0xEB, 0xEB)
+    assert length == len(packet) - 32
+    assert session == json.loads(packet[32:])["session"] == 2869194125
+    obs = dhip.parse_reply(packet, probe="dhip", ip="10.10.10.85")
+    assert obs.problem is None
+    assert obs.fields == {
+        "dhip.realm": "Login to 907F3C6C73FEDA77",
+        "dhip.error_code": "268632079",
+        "dhip.error_message": "Component error: login challenge!",
+        "dhip.result": "false",
+    }
+    # Cut one byte short, the same packet's length field lies.
+    cut = dhip.parse_reply(packet[:-1], probe="dhip")
+    assert cut.problem == "bad-length: DHIP length field says 235 bytes, only 234 follow"
+
+
+def test_json_without_any_dhip_key_is_garbage() -> None:
+    obs = dhip.parse_reply('{"hello": "world"}', probe="dhip")
+    assert obs.problem is not None and obs.problem.startswith("garbage:")

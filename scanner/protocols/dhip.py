@@ -23,6 +23,9 @@ HEADER = struct.Struct("<I4sIIIIII")
 HEADER_SIZE = HEADER.size  # 32
 MAGIC = b"DHIP"
 
+_RPC_KEYS = ("params", "result", "error", "session")
+"""Keys of a DHIP JSON-RPC message; an object with none of them (and no method) is not DHIP."""
+
 _DEVICE_FIELDS = {
     "DeviceClass": "dhip.device_class",
     "DeviceType": "dhip.model",
@@ -117,6 +120,8 @@ def parse_reply(
 ) -> Observation:
     """A DHIP reply -> DHIP_REPLY; its ``mac`` becomes the observation's MAC when the caller has none.
 
+    Besides the discovery answer (``client.notifyDevInfo``), a DHIP login reply is accepted: its
+    ``params.realm`` (``Login to <serial>``) and ``error`` become ``dhip.realm``/``dhip.error_*``.
     A ``DHDiscover.search`` request (another client searching) is ``not-a-reply``.
     """
     obj = decode(data)
@@ -125,11 +130,22 @@ def parse_reply(
         raise BadInput("not-a-reply", "DHDiscover.search request from a client, not a device reply")
     params = obj.get("params") if isinstance(obj.get("params"), Mapping) else {}
     info = params.get("deviceInfo") if isinstance(params.get("deviceInfo"), Mapping) else {}
-    if not method and not info:
-        raise BadInput("garbage", "DHIP JSON has neither method nor params.deviceInfo")
+    if not method and not info and not any(key in obj for key in _RPC_KEYS):
+        raise BadInput("garbage", "DHIP JSON has no method, params, result, error or session")
     fields: dict[str, str] = {}
     if method:
         fields["dhip.method"] = method
+    # A DHIP-over-TCP login answer (port 37777/5000/80) carries the challenge realm and an error.
+    realm = _scalar(params.get("realm"))
+    if realm:
+        fields["dhip.realm"] = realm
+    error = obj.get("error") if isinstance(obj.get("error"), Mapping) else {}
+    for name, key in (("code", "dhip.error_code"), ("message", "dhip.error_message")):
+        value = _scalar(error.get(name))
+        if value:
+            fields[key] = value
+    if "result" in obj and _scalar(obj.get("result")):
+        fields["dhip.result"] = _scalar(obj.get("result")) or ""
     for name, key in _DEVICE_FIELDS.items():
         value = _scalar(info.get(name))
         if value:
