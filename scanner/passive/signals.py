@@ -191,11 +191,8 @@ class Analyser:
         if data.startswith(b"RTSP/"):
             self._keep(("rtsp", src, sport), rtsp.parse_reply(data, port=sport, **where))
             return
-        status, headers, body = _split_http(data)
         path = self._requests.pop(flow, "/")
-        self._keep(("http", src, sport, path), http.parse_response(
-            status, headers, body, path=path, port=sport, scheme="http", **where,
-        ))
+        self._keep(("http", src, sport, path), http.parse_raw_response(data, path=path, port=sport, **where))
 
     def flush(self, ts: float = 0.0) -> None:
         """At the end of a capture: parse what partially buffered flows hold."""
@@ -213,21 +210,6 @@ def _content_length(head: bytes) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def _split_http(data: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        status = int(lines[0].split(" ")[1])
-    except (IndexError, ValueError):
-        status = 0
-    headers = []
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers.append((name.strip(), value.strip()))
-    return status, headers, body
 
 
 def _mdns_records(payload: bytes, where: dict[str, object]) -> list[Observation]:
