@@ -1,18 +1,46 @@
-"""Renderers: each turns a ScanResult into text, nothing else (no I/O, no printing)."""
+"""Renderers: each turns a result into text, nothing else (no I/O, no printing).
+
+Two families:
+
+* ``render(result, fmt)`` -- a ScanResult alone (``camsweep identify``): ``table``, ``json``.
+* ``render_report(assessment, fmt)`` -- a scan judged against the restrictions data and a policy
+  (``camsweep report``): ``table`` (remediation list), ``json`` (scan + findings + data versions),
+  ``csv`` (remediation list, spreadsheet-safe), ``html`` (single self-contained file).
+
+Writing a rendered report to a file goes through :func:`write_atomic`.
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
+from scanner.findings import Assessment
 from scanner.models import ScanResult
 
-from . import json_doc, table
+from . import csv_doc, html_doc, json_doc, remediation, table
+from .output import write_atomic
 
 RENDERERS: dict[str, Callable[[ScanResult], str]] = {
     "table": table.render,
     "json": json_doc.render,
 }
 
+REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
+    "table": remediation.render,
+    "json": json_doc.render_report,
+    "csv": csv_doc.render,
+    "html": html_doc.render,
+}
+
+REPORT_FORMATS = tuple(REPORT_RENDERERS)
+
 
 def render(result: ScanResult, fmt: str) -> str:
     return RENDERERS[fmt](result)
+
+
+def render_report(assessment: Assessment, fmt: str) -> str:
+    return REPORT_RENDERERS[fmt](assessment)
+
+
+__all__ = ["REPORT_FORMATS", "REPORT_RENDERERS", "RENDERERS", "render", "render_report", "write_atomic"]

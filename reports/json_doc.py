@@ -1,11 +1,30 @@
-"""JSON report: the full scan result with every observation and rule hit (schema in README)."""
+"""JSON reports.
+
+``render(result)``: the full scan result with every observation and rule hit (schema in README).
+``render_report(assessment)``: that scan plus the findings, the policy and the data versions.
+"""
 
 from __future__ import annotations
 
 import json
 
+from scanner.findings import Assessment
 from scanner.models import ScanResult
+
+REPORT_VERSION = 1
+"""Version of the report JSON (findings part); the scan part carries its own ``schema_version``."""
 
 
 def render(result: ScanResult) -> str:
     return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def report_dict(assessment: Assessment) -> dict[str, object]:
+    body: dict[str, object] = {"report_version": REPORT_VERSION}
+    body.update(assessment.to_dict())
+    body["scan"] = assessment.result.to_dict()
+    return body
+
+
+def render_report(assessment: Assessment) -> str:
+    return json.dumps(report_dict(assessment), indent=2, ensure_ascii=False, sort_keys=False) + "\n"

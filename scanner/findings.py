@@ -216,6 +216,8 @@ class Finding:
         maker = self.maker_label
         if not self.brand or self.brand.casefold() == maker.casefold():
             return maker
+        if self.maker not in MAKER_NAMES:
+            return f"{self.brand} (maker {maker})"
         return f"{self.brand} (made by {maker}, OEM)" if self.oem_unit else f"{self.brand} ({maker})"
 
     @property
@@ -559,10 +561,22 @@ def assess_device(
     if status is Status.RESTRICTED and not binding:
         status = Status.LISTED
     priority, priority_reason = _priority(status, kev, verdict)
-    actions = _actions(binding, kev, status) if status is not Status.CLEAR else ()
-    deadline, deadline_source, deadline_texts = (
-        _deadline(binding, kev, selection) if status is not Status.CLEAR else (None, None, ())
-    )
+    if status is Status.CLEAR:
+        actions: tuple[Action, ...] = ()
+        action_text = ""
+        deadline, deadline_source, deadline_texts = None, None, ()
+    elif status is Status.MANUAL_CHECK:
+        # Nothing is due until a person confirms the maker; say what would follow if they do.
+        actions = _actions([], kev, status)
+        action_text = _action_text(actions, [], kev)
+        if_confirmed = _actions(binding, (), Status.RESTRICTED if binding else Status.LISTED)
+        if subject and if_confirmed:
+            action_text += f"; if confirmed as {MAKER_NAMES[subject]}: " + _action_text(if_confirmed, binding, ())
+        deadline, deadline_source, deadline_texts = None, None, ()
+    else:
+        actions = _actions(binding, kev, status)
+        action_text = _action_text(actions, binding, kev)
+        deadline, deadline_source, deadline_texts = _deadline(binding, kev, selection)
     notes: list[str] = []
     if subject and verdict.device_type in (DeviceType.NVR, DeviceType.DVR):
         notes.append(
@@ -592,7 +606,7 @@ def assess_device(
         informational=tuple(informational),
         kev=kev,
         actions=actions,
-        action_text=_action_text(actions, binding, kev) if actions else "",
+        action_text=action_text,
         deadline=deadline,
         deadline_source=deadline_source,
         deadline_texts=deadline_texts,
@@ -614,8 +628,10 @@ def _why(verdict: Verdict, subject: str | None, evidence: tuple[Evidence, ...], 
     tiers = sorted({e.tier for e in strong}, key=["firmware", "label", "network", "weak"].index)
     basis = f"{'/'.join(tiers)} evidence" if tiers else "no direct rule evidence"
     head = f"{verdict.manufacturer.value} verdict ({verdict.confidence_level} {verdict.confidence:.2f}) from {basis}"
-    if oem_unit and verdict.brand:
+    if oem_unit and verdict.brand and verdict.is_restricted_maker:
         head += f"; sold as {verdict.brand}, made by {name}"
+    elif verdict.brand and not verdict.is_restricted_maker:
+        head += f"; sold as {verdict.brand}, a brand that has sold {name}-made products"
     ids = ", ".join(e.rule_id for e in strong[:4]) or ", ".join(e.rule_id for e in evidence[:4])
     return head + (f": {ids}" if ids else "")
 

@@ -1,0 +1,70 @@
+"""CSV remediation list: one row per device that needs action or a manual check.
+
+Safe to open in a spreadsheet: any cell that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR (which
+Excel/LibreOffice would run as a formula) gets a leading apostrophe. Device-supplied text (model,
+hostname, firmware, evidence) is the reason this matters. Every row carries the data versions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from scanner.findings import Assessment, Finding
+
+COLUMNS = [
+    "priority", "status", "ip", "mac", "hostname", "subnet", "brand", "maker", "oem_unit", "device_type",
+    "model", "firmware", "serial", "confidence", "instruments", "kev", "action", "deadline",
+    "deadline_source", "why", "manual_check_reasons", "evidence", "policy", "restrictions_version",
+    "restrictions_as_of", "kev_as_of",
+]
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """The cell text, defused against spreadsheet formula injection."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _row(finding: Finding, assessment: Assessment) -> list[str]:
+    versions = assessment.data_versions
+    kev = "; ".join(f"{m.cve.id} {m.state.value}: {m.reason}" for m in finding.kev)
+    return [
+        str(finding.priority),
+        finding.status.value,
+        " ".join(finding.location.ips),
+        " ".join(finding.location.macs),
+        " ".join(finding.location.hostnames),
+        finding.location.subnet or "",
+        finding.brand or "",
+        finding.maker,
+        "yes" if finding.oem_unit else "no",
+        finding.device_type,
+        finding.model or "",
+        finding.firmware or "",
+        finding.serial or "",
+        f"{finding.confidence_level} {finding.confidence:.2f}",
+        " ".join(m.label for m in finding.instruments),
+        kev,
+        finding.action_text,
+        finding.deadline.isoformat() if finding.deadline else "",
+        finding.deadline_source or "",
+        finding.why,
+        "; ".join(finding.manual_reasons),
+        finding.evidence_summary(limit=6),
+        ",".join(assessment.policies),
+        versions.get("restrictions_version", ""),
+        versions.get("restrictions_as_of", ""),
+        versions.get("kev_as_of", ""),
+    ]
+
+
+def render(assessment: Assessment) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for finding in assessment.remediation + assessment.manual_checks:
+        writer.writerow([safe_cell(c) for c in _row(finding, assessment)])
+    return buffer.getvalue()
