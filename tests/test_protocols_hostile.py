@@ -3,7 +3,7 @@ invalid UTF-8, garbage. Each must return one Observation with a problem and no f
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

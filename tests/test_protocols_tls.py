@@ -74,7 +74,7 @@ def _self_signed_der() -> bytes:
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "DVRNVR"),
         x509.NameAttribute(NameOID.COMMON_NAME, "www.hikvision.com"),
     ])
-    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())

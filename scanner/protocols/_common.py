@@ -14,8 +14,9 @@ import inspect
 import io
 import logging
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping, ParamSpec, Sequence
+from typing import Any, ParamSpec
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml
@@ -84,8 +85,8 @@ def decode_utf8(data: bytes, what: str = "input") -> str:
 
 # ---------------------------------------------------------------------------------------- XML
 
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
-_XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+_XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
 
 
@@ -121,7 +122,8 @@ _EXPAT_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1"
 
 def _fromstring(prepared: str | bytes) -> Element:
     try:
-        return SafeET.fromstring(prepared, forbid_dtd=True)
+        root: Element = SafeET.fromstring(prepared, forbid_dtd=True)
+        return root
     except defusedxml.DTDForbidden:
         raise BadInput("xml-forbidden", "DTD not allowed") from None
     except defusedxml.EntitiesForbidden:

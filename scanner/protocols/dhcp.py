@@ -7,13 +7,13 @@ a passive listener); the client hardware address (chaddr) gives the observation'
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from ..models import ArtefactKind, Observation, normalize_ip
 from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
 
-__all__ = ["from_options", "parse_packet", "MESSAGE_TYPES"]
+__all__ = ["MESSAGE_TYPES", "from_options", "parse_packet"]
 
 MESSAGE_TYPES = {
     1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE", 8: "INFORM",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import DISCOVERY_LIMIT, BadInput, decode_utf8, guarded
 
-__all__ = ["HEADER", "HEADER_SIZE", "MAGIC", "build_search", "encode", "encode_reply", "decode", "parse_reply"]
+__all__ = ["HEADER", "HEADER_SIZE", "MAGIC", "build_search", "decode", "encode", "encode_reply", "parse_reply"]
 
 HEADER = struct.Struct("<I4sIIIIII")
 HEADER_SIZE = HEADER.size  # 32
@@ -101,6 +102,10 @@ def _json_object(text: str) -> dict[str, Any]:
     return obj
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _scalar(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -128,8 +133,8 @@ def parse_reply(
     method = _scalar(obj.get("method")) or ""
     if method == "DHDiscover.search":
         raise BadInput("not-a-reply", "DHDiscover.search request from a client, not a device reply")
-    params = obj.get("params") if isinstance(obj.get("params"), Mapping) else {}
-    info = params.get("deviceInfo") if isinstance(params.get("deviceInfo"), Mapping) else {}
+    params = _mapping(obj.get("params"))
+    info = _mapping(params.get("deviceInfo"))
     if not method and not info and not any(key in obj for key in _RPC_KEYS):
         raise BadInput("garbage", "DHIP JSON has no method, params, result, error or session")
     fields: dict[str, str] = {}
@@ -139,7 +144,7 @@ def parse_reply(
     realm = _scalar(params.get("realm"))
     if realm:
         fields["dhip.realm"] = realm
-    error = obj.get("error") if isinstance(obj.get("error"), Mapping) else {}
+    error = _mapping(obj.get("error"))
     for name, key in (("code", "dhip.error_code"), ("message", "dhip.error_message")):
         value = _scalar(error.get(name))
         if value:
@@ -159,7 +164,7 @@ def parse_reply(
         fields["dhip.mac"] = device_mac or raw_mac.lower()
     if isinstance(data, Mapping):
         raw: Any = json.dumps(obj, default=str)
-    elif isinstance(data, (bytes, bytearray)) and not bytes(data).lstrip()[:1] == b"{":
+    elif isinstance(data, (bytes, bytearray)) and bytes(data).lstrip()[:1] != b"{":
         raw = json.dumps(obj, ensure_ascii=False)  # the header is binary: keep the JSON as raw
     else:
         raw = data

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from ..models import ArtefactKind, Observation
 from ._common import (
@@ -26,13 +26,13 @@ from ._common import (
 
 __all__ = [
     "BODY_LIMIT",
-    "parse_response",
-    "parse_raw_response",
-    "split_response",
-    "title_of",
+    "auth_fields",
     "parse_challenge",
     "parse_challenges",
-    "auth_fields",
+    "parse_raw_response",
+    "parse_response",
+    "split_response",
+    "title_of",
 ]
 
 BODY_LIMIT = 16 * 1024
@@ -41,7 +41,7 @@ BODY_LIMIT = 16 * 1024
 TITLE_SEARCH_LIMIT = 256 * 1024
 """Characters of the body searched for ``<title>``."""
 
-_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.I | re.S)
+_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _TOKEN_RE = re.compile(_TOKEN)
 _SEP = re.compile(r"[\s,]*")

@@ -6,13 +6,13 @@ announce ``_CGI._tcp`` with instance ``HIKVISION <model> - <serial tail>`` and h
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from ..models import ArtefactKind, Observation
 from ._common import BadInput, guarded
 
-__all__ = ["TXT_MAX_ENTRIES", "TXT_MAX_CHARS", "from_service", "txt_lines"]
+__all__ = ["TXT_MAX_CHARS", "TXT_MAX_ENTRIES", "from_service", "txt_lines"]
 
 TXT_MAX_ENTRIES = 64
 TXT_MAX_CHARS = 4 * 1024

@@ -6,8 +6,9 @@ camera's answer, and its envelope namespaces, need no login).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import (
@@ -23,8 +24,8 @@ from ._common import (
 )
 
 __all__ = [
-    "build_get_system_date_and_time",
     "build_get_device_information",
+    "build_get_system_date_and_time",
     "parse_device_information",
     "parse_network_interfaces",
 ]
@@ -47,7 +48,7 @@ def _request(operation: str) -> bytes:
         f'<s:Envelope xmlns:s="{SOAP12}"><s:Body>'
         f'<{operation} xmlns="{DEVICE_WSDL}"/>'
         "</s:Body></s:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def build_get_system_date_and_time() -> bytes:
@@ -134,7 +135,8 @@ def parse_network_interfaces(
         for item in interfaces if isinstance(interfaces, list) else [interfaces]:
             if not isinstance(item, Mapping):
                 continue
-            info = item.get("Info") if isinstance(item.get("Info"), Mapping) else item
+            nested = item.get("Info")
+            info: Mapping[str, Any] = nested if isinstance(nested, Mapping) else item
             if info.get("HwAddress"):
                 addresses.append(str(info["HwAddress"]).strip())
             if info.get("Name"):

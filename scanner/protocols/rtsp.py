@@ -7,11 +7,19 @@ The realm of a 401 is the useful part: ``Login to <serial>`` (Dahua and its OEMs
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 
 from ..models import ArtefactKind, Observation
-from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded, header_fields, header_values, split_message
+from ._common import (
+    DISCOVERY_LIMIT,
+    BadInput,
+    check_size,
+    guarded,
+    header_fields,
+    header_values,
+    split_message,
+)
 from .http import auth_fields
 
 __all__ = ["build_request", "parse_reply"]

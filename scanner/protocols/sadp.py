@@ -11,9 +11,16 @@ import uuid as uuid_module
 from datetime import datetime
 
 from ..models import ArtefactKind, Observation, normalize_mac
-from ._common import DISCOVERY_LIMIT, BadInput, children_by_name, guarded, local_name, parse_xml
+from ._common import (
+    DISCOVERY_LIMIT,
+    BadInput,
+    children_by_name,
+    guarded,
+    local_name,
+    parse_xml,
+)
 
-__all__ = ["build_inquiry", "parse_reply", "is_reply_to"]
+__all__ = ["build_inquiry", "is_reply_to", "parse_reply"]
 
 _FIELDS = {
     "types": "sadp.types",
@@ -41,7 +48,7 @@ def build_inquiry(uuid: str) -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         f"<Probe><Uuid>{text}</Uuid><Types>inquiry</Types></Probe>"
-    ).encode("utf-8")
+    ).encode()
 
 
 @guarded(ArtefactKind.SADP_REPLY, raw_arg="xml")
@@ -77,6 +84,11 @@ def parse_reply(
 
 
 def is_reply_to(obs: Observation, uuid: str) -> bool:
-    """True if a parsed reply echoes the ``Uuid`` of our inquiry (devices may change its case)."""
+    """True if a parsed reply carries the ``Uuid`` of our inquiry (compared case-insensitively).
+
+    Whether every firmware echoes the inquiry's Uuid is not verified; use this as a filter only
+    where dropping a non-echoing reply is acceptable."""
     echoed = obs.fields.get("sadp.uuid")
-    return bool(echoed) and echoed.strip().lower() == uuid.strip().lower()
+    if not echoed:
+        return False
+    return echoed.strip().lower() == uuid.strip().lower()

@@ -14,7 +14,7 @@ from datetime import datetime
 from ..models import ArtefactKind, Observation
 from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
 
-__all__ = ["from_names", "from_der", "normalize_name", "name_attributes"]
+__all__ = ["from_der", "from_names", "name_attributes", "normalize_name"]
 
 _ONE_LINE_PART = re.compile(r"^\s*[A-Za-z][A-Za-z0-9.]*\s*=")
 

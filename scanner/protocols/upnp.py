@@ -20,7 +20,7 @@ from ._common import (
     split_message,
 )
 
-__all__ = ["build_msearch", "parse_ssdp", "parse_description"]
+__all__ = ["build_msearch", "parse_description", "parse_ssdp"]
 
 GROUP = "239.255.255.250"
 PORT = 1900
@@ -80,9 +80,9 @@ def parse_ssdp(
     start, headers, _body = split_message(raw, what="SSDP")
     if re.match(r"^HTTP/\d\.\d\s+\d{3}", start):
         message_type = "response"
-    elif re.match(r"^NOTIFY\s+\*\s+HTTP/", start, re.I):
+    elif re.match(r"^NOTIFY\s+\*\s+HTTP/", start, re.IGNORECASE):
         message_type = "notify"
-    elif re.match(r"^M-SEARCH\s", start, re.I):
+    elif re.match(r"^M-SEARCH\s", start, re.IGNORECASE):
         raise BadInput("not-a-reply", "M-SEARCH from a client, not a device reply")
     else:
         raise BadInput("garbage", "not an SSDP response or NOTIFY")

@@ -26,7 +26,7 @@ from ._common import (
     text_of,
 )
 
-__all__ = ["build_probe", "parse_message", "parse_scopes", "scope_fields", "is_reply_to", "normalize_message_id"]
+__all__ = ["build_probe", "is_reply_to", "normalize_message_id", "parse_message", "parse_scopes", "scope_fields"]
 
 _NS = {
     "2005": {
@@ -77,7 +77,7 @@ def build_probe(message_id: str, namespace: Literal["2005", "2009"] = "2005") ->
         "</s:Header>"
         "<s:Body><d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></s:Body>"
         "</s:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def parse_scopes(text: str) -> list[str]:
@@ -161,4 +161,6 @@ def parse_message(
 def is_reply_to(obs: Observation, message_id: str) -> bool:
     """True if a parsed ProbeMatches answers the Probe sent with ``message_id``."""
     relates_to = obs.fields.get("onvif.relates_to")
-    return bool(relates_to) and normalize_message_id(relates_to) == normalize_message_id(message_id)
+    if not relates_to:
+        return False
+    return normalize_message_id(relates_to) == normalize_message_id(message_id)
