@@ -5,5 +5,10 @@ One module per protocol (``http``, ``rtsp``, ``tls``, ``wsd``, ``onvif``, ``sadp
 ``scanner.models.Observation`` and never raises on device input: bad input (garbage, oversize,
 XML bombs, DTDs, invalid UTF-8, lying length fields) becomes an observation whose ``problem`` is
 ``"<slug>: <detail>"`` and which carries no fields. Builders raise ``ValueError`` only on bad
-arguments from our own code.
+arguments from our own code. Lower-level helpers that do not build an Observation
+(``dhip.decode``, ``http.split_response``) raise ``BadInput`` instead; it carries the same slug.
 """
+
+from ._common import BadInput
+
+__all__ = ["BadInput"]
