@@ -25,7 +25,9 @@ def _hex(name: str) -> bytes:
 
 
 def _der_sample() -> bytes:
-    from tests.test_protocols_tls import _self_signed_der  # synthetic certificate built in that module
+    from tests.test_protocols_tls import (
+        _self_signed_der,  # synthetic certificate built in that module
+    )
 
     return _self_signed_der()
 
