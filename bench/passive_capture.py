@@ -29,29 +29,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 
-def _frames() -> tuple[list[bytes], list[bytes]]:
+def _frames(host: int = 20) -> tuple[list[bytes], list[bytes]]:
     from scapy.layers.inet import IP, TCP, UDP
     from scapy.layers.l2 import ARP, Ether
 
-    cam, scanner_mac = "58:50:ed:00:00:01", "02:00:00:00:00:02"
+    cam, scanner_mac = f"58:50:ed:00:00:{host:02x}", "02:00:00:00:00:02"
+    ip = f"198.18.0.{host}"
 
     def tcp(src, dst, sport, dport, payload, flags="PA"):
         return bytes(Ether(src=cam, dst=scanner_mac) / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags) / payload)
 
     sadp = (b'<?xml version="1.0" encoding="UTF-8"?><ProbeMatch><Uuid>0</Uuid><Types>inquiry</Types>'
             b"<DeviceType>141945</DeviceType><DeviceDescription>DS-2CD2043G2-I</DeviceDescription>"
-            b"<DeviceSN>DS-2CD2043G2-I20200414AAWRE33842150</DeviceSN><MAC>58-50-ed-00-00-01</MAC>"
-            b"<IPv4Address>198.18.0.20</IPv4Address><SoftwareVersion>V5.6.2build 190701</SoftwareVersion></ProbeMatch>")
+            b"<DeviceSN>DS-2CD2043G2-I20200414AAWRE33842150</DeviceSN><MAC>" + cam.replace(":", "-").encode() + b"</MAC>"
+            b"<IPv4Address>" + ip.encode() + b"</IPv4Address><SoftwareVersion>V5.6.2build 190701</SoftwareVersion></ProbeMatch>")
     http_reply = (b"HTTP/1.1 200 OK\r\nServer: App-webs/\r\nContent-Type: text/html\r\nContent-Length: 60\r\n\r\n"
                   b"<html><head><title>login</title></head><body></body></html>")
     rtsp_reply = (b'RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Digest realm="IP Camera(C1234)", '
                   b'nonce="a"\r\n\r\n')
     signals = [
-        bytes(Ether(src=cam, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=cam, psrc="198.18.0.20", pdst="198.18.0.2")),
-        bytes(Ether(src=cam, dst="01:00:5e:7f:ff:fa") / IP(src="198.18.0.20", dst="239.255.255.250") / UDP(sport=37020, dport=37020) / sadp),
-        tcp("198.18.0.20", "198.18.0.2", 80, 40000, b"", flags="SA"),
-        tcp("198.18.0.20", "198.18.0.2", 80, 40000, http_reply),
-        tcp("198.18.0.20", "198.18.0.2", 554, 40001, rtsp_reply),
+        bytes(Ether(src=cam, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc=cam, psrc=ip, pdst="198.18.0.2")),
+        bytes(Ether(src=cam, dst="01:00:5e:7f:ff:fa") / IP(src=ip, dst="239.255.255.250") / UDP(sport=37020, dport=37020) / sadp),
+        tcp(ip, "198.18.0.2", 80, 40000, b"", flags="SA"),
+        tcp(ip, "198.18.0.2", 80, 40000, http_reply),
+        tcp(ip, "198.18.0.2", 554, 40001, rtsp_reply),
     ]
     bulk = [
         bytes(Ether(src=cam, dst=scanner_mac) / IP(src="198.18.0.20", dst="198.18.0.2") / UDP(sport=50000, dport=50001) / (b"\x80\x60" + os.urandom(1200))),
@@ -64,17 +65,15 @@ def _frames() -> tuple[list[bytes], list[bytes]]:
 
 def write_capture(path: str, packets: int, seed: int = 1) -> None:
     rng = random.Random(seed)
-    signals, bulk = _frames()
+    signals = [frame for host in range(10, 210) for frame in _frames(host)[0]]  # 200 cameras
+    bulk = _frames()[1]
     record = struct.Struct("<IIII")
     with open(path, "wb", buffering=1 << 20) as fh:
         fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         t = 1_764_000_000
         for n in range(packets):
-            # 2% signals, spread over 200 distinct hosts
-            if rng.random() < 0.02:
-                frame = bytearray(signals[rng.randrange(len(signals))])
-                if frame[12:14] == b"\x08\x00":
-                    frame[29] = 10 + rng.randrange(200)  # vary the source host's last octet
+            if rng.random() < 0.02:  # 2% of the packets carry a signal
+                frame = signals[rng.randrange(len(signals))]
             else:
                 frame = bulk[rng.randrange(len(bulk))]
             fh.write(record.pack(t + n // 10_000, n % 10_000 * 100, len(frame), len(frame)))
