@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("scanner.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
     "history": ("scanner.cli.history", "List the scans stored in the inventory."),
     "diff": ("scanner.cli.diff", "Show new, gone and changed devices between two scans."),
+    "listen": ("scanner.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
 }
 
 log = logging.getLogger("camsweep")

@@ -32,7 +32,8 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def finish(result: ScanResult, *, fmt: str, output: str | None, db_path: str | None, no_store: bool) -> None:
-    from reports import render, write_atomic
+    from reports import render
+    from reports.output import write_atomic
 
     if not no_store:
         with Inventory(db_path) as inv:
