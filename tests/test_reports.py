@@ -1,0 +1,237 @@
+"""Report renderers (table, JSON, CSV), write_atomic and the ``camsweep report`` command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import replace
+
+import pytest
+
+from reports import REPORT_FORMATS, render, render_report, write_atomic
+from reports.csv_doc import COLUMNS, safe_cell
+from scanner import restrictions
+from scanner.cli import main
+from scanner.errors import OutputError
+from scanner.findings import evaluate
+from scanner.models import ScanResult
+from tests.test_findings import HOSTILE_FIRMWARE, sample_devices, sample_result
+
+DATA = restrictions.load()
+
+
+@pytest.fixture(scope="module")
+def assessment():
+    return evaluate(sample_result(), "all", data=DATA, operator="alice")
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+@pytest.fixture()
+def scan_file(tmp_path):
+    path = tmp_path / "scan.json"
+    path.write_text(json.dumps(sample_result().to_dict()), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- identify renderers stay
+
+
+def test_scan_renderers_used_by_identify_still_work():
+    result = sample_result()
+    table = render(result, "table")
+    assert "198.18.0.21" in table and "9 device(s)" in table
+    assert ScanResult.from_dict(json.loads(render(result, "json"))).devices == result.devices
+
+
+# --------------------------------------------------------------------------- terminal table
+
+
+def test_remediation_table(assessment):
+    text = render_report(assessment, "table")
+    lines = text.splitlines()
+    assert lines[0].startswith("camsweep remediation list -- policy all; restrictions data 2026.11.25 (as of 2026-11-24)")
+    assert "KEV as of 2026-08-22" in lines[0]
+    body = text.split("Needs a manual check")[0]
+    # Most urgent first: the two devices with known-exploited firmware.
+    assert body.index("198.18.0.21") < body.index("198.18.1.41") < body.index("198.18.0.30")
+    assert "CVE-2021-36260" in body and "Lorex (made by Dahua, OEM)" in body
+    assert "198.18.0.70" not in text  # the Axis camera is clear
+    manual = text.split("Needs a manual check (3):")[1]
+    assert "198.18.1.50" in manual and "network-tier evidence" in manual
+    assert "9 device(s): 5 restricted, 0 listed (informational only), 3 need a manual check, 1 clear; 2 with known-exploited firmware" in text
+
+
+def test_remediation_table_strips_terminal_escapes():
+    devices = sample_devices()
+    first = devices[0]
+    hostile = replace(first, verdict=replace(first.verdict, model="DS-2CD2143G2-I\x1b[2J\x1b]0;pwned\x07\u202e"))
+    text = render_report(evaluate(sample_result([hostile]), data=DATA), "table")
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+
+
+def test_remediation_table_without_findings():
+    text = render_report(evaluate(sample_result(devices=sample_devices()[6:7]), data=DATA), "table")
+    assert "No Hikvision or Dahua device falls under the chosen policy." in text
+    assert "1 device(s): 0 restricted" in text
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def test_report_json(assessment):
+    doc = json.loads(render_report(assessment, "json"))
+    assert doc["report_version"] == 1 and doc["policies"] == ["all"] and doc["operator"] == "alice"
+    assert doc["data_versions"]["restrictions_version"] == "2026.11.25"
+    assert doc["data_versions"]["kev_as_of"] == "2026-08-22"
+    assert doc["data_versions"]["fingerprints"] == "2026.11.25"  # the scan's own versions are kept
+    assert doc["counts"]["restricted"] == 5 and len(doc["findings"]) == 9
+    assert doc["findings"][0]["kev"][0]["cve"] == "CVE-2021-36260"
+    assert {i["id"] for i in doc["instruments"]} >= {"US-889-B", "UK-WMS22"}
+    # The full scan rides along and reads back.
+    assert ScanResult.from_dict(doc["scan"]).devices == sample_result().devices
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("-2", "'-2"),
+        ("@cmd", "'@cmd"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("DS-2CD2143G2-I", "DS-2CD2143G2-I"),
+        ("", ""),
+        (None, ""),
+        (3, "3"),
+    ],
+)
+def test_safe_cell(value, expected):
+    assert safe_cell(value) == expected
+
+
+def test_csv_report(assessment):
+    text = render_report(assessment, "csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == COLUMNS
+    body = [dict(zip(COLUMNS, r)) for r in rows[1:]]
+    assert [r["status"] for r in body] == ["restricted"] * 5 + ["manual-check"] * 3
+    assert all(r["restrictions_version"] == "2026.11.25" and r["kev_as_of"] == "2026-08-22" for r in body)
+    first = body[0]
+    assert first["ip"] == "198.18.0.21" and first["priority"] == "1" and "CVE-2021-36260 affected" in first["kev"]
+    hostile = next(r for r in body if r["ip"] == "198.18.0.90")
+    assert hostile["firmware"] == "'" + HOSTILE_FIRMWARE
+    assert hostile["model"] == "<script>alert(1)</script>"  # plain text in a CSV; the HTML report escapes it
+    # No cell anywhere can start a formula.
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_csv_defuses_formulas_in_every_device_field():
+    first = sample_devices()[0]
+    device = replace(first.device, hostnames=("=cmd|' /C calc'!A0",), ips=("198.18.0.21",))
+    verdict = replace(first.verdict, brand="+Hikvision", model="@SUM(1)", serial="-1")
+    text = render_report(evaluate(sample_result([replace(first, device=device, verdict=verdict)]), data=DATA), "csv")
+    row = dict(zip(COLUMNS, list(csv.reader(io.StringIO(text)))[1]))
+    assert row["hostname"] == "'=cmd|' /C calc'!A0"
+    assert (row["brand"], row["model"], row["serial"]) == ("'+Hikvision", "'@SUM(1)", "'-1")
+
+
+# --------------------------------------------------------------------------- write_atomic
+
+
+def test_write_atomic_writes_and_replaces(tmp_path):
+    target = tmp_path / "report.html"
+    write_atomic(target, "first")
+    write_atomic(target, "second ✓")
+    assert target.read_text(encoding="utf-8") == "second ✓"
+    assert os.listdir(tmp_path) == ["report.html"]  # no temporary file left behind
+
+
+def test_write_atomic_unwritable_path(tmp_path):
+    with pytest.raises(OutputError) as info:
+        write_atomic(tmp_path / "no" / "such" / "dir" / "r.csv", "x")
+    assert str(info.value).startswith(f"cannot write report to {tmp_path}/no/such/dir/r.csv: ")
+    assert "\n" not in str(info.value) and info.value.exit_code == 2
+    with pytest.raises(OutputError, match="it is a directory"):
+        write_atomic(tmp_path, "x")
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- camsweep report
+
+
+def test_cli_report_table_exit_3(scan_file, capsys):
+    code, out, err = run_cli(["report", str(scan_file)], capsys)
+    assert code == 3 and "camsweep remediation list -- policy all" in out and err == ""
+
+
+@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+def test_cli_report_formats_to_file(scan_file, tmp_path, capsys, fmt):
+    target = tmp_path / f"out.{fmt}"
+    code, out, _ = run_cli(["report", str(scan_file), "--format", fmt, "-o", str(target), "--operator", "bob"], capsys)
+    assert code == 3 and out == ""
+    text = target.read_text(encoding="utf-8")
+    assert "2026.11.25" in text  # the restrictions data version is in every format
+
+
+def test_cli_report_informational_policy_exits_0(scan_file, capsys):
+    code, out, _ = run_cli(["report", str(scan_file), "--policy", "ua"], capsys)
+    assert code == 0 and "0 restricted, 5 listed" in out
+
+
+def test_cli_report_partial_scan_exits_6(tmp_path, capsys):
+    path = tmp_path / "partial.json"
+    result = replace(sample_result(sample_devices()[6:7]), partial=True, notes=("interrupted",))
+    path.write_text(json.dumps(result.to_dict()), encoding="utf-8")
+    code, out, _ = run_cli(["report", str(path)], capsys)
+    assert code == 6 and "PARTIAL" in out and "note: interrupted" in out
+
+
+def test_cli_report_reads_its_own_json_and_config_policy(scan_file, tmp_path, capsys):
+    report_json = tmp_path / "report.json"
+    run_cli(["report", str(scan_file), "--format", "json", "-o", str(report_json)], capsys)
+    config = tmp_path / "camsweep.toml"
+    config.write_text('[policy]\nnames = ["uk-gov"]\n', encoding="utf-8")
+    code, out, _ = run_cli(["report", str(report_json), "--config", str(config)], capsys)
+    assert code == 3 and "policy uk-gov;" in out and "UK-WMS22" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("{not json", "not valid JSON"),
+        ('{"hello": 1}', "not a saved scan"),
+        ('{"schema_version": 99, "devices": []}', "schema_version 99"),
+        ('{"schema_version": 1, "devices": [{"device": {}}]}', "not a valid saved scan"),
+    ],
+)
+def test_cli_report_bad_input(tmp_path, capsys, content, message):
+    path = tmp_path / "scan.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    code, out, err = run_cli(["report", str(path)], capsys)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_cli_report_unknown_policy(scan_file, capsys):
+    code, _, err = run_cli(["report", str(scan_file), "--policy", "us-federl"], capsys)
+    assert code == 2 and "unknown policy 'us-federl' (did you mean 'us-federal'?)" in err
+
+
+def test_cli_report_unwritable_output(scan_file, tmp_path, capsys):
+    code, _, err = run_cli(["report", str(scan_file), "-o", str(tmp_path / "missing" / "r.txt")], capsys)
+    assert code == 2 and "cannot write report to" in err
