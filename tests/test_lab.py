@@ -108,6 +108,37 @@ def test_dhip_frame_is_the_32_byte_header() -> None:
     assert int.from_bytes(frame[16:20], "little") == 8 == int.from_bytes(frame[24:28], "little")
 
 
+def test_privilege_error_is_one_clear_line_when_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.errors import PrivilegeError
+    from scanner.lab import netns
+
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    with pytest.raises(PrivilegeError, match="needs root") as caught:
+        Lab(SHIPPED_PROFILES).up()
+    assert "\n" not in str(caught.value)
+
+
+def test_privilege_error_when_ip_netns_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.errors import PrivilegeError
+    from scanner.lab import netns
+
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(netns.shutil, "which", lambda name: None)
+    with pytest.raises(PrivilegeError, match="iproute2"):
+        netns.require_privileges()
+
+
+def test_cli_lab_lists_its_subcommands() -> None:
+    from click.testing import CliRunner
+
+    from scanner.cli import cli
+
+    result = CliRunner().invoke(cli, ["lab", "--help"])
+    assert result.exit_code == 0
+    for name in ("up", "status", "exec", "down"):
+        assert f"  {name} " in result.output
+
+
 # -- helpers for probes run inside the scanner namespace ---------------------------------------
 
 
@@ -516,13 +547,28 @@ def _owned(prefix: str) -> list[str]:
     return [n for n in lab_namespaces() if names.owns(n)]
 
 
+def _root_namespace_snapshot() -> list[str]:
+    """Root namespace links, addresses and routes (link counters and flags left out)."""
+    def run(*args: str) -> str:
+        return subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
+    return [run("-br", "link"), run("-br", "addr"), run("route", "show", "table", "all")]
+
+
 def test_teardown_after_normal_exit_and_after_an_error(one_profile_dir: Path) -> None:
     _needs_lab()
+    before = _root_namespace_snapshot()
     with Lab(one_profile_dir, prefix=SMALL) as small:
         assert set(_owned(SMALL)) == {SMALL + "sw", SMALL + "router", SMALL + "scanner", SMALL + "d001"}
         assert small.state_file.exists()
         state_file = small.state_file
+        during = _root_namespace_snapshot()
     assert _owned(SMALL) == [] and not state_file.exists()
+    # Nothing the lab did touched the root namespace (other labs may run concurrently, so
+    # compare only for lines mentioning this lab).
+    for snapshot in (during, _root_namespace_snapshot()):
+        for text in snapshot:
+            assert "p-d001" not in text and "198.18." not in text and "brA" not in text
+    assert before[2].count("198.18.") == 0
     with pytest.raises(RuntimeError, match="boom"):
         with Lab(one_profile_dir, prefix=SMALL):
             raise RuntimeError("boom")

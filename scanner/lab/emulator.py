@@ -114,8 +114,10 @@ class DeviceSockets:
         if p.get("rtsp"):
             rtsp = RtspServer(p["rtsp"], v)
             self.tcp.append((_tcp_socket(p["rtsp"].get("port", 554)), rtsp.handle, None))
+        bound = {sock.getsockname()[1] for sock, _, _ in self.tcp}
         for port in p.get("tcp_ports", []):
-            self.tcp.append((_tcp_socket(port), accept_only, None))
+            if port not in bound:  # already open for ONVIF/UPnP: listed for completeness
+                self.tcp.append((_tcp_socket(port), accept_only, None))
         if p.get("wsd"):
             wsd = WsdResponder(p["wsd"], v)
             sock = _udp_socket(WSD_PORT, WSD_GROUP, self.ip)

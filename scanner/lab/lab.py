@@ -135,25 +135,25 @@ class Lab:
 
     # -- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> "Lab":
-        self._install_handlers()
-        atexit.register(self.down)
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
+        self.up()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.down()
 
     def up(self) -> None:
-        """Build the topology and start the emulator; on any failure undo everything and raise."""
+        """Build the topology and start the emulator; on any failure undo everything and raise.
+
+        From here until ``down()`` (or ``detach()``), SIGTERM/SIGHUP and interpreter exit also
+        tear the lab down.
+        """
         require_privileges()
         profiles = expand(load_profiles(self.profiles_dir), self.count)
         plan, hosts = topology.assign(profiles, self.names)
         started = time.monotonic()
         self._torn_down = False
+        self._install_handlers()
+        atexit.register(self.down)
         try:
             self._namespaces = []
             topology.build(plan, hosts, self.names, self._namespaces)
@@ -176,6 +176,8 @@ class Lab:
         if self._torn_down:
             return
         self._torn_down = True
+        atexit.unregister(self.down)
+        held = self._hold_signals()
         try:
             if self._process is not None:
                 _stop_emulator(self._process.pid)
@@ -184,6 +186,8 @@ class Lab:
             topology.destroy([n for n in self._namespaces if n in existing])
             self.state_file.unlink(missing_ok=True)
         finally:
+            for signum, handler in held.items():
+                signal.signal(signum, handler)
             self._restore_handlers()
 
     def detach(self) -> None:
@@ -254,6 +258,13 @@ class Lab:
 
         for signum in (signal.SIGTERM, signal.SIGHUP):
             self._previous_handlers[signum] = signal.signal(signum, on_signal)
+
+    @staticmethod
+    def _hold_signals() -> dict[int, Any]:
+        """Ignore a second Ctrl-C/SIGTERM while tearing down, so teardown itself completes."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def _restore_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():

@@ -204,6 +204,10 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
         if "default" in server:
             _check_reply(path, where + " default", server["default"], "reply", base)
 
+    http_ports = [server["port"] for server in http]
+    if len(set(http_ports)) != len(http_ports):
+        raise DataFileError(path, "two [[http]] tables use the same port", "[[http]]")
+
     rtsp = data.get("rtsp")
     if rtsp is not None:
         if not isinstance(rtsp, dict):
@@ -213,6 +217,8 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
                 _check_port(path, "[rtsp]", value)
             elif not (key.islower() and isinstance(value, str)):
                 raise DataFileError(path, f"{key!r}: keys are port or lower-case method names with string templates", "[rtsp]")
+        if rtsp.get("port", 554) in http_ports:
+            raise DataFileError(path, "the RTSP port is also an [[http]] port", "[rtsp]")
     wsd = _check_table(path, "[wsd]", data["wsd"], "wsd") if "wsd" in data else None
     sadp = _check_table(path, "[sadp]", data["sadp"], "sadp") if "sadp" in data else None
     dhip = _check_table(path, "[dhip]", data["dhip"], "dhip") if "dhip" in data else None
