@@ -33,11 +33,11 @@ class ScanConfig:
     """Upper bound on all per-host probing of one host."""
     listen_window: float = 2.5
     """Seconds the multicast/broadcast probes listen for answers (shared by all of them)."""
-    concurrency: int = 64
+    concurrency: int = 256
     """Global limit on simultaneous probe tasks."""
-    per_host: int = 2
+    per_host: int = 3
     """Politeness: at most this many simultaneous probes against one host."""
-    rate: int = 500
+    rate: int = 1000
     """Packets per second for sweeps (ARP, unicast discovery)."""
     max_body: int = 256 * 1024
     """Bytes read at most from any one reply body."""

@@ -33,6 +33,11 @@ EventHandler = Callable[[str, dict[str, Any]], None]
 HOST_FIRST = ("ports",)
 """Per-host probes that must finish before the others start (they fill in the open ports)."""
 
+CONNECTION_PROBES = frozenset({"http", "rtsp", "tls", "onvif"})
+"""Per-host probes that hold TCP connections to the device: at most ``config.per_host`` of them
+run against one host at a time. The others send one unicast datagram and wait for the answer,
+so they run alongside (waiting costs the device nothing)."""
+
 
 @dataclass
 class ScanHost(HostInfo):
@@ -244,11 +249,15 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
     try:
         notify("phase", {"name": "discover"})
+        clock = time.monotonic()
         notes += _discover(probes, collector, cancelled, limiter, cfg, checked.targets.count)
         _neighbours(collector, checked)
         hosts = live_hosts(collector.snapshot())
+        log.info("discovery: %d live host(s) in %.1f s", len(hosts), time.monotonic() - clock)
         notify("phase", {"name": "hosts", "total": len(hosts)})
+        clock = time.monotonic()
         notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, cfg, notify)
+        log.info("per-host probes: %.1f s", time.monotonic() - clock)
     except KeyboardInterrupt:
         partial = True
         cancelled.set()
@@ -340,7 +349,9 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
         with slots:
             if ctx.cancelled.is_set():
                 return
+            clock = time.monotonic()
             message = _guarded(probe.name, probe.probe_host, ctx, host)
+            log.debug("%s: %s took %.2f s", host.ip, probe.name, time.monotonic() - clock)
             if message:
                 with lock:
                     failures.append(f"{host.ip}: {message}")
@@ -364,7 +375,12 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
                     with gate:
                         one(probe, ctx, host)
 
-                futures = [workers.submit(polite, p) for p in rest]
+                def start(probe: Probe) -> cf.Future[None]:
+                    if probe.name in CONNECTION_PROBES:
+                        return workers.submit(polite, probe)
+                    return workers.submit(one, probe, ctx, host)
+
+                futures = [start(p) for p in rest]
                 if _wait(futures, deadline):
                     with lock:
                         notes.append(f"{host.ip}: probing stopped after {cfg.host_timeout:g} s (host time limit)")

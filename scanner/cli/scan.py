@@ -129,8 +129,8 @@ class Progress:
 @click.option("--host-timeout", type=float, default=8.0, show_default=True, help="Seconds at most per host.")
 @click.option("--listen", "listen_window", type=float, default=2.5, show_default=True,
               help="Seconds to listen for multicast/broadcast discovery answers.")
-@click.option("--concurrency", type=int, default=64, show_default=True, help="Probe tasks at once.")
-@click.option("--rate", type=int, default=500, show_default=True, help="Packets per second at most for sweeps.")
+@click.option("--concurrency", type=int, default=256, show_default=True, help="Probe tasks at once.")
+@click.option("--rate", type=int, default=1000, show_default=True, help="Packets per second at most for sweeps.")
 @click.option("--allow-public", is_flag=True, help="Allow public (non-private) target ranges.")
 @click.option("--state-dir", type=click.Path(file_okay=False),
               help="Where last-scan.json goes (default: $XDG_STATE_HOME/camsweep).")

@@ -116,8 +116,27 @@ def connect(ip: str, port: int, timeout: float) -> socket.socket | None:
         return None
 
 
+class SweepQueue:
+    """Work for ``connect_sweep``: a fixed list plus pairs added while the sweep runs (served first)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, int]] = ()) -> None:
+        self._base = iter(pairs)
+        self._urgent: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+
+    def add(self, pairs: Iterable[tuple[str, int]]) -> None:
+        with self._lock:
+            self._urgent.extend(pairs)
+
+    def next(self) -> tuple[str, int] | None:
+        with self._lock:
+            if self._urgent:
+                return self._urgent.pop(0)
+        return next(self._base, None)
+
+
 def connect_sweep(
-    pairs: Iterable[tuple[str, int]],
+    pairs: Iterable[tuple[str, int]] | SweepQueue,
     *,
     timeout: float,
     max_inflight: int,
@@ -128,7 +147,10 @@ def connect_sweep(
 
     ``state`` is OPEN (handshake completed), CLOSED (refused: the host is alive),
     UNREACHABLE or TIMEOUT. Connections are closed as soon as they complete; nothing is sent.
+    With a SweepQueue the caller may add pairs while iterating (e.g. the other ports of a host
+    that just proved alive); the sweep ends when the queue is empty and nothing is in flight.
     """
+    queue = pairs if isinstance(pairs, SweepQueue) else SweepQueue(pairs)
     selector = selectors.DefaultSelector()
     pending: dict[socket.socket, tuple[str, int, float]] = {}
 
@@ -139,24 +161,30 @@ def connect_sweep(
         return ip, port, state
 
     def collect(wait: float) -> Iterator[tuple[str, int, str]]:
-        for key, _ in selector.select(timeout=wait):
-            sock = key.fileobj  # type: ignore[assignment]
-            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
-            state = OPEN if err == 0 else CLOSED if err == errno.ECONNREFUSED else UNREACHABLE
-            yield finish(sock, state)  # type: ignore[arg-type]
+        if pending:
+            for key, _ in selector.select(timeout=wait):
+                sock = key.fileobj  # type: ignore[assignment]
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
+                state = OPEN if err == 0 else CLOSED if err == errno.ECONNREFUSED else UNREACHABLE
+                yield finish(sock, state)  # type: ignore[arg-type]
         now = time.monotonic()
         for sock, (_, _, deadline) in list(pending.items()):
             if deadline <= now:
                 yield finish(sock, TIMEOUT)
 
     try:
-        for ip, port in pairs:
-            if cancelled.is_set():
-                return
-            while len(pending) >= max_inflight:
+        while not cancelled.is_set():
+            if len(pending) >= max_inflight:
                 yield from collect(0.05)
-                if cancelled.is_set():
+                continue
+            pair = queue.next()
+            if pair is None:
+                if not pending:
                     return
+                nearest = min(d for _, _, d in pending.values())
+                yield from collect(max(0.0, min(0.05, nearest - time.monotonic())))
+                continue
+            ip, port = pair
             wait_rate()
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setblocking(False)
@@ -168,9 +196,6 @@ def connect_sweep(
             pending[sock] = (ip, port, time.monotonic() + timeout)
             selector.register(sock, selectors.EVENT_WRITE)
             yield from collect(0)
-        while pending and not cancelled.is_set():
-            nearest = min(d for _, _, d in pending.values())
-            yield from collect(max(0.0, min(0.1, nearest - time.monotonic())))
     finally:
         for sock in list(pending):
             selector.unregister(sock)

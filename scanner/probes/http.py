@@ -247,13 +247,20 @@ class HttpProbe(Probe):
         follow: list[tuple[int, str, str]] = []
         hinted: dict[str, tuple[int, str]] = {}  # maker -> the (port, scheme) that hinted at it
 
+        # All requests to one host share a time budget, so a device with several dripping or
+        # silent ports costs at most this long, not one request_timeout per port.
+        ends = time.monotonic() + max(limits["total"], cfg.host_timeout / 2)
+
         def get(port: int, scheme: str, path: str) -> Fetched | None:
             nonlocal budget
             if budget <= 0 or ctx.cancelled.is_set() or (port, path) in done or _FORBIDDEN.search(path):
                 return None
+            remaining = ends - time.monotonic()
+            if remaining < 0.5:
+                return None
             budget -= 1
             done.add((port, path))
-            got = fetch(f"{scheme}://{host.ip}:{port}{path}", **limits)
+            got = fetch(f"{scheme}://{host.ip}:{port}{path}", **{**limits, "total": min(limits["total"], remaining)})
             self._observe(ctx, host, port, scheme, path, got)
             if got.status is not None and got.problem is None:
                 for maker in hints(got):

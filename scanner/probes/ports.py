@@ -15,7 +15,7 @@ import threading
 from ..models import ArtefactKind, Observation
 from ..targets import expand
 from . import HostInfo, Probe, ProbeContext, register
-from ._tcp import CLOSED, OPEN, connect_sweep
+from ._tcp import CLOSED, OPEN, SweepQueue, connect_sweep
 
 log = logging.getLogger("camsweep")
 
@@ -45,15 +45,20 @@ class PortsProbe(Probe):
     def _ports(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(int(p) for p in getattr(self.config, "ports", ())))
 
-    def _sweep(self, ctx: ProbeContext, pairs: list[tuple[str, int]], inflight: int) -> None:
+    def _sweep(self, ctx: ProbeContext, queue: SweepQueue, inflight: int, rest: tuple[int, ...] = ()) -> None:
+        """Run the sweep; a host that proves alive gets the ports in ``rest`` queued at once."""
         cfg = self.config
         for ip, port, state in connect_sweep(
-            pairs, timeout=float(getattr(cfg, "connect_timeout", 1.0)), max_inflight=inflight,
+            queue, timeout=float(getattr(cfg, "connect_timeout", 1.0)), max_inflight=inflight,
             wait_rate=ctx.wait_rate, cancelled=ctx.cancelled,
         ):
             if state in (OPEN, CLOSED):
                 with self._lock:
+                    first_sign = ip not in self.alive
                     self.alive.add(ip)
+                    self._scanned.add(ip)
+                if first_sign and rest:
+                    queue.add((ip, p) for p in rest)
             if state == OPEN:
                 with self._lock:
                     fresh = port not in self.open_ports.setdefault(ip, set())
@@ -69,20 +74,16 @@ class PortsProbe(Probe):
         scope = expand(cfg.targets, allow_public=True, max_hosts=getattr(cfg, "max_hosts", 65536),  # type: ignore[attr-defined]
                        resolve=lambda name: [])
         hosts = [ip for ip in scope.hosts() if ctx.in_scope(ip)]
-        # Step 1: is anybody there? One connect per address.
-        self._sweep(ctx, [(ip, ports[0]) for ip in hosts], MAX_INFLIGHT)
-        with self._lock:
-            alive = sorted(self.alive)
-            self._scanned.update(alive)
-        # Step 2: the remaining ports of the hosts that answered.
-        self._sweep(ctx, [(ip, port) for ip in alive for port in ports[1:]], MAX_INFLIGHT)
-        log.debug("ports: %d of %d addresses answered", len(alive), len(hosts))
+        # One connect per address finds who is there (accepted or refused: alive); the other
+        # ports of a live host are queued the moment it answers, ahead of the remaining sweep.
+        self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:])
+        log.debug("ports: %d of %d addresses answered", len(self.alive), len(hosts))
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         with self._lock:
             todo = host.ip not in self._scanned
             self._scanned.add(host.ip)
         if todo:
-            self._sweep(ctx, [(host.ip, port) for port in self._ports()], 16)
+            self._sweep(ctx, SweepQueue((host.ip, port) for port in self._ports()), 16)
         with self._lock:
             host.open_ports |= self.open_ports.get(host.ip, set())

@@ -31,21 +31,22 @@ def _context() -> ssl.SSLContext:
     return context
 
 
-def peer_certificate(ip: str, port: int, *, connect_timeout: float, total: float) -> tuple[bytes | None, str | None]:
+def peer_certificate(ip: str, port: int, *, connect_timeout: float, read_timeout: float,
+                     total: float) -> tuple[bytes | None, str | None]:
     """(DER certificate, None) or (None, problem detail). Never raises for what the peer does."""
     sock = connect(ip, port, connect_timeout)
     if sock is None:
         return None, None
     with Watchdog(total) as dog:
         dog.watch(sock)
-        sock.settimeout(total)
+        sock.settimeout(min(read_timeout, total))
         try:
             with _context().wrap_socket(sock, server_hostname=None) as tls:
                 der = tls.getpeercert(binary_form=True)
         except (ssl.SSLError, OSError, socket.timeout, ValueError) as exc:
             sock.close()
             if dog.fired or isinstance(exc, socket.timeout):
-                return None, f"timeout: no handshake within {total:g} s"
+                return None, "timeout: no complete TLS handshake in time"
             return None, f"handshake failed: {exc}"
     sock.close()
     return (der, None) if der else (None, "no certificate presented")
@@ -64,7 +65,7 @@ class TlsProbe(Probe):
             if ctx.cancelled.is_set():
                 return
             der, detail = peer_certificate(host.ip, port, connect_timeout=cfg.connect_timeout,
-                                           total=float(getattr(cfg, "request_timeout", 3.0)))
+                                           read_timeout=cfg.read_timeout, total=float(getattr(cfg, "request_timeout", 3.0)))
             if der is None:
                 if detail:
                     problem = "tls-timeout" if detail.startswith("timeout") else "tls-error"
