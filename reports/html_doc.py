@@ -139,12 +139,21 @@ def _evidence_block(f: Finding) -> str:
         parts.append("<p><b>Conflicts:</b></p><ul>" + "".join(f"<li>{e(c)}</li>" for c in f.conflicts) + "</ul>")
     if f.manual_reasons:
         parts.append("<p><b>Why a manual check:</b></p><ul>" + "".join(f"<li>{e(r)}</li>" for r in f.manual_reasons) + "</ul>")
-    if f.instruments or f.informational:
-        parts.append("<p><b>Instruments:</b></p><ul>")
-        for m in f.instruments + f.informational:
-            kind = "" if m.binding else " (informational)"
-            parts.append(f"<li><b>{e(m.label)}</b>{kind}: {e(m.why, 1000)}</li>")
+    if f.instruments:
+        parts.append(f"<p><b>Falls under ({len(f.instruments)}):</b></p><ul class=\"insts\">")
+        for m in f.instruments:
+            flags = [m.reach] if m.reach else []
+            if m.purpose_limited:
+                flags.append("only where used for public safety / government facilities / critical infrastructure / national security")
+            if m.verification != "V":
+                flags.append(f"data verification {m.verification}")
+            extra = f" <small>({e('; '.join(flags))})</small>" if flags else ""
+            parts.append(f"<li><b>{e(m.id)}</b> {e(m.jurisdiction)}: {e(m.name)}{extra}</li>")
         parts.append("</ul>")
+    if f.informational:
+        parts.append(
+            f"<p><b>Also named in (informational, no device duty):</b> {e(', '.join(m.label for m in f.informational))}</p>"
+        )
     if f.kev:
         parts.append("<p><b>Known exploited vulnerabilities:</b></p><ul>")
         for k in f.kev:
@@ -353,6 +362,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{border:1px solid var(--line);padding:4px 6px;vertical-align:top;text-align:left}
 #devices{font-size:13px}#devices td{overflow-wrap:break-word;max-width:22em}
 #devices td:nth-child(5),#devices td:nth-child(8),#devices td:nth-child(9){overflow-wrap:anywhere}
+#devices td:last-child{max-width:none}
 #devices td:nth-child(3),#devices td:nth-child(4),#devices td:nth-child(7),#devices td:nth-child(11),#devices td:nth-child(13){white-space:nowrap}
 th{background:var(--head);position:sticky;top:0}#devices th{cursor:pointer;white-space:nowrap}
 #devices th[aria-sort=ascending]::after{content:" ▲"}#devices th[aria-sort=descending]::after{content:" ▼"}

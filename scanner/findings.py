@@ -109,6 +109,8 @@ class InstrumentMatch:
     deadline: date | None = None
     deadline_text: str | None = None
     purpose_limited: bool = False
+    reach: str = ""
+    """For an OEM unit: how the instrument reaches it ("" for the maker's own brands)."""
 
     @property
     def label(self) -> str:
@@ -126,6 +128,7 @@ class InstrumentMatch:
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "deadline_text": self.deadline_text,
             "purpose_limited": self.purpose_limited,
+            "reach": self.reach,
         }
 
 
@@ -436,6 +439,7 @@ def _match_instruments(
             deadline=instrument.deadline,
             deadline_text=instrument.deadline_text,
             purpose_limited=instrument.purpose_limited,
+            reach=how,
         )
         (binding if instrument.binding else informational).append(match)
     return binding, informational
