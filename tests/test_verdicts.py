@@ -294,3 +294,11 @@ def test_identify_uses_packaged_db_by_default() -> None:
 )
 def test_single_signals(fields: dict[str, str], maker: Manufacturer) -> None:
     assert verdict_of(obs("x", K.HTTP_RESPONSE, fields, port=80)).manufacturer is maker
+
+
+def test_dahua_firmware_oem_code_names_amcrest() -> None:
+    # tchellomello/python-amcrest#168: getSoftwareVersion of an Amcrest IPM-721B
+    v = verdict_of(obs("http", K.HTTP_RESPONSE, {"http.body": "version=2.420.AC00.15.R\r\nBuildDate=2016-09-08"}, port=80))
+    assert (v.manufacturer, v.brand, v.firmware) == (Manufacturer.DAHUA, "Amcrest", "2.420.AC00.15.R")
+    assert v.conflicts == ()
+    assert "Amcrest relabels Dahua units" in v.summary
