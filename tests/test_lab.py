@@ -165,6 +165,7 @@ def collect(payload, destination, window=2.0, unicast=False):
     # Bound to the scanner's interface explicitly: multicast leaves through eth0 only.
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"eth0")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(ARGS["scanner_ip"]))
     sock.bind((ARGS["scanner_ip"], 0))
     sock.sendto(payload, tuple(destination))
@@ -412,9 +413,11 @@ def test_dhip_answers_are_framed_and_match_the_profiles(lab: Lab) -> None:
         request = bytes.fromhex(ARGS["request"])
         unicast = {ip: collect(request, (ip, 37810), unicast=True).get(ip) for ip in ARGS["ips"]}
         multicast = collect(request, ("239.255.255.251", 37810))
-        print(json.dumps([unicast, multicast]))
-    """, {"scanner_ip": plan.scanner_ip, "request": request.hex(), "ips": [d.ip for d in devices]})
-    unicast, multicast = result
+        broadcast = collect(request, (ARGS["broadcast"], 37810))
+        print(json.dumps([unicast, multicast, broadcast]))
+    """, {"scanner_ip": plan.scanner_ip, "request": request.hex(), "ips": [d.ip for d in devices],
+          "broadcast": str(plan.net_a.broadcast_address)})
+    unicast, multicast, broadcast = result
     for device in devices:
         answer = bytes.fromhex(unicast[device.ip])
         dhip = device.profile.dhip
@@ -429,7 +432,7 @@ def test_dhip_answers_are_framed_and_match_the_profiles(lab: Lab) -> None:
         if wanted is not None:
             assert got == wanted, device.name
         assert json.dumps(got).count(device.ip) >= 1 or "{ip}" not in json.dumps(reply)
-    assert set(multicast) == {d.ip for d in devices if d.segment == "A"}
+    assert set(multicast) == set(broadcast) == {d.ip for d in devices if d.segment == "A"}
 
 
 def test_ssdp_search_and_upnp_description(lab: Lab) -> None:

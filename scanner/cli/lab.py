@@ -9,7 +9,7 @@ import click
 from tabulate import tabulate
 
 from ..lab import Lab, check_isolated, down, read_state, require_privileges
-from ..lab.lab import STATE_FILE
+from ..lab.lab import emulator_alive, state_file
 from ..lab.netns import lab_namespaces
 
 
@@ -45,9 +45,11 @@ def status() -> None:
         click.echo(f"no lab running{' (leftover namespaces: run `camsweep lab down`)' if namespaces else ''}")
         return
     plan = state["plan"]
+    pid = state.get("emulator_pid")
+    alive = bool(pid) and emulator_alive(int(pid))
     click.echo(f"scanner {state['scanner_namespace']} {plan['scanner_ip']}; segment A {plan['segment_a']}, "
-               f"segment B {plan['segment_b']}; emulator pid {state.get('emulator_pid')}; "
-               f"{len(namespaces)} namespaces; state {STATE_FILE}")
+               f"segment B {plan['segment_b']}; emulator pid {pid} ({'running' if alive else 'NOT running'}); "
+               f"{len(namespaces)} namespaces; state {state_file()}")
     rows = [(d["profile"]["name"], d["profile"]["segment"], d["ip"], d["profile"]["mac"],
              d["profile"]["truth"].get("manufacturer", ""), d["profile"]["truth"].get("type", ""),
              d["profile"]["truth"].get("model", "")) for d in state["devices"]]

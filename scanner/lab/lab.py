@@ -51,7 +51,7 @@ class LabDevice:
     profile: Profile
 
 
-def _emulator_pid_alive(pid: int) -> bool:
+def emulator_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
             return b"scanner.lab.emulator" in handle.read()
@@ -61,7 +61,7 @@ def _emulator_pid_alive(pid: int) -> bool:
 
 def _stop_emulator(pid: int) -> None:
     """SIGTERM the emulator (only if that pid really is one), SIGKILL after 5 s."""
-    if not _emulator_pid_alive(pid):
+    if not emulator_alive(pid):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5.0
@@ -70,10 +70,10 @@ def _stop_emulator(pid: int) -> None:
             if os.waitpid(pid, os.WNOHANG)[0] == pid:
                 return
         except ChildProcessError:  # not our child (a `lab up` from another process)
-            if not _emulator_pid_alive(pid):
+            if not emulator_alive(pid):
                 return
         time.sleep(0.05)
-    if _emulator_pid_alive(pid):
+    if emulator_alive(pid):
         os.kill(pid, signal.SIGKILL)
 
 

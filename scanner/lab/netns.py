@@ -77,7 +77,9 @@ def setns(path: str) -> None:
     """Move the *calling thread* into the network namespace at ``path`` (``/run/netns/NAME``)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
+        if hasattr(os, "setns"):  # Python >= 3.12
+            os.setns(fd, CLONE_NEWNET)
+        elif _libc.setns(fd, CLONE_NEWNET) != 0:
             err = ctypes.get_errno()
             raise OSError(err, f"setns({path}): {os.strerror(err)}")
     finally:
