@@ -57,10 +57,10 @@ def lookup(mac: str | None, db: FingerprintDB) -> OuiMatch | None:
     org = ieee_org(normal)
     if org is None:
         return None
-    entry = db.oui.orgs.get(normalise_name(org))
-    if entry is None:
+    registered = db.oui.orgs.get(normalise_name(org))
+    if registered is None:
         return None
-    return OuiMatch(entry, org, hexdigits[:6])
+    return OuiMatch(registered, org, hexdigits[:6])
 
 
 def snapshot(db: FingerprintDB) -> str:

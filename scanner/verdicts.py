@@ -60,9 +60,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
 
 import fingerprints
 from fingerprints import FingerprintDB, Rule
@@ -85,7 +85,7 @@ from .models import (
 
 log = logging.getLogger("camsweep")
 
-__all__ = ["identify", "identify_devices", "identify_result", "data_versions", "derived_fields"]
+__all__ = ["data_versions", "derived_fields", "identify", "identify_devices", "identify_result"]
 
 TIER_RANK = {Tier.FIRMWARE: 0, Tier.LABEL: 1, Tier.NETWORK: 2, Tier.WEAK: 3}
 DECIDING_TIERS = (Tier.FIRMWARE, Tier.LABEL, Tier.NETWORK)
@@ -293,7 +293,7 @@ def _decide_maker(hits: Sequence[_Hit]) -> tuple[str | None, Tier | None, dict[s
                 by_maker[item.maker_id].append(item)
         if by_maker:
             scores = {maker: _combined(items)[0] for maker, items in by_maker.items()}
-            winner = sorted(scores, key=lambda m: (-scores[m], m))[0]
+            winner = min(scores, key=lambda m: (-scores[m], m))
             return winner, tier, scores
     return None, None, {}
 
@@ -342,9 +342,9 @@ def _pick_brand(hits: Sequence[_Hit], maker_id: str | None, db: FingerprintDB) -
         known = db.brand(item.hit.brand)
         if known is None:
             continue
-        if known.relation != "house" or known.maker not in RESTRICTED:
-            if maker_id is None or known.maker == maker_id or item.maker_id == maker_id:
-                return known.name
+        names_label = known.relation != "house" or known.maker not in RESTRICTED
+        if names_label and (maker_id is None or known.maker == maker_id or item.maker_id == maker_id):
+            return known.name
     return None
 
 
@@ -485,8 +485,9 @@ def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
     brand = _pick_brand(hits, maker_id, db)
     conflicts = _conflicts(hits, maker_id, tier, db)
 
+    families: set[str] = set()
     if maker_id is None:
-        confidence, families = 0.0, set()
+        confidence = 0.0
     else:
         confidence, _ = _combined(h for h in hits if h.maker_id == maker_id)
         _, families = _combined(h for h in hits if h.maker_id == maker_id and h.hit.tier in (Tier.FIRMWARE, Tier.LABEL))

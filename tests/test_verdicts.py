@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,6 +16,8 @@ import fingerprints
 from scanner.devices import merge
 from scanner.models import (
     ArtefactKind as K,
+)
+from scanner.models import (
     Device,
     DeviceType,
     Manufacturer,
@@ -27,7 +29,7 @@ from scanner.models import (
 from scanner.verdicts import derived_fields, identify, identify_devices, identify_result
 
 DB = fingerprints.load()
-T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 # Haicam/Haicam@307e0a37 golang/discovery.go: SADP reply of a DS-2CD2385G1-I
 SADP_FIELDS = {
