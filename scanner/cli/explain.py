@@ -28,10 +28,15 @@ def load_result(path: str | Path) -> ScanResult:
         raise InputFileError(f"{path}: not a valid scan result ({exc})") from None
 
 
-def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
+def check_address(key: str) -> tuple[str | None, str | None]:
     ip, mac = normalize_ip(key), normalize_mac(key)
     if ip is None and mac is None:
         raise UsageError(f"{key!r} is neither an IP address nor a MAC address")
+    return ip, mac
+
+
+def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
+    ip, mac = check_address(key)
     for item in result.devices:
         if (ip and ip in item.device.ips) or (mac and mac in item.device.macs):
             return item
@@ -86,6 +91,7 @@ def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str
     """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""
     from .scan import STATE_FILE, default_state_dir
 
+    check_address(address)
     path = Path(scan_file) if scan_file else (Path(state_dir) if state_dir else default_state_dir()) / STATE_FILE
     item = find_device(load_result(path), address)
     if fmt == "json":

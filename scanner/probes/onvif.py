@@ -80,6 +80,8 @@ def classify(exc: BaseException, fired: bool) -> str:
     text = f"{type(exc).__name__} {exc}"
     if re.search(r"NotAuthori[sz]ed|not authori[sz]ed|Unauthori[sz]ed|Sender not Authorized|401|authenticat", text, re.I):
         return "onvif-auth-failed"
+    if re.search(r"HTTP status 40[45]", text):
+        return "onvif-not-found"
     if re.search(r"timeout|timed out", text, re.I):
         return "onvif-timeout"
     if re.search(r"refused|unreachable|ConnectionError", text, re.I):

@@ -1,0 +1,137 @@
+"""``camsweep scan`` and ``camsweep explain`` as a user runs them (subprocess, real exit codes).
+
+Bad input must fail with one line and exit 2 before anything is sent, so those cases need no
+network. The one real scan here targets an HTTP server on 127.0.0.1 inside this test process,
+with only the ports and http methods (nothing multicast, nothing beyond loopback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from scanner.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "do-not-print-me-42"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "scan.py"), *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["scan", "--methods", "telepathy", "127.0.0.1"], "unknown method 'telepathy'"),
+    (["scan", "--methods", "-ports,-http,-rtsp,-tls,-onvif,-arp,-wsd,-sadp,-dhip,-ssdp,-mdns", "127.0.0.1"], "no method"),
+    (["scan", "8.8.8.0/24"], "--allow-public"),
+    (["scan", "10.0.0.0/8"], "more than the limit"),
+    (["scan", "198.18.0.9-3"], "range ends before it starts"),
+    (["scan", "not a target!"], "not a CIDR"),
+    (["scan", "--interface", "cs-t2-nosuch0", "127.0.0.1"], "does not exist"),
+    (["scan", "--ports", "70000", "127.0.0.1"], "--ports"),
+    (["scan", "--ports", "http", "127.0.0.1"], "--ports"),
+    (["scan", "--credentials", "/nonexistent/creds.toml", "127.0.0.1"], "cannot read credentials"),
+    (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    done = run(*args)
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+    assert done.stdout == ""
+
+
+def test_broken_credentials_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    creds = tmp_path / "creds.toml"
+    creds.write_text(f'[[credential]]\nnetwork = "127.0.0.0/8"\npassword = "{SECRET}"\n')
+    creds.chmod(0o600)
+    done = run("scan", "--credentials", str(creds), "127.0.0.1")
+    assert done.returncode == ExitCode.USAGE
+    assert "'username'" in done.stderr and SECRET not in done.stderr + done.stdout
+
+
+class _Camera(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+        body = b"<html><head><title>Login</title></head></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def web() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_scan_saves_state_writes_output_and_explain_reads_it(web: int, tmp_path: Path) -> None:
+    creds = tmp_path / "creds.toml"
+    creds.write_text(f'[[credential]]\nnetwork = "127.0.0.1"\nusername = "auditor"\npassword = "{SECRET}"\n')
+    creds.chmod(0o644)  # readable by others: accepted with a warning
+    out = tmp_path / "report.json"
+    state = tmp_path / "state"
+    done = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--format", "json",
+               "-o", str(out), "--state-dir", str(state), "--no-store", "--credentials", str(creds))
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert "chmod 600" in done.stderr
+    assert done.stdout == ""  # the report went to --output
+    assert SECRET not in done.stderr + out.read_text() + (state / "last-scan.json").read_text()
+    report = json.loads(out.read_text())
+    assert report["schema_version"] == 1 and report["mode"] == "scan" and not report["partial"]
+    assert report["methods"] == ["ports", "http"]
+    (device,) = report["devices"]
+    probes = {o["probe"] for o in device["device"]["observations"]}
+    assert probes == {"ports", "http"}
+    assert json.loads((state / "last-scan.json").read_text())["devices"] == report["devices"]
+    assert not list(tmp_path.glob("**/.*.json.*"))  # no temporary file left behind
+
+    explained = run("explain", "127.0.0.1", "--state-dir", str(state))
+    assert explained.returncode == 0, explained.stderr
+    assert "observations (" in explained.stdout and f"127.0.0.1:{web}" in explained.stdout
+    assert "http.title = Login" in explained.stdout
+    as_json = run("explain", "127.0.0.1", "--scan", str(out), "--format", "json")
+    assert json.loads(as_json.stdout)["device"]["ips"] == ["127.0.0.1"]
+
+
+def test_table_output_is_the_default(web: int, tmp_path: Path) -> None:
+    done = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--state-dir",
+               str(tmp_path), "--no-store")
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert done.stdout.splitlines()[0].split()[:3] == ["IP", "MAC", "maker"]
+    assert "127.0.0.1" in done.stdout
+    assert "\r" not in done.stderr  # no progress display when stderr is not a terminal
+
+
+@pytest.mark.parametrize("args, message", [
+    (["explain", "127.0.0.1", "--scan", "/nonexistent/scan.json"], "no such scan file"),
+    (["explain", "not-an-address", "--scan", "/dev/null"], "neither an IP"),
+])
+def test_explain_bad_input(args: list[str], message: str) -> None:
+    done = run(*args)
+    assert done.returncode == ExitCode.USAGE
+    assert message in done.stderr
+
+
+def test_explain_unknown_device(tmp_path: Path) -> None:
+    scan = tmp_path / "scan.json"
+    scan.write_text(json.dumps({"schema_version": 1, "started": "2026-11-25T10:00:00+00:00",
+                                "finished": "2026-11-25T10:00:05+00:00", "devices": []}))
+    done = run("explain", "198.18.0.99", "--scan", str(scan))
+    assert done.returncode == ExitCode.USAGE and "no device 198.18.0.99" in done.stderr
