@@ -10,7 +10,7 @@ started at the same time on one machine, or a `camsweep lab up` demo, do not col
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -23,7 +23,7 @@ def lab_unavailable_reason() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def lab() -> Iterator["object"]:
+def lab() -> Iterator[object]:
     reason = lab_unavailable_reason()
     if reason:
         pytest.skip(reason)

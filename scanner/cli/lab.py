@@ -46,7 +46,7 @@ def status() -> None:
         return
     plan = state["plan"]
     pid = state.get("emulator_pid")
-    alive = bool(pid) and emulator_alive(int(pid))
+    alive = pid is not None and emulator_alive(int(pid))
     click.echo(f"scanner {state['scanner_namespace']} {plan['scanner_ip']}; segment A {plan['segment_a']}, "
                f"segment B {plan['segment_b']}; emulator pid {pid} ({'running' if alive else 'NOT running'}); "
                f"{len(namespaces)} namespaces; state {state_file()}")
@@ -64,7 +64,7 @@ def exec_(cmd: tuple[str, ...]) -> None:
     state = read_state()
     scanner_ns = state["scanner_namespace"] if state else Lab.scanner_namespace
     check_isolated(scanner_ns)
-    sys.exit(subprocess.run(["ip", "netns", "exec", scanner_ns, *cmd]).returncode)
+    sys.exit(subprocess.run(["ip", "netns", "exec", scanner_ns, *cmd], check=False).returncode)
 
 
 @command.command("down")

@@ -27,7 +27,7 @@ def certificate_files(subject: str, issuer: str | None = None, cache_dir: Path =
         return str(cert_path), str(key_path)
     cache_dir.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name.from_rfc4514_string(subject))

@@ -13,6 +13,7 @@ stdout once every socket is open, then serves until SIGTERM/SIGINT.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import signal
@@ -24,15 +25,31 @@ from typing import Any
 
 from .certs import certificate_files
 from .netns import NETNS_DIR, in_netns, setns
-from .services.discovery import (DHIP_GROUP, DHIP_PORT, SADP_GROUP, SADP_PORT, SSDP_GROUP, SSDP_PORT,
-                                 WSD_GROUP, WSD_PORT, DhipResponder, SadpResponder, SsdpResponder,
-                                 WsdResponder)
+from .services.discovery import (
+    DHIP_GROUP,
+    DHIP_PORT,
+    SADP_GROUP,
+    SADP_PORT,
+    SSDP_GROUP,
+    SSDP_PORT,
+    WSD_GROUP,
+    WSD_PORT,
+    DhipResponder,
+    SadpResponder,
+    SsdpResponder,
+    WsdResponder,
+)
 from .services.http import HttpServer, Request, build_response
-from .services.onvif import PATH as ONVIF_PATH, OnvifService
+from .services.onvif import PATH as ONVIF_PATH
+from .services.onvif import OnvifService
 from .services.rtsp import RtspServer, accept_only
 from .templates import device_variables
 
 log = logging.getLogger("camsweep.lab")
+
+
+def _same(protocol: asyncio.DatagramProtocol) -> asyncio.DatagramProtocol:
+    return protocol
 
 
 def _tcp_socket(port: int) -> socket.socket:
@@ -141,7 +158,7 @@ class DeviceSockets:
         for sock, handler, context in self.tcp:
             servers.append(await asyncio.start_server(handler, sock=sock, ssl=context))
         for sock, responder in self.udp:
-            await loop.create_datagram_endpoint(lambda r=responder: r, sock=sock)
+            await loop.create_datagram_endpoint(functools.partial(_same, responder), sock=sock)
         if self.hello:
             sock, message = self.hello
             try:

@@ -13,8 +13,8 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 from ..errors import PrivilegeError, ScanError
 
@@ -23,7 +23,7 @@ log = logging.getLogger("camsweep")
 PREFIX = "cs-"
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
-LAB_NETWORK = ipaddress.ip_network("198.18.0.0/15")  # RFC 2544 benchmarking range: never routed
+LAB_NETWORK = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544 benchmarking range: never routed
 
 
 class IsolationError(ScanError):
@@ -36,7 +36,7 @@ def require_privileges() -> None:
         raise PrivilegeError("the device lab needs root (network namespaces); run it with sudo")
     if shutil.which("ip") is None:
         raise PrivilegeError("the device lab needs the `ip` command (Debian: apt-get install iproute2)")
-    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    probe = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         raise PrivilegeError(f"`ip netns` is unavailable: {probe.stderr.strip() or 'unknown error'}")
 
@@ -44,7 +44,7 @@ def require_privileges() -> None:
 def ip(args: Sequence[str], *, netns: str | None = None, check: bool = True) -> str:
     """Run ``ip [-n NS] ARGS`` and return stdout; raise ``ScanError`` with ip's message on failure."""
     command = ["ip", *(["-n", netns] if netns else []), *args]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         raise ScanError(f"{' '.join(command)}: {done.stderr.strip()}")
     return done.stdout
@@ -55,7 +55,7 @@ def ip_batch(lines: Sequence[str], *, netns: str | None = None) -> None:
     if not lines:
         return
     command = ["ip", *(["-n", netns] if netns else []), "-batch", "-"]
-    done = subprocess.run(command, input="\n".join(lines) + "\n", capture_output=True, text=True)
+    done = subprocess.run(command, input="\n".join(lines) + "\n", capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise ScanError(f"ip -batch{' in ' + netns if netns else ''}: {done.stderr.strip()}")
 
@@ -111,9 +111,9 @@ def _is_lab_destination(dst: str) -> bool:
     if dst == "default":
         return False
     network = ipaddress.ip_network(dst, strict=False)
-    if network.version != 4:
+    if not isinstance(network, ipaddress.IPv4Network):
         return False
-    return (network.subnet_of(LAB_NETWORK) or network.subnet_of(ipaddress.ip_network("127.0.0.0/8"))
+    return (network.subnet_of(LAB_NETWORK) or network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
             or network == ipaddress.ip_network("224.0.0.0/4"))
 
 

@@ -109,7 +109,7 @@ class Profile:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Profile":
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
         return cls(
             name=data["name"], segment=data["segment"], mac=data["mac"], ip=data.get("ip"),
             hostname=data.get("hostname", ""), sources=tuple(data.get("sources", ())),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import uuid
-from typing import Mapping
+from collections.abc import Mapping
 
 
 def device_uuid(mac: str) -> str:

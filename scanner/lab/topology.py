@@ -142,16 +142,16 @@ def assign(profiles: list[Profile], names: Names = Names()) -> tuple[Plan, list[
     cursors = {s: plan.network(s).network_address + FIRST_HOST for s in ("A", "B")}
     hosts = []
     for index, profile in enumerate(profiles):
-        address = wanted.get(index)
-        if address is None:
+        chosen = wanted.get(index)
+        if chosen is None:
             net = plan.network(profile.segment)
             while str(cursors[profile.segment]) in taken:
                 cursors[profile.segment] += 1
             if cursors[profile.segment] >= net.broadcast_address:
                 raise ScanError(f"segment {profile.segment} ({net}) is full")
-            address = str(cursors[profile.segment])
-            taken.add(address)
-        hosts.append(Host(names.device(index + 1, width), address, profile))
+            chosen = str(cursors[profile.segment])
+            taken.add(chosen)
+        hosts.append(Host(names.device(index + 1, width), chosen, profile))
     return plan, hosts
 
 

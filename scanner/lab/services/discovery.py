@@ -10,7 +10,8 @@ import json
 import logging
 import re
 import struct
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..templates import fill, new_message_id
 
@@ -21,9 +22,9 @@ SADP_GROUP, SADP_PORT = "239.255.255.250", 37020
 DHIP_GROUP, DHIP_PORT = "239.255.255.251", 37810
 SSDP_GROUP, SSDP_PORT = "239.255.255.250", 1900
 
-_MESSAGE_ID = re.compile(rb"<(?:[\w-]+:)?MessageID[^>]*>\s*([^<\s]+)\s*<", re.S)
-_SADP_UUID = re.compile(rb"<Uuid>\s*([^<\s]*)\s*</Uuid>", re.S)
-_SSDP_ST = re.compile(rb"^ST:[ \t]*(.*?)\r?$", re.M | re.I)
+_MESSAGE_ID = re.compile(rb"<(?:[\w-]+:)?MessageID[^>]*>\s*([^<\s]+)\s*<", re.DOTALL)
+_SADP_UUID = re.compile(rb"<Uuid>\s*([^<\s]*)\s*</Uuid>", re.DOTALL)
+_SSDP_ST = re.compile(rb"^ST:[ \t]*(.*?)\r?$", re.MULTILINE | re.IGNORECASE)
 
 
 def dhip_frame(payload: bytes) -> bytes:

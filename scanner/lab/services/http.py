@@ -13,9 +13,10 @@ import http
 import logging
 import os
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 from ..templates import fill
 
@@ -192,7 +193,7 @@ class HttpServer:
                 await writer.drain()
                 if request.headers.get("connection", "").lower() == "close" or request.version == "HTTP/1.0":
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError) as error:
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError) as error:
             log.debug("http: connection ended: %s", error)
         except asyncio.CancelledError:
             pass  # emulator shutting down with a client still attached (e.g. a drip)

@@ -14,7 +14,8 @@ import hmac
 import ipaddress
 import logging
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
@@ -82,7 +83,7 @@ class OnvifService:
     def _generated(self, operation: str) -> str | None:
         c, v = self.config, self.variables
         if operation == "GetSystemDateAndTime":
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = datetime.datetime.now(datetime.UTC)
             return _envelope(
                 "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
                 "<tt:DateTimeType>Manual</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings>"

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..templates import fill
 
 log = logging.getLogger("camsweep.lab")
 
-_CSEQ = re.compile(rb"^CSeq:[ \t]*(\S+)", re.M | re.I)
-_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)", re.M | re.I)
+_CSEQ = re.compile(rb"^CSeq:[ \t]*(\S+)", re.MULTILINE | re.IGNORECASE)
+_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)", re.MULTILINE | re.IGNORECASE)
 _NOT_IMPLEMENTED = "RTSP/1.0 501 Not Implemented\r\nCSeq: {cseq}\r\n\r\n"
 
 
@@ -37,8 +38,7 @@ class RtspServer:
                     await reader.readexactly(min(int(length.group(1)), 65536))
                 writer.write(self.reply_to(head))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError,
-                asyncio.CancelledError):
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
@@ -49,7 +49,7 @@ async def accept_only(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     try:
         while await asyncio.wait_for(reader.read(4096), 60.0):
             pass
-    except (asyncio.TimeoutError, ConnectionError, asyncio.CancelledError):
+    except (TimeoutError, ConnectionError, asyncio.CancelledError):
         pass
     finally:
         writer.close()
