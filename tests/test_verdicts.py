@@ -304,3 +304,9 @@ def test_dahua_firmware_oem_code_names_amcrest() -> None:
     assert (v.manufacturer, v.brand, v.firmware) == (Manufacturer.DAHUA, "Amcrest", "2.420.AC00.15.R")
     assert v.conflicts == ()
     assert "Amcrest relabels Dahua units" in v.summary
+
+
+def test_realm_rules_match_each_line_of_a_multi_realm_field() -> None:
+    # the HTTP/RTSP parsers join distinct realms of several challenges with newlines
+    v = verdict_of(obs("rtsp", K.RTSP_BANNER, {"rtsp.auth.realm": "device\nLogin to 4K01FD2PAJ6E3FF"}, port=554))
+    assert v.manufacturer is Manufacturer.DAHUA and v.serial == "4K01FD2PAJ6E3FF"
