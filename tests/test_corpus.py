@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pytest
 
 from scanner import shortform
 from scanner.models import Manufacturer, ScanResult
+from scanner.verdicts import identify_result
 
 CORPUS_DIR = Path(__file__).parent / "fixtures" / "corpus"
 RESTRICTED = {Manufacturer.HIKVISION, Manufacturer.DAHUA}
@@ -56,8 +58,6 @@ def _entry_id(item: tuple[str, dict[str, Any]]) -> str:
 
 
 def _identify(where: str, entry: Mapping[str, Any]) -> ScanResult:
-    from scanner.verdicts import identify_result  # the engine; imported late so collection names it
-
     observations = shortform.observations_from_documents([entry], where)
     return identify_result(observations, targets=(where,))
 
