@@ -310,3 +310,21 @@ def test_realm_rules_match_each_line_of_a_multi_realm_field() -> None:
     # the HTTP/RTSP parsers join distinct realms of several challenges with newlines
     v = verdict_of(obs("rtsp", K.RTSP_BANNER, {"rtsp.auth.realm": "device\nLogin to 4K01FD2PAJ6E3FF"}, port=554))
     assert v.manufacturer is Manufacturer.DAHUA and v.serial == "4K01FD2PAJ6E3FF"
+
+
+def test_real_hikvision_probematch_and_a_relabelled_copy() -> None:
+    """The envelope namespaces and scope order survive a relabelled name/ scope."""
+    from pathlib import Path
+
+    from scanner.protocols import wsd
+
+    fixture = Path(__file__).parent / "fixtures" / "replies" / "wsd_probematches_ds-2cd3955fwd-iws.xml"
+    xml = fixture.read_text(encoding="utf-8")  # programcj/programming_path Onvif_Discover.c (real reply)
+    real = verdict_of(wsd.parse_message(xml, probe="wsd", ip="192.0.2.20"))
+    assert (real.manufacturer, real.brand, real.model) == (Manufacturer.HIKVISION, "Hikvision", "DS-2CD3955FWD-IWS")
+    assert {"onvif-namespace-hikvision-topics", "onvif-scope-hikvision-hangzhou"} <= rule_ids(real)
+    # The same reply as an OEM unit would send it: only the label in the name/ scope changes.
+    relabelled = xml.replace("name/HIKVISION%20DS-2CD3955FWD-IWS", "name/ANNKE%20I91BN")
+    oem = verdict_of(wsd.parse_message(relabelled, probe="wsd", ip="192.0.2.21"))
+    assert (oem.manufacturer, oem.brand) == (Manufacturer.HIKVISION, "Annke")
+    assert oem.conflicts == ()
