@@ -12,7 +12,7 @@ Writing a rendered report to a file goes through :func:`write_atomic`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from scanner.findings import Assessment
 from scanner.models import ScanResult
@@ -43,4 +43,4 @@ def render_report(assessment: Assessment, fmt: str) -> str:
     return REPORT_RENDERERS[fmt](assessment)
 
 
-__all__ = ["REPORT_FORMATS", "REPORT_RENDERERS", "RENDERERS", "render", "render_report", "write_atomic"]
+__all__ = ["RENDERERS", "REPORT_FORMATS", "REPORT_RENDERERS", "render", "render_report", "write_atomic"]

@@ -20,8 +20,9 @@ import html
 import ipaddress
 import json
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from scanner import __version__
 from scanner.findings import MAKER_NAMES, Assessment, Finding, Status
@@ -74,8 +75,11 @@ def bar_chart(title: str, counts: Iterable[tuple[str, int]], colours: dict[str, 
     height = top + max(1, len(items)) * (bar_h + gap) + 4
     biggest = max((n for _, n in items), default=1) or 1
     parts = [
-        f'<figure class="chart" id="{e(chart_id)}"><figcaption>{e(title)}</figcaption>'
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{e(title)}">'
+        (
+            f'<figure class="chart" id="{e(chart_id)}"><figcaption>{e(title)}</figcaption>'
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="{e(title)}">'
+        )
     ]
     if not items:
         parts.append(f'<text x="4" y="{top + 12}" class="muted">no devices</text>')
@@ -457,8 +461,10 @@ def render(assessment: Assessment) -> str:
         [
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
             # Only the report's own script may run (by hash): defence in depth behind the escaping.
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-            f"script-src '{SCRIPT_HASH}'; img-src data:\">",
+            (
+                "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+                f"script-src '{SCRIPT_HASH}'; img-src data:\">"
+            ),
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{e(title)}</title><style>{CSS}</style></head><body>",
             f'<header><h1>camsweep report</h1><p class="muted">{subtitle}</p></header>',

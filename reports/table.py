@@ -27,7 +27,7 @@ def render(result: ScanResult) -> str:
                 f"{v.confidence_level} {v.confidence:.2f}",
             ]
         )
-    body = tabulate([[clean(c) for c in r] for r in rows], headers=HEADERS, tablefmt="simple")
+    body: str = tabulate([[clean(c) for c in r] for r in rows], headers=HEADERS, tablefmt="simple")
     footer = f"\n{len(rows)} device(s)" + (" -- PARTIAL result" if result.partial else "")
     notes = "".join(f"\nnote: {clean(n)}" for n in result.notes)
     return body + footer + notes + "\n"

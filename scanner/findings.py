@@ -23,11 +23,20 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
-from .models import DeviceType, IdentifiedDevice, Manufacturer, RuleHit, ScanResult, Tier, Verdict
+from .models import (
+    DeviceType,
+    IdentifiedDevice,
+    Manufacturer,
+    RuleHit,
+    ScanResult,
+    Tier,
+    Verdict,
+)
 from .policy import Selection
 from .restrictions import Instrument, KevMatch, KevState, RestrictionsData, kev_matches
 
@@ -145,7 +154,7 @@ class Evidence:
     brand: str | None
 
     @classmethod
-    def from_hit(cls, hit: RuleHit) -> "Evidence":
+    def from_hit(cls, hit: RuleHit) -> Evidence:
         return cls(
             rule_id=hit.rule_id,
             tier=hit.tier.value,
@@ -337,9 +346,9 @@ def _subnet(ip: str | None, targets: Iterable[str]) -> str | None:
             net = ipaddress.ip_network(target.strip(), strict=False)
         except ValueError:
             continue
-        if addr.version == net.version and addr in net and net.num_addresses > 1:
-            if best is None or net.prefixlen > best.prefixlen:
-                best = net
+        wider = best is not None and net.prefixlen <= best.prefixlen
+        if addr.version == net.version and addr in net and net.num_addresses > 1 and not wider:
+            best = net
     if best is None:
         best = ipaddress.ip_network(f"{ip}/{24 if addr.version == 4 else 64}", strict=False)
     return str(best)
@@ -377,7 +386,7 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
             reasons.append(f"no rule hit backs the {MAKER_NAMES[maker]} verdict")
         return reasons, maker
     # Not a Hikvision/Dahua verdict: does anything still point there?
-    pointing = sorted({h.maker.value for h in verdict.hits if h.maker and h.maker.value in MAKER_NAMES})
+    pointing: list[str] = sorted({h.maker.value for h in verdict.hits if h.maker and h.maker.value in MAKER_NAMES})
     if pointing:
         ids = ", ".join(sorted({h.rule_id for h in verdict.hits if h.maker and h.maker.value in pointing}))
         reasons.append(
@@ -565,6 +574,7 @@ def assess_device(
     if status is Status.RESTRICTED and not binding:
         status = Status.LISTED
     priority, priority_reason = _priority(status, kev, verdict)
+    deadline_texts: tuple[str, ...]
     if status is Status.CLEAR:
         actions: tuple[Action, ...] = ()
         action_text = ""

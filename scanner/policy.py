@@ -9,8 +9,8 @@ applies *anywhere*, each line saying which jurisdiction it comes from.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from .errors import UsageError
 from .restrictions import Instrument, RestrictionsData

@@ -6,7 +6,7 @@ used by tests/test_reports.py and tests/test_html_report.py.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -25,8 +25,8 @@ from scanner.models import (
     Verdict,
 )
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
-T1 = datetime(2026, 11, 20, 9, 4, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+T1 = datetime(2026, 11, 20, 9, 4, tzinfo=UTC)
 
 HOSTILE_MODEL = "<script>alert(1)</script>"
 HOSTILE_HOST = '"><img src=x onerror=alert(1)>'
@@ -266,3 +266,37 @@ def test_findings_are_frozen(data):
 def test_empty_scan(data):
     result = assess(sample_result([]), data, policy.select(data, "all"))
     assert result.findings == () and result.counts()["devices"] == 0
+
+
+def test_mac_only_device_has_no_subnet(data):
+    passive = IdentifiedDevice(
+        Device(key="90:02:a9:00:00:aa", macs=("90:02:a9:00:00:aa",)),
+        Verdict(DAHUA, "Dahua", DeviceType.CAMERA, "IPC-HFW5431E-Z", None, None, 0.9, "high",
+                (hit("dhip-reply", Tier.FIRMWARE, "dhip.method", "client.notifyDevInfo", DAHUA),)),
+    )
+    finding = assess(sample_result([passive]), data, policy.select(data, "all")).findings[0]
+    assert finding.location.ip == "" and finding.location.subnet is None
+    assert finding.status is Status.RESTRICTED
+    # The model matches CVE-2021-33044's families but no firmware was seen: possibly affected.
+    assert [(m.cve.id, m.state.value) for m in finding.kev][0] == ("CVE-2021-33044", "possibly affected")
+    assert finding.priority == 2 and Action.UPDATE_FIRMWARE in finding.actions
+
+
+@pytest.mark.parametrize(
+    ("maker", "level", "confidence", "status"),
+    [
+        (Manufacturer.OTHER, "high", 0.95, Status.CLEAR),  # a Honeywell unit with another maker's firmware
+        (Manufacturer.UNKNOWN, "low", 0.2, Status.MANUAL_CHECK),  # only the label: could be Hikvision- or Dahua-made
+    ],
+)
+def test_mixed_brand_alone_is_not_a_verdict(data, maker, level, confidence, status):
+    item = IdentifiedDevice(
+        device("00:40:84:00:00:01", "198.18.0.99", "00:40:84:00:00:01"),
+        Verdict(maker, "Honeywell", DeviceType.CAMERA, "HC30W45R3", None, None, confidence, level,
+                (hit("title-honeywell", Tier.LABEL, "http.title", "Honeywell", None, "Honeywell"),)),
+    )
+    finding = assess(sample_result([item]), data, policy.select(data, "all")).findings[0]
+    assert finding.status is status
+    if status is Status.MANUAL_CHECK:
+        assert "Honeywell" in finding.manual_reasons[0] and finding.deadline is None
+        assert "if confirmed as Hikvision" in finding.action_text

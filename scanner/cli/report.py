@@ -10,12 +10,13 @@ from typing import Any
 
 import click
 
+from reports import REPORT_FORMATS, render_report, write_atomic
+
 from .. import restrictions, runconfig
-from ..errors import ExitCode, InputFileError
+from ..errors import CamsweepError, ExitCode, InputFileError
 from ..findings import Assessment, evaluate
 from ..models import ScanResult
 from ..policy import describe
-from reports import REPORT_FORMATS, render_report, write_atomic
 
 
 def read_scan(path: str) -> ScanResult:
@@ -43,7 +44,7 @@ def read_scan(path: str) -> ScanResult:
 def _policy_help() -> str:
     try:
         names = ", ".join(name for name, _, _ in describe(restrictions.load()))
-    except Exception:  # help text must never fail; the real load reports its own error
+    except CamsweepError:  # help text must never fail; the real load reports its own error
         names = "see README"
     return f"Comma-separated policies (default: all). Valid: {names}."
 
@@ -79,7 +80,7 @@ def command(scan: str, policy_spec: str | None, config_path: str | None, fmt: st
     if who is None:
         try:
             who = getpass.getuser()
-        except Exception:  # no login name in some containers
+        except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
             who = None
     assessment = evaluate(result, policy_spec, operator=who)
     text = render_report(assessment, fmt)
