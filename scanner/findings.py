@@ -469,9 +469,9 @@ def _actions(binding: list[InstrumentMatch], kev: tuple[KevMatch, ...], status: 
         actions.append(Action.ISOLATE)
     if "report" in kinds:
         actions.append(Action.REPORT)
-    if binding and all(m.purpose_limited for m in binding if m.action in ("replace", "report")) and any(
-        m.purpose_limited for m in binding
-    ):
+    duties = [m for m in binding if m.action in ("replace", "report")]
+    if duties and all(m.purpose_limited for m in duties):
+        # Every removal/report duty applies only to equipment used for the covered purposes.
         actions.append(Action.DOCUMENT_EXEMPTION)
     if status is Status.LISTED or (binding and not kinds & {"replace", "report", "isolate"}):
         actions.append(Action.DOCUMENT)

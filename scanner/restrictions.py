@@ -193,7 +193,7 @@ class Firmware:
 _VERSION_RE = re.compile(r"(?<![\w.])[Vv]?(\d+(?:\.\d+)+)")
 _BUILD_PATTERNS = (
     re.compile(r"(\d{4})-(\d{2})-(\d{2})"),  # Dahua "Build Date: 2021-03-01"
-    re.compile(r"(?i)\bb(?:uild)?[\s:_]*(\d{2})(\d{2})(\d{2})\b"),  # Hikvision "build 210628", "b160530", "Build201224"
+    re.compile(r"(?i)(?<![a-z])b(?:uild)?[\s:_]*(\d{2})(\d{2})(\d{2})\b"),  # Hikvision "build 210628", "b160530", "Build201224"
     re.compile(r"(?i)\.R\.(\d{4})(\d{2})(\d{2})\b"),  # Amcrest/Dahua "...R.20200217"
     re.compile(r"(?i)\.R\.(\d{2})(\d{2})(\d{2})\b"),  # "...R.200316"
     re.compile(r"_(\d{2})(\d{2})(\d{2})$"),  # "V5.5.800_210628"
