@@ -96,8 +96,13 @@ def bar_chart(title: str, counts: Iterable[tuple[str, int]], colours: dict[str, 
     return "".join(parts)
 
 
-def _counts(values: Iterable[str]) -> list[tuple[str, int]]:
-    return sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))
+def _counts(values: Iterable[str], top: int = 12) -> list[tuple[str, int]]:
+    """Counts, largest first; beyond ``top`` entries the rest are summed into one bar."""
+    ranked = sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ranked) <= top:
+        return ranked
+    rest = ranked[top - 1 :]
+    return ranked[: top - 1] + [(f"{len(rest)} others", sum(n for _, n in rest))]
 
 
 # --------------------------------------------------------------------------- device table
@@ -366,7 +371,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{border:1px solid var(--line);padding:4px 6px;vertical-align:top;text-align:left}
 #devices{font-size:13px}#devices td{overflow-wrap:break-word;max-width:22em}
 #devices td:nth-child(5),#devices td:nth-child(8),#devices td:nth-child(9){overflow-wrap:anywhere}
-#devices td:last-child{max-width:none}
+#devices td:last-child{max-width:none}#devices td:nth-child(12){min-width:11em}
 #devices td:nth-child(3),#devices td:nth-child(4),#devices td:nth-child(7),#devices td:nth-child(11),#devices td:nth-child(13){white-space:nowrap}
 th{background:var(--head);position:sticky;top:0}#devices th{cursor:pointer;white-space:nowrap}
 #devices th[aria-sort=ascending]::after{content:" ▲"}#devices th[aria-sort=descending]::after{content:" ▼"}

@@ -294,3 +294,10 @@ def test_browser_screenshot(report_file, tmp_path):
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1600, 1400)
     assert len(data) > 20_000  # a rendered page, not a blank image
+
+
+def test_long_tails_are_grouped_in_charts():
+    from reports.html_doc import _counts
+
+    counts = _counts([f"brand{i:02d}" for i in range(20)] + ["big"] * 3, top=5)
+    assert counts[0] == ("big", 3) and counts[-1] == ("17 others", 17) and len(counts) == 5
