@@ -117,6 +117,20 @@ _FAMILY_NAMES = {
     "rtsp.auth": "RTSP realm",
 }
 
+# Short class codes that devices report, matched exactly (case-insensitive): ISAPI deviceType
+# (ACS = access control, VIS = video intercom), DHIP DeviceClass.
+_DEVICE_TYPE_CODES = {
+    "ipc": DeviceType.CAMERA,
+    "acs": DeviceType.ACCESS_CONTROL,
+    "vis": DeviceType.INTERCOM,
+    "vto": DeviceType.INTERCOM,
+    "vth": DeviceType.INTERCOM,
+    "nvr": DeviceType.NVR,
+    "dvr": DeviceType.DVR,
+    "xvr": DeviceType.DVR,
+    "mhdx": DeviceType.DVR,
+}
+# Longer free text (Axis "PTZ Dome Network Camera", ISAPI "IPCamera"): first word found wins.
 _DEVICE_TYPE_WORDS = (
     ("doorbell", DeviceType.INTERCOM),
     ("intercom", DeviceType.INTERCOM),
@@ -126,7 +140,7 @@ _DEVICE_TYPE_WORDS = (
     ("dvr", DeviceType.DVR),
     ("camera", DeviceType.CAMERA),
     ("dome", DeviceType.CAMERA),
-    ("ipc", DeviceType.CAMERA),
+    ("ipzoom", DeviceType.CAMERA),
 )
 
 
@@ -312,6 +326,8 @@ def _device_type(text: str) -> DeviceType | None:
     except ValueError:
         pass
     lowered = text.lower()
+    if lowered in _DEVICE_TYPE_CODES:
+        return _DEVICE_TYPE_CODES[lowered]
     for word, kind in _DEVICE_TYPE_WORDS:
         if word in lowered:
             return kind

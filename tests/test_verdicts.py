@@ -328,3 +328,18 @@ def test_real_hikvision_probematch_and_a_relabelled_copy() -> None:
     oem = verdict_of(wsd.parse_message(relabelled, probe="wsd", ip="192.0.2.21"))
     assert (oem.manufacturer, oem.brand) == (Manufacturer.HIKVISION, "Annke")
     assert oem.conflicts == ()
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        ("<deviceType>VIS</deviceType>", DeviceType.INTERCOM),
+        ("<deviceType>ACS</deviceType>", DeviceType.ACCESS_CONTROL),
+        ("<deviceType>IPCamera</deviceType>", DeviceType.CAMERA),
+        ("<deviceType>DVR</deviceType>", DeviceType.DVR),
+    ],
+)
+def test_isapi_device_type_codes(body: str, kind: DeviceType) -> None:
+    isapi = '<DeviceInfo version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">' + body
+    v = verdict_of(obs("http", K.HTTP_RESPONSE, {"http.body": isapi}, port=80))
+    assert (v.manufacturer, v.device_type) == (Manufacturer.HIKVISION, kind)
