@@ -240,6 +240,10 @@ class Rule:
         found = self.pattern.search(value)
         if found is None:
             return None
+        return self.extractions(found)
+
+    def extractions(self, found: re.Match[str]) -> dict[str, str]:
+        """Named groups of a match plus the rule's fixed brand/device_type."""
         extracted = {k: v.strip() for k, v in found.groupdict().items() if v and v.strip()}
         if self.brand and "brand" not in extracted:
             extracted["brand"] = self.brand

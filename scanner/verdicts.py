@@ -225,12 +225,26 @@ def _rule_hit(rule: Rule, field_key: str, value: str, extracted: dict[str, str],
     )
 
 
+EXCERPT_LIMIT = 300
+"""Field values longer than this (HTTP bodies) are kept in a RuleHit as an excerpt around the match."""
+_EXCERPT_CONTEXT = 80
+
+
+def _excerpt(value: str, start: int, end: int) -> str:
+    if len(value) <= EXCERPT_LIMIT:
+        return value
+    lo = max(0, start - _EXCERPT_CONTEXT)
+    hi = min(len(value), end + _EXCERPT_CONTEXT, lo + EXCERPT_LIMIT)
+    return ("…" if lo > 0 else "") + value[lo:hi] + ("…" if hi < len(value) else "")
+
+
 def _match_field(field_key: str, value: str, probe: str, seen_at: datetime, db: FingerprintDB) -> list[_Hit]:
     hits = []
     for rule in db.rules_for(field_key):
-        extracted = rule.match(value)
-        if extracted is not None:
-            hits.append(_rule_hit(rule, field_key, value, extracted, probe, seen_at, db))
+        found = rule.pattern.search(value)
+        if found is not None:
+            shown = _excerpt(value, found.start(), found.end())
+            hits.append(_rule_hit(rule, field_key, shown, rule.extractions(found), probe, seen_at, db))
     return hits
 
 

@@ -343,3 +343,11 @@ def test_isapi_device_type_codes(body: str, kind: DeviceType) -> None:
     isapi = '<DeviceInfo version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">' + body
     v = verdict_of(obs("http", K.HTTP_RESPONSE, {"http.body": isapi}, port=80))
     assert (v.manufacturer, v.device_type) == (Manufacturer.HIKVISION, kind)
+
+
+def test_long_values_are_kept_as_an_excerpt_around_the_match() -> None:
+    body = "x" * 1500 + '<DeviceInfo version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema">' + "y" * 1500
+    v = verdict_of(obs("http", K.HTTP_RESPONSE, {"http.body": body}, port=80))
+    hit = next(h for h in v.hits if h.rule_id == "http-isapi-namespace-isapi-org")
+    assert "http://www.isapi.org/ver20/XMLSchema" in hit.value
+    assert len(hit.value) <= 302 and hit.value.startswith("…") and hit.value.endswith("…")
