@@ -17,7 +17,8 @@ How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdic
    Each MAC of the device is looked up in the OUI data (``scanner/oui.py``: curated prefixes, then
    the EXACT IEEE organisation name; locally administered MACs never match). Every match becomes a
    :class:`RuleHit` with the rule id, file, field, value, probe, time, tier, certainty, maker, brand
-   and the values its named groups extracted.
+   and the values its named groups extracted (values longer than ``EXCERPT_LIMIT``, i.e. HTTP
+   bodies, are kept as an excerpt around the match).
 
 2. **Manufacturer.** Tiers are consulted strongest first: ``firmware`` (SADP/DHIP answers, ISAPI and
    RPC2 replies, realm shapes, header quirks), then ``label`` (brand text), then ``network`` (OUI).
