@@ -331,6 +331,14 @@ def _kev(assessment: Assessment) -> str:
     )
 
 
+DATA_LABELS = {
+    "fingerprints": "Fingerprint DB",
+    "fingerprints_as_of": "Fingerprint DB as of",
+    "fingerprint_rules": "Fingerprint rules",
+    "oui": "OUI data",
+}
+
+
 def _manifest(assessment: Assessment) -> str:
     result = assessment.result
     versions = assessment.data_versions
@@ -346,7 +354,7 @@ def _manifest(assessment: Assessment) -> str:
         ("KEV data", f"{versions.get('kev_version', '?')} (as of {versions.get('kev_as_of', '?')})"),
     ]
     shown = {"restrictions_version", "restrictions_as_of", "kev_version", "kev_as_of"}
-    items += [(f"Data: {key}", value) for key, value in sorted(versions.items()) if key not in shown]
+    items += [(DATA_LABELS.get(key, f"Data: {key}"), value) for key, value in sorted(versions.items()) if key not in shown]
     items.append(("Report by", f"camsweep {__version__}"))
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v, 4000)}</dd>" for k, v in items)
     notes = "".join(f"<li>{e(n, 1000)}</li>" for n in result.notes)
