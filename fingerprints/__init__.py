@@ -21,6 +21,7 @@ from ._db import (
     load_directory,
     normalise_name,
 )
+from ._verify import verify
 
 __all__ = [
     "DATA_DIR",
@@ -36,4 +37,5 @@ __all__ = [
     "load",
     "load_directory",
     "normalise_name",
+    "verify",
 ]

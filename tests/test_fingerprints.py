@@ -232,3 +232,15 @@ def test_broken_makers_file(tmp_path: Path) -> None:
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(DataFileError):
         fingerprints.load(str(tmp_path / "nope"))
+
+
+def test_verify_reports_nothing_for_the_packaged_db() -> None:
+    assert fingerprints.verify(DB) == []
+
+
+def test_verify_names_a_broken_example(tmp_path: Path) -> None:
+    broken = GOOD_RULE.replace('{ value = "Test-Webs", source = "tests" }', '{ value = "Other-Webs", source = "tests" }')
+    db = fingerprints.load(str(_data_dir(tmp_path, broken)))
+    problems = fingerprints.verify(db)
+    assert len(problems) == 1
+    assert "rules.toml: test-rule" in problems[0] and "does not match" in problems[0]
