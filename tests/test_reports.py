@@ -160,6 +160,21 @@ def test_write_atomic_writes_and_replaces(tmp_path):
     assert os.listdir(tmp_path) == ["report.html"]  # no temporary file left behind
 
 
+def test_write_atomic_keeps_permissions(tmp_path):
+    target = tmp_path / "private.csv"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o600)
+    write_atomic(target, "new")
+    assert target.stat().st_mode & 0o777 == 0o600
+    fresh = tmp_path / "fresh.csv"
+    old_umask = os.umask(0o027)
+    try:
+        write_atomic(fresh, "x")
+    finally:
+        os.umask(old_umask)
+    assert fresh.stat().st_mode & 0o777 == 0o640
+
+
 def test_write_atomic_unwritable_path(tmp_path):
     with pytest.raises(OutputError) as info:
         write_atomic(tmp_path / "no" / "such" / "dir" / "r.csv", "x")
