@@ -268,3 +268,12 @@ def test_unknown_policy_names_it_suggests_and_lists():
 def test_every_policy_is_described():
     rows = policy.describe(DATA)
     assert rows[0][0] == "all" and {r[0] for r in rows[1:]} == {p.name for p in DATA.policies}
+
+
+def test_readme_lists_every_policy():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Restrictions, policies and reports", 1)[1]
+    for name, _, ids in policy.describe(DATA):
+        assert f"| `{name}` |" in section, name
+        if name != "all":
+            assert f"| {ids} |" in section, name
