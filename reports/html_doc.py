@@ -350,10 +350,15 @@ def _manifest(assessment: Assessment) -> str:
         ("Networks / inputs", ", ".join(result.targets) or "(none recorded)"),
         ("Methods", ", ".join(result.methods) or "(none recorded)"),
         ("Policy", ", ".join(assessment.policies)),
-        ("Restrictions data", f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')})"),
+        (
+            "Restrictions data",
+            f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}"
+            + (f"; sources current to {versions['restrictions_sources_current_to']}" if "restrictions_sources_current_to" in versions else "")
+            + ")",
+        ),
         ("KEV data", f"{versions.get('kev_version', '?')} (as of {versions.get('kev_as_of', '?')})"),
     ]
-    shown = {"restrictions_version", "restrictions_as_of", "kev_version", "kev_as_of"}
+    shown = {"restrictions_version", "restrictions_as_of", "restrictions_sources_current_to", "kev_version", "kev_as_of"}
     items += [(DATA_LABELS.get(key, f"Data: {key}"), value) for key, value in sorted(versions.items()) if key not in shown]
     items.append(("Report by", f"camsweep {__version__}"))
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v, 4000)}</dd>" for k, v in items)

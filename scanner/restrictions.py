@@ -368,12 +368,15 @@ class RestrictionsData:
 
     def versions(self) -> dict[str, str]:
         """The data versions every report carries."""
-        return {
+        versions = {
             "restrictions_version": self.version,
             "restrictions_as_of": self.as_of,
             "kev_version": self.kev_version,
             "kev_as_of": self.kev_as_of,
         }
+        if self.sources_current_to:
+            versions["restrictions_sources_current_to"] = self.sources_current_to
+        return versions
 
     def is_group_brand(self, maker: str, brand: str | None) -> bool:
         """True when ``brand`` is the maker's own (or a subsidiary's) brand, i.e. not an OEM label."""

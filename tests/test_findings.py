@@ -278,7 +278,7 @@ def test_mac_only_device_has_no_subnet(data):
     assert finding.location.ip == "" and finding.location.subnet is None
     assert finding.status is Status.RESTRICTED
     # The model matches CVE-2021-33044's families but no firmware was seen: possibly affected.
-    assert [(m.cve.id, m.state.value) for m in finding.kev][0] == ("CVE-2021-33044", "possibly affected")
+    assert (finding.kev[0].cve.id, finding.kev[0].state.value) == ("CVE-2021-33044", "possibly affected")
     assert finding.priority == 2 and Action.UPDATE_FIRMWARE in finding.actions
 
 

@@ -177,7 +177,7 @@ def test_manifest_and_summary(html_text):
     assert page.by_id["count-manual-check"].startswith("3") and page.by_id["count-kev-affected"].startswith("2")
     manifest = page.by_id["manifest"]
     for expected in ("Operatoralice", "198.18.0.0/24, 198.18.1.0/24", "arp, sadp, dhip, http", "Policyall",
-                     "2026.11.25 (as of 2026-11-24)", "KEV data2026.11.25 (as of 2026-08-22)",
+                     "2026.11.25 (as of 2026-11-24; sources current to 2026-09)", "KEV data2026.11.25 (as of 2026-08-22)",
                      "OUI data2024-06-01", "Fingerprint DB2026.11.25", "2026-11-20T09:00:00+00:00"):
         assert expected in manifest, expected
     assert "Lorex (made by Dahua, OEM)" in page.by_id["devices"]

@@ -242,6 +242,12 @@ def test_cli_report_bad_input(tmp_path, capsys, content, message):
     assert code == 2 and out == "" and message in err and err.count("\n") == 1
 
 
+def test_cli_report_reads_stdin(scan_file, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(scan_file.read_text(encoding="utf-8")))
+    code, out, _ = run_cli(["report", "-", "--format", "json"], capsys)
+    assert code == 3 and json.loads(out)["counts"]["devices"] == 9
+
+
 def test_cli_report_unknown_policy(scan_file, capsys):
     code, _, err = run_cli(["report", str(scan_file), "--policy", "us-federl"], capsys)
     assert code == 2 and "unknown policy 'us-federl' (did you mean 'us-federal'?)" in err

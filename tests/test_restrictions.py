@@ -22,7 +22,9 @@ KEV = {entry.id: entry for entry in DATA.kev}
 
 def test_packaged_data_loads_with_versions():
     versions = DATA.versions()
-    assert set(versions) == {"restrictions_version", "restrictions_as_of", "kev_version", "kev_as_of"}
+    assert set(versions) == {
+        "restrictions_version", "restrictions_as_of", "restrictions_sources_current_to", "kev_version", "kev_as_of",
+    }
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", versions["restrictions_as_of"])
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", versions["kev_as_of"])
     assert len(DATA.instruments) >= 30 and len(DATA.kev) == 5
