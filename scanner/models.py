@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field as _field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -138,7 +138,7 @@ class Observation:
     mac: str | None = None
     port: int | None = None
     raw: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = _field(default_factory=dict)
     truncated: bool = False
     problem: str | None = None
 
@@ -263,7 +263,7 @@ class RuleHit:
     certainty: float
     maker: Manufacturer | None = None
     brand: str | None = None
-    extracted: Mapping[str, str] = field(default_factory=dict)
+    extracted: Mapping[str, str] = _field(default_factory=dict)
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -387,13 +387,16 @@ class ScanResult:
     methods: tuple[str, ...] = ()
     partial: bool = False
     notes: tuple[str, ...] = ()
-    data_versions: Mapping[str, str] = field(default_factory=dict)
+    data_versions: Mapping[str, str] = _field(default_factory=dict)
     mode: str = "scan"
+    operator: str = ""
+    """Who ran it (login name@host), for the audit manifest."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "mode": self.mode,
+            "operator": self.operator,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "targets": list(self.targets),
@@ -423,4 +426,5 @@ class ScanResult:
             notes=tuple(data.get("notes", ())),
             data_versions=dict(data.get("data_versions") or {}),
             mode=data.get("mode", "scan"),
+            operator=data.get("operator", ""),
         )

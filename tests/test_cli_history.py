@@ -35,3 +35,19 @@ def test_diff_of_last_two_scans(tmp_path):
 def test_diff_of_unknown_scan_is_an_inventory_error(tmp_path):
     out = CliRunner().invoke(cli, ["diff", "--db", _db(tmp_path), "7", "2"])
     assert isinstance(out.exception, InventoryError) and "no scan '7'" in str(out.exception)
+
+
+def test_report_renders_a_stored_scan(tmp_path):
+    db = _db(tmp_path)
+    def ips(*args):
+        out = CliRunner().invoke(cli, ["report", *args, "--db", db, "--format", "json"])
+        assert out.exception is None or isinstance(out.exception, SystemExit), out.output
+        return [ip for f in json.loads(out.output)["findings"] for ip in f["location"]["ips"]]
+
+    assert ips() == ["198.18.0.21"]  # the last scan
+    assert ips("last~1") == ips("1") == ["198.18.0.20"]
+
+
+def test_report_of_unknown_stored_scan(tmp_path):
+    out = CliRunner().invoke(cli, ["report", "42", "--db", _db(tmp_path)])
+    assert isinstance(out.exception, InventoryError)

@@ -1,29 +1,58 @@
-"""What every command that produces a scan result does at the end: store, render, exit code.
+"""What every command that produces a scan result does at the end: judge, store, render, exit.
 
-Shared by ``scan``, ``scan --pcap``, ``listen`` and ``demo`` so that all of them store into the
-same inventory, write reports the same (atomic) way and exit with the same documented codes.
+Shared by ``scan``, ``scan --pcap``, ``listen`` and ``demo`` so that all of them judge devices
+against the same policy, store into the same inventory, write reports the same (atomic) way and
+exit with the same documented codes.
 """
 
 from __future__ import annotations
 
 import functools
+import getpass
 import sys
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import click
 
 from ..errors import ExitCode
-from ..inventory import Inventory
+from ..findings import Assessment, Status, evaluate
+from ..inventory import Inventory, identity_of
 from ..models import ScanResult
+
+FORMATS = ("table", "json", "csv", "html")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where results go and what makes the exit code non-zero."""
+
+    fmt: str = "table"
+    output: str | None = None
+    db_path: str | None = None
+    no_store: bool = False
+    policy: str | None = None
+    fail_on: str = "restricted"
+    quiet: bool = False
+    """Unattended (cron): nothing on stdout; report files only."""
+    reports: tuple[tuple[str, str], ...] = field(default=())
+    """Extra (format, path) reports written atomically (config file [output] reports)."""
+    keep_scans: int | None = None
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-                  show_default=True, help="Output format on stdout or in --output.")
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                  help="table (devices + remediation list), json (full evidence + findings), csv "
+                       "(remediation list), html (single-file report).")
     @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to this file (atomically).")
     @click.option("--db", "db_path", type=click.Path(dir_okay=False),
                   help="Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).")
     @click.option("--no-store", is_flag=True, help="Do not store this result in the inventory.")
+    @click.option("--policy", default=None, help="Policies to apply, comma-separated (default: all). "
+                                                 "`camsweep report --help` lists them.")
+    @click.option("--fail-on", type=click.Choice(["restricted", "new", "never"]), default="restricted",
+                  show_default=True, help="Exit 3 when restricted devices are found; with `new`, exit 4 only "
+                                          "for restricted devices no earlier scan had seen.")
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return func(*args, **kwargs)
@@ -31,19 +60,58 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def finish(result: ScanResult, *, fmt: str, output: str | None, db_path: str | None, no_store: bool) -> None:
-    from reports import render
-    from reports.output import write_atomic
+def outputs_from(options: dict[str, Any]) -> Outputs:
+    """Pop the output options (added by ``output_options``) out of a command's kwargs."""
+    return Outputs(
+        fmt=options.pop("fmt"), output=options.pop("output"), db_path=options.pop("db_path"),
+        no_store=options.pop("no_store"), policy=options.pop("policy"), fail_on=options.pop("fail_on"),
+    )
 
-    if not no_store:
-        with Inventory(db_path) as inv:
-            inv.store(result)
-    text = render(result, fmt)
-    if output:
-        write_atomic(output, text)
-    else:
-        click.echo(text, nl=False)
-    if result.partial:
-        sys.exit(ExitCode.PARTIAL)
-    if any(item.verdict.is_restricted_maker for item in result.devices):
-        sys.exit(ExitCode.RESTRICTED)
+
+def render_for(assessment: Assessment, fmt: str) -> str:
+    from reports import render, render_report
+
+    if fmt == "table":
+        return render(assessment.result, "table") + "\n" + render_report(assessment, "table")
+    return render_report(assessment, fmt)
+
+
+def finish(result: ScanResult, outputs: Outputs) -> int:
+    """Judge, store, write; returns the exit code (the caller exits with it)."""
+    from reports import write_atomic
+
+    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
+    new_restricted = 0
+    if not outputs.no_store:
+        by_key = {item.device.key: item for item in result.devices}
+        restricted = {
+            identity_of(by_key[f.key]) for f in assessment.findings
+            if f.status is Status.RESTRICTED and f.key in by_key
+        }
+        with Inventory(outputs.db_path) as inv:
+            scan_id = inv.store(result, restricted=restricted)
+            new_restricted = len(inv.new_restricted(scan_id))
+            if outputs.keep_scans:
+                inv.prune(outputs.keep_scans)
+    for fmt, path in outputs.reports:
+        write_atomic(path, render_for(assessment, fmt))
+    if outputs.output:
+        write_atomic(outputs.output, render_for(assessment, outputs.fmt))
+    elif not outputs.quiet:
+        click.echo(render_for(assessment, outputs.fmt), nl=False)
+    return exit_code(assessment, outputs.fail_on, new_restricted)
+
+
+def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:
+    """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0."""
+    if fail_on == "new" and new_restricted:
+        return ExitCode.NEW_RESTRICTED
+    if fail_on == "restricted" and assessment.restricted_count:
+        return ExitCode.RESTRICTED
+    if assessment.result.partial:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+def finish_and_exit(result: ScanResult, outputs: Outputs) -> None:
+    sys.exit(finish(result, outputs))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..passive import listen
-from ._finish import finish, output_options
+from ._finish import finish_and_exit, output_options, outputs_from
 
 
 @click.command("listen")
@@ -14,12 +16,12 @@ from ._finish import finish, output_options
 @click.option("--only", "targets", multiple=True, metavar="CIDR",
               help="Keep only hosts in these networks (repeatable).")
 @output_options
-def command(interface: str, duration: float, targets: tuple[str, ...], **output: object) -> None:
+def command(interface: str, duration: float, targets: tuple[str, ...], **options: Any) -> None:
     """Listen on INTERFACE and identify devices from what they announce and answer to others.
 
     Nothing is sent: the packet socket is receive-only. Devices are identified from ARP, DHCP,
     mDNS, SSDP, WS-Discovery, SADP and DHIP announcements, clear-text HTTP and RTSP replies, TLS 1.2
     certificates and the ports they serve on. Results go to the same inventory as active scans.
     """
-    result = listen(interface, duration, targets=targets)
-    finish(result, **output)  # type: ignore[arg-type]
+    outputs = outputs_from(options)
+    finish_and_exit(listen(interface, duration, targets=targets), outputs)

@@ -13,8 +13,9 @@ import click
 from reports import REPORT_FORMATS, render_report, write_atomic
 
 from .. import restrictions, runconfig
-from ..errors import CamsweepError, ExitCode, InputFileError
+from ..errors import CamsweepError, InputFileError
 from ..findings import Assessment, evaluate
+from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
 
@@ -50,15 +51,25 @@ def _policy_help() -> str:
 
 
 def exit_code(assessment: Assessment) -> int:
-    if assessment.restricted_count:
-        return ExitCode.RESTRICTED
-    if assessment.result.partial:
-        return ExitCode.PARTIAL
-    return ExitCode.OK
+    from ._finish import exit_code as finishing_code
+
+    return finishing_code(assessment, "restricted", 0)
+
+
+def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
+    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``."""
+    if ref == "-" or (ref is not None and Path(ref).exists()):
+        return read_scan(ref)
+    if ref is not None and (ref.endswith(".json") or "/" in ref):
+        return read_scan(ref)  # a path that does not exist: read_scan names the problem
+    with Inventory(db_path) as inv:
+        return inv.load(inv.resolve(ref or "last"))
 
 
 @click.command("report")
-@click.argument("scan", metavar="SCAN_FILE")
+@click.argument("scan", metavar="[SCAN]", required=False)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False),
+              help="Inventory database to read stored scans from (default: see README).")
 @click.option("--policy", "policy_spec", default=None, help=_policy_help())
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy from a config file's [policy] names (--policy wins).")
@@ -66,16 +77,17 @@ def exit_code(assessment: Assessment) -> int:
               help="table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file).")
 @click.option("-o", "--output", "output", default=None, help="Write to this file (atomically) instead of stdout.")
 @click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
-def command(scan: str, policy_spec: str | None, config_path: str | None, fmt: str, output: str | None,
+def command(scan: str | None, db_path: str | None, policy_spec: str | None, config_path: str | None, fmt: str, output: str | None,
             operator: str | None) -> None:
-    """Render the remediation list for the saved scan in SCAN_FILE (``-`` reads stdin).
+    """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
+    (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
     Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
     """
     if policy_spec is None and config_path:
         names = runconfig.load(config_path).policy_names
         policy_spec = ",".join(names) if names else None
-    result = read_scan(scan)
+    result = load_scan(scan, db_path)
     who = operator
     if who is None:
         try:
