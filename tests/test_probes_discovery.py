@@ -14,6 +14,7 @@ import ipaddress
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -207,23 +208,19 @@ def test_once_emitter_drops_repeated_answers() -> None:
 
 
 def test_requests_from_other_clients_are_not_answers() -> None:
-    from scanner.probes.dhip import is_search
-    from scanner.probes.sadp import is_inquiry
-    from scanner.probes.wsd import message_type
+    """Group listeners hear other clients' searches; those are dropped, device answers kept."""
+    from scanner.protocols import dhip, sadp, upnp, wsd
+
+    assert _udp.is_not_a_reply(sadp.parse_reply(sadp.build_inquiry(str(uuid.uuid4())), probe="sadp"))
+    assert _udp.is_not_a_reply(dhip.parse_reply(dhip.build_search(), probe="dhip"))
+    assert _udp.is_not_a_reply(upnp.parse_ssdp(upnp.build_msearch("ssdp:all", 1), probe="ssdp"))
+    probe = wsd.build_probe(f"urn:uuid:{uuid.uuid4()}", "2005")
+    assert _udp.is_not_a_reply(wsd.parse_message(probe, probe="wsd"))
 
     sadp_reply = (REPLIES / "sadp_probematch_ds-2cd2385g1-i.xml").read_bytes()
-    assert is_inquiry(b'<?xml version="1.0"?><Probe><Uuid>1</Uuid><Types>inquiry</Types></Probe>')
-    assert not is_inquiry(sadp_reply)
-
-    dhip_reply = (REPLIES / "dhip_notifydevinfo_ipc-hdw1431t1-s4.json").read_bytes()
-    assert is_search(b'{ "method" : "DHDiscover.search", "params" : { "mac" : "", "uni" : 1 } }')
-    assert not is_search(dhip_reply)
-
-    probe_matches = (REPLIES / "wsd_probematches_ds-2cd3955fwd-iws.xml").read_bytes()
-    assert message_type(probe_matches) == "ProbeMatches"
-    assert message_type(b"<s:Envelope><s:Body><d:Probe><d:Types/></d:Probe></s:Body>") == "Probe"
-    assert message_type(b"<Envelope><Body><wsd:Hello>") == "Hello"
-    assert message_type(b"\x00garbage") is None
+    assert not _udp.is_not_a_reply(sadp.parse_reply(sadp_reply, probe="sadp"))
+    garbage = sadp.parse_reply(b"\x00\xffnot xml", probe="sadp")
+    assert garbage.problem and not _udp.is_not_a_reply(garbage)  # kept as evidence
 
 
 # --------------------------------------------------------------------------------- SSDP fetches
@@ -253,6 +250,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             for _ in range(64):
                 self.wfile.write(b"x" * 1024)
+        elif self.path == "/drip":
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(600):  # one byte every 50 ms for 30 s
+                    self.wfile.write(b"<")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
         else:
             self.send_response(302)
             self.send_header("Location", "http://192.0.2.1/elsewhere")
@@ -286,3 +293,181 @@ def test_description_fetch_is_size_bounded_and_does_not_follow_redirects(http_se
     )
     assert status == 302  # reported as is; the redirect target is never contacted
     session.close()
+
+
+@pytest.mark.timeout(20)
+def test_description_fetch_cuts_a_dripping_server_off(http_server: object) -> None:
+    """Each byte comes well within the read timeout; only the total bound stops the read."""
+    port = http_server.server_address[1]  # type: ignore[attr-defined]
+    with _source_bound_session("127.0.0.1") as session:
+        status, body, truncated = fetch_bounded(
+            session, f"http://127.0.0.1:{port}/drip", connect_timeout=2, read_timeout=2,
+            max_body=10_000, total_timeout=1,
+        )
+    assert status == 200 and truncated and 0 < len(body) < 600
+
+
+# ------------------------------------------------------------------------------------ lab tests
+# Each probe runs inside the lab's scanner namespace (interface eth0, 198.18.0.2) against the
+# emulated devices; segment B (198.18.1.0/24) is routed and sees no multicast or ARP from us.
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB_SCOPE = ("198.18.0.0/24", "198.18.1.0/24")
+LAB_INTERFACE = "eth0"
+
+_RUNNER = r"""
+import ipaddress, json, sys, threading
+from scanner.config import ScanConfig
+from scanner.engine import RateLimiter
+from scanner.probes import HostInfo, ProbeContext, load_all
+
+args = json.loads(sys.argv[1])
+networks = [ipaddress.ip_network(n) for n in args["scope"]]
+found, lock = [], threading.Lock()
+
+def emit(observation):
+    with lock:
+        found.append(observation.to_dict())
+
+config = ScanConfig(interface=args["interface"], listen_window=args["window"], read_timeout=2.0)
+ctx = ProbeContext(config=config, emit=emit, cancelled=threading.Event(),
+                   in_scope=lambda ip: any(ipaddress.ip_address(ip) in n for n in networks),
+                   wait_rate=RateLimiter(config.rate).wait)  # paced as the engine paces it
+probe = load_all()[args["probe"]](config)
+if args["hosts"]:
+    for ip in args["hosts"]:
+        probe.probe_host(ctx, HostInfo(ip=ip))
+else:
+    probe.discover(ctx)
+print(json.dumps(found))
+"""
+
+
+def run_probe(
+    lab: object, probe: str, *, hosts: list[str] | None = None, scope: tuple[str, ...] = LAB_SCOPE,
+    window: float = 2.5,
+) -> list[dict[str, object]]:
+    """Run one probe's discover() (or probe_host() for ``hosts``) in the scanner namespace."""
+    import json
+
+    args = {"probe": probe, "hosts": hosts or [], "scope": list(scope), "window": window,
+            "interface": LAB_INTERFACE}
+    done = lab.exec(["python3", "-c", _RUNNER, json.dumps(args)], cwd=str(ROOT), timeout=180)  # type: ignore[attr-defined]
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def devices_with(lab: object, service: str, segment: str) -> dict[str, object]:
+    """ip -> lab device, for the devices of ``segment`` whose profile answers ``service``."""
+    out = {}
+    for device in lab.devices:  # type: ignore[attr-defined]
+        if device.segment != segment:
+            continue
+        config = getattr(device.profile, service)
+        if config:
+            out[device.ip] = device
+    return out
+
+
+@pytest.fixture(scope="module")
+def discovered(lab: object) -> dict[str, list[dict[str, object]]]:
+    """Each discovery probe's discover() run once against the lab."""
+    return {name: run_probe(lab, name) for name in ("arp", "sadp", "dhip", "wsd", "ssdp", "mdns")}
+
+
+def _ips(observations: list[dict[str, object]], kind: str | None = None) -> set[str]:
+    return {str(o["ip"]) for o in observations if kind is None or o["kind"] == kind}
+
+
+@pytest.mark.lab
+def test_arp_sweep_finds_every_segment_a_device_with_its_mac(lab: object, discovered: dict) -> None:
+    by_ip = {str(o["ip"]): o for o in discovered["arp"]}
+    segment_a = {d.ip: d for d in lab.devices if d.segment == "A"}  # type: ignore[attr-defined]
+    assert set(by_ip) - {"198.18.0.1"} == set(segment_a)  # .1 is the lab's router
+    for ip, device in segment_a.items():
+        observation = by_ip[ip]
+        assert observation["mac"] == device.mac
+        assert observation["fields"] == {
+            "mac.address": device.mac, "mac.oui": device.mac.replace(":", "")[:6].upper()
+        }
+    # Segment B is routed: never ARPed.
+    assert not [ip for ip in by_ip if ip.startswith("198.18.1.")]
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(("probe", "service", "kind"), [
+    ("sadp", "sadp", "sadp_reply"),
+    ("dhip", "dhip", "dhip_reply"),
+    ("wsd", "wsd", "onvif_scopes"),
+    ("ssdp", "ssdp", "ssdp_reply"),
+    ("mdns", "mdns", "mdns_record"),
+])
+def test_multicast_discovery_finds_exactly_the_segment_a_devices_that_speak_it(
+    lab: object, discovered: dict, probe: str, service: str, kind: str
+) -> None:
+    expected = set(devices_with(lab, service, "A"))
+    assert expected, f"the lab has no segment-A device answering {service}"
+    assert _ips(discovered[probe], kind) == expected
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("probe", ["sadp", "dhip", "wsd", "ssdp"])
+def test_each_answer_is_reported_once(discovered: dict, probe: str) -> None:
+    """Requests are sent twice (and WSD in two namespaces): copies of one answer are not re-emitted.
+
+    (A device may give several different answers, e.g. one SSDP reply per search target.)
+    """
+    volatile = {"onvif.message_id", "onvif.relates_to", "sadp.uuid"}
+    seen = [
+        (o["ip"], o["kind"], o["problem"],
+         tuple(sorted((k, v) for k, v in o["fields"].items() if k not in volatile)))
+        for o in discovered[probe]
+    ]
+    assert seen and len(seen) == len(set(seen))
+
+
+@pytest.mark.lab
+def test_device_answers_are_parsed_and_hostile_ones_recorded_as_problems(lab: object, discovered: dict) -> None:
+    by_name = {d.ip: d.name for d in lab.devices}  # type: ignore[attr-defined]
+    sadp = {by_name[str(o["ip"])]: o for o in discovered["sadp"]}
+    assert sadp["hik-ds-2cd2385g1-i"]["fields"]["sadp.model"] == "DS-2CD2385G1-I"
+    assert sadp["hostile-sadp-xxe"]["problem"]  # XXE refused by the codec, kept as evidence
+    dhip = {by_name[str(o["ip"])]: o for o in discovered["dhip"]}
+    assert dhip["dahua-ipc-hdw1431t1-s4"]["fields"]["dhip.model"] == "IPC-HDW1431T1-S4"
+    wsd = {by_name[str(o["ip"])]: o for o in discovered["wsd"]}
+    assert wsd["hostile-wsd-billion-laughs"]["problem"]
+    assert "DS-2CD2385G1-I" in wsd["hik-ds-2cd2385g1-i"]["fields"]["onvif.scope.hardware"]
+    mdns = {by_name[str(o["ip"])]: o for o in discovered["mdns"]}
+    assert mdns["hik-ds-2cd2722fwd-izs"]["fields"]["mdns.service_type"] == "_CGI._tcp.local"
+
+
+@pytest.mark.lab
+def test_ssdp_fetches_descriptions_of_in_scope_locations(lab: object, discovered: dict) -> None:
+    descriptions = {str(o["ip"]): o for o in discovered["ssdp"] if o["kind"] == "upnp_description"}
+    assert set(descriptions) == set(devices_with(lab, "ssdp", "A"))
+    by_name = {d.name: d.ip for d in lab.devices}  # type: ignore[attr-defined]
+    assert descriptions[by_name["hostile-upnp-billion-laughs"]]["problem"]
+    assert descriptions[by_name["synology-ds216plus2"]]["fields"].get("upnp.manufacturer")
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(("probe", "kind"), [
+    ("sadp", "sadp_reply"), ("dhip", "dhip_reply"), ("wsd", "onvif_scopes"), ("ssdp", "ssdp_reply"),
+])
+def test_unicast_probe_covers_the_routed_segment(lab: object, probe: str, kind: str) -> None:
+    speaking = devices_with(lab, probe, "B")
+    silent = [d.ip for d in lab.devices if d.segment == "B" and d.ip not in speaking][:2]  # type: ignore[attr-defined]
+    if not speaking:
+        pytest.skip(f"the lab profiles put no {probe} device behind the router")
+    found = run_probe(lab, probe, hosts=[*speaking, *silent])
+    assert _ips(found, kind) == set(speaking)
+
+
+@pytest.mark.lab
+def test_replies_from_out_of_scope_devices_are_dropped(lab: object) -> None:
+    answering = sorted(devices_with(lab, "sadp", "A"))
+    chosen = answering[0]
+    found = run_probe(lab, "sadp", scope=(f"{chosen}/32",))
+    assert _ips(found) == {chosen}
+    # ... and unicast never goes to a host outside the scope.
+    assert run_probe(lab, "sadp", hosts=[answering[1]], scope=(f"{chosen}/32",)) == []

@@ -264,8 +264,10 @@ class OnceEmitter:
     (and both WS-Discovery namespaces) with the same content: the duplicates add nothing.
     """
 
-    def __init__(self, ctx: ProbeContext) -> None:
+    def __init__(self, ctx: ProbeContext, volatile: Iterable[str] = ()) -> None:
         self._ctx = ctx
+        self._volatile = frozenset(volatile)
+        """Field keys that differ between copies of one answer (message ids, echoed nonces)."""
         self._seen: set[tuple[object, ...]] = set()
 
     def __call__(self, observation: "Observation") -> bool:
@@ -274,9 +276,8 @@ class OnceEmitter:
             observation.ip,
             observation.kind,
             observation.port,
-            tuple(sorted(observation.fields.items())),
-            observation.problem,
-            observation.raw if observation.problem else None,
+            tuple(sorted(kv for kv in observation.fields.items() if kv[0] not in self._volatile)),
+            observation.problem,  # bad copies differ in echoed ids only: one per problem is enough
         )
         if key in self._seen:
             return False
@@ -285,8 +286,20 @@ class OnceEmitter:
         return True
 
 
+def is_not_a_reply(observation: "Observation") -> bool:
+    """True if the codec found a request (another client's search), not a device's answer.
+
+    Group listeners hear every client's discovery request; those are not evidence about a device.
+    """
+    return (observation.problem or "").startswith("not-a-reply")
+
+
 RESEND_GAP = 0.3
-"""Seconds between repeated copies of a discovery request."""
+"""Seconds between repeated copies of a unicast request."""
+
+SEND_SCHEDULE = (0.0, 0.3, 1.0)
+"""When (seconds into the listen window) each copy of a multicast request goes out: UDP gets
+lost, and a busy segment drops bursts, so the last copy comes a little later than the others."""
 
 
 def multicast_round(
@@ -297,10 +310,11 @@ def multicast_round(
     handler: Handler,
     deadline: float,
     *,
-    repeats: int = 2,
+    schedule: Iterable[float] = SEND_SCHEDULE,
     own_ips: Iterable[str] = (),
 ) -> None:
-    """Send every request ``repeats`` times (``RESEND_GAP`` apart), then listen until ``deadline``.
+    """Send every request at each ``schedule`` offset (while inside the window), listening
+    throughout and until ``deadline``.
 
     Replies are read from ``sender`` (answers to our source port) and from ``listeners`` (answers
     and announcements sent to a group); identical datagrams from one host are handled once.
@@ -309,6 +323,7 @@ def multicast_round(
     sockets = [sender, *listeners]
     own = list(own_ips)
     seen: set[tuple[str, bytes]] = set()
+    started = time.monotonic()
 
     def once(data: bytes, ip: str, port: int) -> None:
         if (ip, data) in seen:
@@ -316,15 +331,15 @@ def multicast_round(
         seen.add((ip, data))
         handler(data, ip, port)
 
-    for attempt in range(max(1, repeats)):
+    for offset in schedule:
+        send_at = started + offset
+        if send_at >= deadline:
+            break
+        receive_until(ctx, sockets, send_at, once, own_ips=own)
         if ctx.cancelled.is_set():
             return
         for payload, address in requests:
             send(ctx, sender, payload, address)
-        if attempt + 1 < repeats:
-            receive_until(
-                ctx, sockets, min(deadline, time.monotonic() + RESEND_GAP), once, own_ips=own
-            )
     receive_until(ctx, sockets, deadline, once, own_ips=own)
 
 

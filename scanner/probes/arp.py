@@ -111,19 +111,28 @@ class ArpProbe(Probe):
                         found.add(ip)
                         ctx.emit(observation)
 
-            for ip, addr in targets:
-                if ctx.cancelled.is_set():
-                    return
-                ctx.wait_rate()
-                request = Ether(dst="ff:ff:ff:ff:ff:ff", src=own_mac) / ARP(
-                    op=1, hwsrc=own_mac, psrc=addr.ip, pdst=ip
-                )
-                try:
-                    sock.send(request)
-                except OSError as exc:
-                    log.debug("arp: send to %s failed: %s", ip, exc)
-                drain(time.monotonic())  # keep the socket buffer short during big sweeps
-            drain(time.monotonic() + float(getattr(config, "read_timeout", 2.0)))
+            def sweep(batch: list[tuple[str, InterfaceAddress]]) -> None:
+                for ip, addr in batch:
+                    if ctx.cancelled.is_set() or ip in found:
+                        continue
+                    ctx.wait_rate()
+                    request = Ether(dst="ff:ff:ff:ff:ff:ff", src=own_mac) / ARP(
+                        op=1, hwsrc=own_mac, psrc=addr.ip, pdst=ip
+                    )
+                    try:
+                        sock.send(request)
+                    except OSError as exc:
+                        log.debug("arp: send to %s failed: %s", ip, exc)
+                    drain(time.monotonic())  # keep the socket buffer short during big sweeps
+
+            wait = float(getattr(config, "read_timeout", 2.0))
+            sweep(targets)
+            drain(time.monotonic() + wait / 2)
+            # One retry for the silent ones: a request or its reply may have been lost.
+            retry = [(ip, addr) for ip, addr in targets if ip not in found]
+            if retry and not ctx.cancelled.is_set():
+                sweep(retry)
+                drain(time.monotonic() + wait)
             log.debug("arp: %d of %d addresses answered", len(found), len(targets))
         finally:
             sock.close()

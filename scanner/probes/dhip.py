@@ -18,6 +18,7 @@ from ._udp import (
     group_listener,
     host_deadline,
     interface_address,
+    is_not_a_reply,
     multicast_round,
     udp_socket,
     unicast_ask,
@@ -28,15 +29,6 @@ log = logging.getLogger("camsweep")
 
 GROUP = "239.255.255.251"
 PORT = 37810
-
-
-def is_search(data: bytes) -> bool:
-    """True for a DHDiscover.search request (another client's), which is not an answer."""
-    return b"DHDiscover.search" in data and b"notifyDevInfo" not in data
-
-
-def _bytes(payload: bytes | str) -> bytes:
-    return payload.encode("utf-8") if isinstance(payload, str) else payload
 
 
 @register
@@ -52,12 +44,13 @@ class DhipProbe(Probe):
     def discover(self, ctx: ProbeContext) -> None:
         iface = interface_address(getattr(self.config, "interface", None))
         emit = OnceEmitter(ctx)
-        search = _bytes(dhip_codec.build_search(mac="", uni=1))
+        search = dhip_codec.build_search(mac="", uni=1)
 
         def on_reply(data: bytes, ip: str, port: int) -> None:
-            if not is_search(data):
+            observation = dhip_codec.parse_reply(data, probe=self.name, ip=ip)
+            if not is_not_a_reply(observation):  # not another client's search
                 self._answered.add(ip)
-                emit(dhip_codec.parse_reply(data, probe=self.name, ip=ip))
+                emit(observation)
 
         listener = group_listener(iface, GROUP, PORT)
         requests = [(search, (GROUP, PORT)), (search, (iface.broadcast, PORT))]
@@ -65,7 +58,7 @@ class DhipProbe(Probe):
             with udp_socket(iface, broadcast=True) as sender:
                 multicast_round(
                     ctx, sender, requests, [listener], on_reply,
-                    window_deadline(self.config), repeats=2, own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip],
                 )
         finally:
             if listener is not None:
@@ -76,12 +69,13 @@ class DhipProbe(Probe):
             return
         iface = interface_address(getattr(self.config, "interface", None))
         emit = OnceEmitter(ctx)
-        search = _bytes(dhip_codec.build_search(mac="", uni=1))
+        search = dhip_codec.build_search(mac="", uni=1)
 
         def on_reply(data: bytes, ip: str, port: int) -> bool:
-            if is_search(data):
+            observation = dhip_codec.parse_reply(data, probe=self.name, ip=ip)
+            if is_not_a_reply(observation):
                 return False
-            emit(dhip_codec.parse_reply(data, probe=self.name, ip=ip))
+            emit(observation)
             return True
 
         # An on-link device may answer to the group instead of to us: listen there too.

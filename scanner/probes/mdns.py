@@ -12,7 +12,7 @@ import queue
 import time
 from typing import Any
 
-from ..models import ArtefactKind, Observation
+from ..models import Observation
 from ..protocols import mdns as mdns_codec
 from . import Probe, ProbeContext, register
 from ._udp import interface_address, window_deadline
@@ -34,24 +34,6 @@ RESOLVE_TIMEOUT = 1.0
 
 MAX_SERVICES = 1024
 """Services resolved at most per scan: a chatty network cannot keep the probe busy forever."""
-
-
-def instance_label(service_type: str, name: str) -> str:
-    """``HIKVISION DS-2CD2722FWD-IZS - 123456789`` from ``<that>._CGI._tcp.local.``."""
-    suffix = "." + service_type
-    return name[: -len(suffix)] if name.endswith(suffix) else name
-
-
-def _txt_lines(properties: dict[Any, Any]) -> str:
-    lines = []
-    for key, value in properties.items():
-        k = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
-        if value is None:
-            lines.append(k)
-        else:
-            v = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-            lines.append(f"{k}={v}")
-    return "\n".join(lines)
 
 
 @register
@@ -112,14 +94,13 @@ class MdnsProbe(Probe):
         if not addresses:
             # Unresolved, or announced by a host outside the scan: nothing we may report.
             return []
-        txt = _txt_lines(info.properties or {})
         return [
             mdns_codec.from_service(
                 service_type,
-                instance_label(service_type, name),
+                name,  # the codec cuts the full name to its instance label
                 server=info.server,
                 service_port=info.port,
-                txt=txt,
+                txt=info.properties,
                 probe=self.name,
                 ip=ip,
             )

@@ -17,6 +17,7 @@ from ._udp import (
     group_listener,
     host_deadline,
     interface_address,
+    is_not_a_reply,
     multicast_round,
     udp_socket,
     unicast_ask,
@@ -27,15 +28,8 @@ log = logging.getLogger("camsweep")
 
 GROUP = "239.255.255.250"
 PORT = 37020
-
-
-def is_inquiry(data: bytes) -> bool:
-    """True for an SADP request (ours echoed, or another client's), which is not an answer."""
-    return b"<ProbeMatch" not in data and b"<Probe>" in data
-
-
-def _bytes(payload: bytes | str) -> bytes:
-    return payload.encode("utf-8") if isinstance(payload, str) else payload
+VOLATILE_FIELDS = ("sadp.uuid",)
+"""Fields that differ between copies of one device's answer to our repeated requests."""
 
 
 @register
@@ -50,20 +44,21 @@ class SadpProbe(Probe):
 
     def discover(self, ctx: ProbeContext) -> None:
         iface = interface_address(getattr(self.config, "interface", None))
-        emit = OnceEmitter(ctx)
-        inquiry = _bytes(sadp_codec.build_inquiry(str(uuid.uuid4())))
+        emit = OnceEmitter(ctx, volatile=VOLATILE_FIELDS)
+        inquiry = sadp_codec.build_inquiry(str(uuid.uuid4()))
 
         def on_reply(data: bytes, ip: str, port: int) -> None:
-            if not is_inquiry(data):
+            observation = sadp_codec.parse_reply(data, probe=self.name, ip=ip)
+            if not is_not_a_reply(observation):  # not another client's inquiry
                 self._answered.add(ip)
-                emit(sadp_codec.parse_reply(data, probe=self.name, ip=ip))
+                emit(observation)
 
         listener = group_listener(iface, GROUP, PORT)
         try:
             with udp_socket(iface) as sender:
                 multicast_round(
                     ctx, sender, [(inquiry, (GROUP, PORT))], [listener], on_reply,
-                    window_deadline(self.config), repeats=2, own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip],
                 )
         finally:
             if listener is not None:
@@ -73,13 +68,14 @@ class SadpProbe(Probe):
         if ctx.cancelled.is_set() or host.ip in self._answered:
             return
         iface = interface_address(getattr(self.config, "interface", None))
-        emit = OnceEmitter(ctx)
-        inquiry = _bytes(sadp_codec.build_inquiry(str(uuid.uuid4())))
+        emit = OnceEmitter(ctx, volatile=VOLATILE_FIELDS)
+        inquiry = sadp_codec.build_inquiry(str(uuid.uuid4()))
 
         def on_reply(data: bytes, ip: str, port: int) -> bool:
-            if is_inquiry(data):
+            observation = sadp_codec.parse_reply(data, probe=self.name, ip=ip)
+            if is_not_a_reply(observation):
                 return False
-            emit(sadp_codec.parse_reply(data, probe=self.name, ip=ip))
+            emit(observation)
             return True
 
         # An on-link device may answer to the group instead of to us: listen there too.

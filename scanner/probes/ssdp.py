@@ -10,7 +10,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,11 +20,13 @@ from ..protocols import upnp
 from . import HostInfo, Probe, ProbeContext, register
 from ._udp import (
     OnceEmitter,
+    group_listener,
+    host_deadline,
     interface_address,
+    is_not_a_reply,
     multicast_round,
     udp_socket,
     unicast_ask,
-    host_deadline,
     window_deadline,
 )
 
@@ -37,7 +40,7 @@ MX = 1
 
 FETCH_WORKERS = 8
 MAX_LOCATIONS = 256
-"""Descriptions fetched at most per scan."""
+"""Descriptions fetched at most per discover() / probe_host() call."""
 
 
 def location_target(location: str, in_scope: Any) -> tuple[str, str] | None:
@@ -81,7 +84,11 @@ def fetch_bounded(
     session: Any, url: str, *, connect_timeout: float, read_timeout: float, max_body: int,
     total_timeout: float,
 ) -> tuple[int, bytes, bool]:
-    """(status, body, truncated): at most ``max_body`` bytes, no redirects, bounded in time."""
+    """(status, body, truncated): at most ``max_body`` bytes, no redirects, bounded in time.
+
+    Reads with ``read1`` (one socket read per call), so a device dripping one byte at a time is
+    cut off at ``total_timeout`` instead of holding us while each read waits for a full buffer.
+    """
     started = time.monotonic()
     with session.get(
         url,
@@ -90,19 +97,59 @@ def fetch_bounded(
         timeout=(connect_timeout, read_timeout),
         headers={"User-Agent": "camsweep", "Accept": "text/xml, application/xml, */*"},
     ) as response:
+        raw = response.raw
         chunks: list[bytes] = []
         size = 0
         truncated = False
-        for chunk in response.iter_content(chunk_size=8192):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= max_body:
-                truncated = size > max_body
-                break
+        while size < max_body:
             if time.monotonic() - started > total_timeout:
                 truncated = True  # a device dripping bytes: keep what came
                 break
+            chunk = raw.read1(min(8192, max_body + 1 - size), decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size >= max_body and not truncated:
+            truncated = size > max_body or bool(raw.read1(1))
         return response.status_code, b"".join(chunks)[:max_body], truncated
+
+
+class _DescriptionFetcher:
+    """Fetches LOCATION descriptions in the background while the listen window is still open."""
+
+    def __init__(self, probe: "SsdpProbe", ctx: ProbeContext, source_ip: str) -> None:
+        self._probe = probe
+        self._ctx = ctx
+        self._source_ip = source_ip
+        self._pool = ThreadPoolExecutor(max_workers=FETCH_WORKERS, thread_name_prefix="ssdp-fetch")
+        self._futures: list[Future[Observation | None]] = []
+        self._urls: set[str] = set()
+
+    def submit(self, url: str, ip: str) -> None:
+        if url in self._urls or len(self._urls) >= MAX_LOCATIONS or self._ctx.cancelled.is_set():
+            return
+        self._urls.add(url)
+        self._futures.append(self._pool.submit(self._probe._describe, self._ctx, self._source_ip, url, ip))
+
+    def finish(self, emit: OnceEmitter, deadline: float) -> None:
+        """Emit the descriptions fetched by ``deadline``; abandon the rest (each is time-bounded)."""
+        try:
+            for future in self._futures:
+                remaining = deadline - time.monotonic()
+                if self._ctx.cancelled.is_set() or remaining <= 0:
+                    break
+                try:
+                    observation = future.result(timeout=remaining)
+                except FutureTimeout:
+                    break
+                if observation is not None:
+                    emit(observation)
+            left = [f for f in self._futures if not f.done()]
+            if left:
+                log.info("ssdp: %d description fetch(es) not finished in time; skipped", len(left))
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 @register
@@ -118,68 +165,69 @@ class SsdpProbe(Probe):
     def discover(self, ctx: ProbeContext) -> None:
         iface = interface_address(getattr(self.config, "interface", None))
         emit = OnceEmitter(ctx)
-        locations: dict[str, str] = {}
+        fetcher = _DescriptionFetcher(self, ctx, iface.ip)
 
         def on_reply(data: bytes, ip: str, port: int) -> None:
-            self._answered.add(ip)
-            self._handle_reply(ctx, emit, locations, data, ip)
+            if self._handle_reply(ctx, emit, fetcher, data, ip):
+                self._answered.add(ip)
 
         requests = [(upnp.build_msearch(st, MX), (GROUP, PORT)) for st in SEARCH_TARGETS]
-        with udp_socket(iface) as sender:
-            multicast_round(
-                ctx, sender, [(_bytes(p), a) for p, a in requests], [], on_reply,
-                window_deadline(self.config), own_ips=[iface.ip],
-            )
-        self._fetch_descriptions(ctx, emit, iface.ip, locations)
+        # Answers come to our source port; NOTIFY announcements go to the group.
+        listener = group_listener(iface, GROUP, PORT)
+        try:
+            with udp_socket(iface) as sender:
+                multicast_round(
+                    ctx, sender, requests, [listener], on_reply,
+                    window_deadline(self.config), own_ips=[iface.ip],
+                )
+        finally:
+            if listener is not None:
+                listener.close()
+            fetcher.finish(emit, time.monotonic() + self._fetch_time())
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         """Unicast M-SEARCH (UPnP 1.1) to the host: covers routed segments without multicast."""
-        if ctx.cancelled.is_set():
+        if ctx.cancelled.is_set() or host.ip in self._answered:
             return
         iface = interface_address(getattr(self.config, "interface", None))
         emit = OnceEmitter(ctx)
-        locations: dict[str, str] = {}
+        fetcher = _DescriptionFetcher(self, ctx, iface.ip)
 
         def on_reply(data: bytes, ip: str, port: int) -> bool:
-            self._handle_reply(ctx, emit, locations, data, ip)
-            return True
+            return self._handle_reply(ctx, emit, fetcher, data, ip)
 
-        payload = _bytes(upnp.build_msearch("ssdp:all", MX))
-        unicast_ask(ctx, iface, [payload], (host.ip, PORT), on_reply, deadline=host_deadline(self.config))
-        self._fetch_descriptions(ctx, emit, iface.ip, locations)
+        payload = upnp.build_msearch("ssdp:all", MX)
+        try:
+            unicast_ask(
+                ctx, iface, [payload], (host.ip, PORT), on_reply, deadline=host_deadline(self.config)
+            )
+        finally:
+            fetcher.finish(emit, time.monotonic() + self._fetch_time())
+
+    def _fetch_time(self) -> float:
+        """Seconds a description fetch may take in all: connect plus one bounded exchange."""
+        config = self.config
+        return float(getattr(config, "connect_timeout", 1.0)) + float(getattr(config, "request_timeout", 3.0))
 
     def _handle_reply(
-        self, ctx: ProbeContext, emit: OnceEmitter, locations: dict[str, str], data: bytes, ip: str
-    ) -> None:
-        if data.startswith(b"M-SEARCH"):
-            return  # another client's search, not an answer
+        self, ctx: ProbeContext, emit: OnceEmitter, fetcher: _DescriptionFetcher, data: bytes, ip: str
+    ) -> bool:
+        """Emit an answer or announcement and fetch its LOCATION; False for a client's request."""
         observation = upnp.parse_ssdp(data, probe=self.name, ip=ip)
+        if is_not_a_reply(observation):
+            return False  # another client's M-SEARCH heard on the group
         emit(observation)
         location = observation.fields.get("ssdp.location")
-        if not location or len(locations) >= MAX_LOCATIONS:
-            return
+        if not location:
+            return True
         target = location_target(location, ctx.in_scope)
         if target is None:
             log.debug("ssdp: not following LOCATION %r from %s (not an in-scope address)", location, ip)
-            return
-        locations.setdefault(target[0], target[1])
+            return True
+        fetcher.submit(*target)
+        return True
 
-    def _fetch_descriptions(
-        self, ctx: ProbeContext, emit: OnceEmitter, source_ip: str, locations: dict[str, str]
-    ) -> None:
-        if not locations or ctx.cancelled.is_set():
-            return
-        session = _source_bound_session(source_ip)
-        try:
-            with ThreadPoolExecutor(max_workers=min(FETCH_WORKERS, len(locations))) as pool:
-                results = pool.map(lambda item: self._describe(ctx, session, *item), locations.items())
-                for observation in results:
-                    if observation is not None:
-                        emit(observation)
-        finally:
-            session.close()
-
-    def _describe(self, ctx: ProbeContext, session: Any, url: str, ip: str) -> Observation | None:
+    def _describe(self, ctx: ProbeContext, source_ip: str, url: str, ip: str) -> Observation | None:
         import requests
 
         if ctx.cancelled.is_set():
@@ -187,16 +235,20 @@ class SsdpProbe(Probe):
         config = self.config
         port = urlsplit(url).port or 80
         try:
-            status, body, truncated = fetch_bounded(
-                session,
-                url,
-                connect_timeout=float(getattr(config, "connect_timeout", 1.0)),
-                read_timeout=float(getattr(config, "read_timeout", 2.0)),
-                max_body=int(getattr(config, "max_body", 256 * 1024)),
-                total_timeout=float(getattr(config, "host_timeout", 8.0)),
-            )
-        except requests.RequestException as exc:
+            with _source_bound_session(source_ip) as session:
+                status, body, truncated = fetch_bounded(
+                    session,
+                    url,
+                    connect_timeout=float(getattr(config, "connect_timeout", 1.0)),
+                    read_timeout=float(getattr(config, "read_timeout", 2.0)),
+                    max_body=int(getattr(config, "max_body", 256 * 1024)),
+                    total_timeout=float(getattr(config, "request_timeout", 3.0)),
+                )
+        except (requests.RequestException, OSError) as exc:
             log.debug("ssdp: fetching %s failed: %s", url, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 -- urllib3 read errors: a device never ends the scan
+            log.debug("ssdp: reading %s failed: %s: %s", url, type(exc).__name__, exc)
             return None
         if status != 200:
             return Observation.make(
@@ -208,7 +260,3 @@ class SsdpProbe(Probe):
             # Fields from a cut document may be incomplete: say so, keep what was parsed.
             log.debug("ssdp: description %s cut at %d bytes", url, len(body))
         return observation
-
-
-def _bytes(payload: bytes | str) -> bytes:
-    return payload.encode("utf-8") if isinstance(payload, str) else payload

@@ -2,7 +2,7 @@
 
 The ProbeMatch scopes name the label (``name/``, ``hardware/``) and the envelope's namespaces
 betray the firmware. We send the Probe in both WS-Discovery namespaces (2005/04, which most
-cameras speak, and 2009/01), each twice against UDP loss, to 239.255.255.250:3702 on the scan
+cameras speak, and 2009/01), each three times against UDP loss, to 239.255.255.250:3702 on the scan
 interface; ProbeMatches are kept only if they relate to one of our MessageIDs. Devices on a
 routed segment never see multicast, so ``probe_host`` asks each host directly.
 """
@@ -10,7 +10,6 @@ routed segment never see multicast, so ``probe_host`` asks each host directly.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 
 from ..models import Observation
@@ -21,6 +20,7 @@ from ._udp import (
     group_listener,
     host_deadline,
     interface_address,
+    is_not_a_reply,
     multicast_round,
     udp_socket,
     unicast_ask,
@@ -32,34 +32,14 @@ log = logging.getLogger("camsweep")
 GROUP = "239.255.255.250"
 PORT = 3702
 
-NAMESPACES = (
-    "http://schemas.xmlsoap.org/ws/2005/04/discovery",
-    "http://docs.oasis-open.org/ws-dd/ns/discovery/2009/01",
-)
-
-_BODY_ELEMENT = re.compile(
-    rb"<(?:[A-Za-z_][\w.\-]*:)?(ProbeMatches|ResolveMatches|Hello|Bye|Probe|Resolve)[\s/>]"
-)
-_REQUESTS = (b"Probe", b"Resolve")
-_ANNOUNCEMENTS = (b"Hello", b"Bye")
-
-
-def message_type(data: bytes) -> str | None:
-    """The WS-Discovery body element of a datagram (``ProbeMatches``, ``Hello``, ...), if any.
-
-    Only to route datagrams (a request from another client is not evidence); the codec parses.
-    The Body follows the Header, whose elements never carry these names, so the first match is it.
-    """
-    match = _BODY_ELEMENT.search(data)
-    return match.group(1).decode() if match else None
+NAMESPACES = ("2005", "2009")
+"""WS-Discovery April 2005 draft (what ONVIF devices answer) and WS-Discovery 1.1 (2009/01)."""
 
 
 def new_message_id() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
-
-
-def _bytes(payload: bytes | str) -> bytes:
-    return payload.encode("utf-8") if isinstance(payload, str) else payload
+VOLATILE_FIELDS = ("onvif.message_id", "onvif.relates_to")
+"""Fields that differ between copies of one device's answer to our repeated requests."""
 
 
 @register
@@ -75,29 +55,29 @@ class WsdProbe(Probe):
     def _probes(self) -> tuple[list[str], list[bytes]]:
         message_ids = [new_message_id() for _ in NAMESPACES]
         payloads = [
-            _bytes(wsd_codec.build_probe(message_id, namespace))
+            wsd_codec.build_probe(message_id, namespace)
             for message_id, namespace in zip(message_ids, NAMESPACES)
         ]
         return message_ids, payloads
 
     def _accept(self, data: bytes, ip: str, message_ids: list[str]) -> Observation | None:
         """The observation for a datagram, or None if it is not evidence for this scan."""
-        kind = message_type(data)
-        if kind is not None and kind.encode() in _REQUESTS:
-            return None  # another client's Probe/Resolve
         observation = wsd_codec.parse_message(data, probe=self.name, ip=ip)
+        if is_not_a_reply(observation):
+            return None  # another client's Probe/Resolve seen on the group
         if observation.problem is not None:
             return observation  # malformed: recorded as evidence of what the host sent
-        if kind is not None and kind.encode() in _ANNOUNCEMENTS:
+        message_type = observation.fields.get("onvif.message_type")
+        if message_type in ("Hello", "Bye"):
             return observation
         if any(wsd_codec.is_reply_to(observation, message_id) for message_id in message_ids):
             return observation
-        log.debug("wsd: dropped a %s from %s that answers someone else", kind, ip)
+        log.debug("wsd: dropped a %s from %s that answers someone else", message_type, ip)
         return None
 
     def discover(self, ctx: ProbeContext) -> None:
         iface = interface_address(getattr(self.config, "interface", None))
-        emit = OnceEmitter(ctx)
+        emit = OnceEmitter(ctx, volatile=VOLATILE_FIELDS)
         message_ids, payloads = self._probes()
 
         def on_datagram(data: bytes, ip: str, port: int) -> None:
@@ -112,7 +92,7 @@ class WsdProbe(Probe):
             with udp_socket(iface) as sender:
                 multicast_round(
                     ctx, sender, [(p, (GROUP, PORT)) for p in payloads], [listener], on_datagram,
-                    window_deadline(self.config), repeats=2, own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip],
                 )
         finally:
             if listener is not None:
@@ -122,7 +102,7 @@ class WsdProbe(Probe):
         if ctx.cancelled.is_set() or host.ip in self._answered:
             return
         iface = interface_address(getattr(self.config, "interface", None))
-        emit = OnceEmitter(ctx)
+        emit = OnceEmitter(ctx, volatile=VOLATILE_FIELDS)
         message_ids, payloads = self._probes()
 
         def on_reply(data: bytes, ip: str, port: int) -> bool:
