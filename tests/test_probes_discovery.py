@@ -187,6 +187,36 @@ def test_unicast_ask_reads_the_answer_of_that_host_only() -> None:
     assert ok and answers == [reply]
 
 
+def test_closed_port_is_reported_by_icmp_and_ends_the_wait() -> None:
+    ctx, _ = make_ctx()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        closed = placeholder.getsockname()  # free again once closed: nobody listens there
+    refused: list[str] = []
+    with _udp.udp_socket(_loopback_iface(), report_unreachable=True) as sock:
+        sock.sendto(b"inquiry", closed)
+        _udp.receive_until(
+            ctx, [sock], time.monotonic() + 5, lambda *a: None,
+            on_refused=refused.append, stop=lambda: bool(refused),
+        )
+    assert refused == ["127.0.0.1"]
+
+
+@pytest.mark.timeout(30)
+def test_unicast_ask_to_a_closed_port_gives_no_answer() -> None:
+    ctx, _ = make_ctx()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        closed = placeholder.getsockname()
+    answers: list[bytes] = []
+    # The deadline is far: only the ICMP port unreachable lets this return within the timeout.
+    assert not _udp.unicast_ask(
+        ctx, _loopback_iface(), [b"inquiry"], closed,
+        lambda data, ip, port: answers.append(data) or True, deadline=time.monotonic() + 120,
+    )
+    assert answers == []
+
+
 def test_unicast_ask_never_sends_out_of_scope() -> None:
     ctx, _ = make_ctx("198.18.0.0/24")
     assert not _udp.unicast_ask(

@@ -36,6 +36,8 @@ _SIOCGIFADDR = 0x8915
 _SIOCGIFNETMASK = 0x891B
 _SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
 _IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
+_IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
+_MSG_ERRQUEUE = getattr(socket, "MSG_ERRQUEUE", 0x2000)
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,15 @@ def _bind_to_device(sock: socket.socket, name: str) -> None:
         log.debug("SO_BINDTODEVICE %s not permitted; relying on the bound address", name)
 
 
-def udp_socket(iface: InterfaceAddress, *, broadcast: bool = False) -> socket.socket:
+def udp_socket(
+    iface: InterfaceAddress, *, broadcast: bool = False, report_unreachable: bool = False
+) -> socket.socket:
     """A UDP socket bound to the interface's address (ephemeral port) for sending probes.
 
     Multicast leaves through this interface only, with TTL 1 (never routed) and without being
-    looped back to ourselves. Replies sent to our source port arrive on this socket.
+    looped back to ourselves. Replies sent to our source port arrive on this socket. With
+    ``report_unreachable``, an ICMP port unreachable for a unicast request is reported (so a host
+    without the service costs one round trip, not the whole wait).
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     try:
@@ -139,6 +145,8 @@ def udp_socket(iface: InterfaceAddress, *, broadcast: bool = False) -> socket.so
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
         if broadcast:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        if report_unreachable:
+            sock.setsockopt(socket.IPPROTO_IP, _IP_RECVERR, 1)
         sock.bind((iface.ip, 0))
         sock.setblocking(False)
     except OSError:
@@ -200,12 +208,14 @@ def receive_until(
     *,
     own_ips: Iterable[str] = (),
     stop: Callable[[], bool] | None = None,
+    on_refused: Callable[[str], None] | None = None,
 ) -> None:
     """Read datagrams from ``sockets`` until ``deadline`` (time.monotonic), cancel or ``stop()``.
 
     Each read is at most ``MAX_DATAGRAM`` bytes. Datagrams from our own addresses or from an
     address outside the scan's scope are dropped before ``handler`` sees them; an exception in
-    ``handler`` is logged and the loop goes on (device input never ends the scan).
+    ``handler`` is logged and the loop goes on (device input never ends the scan). On a socket
+    made with ``report_unreachable``, an ICMP port unreachable calls ``on_refused(ip)``.
     """
     own = set(own_ips)
     with selectors.DefaultSelector() as selector:
@@ -225,7 +235,12 @@ def receive_until(
                     data, (ip, port) = sock.recvfrom(MAX_DATAGRAM)
                 except (BlockingIOError, InterruptedError):
                     continue
-                except OSError as exc:  # e.g. ICMP port unreachable reported on a unicast send
+                except ConnectionRefusedError:
+                    refused_ip = _refused_destination(sock)
+                    if refused_ip is not None and on_refused is not None:
+                        on_refused(refused_ip)
+                    continue
+                except OSError as exc:
                     log.debug("receive failed: %s", exc)
                     continue
                 if ip in own:
@@ -237,6 +252,15 @@ def receive_until(
                     handler(data, ip, port)
                 except Exception:  # noqa: BLE001 -- a parser bug must not end the scan
                     log.exception("handling a reply from %s failed", ip)
+
+
+def _refused_destination(sock: socket.socket) -> str | None:
+    """The destination an ICMP port unreachable was about (from the socket's error queue)."""
+    try:
+        _data, _ancillary, _flags, address = sock.recvmsg(1, 1024, _MSG_ERRQUEUE)
+    except OSError:
+        return None
+    return address[0] if address else None
 
 
 def close_all(sockets: Iterable[socket.socket | None]) -> None:
@@ -358,26 +382,37 @@ def unicast_ask(
 
     Sends each payload, repeating once after ``RESEND_GAP`` if no answer came; reads only
     datagrams from the destination host (on our socket, and on ``listeners`` for devices that
-    answer to a group) until ``handler`` returns True (an answer) or the deadline passes.
-    Returns True if the host answered.
+    answer to a group) until ``handler`` returns True (an answer), the host reports the port
+    closed (ICMP port unreachable), or the deadline passes. Returns True if the host answered.
     """
     if not ctx.in_scope(destination[0]):
         return False
     answered = False
+    refused = False
 
     def from_host(data: bytes, ip: str, port: int) -> None:
         nonlocal answered
         if ip == destination[0] and handler(data, ip, port):
             answered = True
 
+    def on_refused(ip: str) -> None:
+        nonlocal refused
+        if ip == destination[0]:
+            refused = True
+
     payloads = list(payloads)
     listeners = list(listeners)
-    with udp_socket(iface) as sock:
+    with udp_socket(iface, report_unreachable=True) as sock:
         for attempt in range(max(1, repeats)):
-            if ctx.cancelled.is_set() or answered:
+            if ctx.cancelled.is_set() or answered or refused:
                 break
             for payload in payloads:
                 send(ctx, sock, payload, destination)
             until = deadline if attempt + 1 >= repeats else min(deadline, time.monotonic() + RESEND_GAP * 2)
-            receive_until(ctx, [sock, *listeners], until, from_host, stop=lambda: answered)
+            receive_until(
+                ctx, [sock, *listeners], until, from_host,
+                stop=lambda: answered or refused, on_refused=on_refused,
+            )
+    if refused:
+        log.debug("%s:%d: port closed (ICMP port unreachable)", destination[0], destination[1])
     return answered
