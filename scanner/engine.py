@@ -253,6 +253,12 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         notes += _discover(probes, collector, cancelled, limiter, cfg, checked.targets.count)
         _neighbours(collector, checked)
         hosts = live_hosts(collector.snapshot())
+        for probe in probes:
+            # A host that only refused a connection left no artefact but is alive all the same
+            # (a probe may expose such hosts as `alive`); unicast discovery may still reach it.
+            for ip in sorted(getattr(probe, "alive", ())):
+                if collector.in_scope(ip):
+                    hosts.setdefault(ip, ScanHost(ip=ip))
         log.info("discovery: %d live host(s) in %.1f s", len(hosts), time.monotonic() - clock)
         notify("phase", {"name": "hosts", "total": len(hosts)})
         clock = time.monotonic()

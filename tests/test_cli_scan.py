@@ -93,7 +93,7 @@ def test_scan_saves_state_writes_output_and_explain_reads_it(web: int, tmp_path:
     assert "chmod 600" in done.stderr
     assert done.stdout == ""  # the report went to --output
     assert SECRET not in done.stderr + out.read_text() + (state / "last-scan.json").read_text()
-    report = json.loads(out.read_text())
+    report = json.loads(out.read_text())["scan"]  # the JSON report carries the scan result whole
     assert report["schema_version"] == 1 and report["mode"] == "scan" and not report["partial"]
     assert report["methods"] == ["ports", "http"]
     (device,) = report["devices"]

@@ -20,6 +20,8 @@ def load_result(path: str | Path) -> ScanResult:
         raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan FILE)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputFileError(f"{path}: not a readable scan result ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("scan"), dict) and "schema_version" not in data:
+        data = data["scan"]  # a `scan --format json` report: the scan result is inside
     if not isinstance(data, dict):
         raise InputFileError(f"{path}: not a scan result")
     try:
@@ -83,7 +85,7 @@ def render(item: IdentifiedDevice) -> str:
 @click.command("explain")
 @click.argument("address")
 @click.option("--scan", "scan_file", type=click.Path(dir_okay=False),
-              help="Saved scan (--format json) to read (default: the last scan).")
+              help="Saved scan (a `scan --format json` report or last-scan.json; default: the last scan).")
 @click.option("--state-dir", type=click.Path(file_okay=False),
               help="Where the last scan was saved (default: $XDG_STATE_HOME/camsweep).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -14,7 +14,7 @@ import click
 from ..config import DEFAULT_PORTS, ScanConfig
 from ..errors import OutputError, UsageError
 from ..models import ScanResult
-from ._finish import finish, output_options
+from ._finish import finish_and_exit, output_options, outputs_from
 
 STATE_FILE = "last-scan.json"
 
@@ -169,7 +169,7 @@ def command(targets: tuple[str, ...], interface: str | None, methods: tuple[str,
     finally:
         progress.clear()
     save_state(result, state_dir)
-    finish(result, **output)
+    finish_and_exit(result, outputs_from(output))
 
 
 def _check_writable(path: str) -> None:

@@ -41,6 +41,7 @@ class PortsProbe(Probe):
         self._scanned: set[str] = set()
         self.open_ports: dict[str, set[int]] = {}
         self.alive: set[str] = set()
+        self.states: dict[str, int] = {}
 
     def _ports(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(int(p) for p in getattr(self.config, "ports", ())))
@@ -52,6 +53,7 @@ class PortsProbe(Probe):
             queue, timeout=float(getattr(cfg, "connect_timeout", 1.0)), max_inflight=inflight,
             wait_rate=ctx.wait_rate, cancelled=ctx.cancelled,
         ):
+            self.states[state] = self.states.get(state, 0) + 1
             if state in (OPEN, CLOSED):
                 with self._lock:
                     first_sign = ip not in self.alive
@@ -77,7 +79,8 @@ class PortsProbe(Probe):
         # One connect per address finds who is there (accepted or refused: alive); the other
         # ports of a live host are queued the moment it answers, ahead of the remaining sweep.
         self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:])
-        log.debug("ports: %d of %d addresses answered", len(self.alive), len(hosts))
+        log.debug("ports: %d of %d addresses answered (%s)", len(self.alive), len(hosts),
+                  ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         with self._lock:
