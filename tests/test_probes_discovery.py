@@ -253,6 +253,38 @@ def test_requests_from_other_clients_are_not_answers() -> None:
     assert garbage.problem and not _udp.is_not_a_reply(garbage)  # kept as evidence
 
 
+# ------------------------------------------------------------------------ mDNS unicast records
+
+
+def test_dns_sd_records_are_grouped_into_services() -> None:
+    """The records of the real Hikvision _CGI answer (hikvision-mdns fixture), as zeroconf parses them."""
+    import json
+    import socket as _socket
+
+    from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText
+    from zeroconf.const import _CLASS_IN, _TYPE_A, _TYPE_PTR, _TYPE_SRV, _TYPE_TXT
+
+    from scanner.probes.mdns import services_from_records, txt_entries
+
+    capture = json.loads((REPLIES / "mdns_cgi_ds-2cd2722fwd-izs.json").read_text())
+    instance = capture["fqdn"] + "."
+    srv = capture["additionals"][1]["rdata"]
+    host = srv["target"] + "."
+    records = [
+        DNSPointer("_CGI._tcp.local.", _TYPE_PTR, _CLASS_IN, 4500, instance),
+        DNSText(instance, _TYPE_TXT, _CLASS_IN, 4500, b"\x06path=/"),
+        DNSService(instance, _TYPE_SRV, _CLASS_IN, 120, srv["priority"], srv["weight"], srv["port"], host),
+        DNSAddress(host, _TYPE_A, _CLASS_IN, 120, _socket.inet_aton(capture["address"])),
+        DNSPointer("_printer._tcp.local.", _TYPE_PTR, _CLASS_IN, 4500, "other._printer._tcp.local."),
+    ]
+    assert services_from_records(records) == [{
+        "type": "_CGI._tcp.local.", "name": instance, "server": host, "port": 80,
+        "txt": ["path=/"], "addresses": ["10.0.1.164"],
+    }]
+    assert txt_entries(b"\x06path=/\x00\x03a=b") == [b"path=/", b"a=b"]
+    assert txt_entries(b"\x09cut") == [b"cut"]  # a length past the end keeps what is there
+
+
 # --------------------------------------------------------------------------------- SSDP fetches
 
 
@@ -483,8 +515,11 @@ def test_ssdp_fetches_descriptions_of_in_scope_locations(lab: object, discovered
 @pytest.mark.lab
 @pytest.mark.parametrize(("probe", "kind"), [
     ("sadp", "sadp_reply"), ("dhip", "dhip_reply"), ("wsd", "onvif_scopes"), ("ssdp", "ssdp_reply"),
+    ("mdns", "mdns_record"),
 ])
 def test_unicast_probe_covers_the_routed_segment(lab: object, probe: str, kind: str) -> None:
+    """probe_host asks each host directly: devices behind the router answer too; silent hosts
+    (port closed) end the wait at once."""
     speaking = devices_with(lab, probe, "B")
     silent = [d.ip for d in lab.devices if d.segment == "B" and d.ip not in speaking][:2]  # type: ignore[attr-defined]
     if not speaking:

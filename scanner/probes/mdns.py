@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import time
 from typing import Any
 
 from ..models import Observation
 from ..protocols import mdns as mdns_codec
-from . import Probe, ProbeContext, register
-from ._udp import interface_address, window_deadline
+from . import HostInfo, Probe, ProbeContext, register
+from ._udp import OnceEmitter, host_deadline, interface_address, unicast_ask, window_deadline
 
 log = logging.getLogger("camsweep")
 
@@ -35,11 +36,56 @@ RESOLVE_TIMEOUT = 1.0
 MAX_SERVICES = 1024
 """Services resolved at most per scan: a chatty network cannot keep the probe busy forever."""
 
+MDNS_PORT = 5353
+
+
+def txt_entries(rdata: bytes) -> list[bytes]:
+    """The character-strings of a TXT record's rdata (each one length byte, then the text)."""
+    entries: list[bytes] = []
+    offset = 0
+    while offset < len(rdata):
+        length = rdata[offset]
+        entries.append(rdata[offset + 1 : offset + 1 + length])
+        offset += 1 + length
+    return [e for e in entries if e]
+
+
+def services_from_records(records: list[Any]) -> list[dict[str, Any]]:
+    """Group the records of a DNS-SD answer into services (PTR -> SRV/TXT -> A)."""
+    from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText
+
+    services: dict[str, dict[str, Any]] = {}
+    srv: dict[str, Any] = {}
+    txt: dict[str, bytes] = {}
+    addresses: dict[str, list[str]] = {}
+    for record in records:
+        name = record.name.lower()
+        if isinstance(record, DNSPointer) and record.name.lower() in {t.lower() for t in SERVICE_TYPES}:
+            services.setdefault(record.alias.lower(), {"type": record.name, "name": record.alias})
+        elif isinstance(record, DNSService):
+            srv[name] = record
+        elif isinstance(record, DNSText):
+            txt[name] = record.text
+        elif isinstance(record, DNSAddress) and len(record.address) == 4:
+            addresses.setdefault(name, []).append(".".join(str(b) for b in record.address))
+    for key, service in services.items():
+        record = srv.get(key)
+        service["server"] = record.server if record is not None else None
+        service["port"] = record.port if record is not None else None
+        service["txt"] = [e.decode("utf-8", "replace") for e in txt_entries(txt.get(key, b""))]
+        service["addresses"] = addresses.get(record.server.lower(), []) if record is not None else []
+    return list(services.values())
+
 
 @register
 class MdnsProbe(Probe):
     name = "mdns"
     description = "mDNS/DNS-SD browse of camera/NVR service types (_CGI, _onvif, _rtsp, ...)"
+
+    def __init__(self, config: object) -> None:
+        super().__init__(config)
+        self._answered: set[str] = set()
+        """Hosts whose services the multicast browse already resolved."""
 
     def discover(self, ctx: ProbeContext) -> None:
         from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
@@ -79,6 +125,8 @@ class MdnsProbe(Probe):
                 if not info.request(zc, timeout * 1000):
                     log.debug("mdns: %s did not resolve in time", name)
                 for observation in self._observations(ctx, service_type, name, info):
+                    if observation.ip:
+                        self._answered.add(observation.ip)
                     ctx.emit(observation)
         finally:
             if browser is not None:
@@ -106,3 +154,41 @@ class MdnsProbe(Probe):
             )
             for ip in addresses
         ]
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        """One legacy-unicast DNS-SD query to ``host:5353`` (RFC 6762 section 6.7).
+
+        Sent from an ephemeral port, so the responder answers unicast to us: this reaches hosts
+        on a routed segment, where multicast never arrives.
+        """
+        if ctx.cancelled.is_set() or host.ip in self._answered:
+            return
+        from zeroconf import DNSIncoming, DNSOutgoing, DNSQuestion
+        from zeroconf.const import _CLASS_IN, _FLAGS_QR_QUERY, _TYPE_PTR
+
+        iface = interface_address(getattr(self.config, "interface", None))
+        query = DNSOutgoing(_FLAGS_QR_QUERY, multicast=False, id_=secrets.randbelow(0xFFFF) + 1)
+        for service_type in SERVICE_TYPES:
+            query.add_question(DNSQuestion(service_type, _TYPE_PTR, _CLASS_IN))
+        records: list[Any] = []
+
+        def on_reply(data: bytes, ip: str, port: int) -> bool:
+            message = DNSIncoming(data, (ip, port))
+            if not message.valid or not message.is_response() or message.id != query.id:
+                return False
+            records.extend(message.answers())
+            return True
+
+        unicast_ask(
+            ctx, iface, query.packets(), (host.ip, MDNS_PORT), on_reply, deadline=host_deadline(self.config)
+        )
+        emit = OnceEmitter(ctx)
+        for service in services_from_records(records)[:MAX_SERVICES]:
+            addresses = [ip for ip in service["addresses"] if ctx.in_scope(ip)] or [host.ip]
+            for ip in addresses:
+                emit(
+                    mdns_codec.from_service(
+                        service["type"], service["name"], server=service["server"],
+                        service_port=service["port"], txt=service["txt"], probe=self.name, ip=ip,
+                    )
+                )
