@@ -9,6 +9,7 @@ time and by the scan's cancel flag. This module gives exactly those and nothing 
 from __future__ import annotations
 
 import fcntl
+import functools
 import ipaddress
 import json
 import logging
@@ -17,12 +18,13 @@ import socket
 import struct
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import ClassVar
 
 from ..errors import ScanError, UsageError
 from ..models import Observation
-from . import ProbeContext
+from . import HostInfo, Probe, ProbeContext
 
 log = logging.getLogger("camsweep")
 
@@ -61,12 +63,22 @@ def interface_addresses(name: str | None) -> list[InterfaceAddress]:
     """
     if not name:
         raise UsageError("no network interface chosen; pass --interface")
+    found = _lookup(name, int(time.monotonic() // _LOOKUP_TTL))
+    if not found:
+        raise ScanError(f"interface {name!r} does not exist or has no IPv4 address")
+    return list(found)
+
+
+_LOOKUP_TTL = 30.0
+"""Seconds an interface's addresses are reused: per-host probes ask for them once per host."""
+
+
+@functools.lru_cache(maxsize=16)
+def _lookup(name: str, _period: int) -> tuple[InterfaceAddress, ...]:
     found = _addresses_from_iproute(name)
     if found is None:
         found = _addresses_from_ioctl(name)
-    if not found:
-        raise ScanError(f"interface {name!r} does not exist or has no IPv4 address")
-    return found
+    return tuple(found)
 
 
 def interface_address(name: str | None) -> InterfaceAddress:
@@ -250,7 +262,7 @@ def receive_until(
                     continue
                 try:
                     handler(data, ip, port)
-                except Exception:  # noqa: BLE001 -- a parser bug must not end the scan
+                except Exception:
                     log.exception("handling a reply from %s failed", ip)
 
 
@@ -261,12 +273,6 @@ def _refused_destination(sock: socket.socket) -> str | None:
     except OSError:
         return None
     return address[0] if address else None
-
-
-def close_all(sockets: Iterable[socket.socket | None]) -> None:
-    for sock in sockets:
-        if sock is not None:
-            sock.close()
 
 
 def window_deadline(config: object) -> float:
@@ -294,7 +300,7 @@ class OnceEmitter:
         """Field keys that differ between copies of one answer (message ids, echoed nonces)."""
         self._seen: set[tuple[object, ...]] = set()
 
-    def __call__(self, observation: "Observation") -> bool:
+    def __call__(self, observation: Observation) -> bool:
         """Emit unless already emitted; True if it was new."""
         key = (
             observation.ip,
@@ -310,7 +316,7 @@ class OnceEmitter:
         return True
 
 
-def is_not_a_reply(observation: "Observation") -> bool:
+def is_not_a_reply(observation: Observation) -> bool:
     """True if the codec found a request (another client's search), not a device's answer.
 
     Group listeners hear every client's discovery request; those are not evidence about a device.
@@ -416,3 +422,85 @@ def unicast_ask(
     if refused:
         log.debug("%s:%d: port closed (ICMP port unreachable)", destination[0], destination[1])
     return answered
+
+
+Accept = Callable[[bytes, str], "Observation | None"]
+"""Turns one datagram from a host into an observation, or None if it is not evidence."""
+
+
+class DatagramDiscoveryProbe(Probe):
+    """A discovery protocol spoken over UDP: a request multicast (and optionally broadcast) on
+    the segment during the listen window, and the same request unicast to each host that did not
+    answer (how a routed segment, which multicast never reaches, is covered).
+
+    Subclasses give the group and port, and ``new_round()``: fresh request payloads plus the
+    function that accepts the replies to them. Replies are read on our source port and on the
+    group (some devices answer there), copies are emitted once, other clients' requests dropped.
+    """
+
+    group: ClassVar[str]
+    port: ClassVar[int]
+    broadcast: ClassVar[bool] = False
+    """Also send to the interface's broadcast address."""
+    volatile_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields that differ between copies of one device's answer (echoed ids)."""
+
+    def __init__(self, config: object) -> None:
+        super().__init__(config)
+        self._answered: set[str] = set()
+        """Hosts that answered the multicast round: no need to ask them again."""
+
+    def new_round(self) -> tuple[list[bytes], Accept]:
+        raise NotImplementedError
+
+    def discover(self, ctx: ProbeContext) -> None:
+        iface = interface_address(getattr(self.config, "interface", None))
+        emit = OnceEmitter(ctx, self.volatile_fields)
+        payloads, accept = self.new_round()
+
+        def on_reply(data: bytes, ip: str, port: int) -> None:
+            observation = accept(data, ip)
+            if observation is not None:
+                self._answered.add(ip)
+                emit(observation)
+
+        destinations = [(self.group, self.port)]
+        if self.broadcast:
+            destinations.append((iface.broadcast, self.port))
+        requests = [(payload, where) for payload in payloads for where in destinations]
+        listener = group_listener(iface, self.group, self.port)
+        try:
+            with udp_socket(iface, broadcast=self.broadcast) as sender:
+                multicast_round(
+                    ctx, sender, requests, [listener], on_reply,
+                    window_deadline(self.config), own_ips=[iface.ip],
+                )
+        finally:
+            if listener is not None:
+                listener.close()
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        if ctx.cancelled.is_set() or host.ip in self._answered:
+            return
+        iface = interface_address(getattr(self.config, "interface", None))
+        emit = OnceEmitter(ctx, self.volatile_fields)
+        payloads, accept = self.new_round()
+
+        def on_reply(data: bytes, ip: str, port: int) -> bool:
+            observation = accept(data, ip)
+            if observation is None:
+                return False
+            emit(observation)
+            return True
+
+        # An on-link device may answer to the group instead of to us: listen there too.
+        on_link = ipaddress.ip_address(host.ip) in iface.network
+        listener = group_listener(iface, self.group, self.port) if on_link else None
+        try:
+            unicast_ask(
+                ctx, iface, payloads, (host.ip, self.port), on_reply,
+                deadline=host_deadline(self.config), listeners=[listener],
+            )
+        finally:
+            if listener is not None:
+                listener.close()

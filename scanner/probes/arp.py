@@ -11,9 +11,9 @@ import ipaddress
 import logging
 import select
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from ..errors import PrivilegeError
 from ..models import ArtefactKind, Observation, normalize_mac

@@ -16,7 +16,13 @@ from typing import Any
 from ..models import Observation
 from ..protocols import mdns as mdns_codec
 from . import HostInfo, Probe, ProbeContext, register
-from ._udp import OnceEmitter, host_deadline, interface_address, unicast_ask, window_deadline
+from ._udp import (
+    OnceEmitter,
+    host_deadline,
+    interface_address,
+    unicast_ask,
+    window_deadline,
+)
 
 log = logging.getLogger("camsweep")
 
@@ -88,11 +94,17 @@ class MdnsProbe(Probe):
         """Hosts whose services the multicast browse already resolved."""
 
     def discover(self, ctx: ProbeContext) -> None:
-        from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceStateChange, Zeroconf
+        from zeroconf import (
+            IPVersion,
+            ServiceBrowser,
+            ServiceInfo,
+            ServiceStateChange,
+            Zeroconf,
+        )
 
         iface = interface_address(getattr(self.config, "interface", None))
         deadline = window_deadline(self.config)
-        announced: "queue.Queue[tuple[str, str]]" = queue.Queue()
+        announced: queue.Queue[tuple[str, str]] = queue.Queue()
 
         def on_change(
             zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange

@@ -118,7 +118,7 @@ def fetch_bounded(
 class _DescriptionFetcher:
     """Fetches LOCATION descriptions in the background while the listen window is still open."""
 
-    def __init__(self, probe: "SsdpProbe", ctx: ProbeContext, source_ip: str) -> None:
+    def __init__(self, probe: SsdpProbe, ctx: ProbeContext, source_ip: str) -> None:
         self._probe = probe
         self._ctx = ctx
         self._source_ip = source_ip
