@@ -542,3 +542,35 @@ def test_replies_from_out_of_scope_devices_are_dropped(lab: object) -> None:
     assert _ips(found) == {chosen}
     # ... and unicast never goes to a host outside the scope.
     assert run_probe(lab, "sadp", hosts=[answering[1]], scope=(f"{chosen}/32",)) == []
+
+
+_CANCEL_RUNNER = r"""
+import json, sys, threading
+from scanner.config import ScanConfig
+from scanner.probes import ProbeContext, load_all
+
+names = json.loads(sys.argv[1])
+# A listen window far longer than the test's time bound: only the cancel flag can end it.
+config = ScanConfig(interface="eth0", listen_window=600.0, read_timeout=600.0)
+cancelled = threading.Event()
+ctx = ProbeContext(config=config, emit=lambda o: None, cancelled=cancelled, in_scope=lambda ip: True)
+threads = [threading.Thread(target=load_all()[n](config).discover, args=(ctx,), daemon=True) for n in names]
+for t in threads:
+    t.start()
+threading.Timer(1.0, cancelled.set).start()
+for t in threads:
+    t.join()
+print(json.dumps({"stopped": [n for n, t in zip(names, threads) if not t.is_alive()]}))
+"""
+
+
+@pytest.mark.lab
+def test_discovery_stops_promptly_when_the_scan_is_cancelled(lab: object) -> None:
+    import json
+
+    names = ["arp", "sadp", "dhip", "wsd", "ssdp", "mdns"]
+    done = lab.exec(  # type: ignore[attr-defined]
+        ["python3", "-c", _CANCEL_RUNNER, json.dumps(names)], cwd=str(ROOT), timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == {"stopped": names}
