@@ -308,7 +308,14 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     # Every discover() bounds itself; this cap only guards against a probe that does not.
     cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")
-    futures = {pool.submit(_guarded, p.name, p.discover, ctx): p.name for p in probes}
+    def timed(probe: Probe) -> str | None:
+        clock = time.monotonic()
+        try:
+            return _guarded(probe.name, probe.discover, ctx)
+        finally:
+            log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
+
+    futures = {pool.submit(timed, p): p.name for p in probes}
     try:
         pending = _wait(futures, time.monotonic() + cap)
     finally:
@@ -362,7 +369,8 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
                 with lock:
                     failures.append(f"{host.ip}: {message}")
 
-    workers = cf.ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="probe")
+    # Twice the limit: a task waiting for its host's politeness gate holds a thread but no slot.
+    workers = cf.ThreadPoolExecutor(max_workers=2 * cfg.concurrency, thread_name_prefix="probe")
 
     def host_job(host: ScanHost) -> None:
         nonlocal probed
@@ -392,6 +400,7 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
                         notes.append(f"{host.ip}: probing stopped after {cfg.host_timeout:g} s (host time limit)")
         finally:
             event.set()
+            log.debug("%s: probed in %.2f s", host.ip, time.monotonic() - (deadline - cfg.host_timeout))
             with lock:
                 probed += 1
                 done = probed

@@ -249,7 +249,7 @@ class HttpProbe(Probe):
 
         # All requests to one host share a time budget, so a device with several dripping or
         # silent ports costs at most this long, not one request_timeout per port.
-        ends = time.monotonic() + max(limits["total"], cfg.host_timeout / 2)
+        ends = time.monotonic() + max(limits["total"], 0.4 * cfg.host_timeout)
 
         def get(port: int, scheme: str, path: str) -> Fetched | None:
             nonlocal budget

@@ -9,9 +9,11 @@ paced by the scan's packet rate, and closed as soon as they complete: no payload
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 
+from .. import netif
 from ..models import ArtefactKind, Observation
 from ..targets import expand
 from . import HostInfo, Probe, ProbeContext, register
@@ -79,6 +81,16 @@ class PortsProbe(Probe):
         # One connect per address finds who is there (accepted or refused: alive); the other
         # ports of a live host are queued the moment it answers, ahead of the remaining sweep.
         self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:])
+        # A routed address that stayed silent gets one more try: its first SYN may have been
+        # dropped on the way (a router's neighbour table full, its ARP queue overrun), and no
+        # ARP sweep or neighbour table vouches for hosts behind a router.
+        on_link = netif.interface_networks(cfg.interface) if getattr(cfg, "interface", None) else []
+        with self._lock:
+            silent = [ip for ip in hosts if ip not in self.alive
+                      and not any(ipaddress.ip_address(ip) in net for net in on_link)]
+        if silent and not ctx.cancelled.is_set():
+            log.debug("ports: asking %d silent routed address(es) once more", len(silent))
+            self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in silent), MAX_INFLIGHT, ports[1:])
         log.debug("ports: %d of %d addresses answered (%s)", len(self.alive), len(hosts),
                   ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
 
