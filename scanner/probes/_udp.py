@@ -31,6 +31,10 @@ log = logging.getLogger("camsweep")
 MAX_DATAGRAM = 64 * 1024
 """Bytes read at most per datagram (a UDP payload cannot be larger anyway)."""
 
+RECEIVE_BUFFER = 4 * 1024 * 1024
+"""Socket receive buffer asked for: a multicast request makes every device answer at once
+(WS-Discovery answers are several KiB each), and the kernel drops what does not fit."""
+
 POLL_SLICE = 0.1
 """Seconds between checks of the cancel flag while waiting for replies."""
 
@@ -131,6 +135,16 @@ def _addresses_from_ioctl(name: str) -> list[InterfaceAddress]:
     return [InterfaceAddress(name, ip, network)]
 
 
+def enlarge_receive_buffer(sock: socket.socket) -> None:
+    """Ask for ``RECEIVE_BUFFER`` (beyond net.core.rmem_max if we may), else what we can get."""
+    for option in (getattr(socket, "SO_RCVBUFFORCE", 33), socket.SO_RCVBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, RECEIVE_BUFFER)
+            return
+        except OSError:
+            continue
+
+
 def _bind_to_device(sock: socket.socket, name: str) -> None:
     """Pin the socket to the interface too; needs CAP_NET_RAW on older kernels, so best effort."""
     try:
@@ -152,6 +166,7 @@ def udp_socket(
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     try:
         _bind_to_device(sock, iface.name)
+        enlarge_receive_buffer(sock)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(iface.ip))
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
@@ -181,6 +196,7 @@ def group_listener(iface: InterfaceAddress, group: str, port: int) -> socket.soc
         if hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         _bind_to_device(sock, iface.name)
+        enlarge_receive_buffer(sock)
         try:
             # Only the group we join, not every group some other socket joined.
             sock.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import select
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 from ..errors import PrivilegeError
 from ..models import ArtefactKind, Observation, normalize_mac
 from . import HostInfo, Probe, ProbeContext, register
-from ._udp import InterfaceAddress, interface_addresses
+from ._udp import InterfaceAddress, enlarge_receive_buffer, interface_addresses
 
 log = logging.getLogger("camsweep")
 
@@ -87,6 +88,8 @@ class ArpProbe(Probe):
         except PermissionError as exc:
             raise PrivilegeError(f"ARP sweep needs root or CAP_NET_RAW ({exc.strerror})") from exc
         try:
+            if isinstance(getattr(sock, "ins", None), socket.socket):
+                enlarge_receive_buffer(sock.ins)  # a big sweep's replies arrive in a burst
             own_mac = get_if_hwaddr(iface)
             pending = {ip for ip, _ in targets}
             found: set[str] = set()
