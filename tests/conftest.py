@@ -5,6 +5,8 @@ profiles and torn down at the end (also on Ctrl-C). Tests that use it skip only 
 not in CI; in CI (``CI`` set) they run, and fail loudly if the lab cannot start. The session's lab
 uses its own namespace prefix ``cs-s<pid>-`` (scanner: ``lab.scanner_namespace``), so test runs
 started at the same time on one machine, or a `camsweep lab up` demo, do not collide.
+``CAMSWEEP_LAB_COUNT=N`` runs the session's lab with N devices (profiles cloned), to check the lab
+and camsweep at scale.
 """
 
 from __future__ import annotations
@@ -29,5 +31,6 @@ def lab() -> Iterator[object]:
         pytest.skip(reason)
     from scanner.lab import Lab
 
-    with Lab(prefix=f"cs-s{os.getpid()}-") as running:
+    count = int(os.environ["CAMSWEEP_LAB_COUNT"]) if os.environ.get("CAMSWEEP_LAB_COUNT") else None
+    with Lab(count=count, prefix=f"cs-s{os.getpid()}-") as running:
         yield running

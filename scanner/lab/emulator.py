@@ -174,10 +174,14 @@ class DeviceSockets:
         for service in self.profile["mdns"]:
             type_ = service["type"] if service["type"].endswith(".") else service["type"] + "."
             server = service.get("server") or f"{self.profile['hostname']}.local."
+            instance = service["name"]
             if self.profile.get("clone_of"):
-                # Clones share their original's names; keep host names unique on the segment.
-                server = server.replace(".local.", f"-{self.name.rsplit('-', 1)[-1]}.local.")
-            info = AsyncServiceInfo(type_, f"{service['name']}.{type_}", addresses=[socket.inet_aton(self.ip)],
+                # Real units differ in serial, so in instance and host name; clones of one profile
+                # would all claim the same names. Number them as mDNS conflict renaming does.
+                number = int(self.name.rsplit("-", 1)[-1]) + 1
+                server = server.replace(".local.", f"-{number}.local.")
+                instance = f"{instance} ({number})"
+            info = AsyncServiceInfo(type_, f"{instance}.{type_}", addresses=[socket.inet_aton(self.ip)],
                                     port=service["port"], properties=service.get("txt", {}), server=server)
             task = await self.zeroconf.async_register_service(info, allow_name_change=True)
             await task
