@@ -135,3 +135,40 @@ def test_explain_unknown_device(tmp_path: Path) -> None:
                                 "finished": "2026-11-25T10:00:05+00:00", "devices": []}))
     done = run("explain", "198.18.0.99", "--scan", str(scan))
     assert done.returncode == ExitCode.USAGE and "no device 198.18.0.99" in done.stderr
+
+
+def _config(tmp_path: Path, port: int) -> Path:
+    config = tmp_path / "camsweep.toml"
+    config.write_text(f"""
+[scan]
+targets = ["127.0.0.1"]
+methods = ["ports,http"]
+ports = [{port}]
+listen = 1.0
+
+[policy]
+fail_on = "never"
+
+[output]
+reports = [{{ format = "json", path = "report.json" }}]
+""")
+    return config
+
+
+def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
+    done = run("scan", "--config", str(_config(tmp_path, web)), "--state-dir", str(tmp_path / "state"), "--no-store")
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert done.stdout == ""  # unattended: report files only
+    report = json.loads((tmp_path / "report.json").read_text())["scan"]
+    assert report["targets"] == ["127.0.0.1"] and report["methods"] == ["ports", "http"]
+
+
+def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
+    from scanner.runconfig import RunLock
+
+    state = tmp_path / "state"
+    with RunLock(state / "run.lock"):
+        done = run("scan", "--config", str(_config(tmp_path, web)), "--state-dir", str(state), "--no-store")
+    assert done.returncode == ExitCode.SCAN_FAILED
+    assert "another camsweep run" in done.stderr
+    assert not (tmp_path / "report.json").exists()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,21 @@ class Progress:
             self.shown = False
 
 
+# [scan] keys of a --config file -> ScanConfig fields (a command-line option given wins).
+_CONFIG_KEYS = {
+    "interface": "interface", "listen": "listen_window", "connect_timeout": "connect_timeout",
+    "read_timeout": "read_timeout", "host_timeout": "host_timeout", "concurrency": "concurrency",
+    "per_host": "per_host", "rate": "rate", "allow_public": "allow_public",
+}
+_CLI_PARAMS = {"listen_window": "listen_window", "interface": "interface", "connect_timeout": "connect_timeout",
+               "read_timeout": "read_timeout", "host_timeout": "host_timeout", "concurrency": "concurrency",
+               "rate": "rate", "allow_public": "allow_public"}
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+
 @click.command("scan", epilog=CREDENTIALS_HELP)
 @click.argument("targets", nargs=-1)
 @click.option("-i", "--interface", help="Interface to scan from (default: the default route's).")
@@ -134,11 +151,15 @@ class Progress:
 @click.option("--allow-public", is_flag=True, help="Allow public (non-private) target ranges.")
 @click.option("--state-dir", type=click.Path(file_okay=False),
               help="Where last-scan.json goes (default: $XDG_STATE_HOME/camsweep).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="TOML config for unattended runs ([scan], [policy], [output], [retention]; README "
+                   "\"Scheduled scans\"); options given here win. Takes a run lock: overlapping runs exit 5.")
 @output_options
-def command(targets: tuple[str, ...], interface: str | None, methods: tuple[str, ...],
+@click.pass_context
+def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None, methods: tuple[str, ...],
             credentials_file: str | None, ports_text: str, connect_timeout: float, read_timeout: float,
             request_timeout: float, host_timeout: float, listen_window: float, concurrency: int, rate: int,
-            allow_public: bool, state_dir: str | None, **output: Any) -> None:
+            allow_public: bool, state_dir: str | None, config_path: str | None, **output: Any) -> None:
     """Scan TARGETS (CIDRs, ranges like 10.0.0.5-40, hosts, host names) and identify devices.
 
     Without TARGETS the subnets of the --interface are scanned. Sent: an ARP sweep (root only),
@@ -147,29 +168,58 @@ def command(targets: tuple[str, ...], interface: str | None, methods: tuple[str,
     a TLS handshake, and ONVIF queries only with --credentials. Never sent: password guesses,
     exploit paths, configuration changes. Public ranges are refused without --allow-public.
 
-    Exit codes: 0 no Hikvision/Dahua device, 2 bad input (nothing sent), 3 Hikvision/Dahua
-    device(s) found, 5 scan failed, 6 interrupted (partial result printed).
+    Exit codes: 0 no restricted device, 2 bad input (nothing sent), 3 restricted device(s)
+    found, 4 new ones (--fail-on new), 5 scan failed, 6 interrupted (partial result printed).
     """
     from .. import credentials as credentials_mod
+    from .. import runconfig
     from ..engine import plan, run
 
-    credentials = credentials_mod.load(credentials_file) if credentials_file else ()
-    config = ScanConfig(
+    settings: dict[str, Any] = dict(
         targets=targets, interface=interface, methods=methods, ports=parse_ports(ports_text),
-        credentials=credentials, connect_timeout=connect_timeout, read_timeout=read_timeout,
-        request_timeout=request_timeout, host_timeout=host_timeout, listen_window=listen_window,
-        concurrency=concurrency, rate=rate, allow_public=allow_public,
+        connect_timeout=connect_timeout, read_timeout=read_timeout, request_timeout=request_timeout,
+        host_timeout=host_timeout, listen_window=listen_window, concurrency=concurrency, rate=rate,
+        allow_public=allow_public,
     )
+    outputs = outputs_from(output)
+    lock: runconfig.RunLock | None = None
+    if config_path:
+        run_config = runconfig.load(config_path)
+        section = run_config.scan
+        for key, field_name in _CONFIG_KEYS.items():
+            if key in section and not (field_name in _CLI_PARAMS and _given(ctx, _CLI_PARAMS[field_name])):
+                settings[field_name] = section[key]
+        if "targets" in section and not targets:
+            settings["targets"] = tuple(str(t) for t in section["targets"])
+        if "methods" in section and not methods:
+            settings["methods"] = tuple(str(m) for m in section["methods"])
+        if "ports" in section and not _given(ctx, "ports_text"):
+            settings["ports"] = parse_ports(",".join(str(p) for p in section["ports"]))
+        if "credentials" in section and not credentials_file:
+            credentials_file = section["credentials"]
+        outputs = replace(
+            outputs,
+            db_path=outputs.db_path or run_config.db,
+            policy=outputs.policy if outputs.policy is not None else (",".join(run_config.policy_names) or None),
+            fail_on=outputs.fail_on if _given(ctx, "fail_on") else run_config.fail_on,
+            reports=tuple((r.format, r.path) for r in run_config.reports),
+            keep_scans=run_config.keep_scans,
+            quiet=bool(run_config.reports) and not outputs.output,
+        )
+        lock = runconfig.RunLock((Path(state_dir) if state_dir else default_state_dir()) / "run.lock")
+    settings["credentials"] = credentials_mod.load(credentials_file) if credentials_file else ()
+    config = ScanConfig(**settings)
     checked = plan(config)  # every usage error is raised here, before anything is sent
-    if output.get("output"):
-        _check_writable(str(output["output"]))
-    progress = Progress(sys.stderr.isatty())
-    try:
-        result = run(checked, progress)
-    finally:
-        progress.clear()
-    save_state(result, state_dir)
-    finish_and_exit(result, outputs_from(output))
+    if outputs.output:
+        _check_writable(outputs.output)
+    with lock if lock is not None else contextlib.nullcontext():
+        progress = Progress(sys.stderr.isatty())
+        try:
+            result = run(checked, progress)
+        finally:
+            progress.clear()
+        save_state(result, state_dir)
+        finish_and_exit(result, outputs)
 
 
 def _check_writable(path: str) -> None:
