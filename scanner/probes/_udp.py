@@ -481,7 +481,7 @@ class DatagramDiscoveryProbe(Probe):
                 emit(observation)
 
         destinations = [(self.group, self.port)]
-        if self.broadcast:
+        if self.broadcast and iface.network.prefixlen < 31:  # /31 and /32 have no broadcast
             destinations.append((iface.broadcast, self.port))
         requests = [(payload, where) for payload in payloads for where in destinations]
         listener = group_listener(iface, self.group, self.port)
