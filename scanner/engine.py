@@ -23,6 +23,7 @@ from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
 from .probes import MODULES, REGISTRY, HostInfo, Probe, ProbeContext
+from .probes._tcp import Watchdog
 from .targets import Targets, expand
 
 log = logging.getLogger("camsweep")
@@ -267,6 +268,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     except KeyboardInterrupt:
         partial = True
         cancelled.set()
+        Watchdog.stop_all()  # wake every probe blocked on a device now, not at its deadline
         notes.append("interrupted: the scan was stopped early; results are partial")
         log.warning("interrupted; keeping what was found so far")
     finally:

@@ -172,3 +172,47 @@ def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
     assert done.returncode == ExitCode.SCAN_FAILED
     assert "another camsweep run" in done.stderr
     assert not (tmp_path / "report.json").exists()
+
+
+def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time as _time
+
+    asked = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def drip() -> None:  # accepts the port scan's connect, then answers the GET one byte at a time
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.settimeout(5)
+            try:
+                if conn.recv(1024).startswith(b"GET"):
+                    asked.set()
+                    for byte in b"HTTP/1.1 200 OK\r\n":
+                        conn.sendall(bytes([byte]))
+                        _time.sleep(0.5)
+            except OSError:
+                pass
+
+    threading.Thread(target=drip, daemon=True).start()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "scan.py"), "scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(port),
+         "--request-timeout", "60", "--host-timeout", "60", "--state-dir", str(tmp_path), "--no-store"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert asked.wait(60), "the scan never reached the HTTP request"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        listener.close()
+    assert process.returncode == ExitCode.PARTIAL, stderr
+    assert "PARTIAL" in stdout and "127.0.0.1" in stdout
+    assert json.loads((tmp_path / "last-scan.json").read_text())["partial"] is True

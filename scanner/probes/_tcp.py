@@ -12,6 +12,7 @@ import selectors
 import socket
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -24,7 +25,15 @@ class Watchdog:
     """Shuts registered sockets down at a deadline, so no blocked read outlives it.
 
     Use as a context manager around one exchange; ``fired`` says whether the deadline cut it.
+    ``stop_all()`` fires every active watchdog at once (the scan was interrupted).
     """
+
+    _active: "weakref.WeakSet[Watchdog]" = weakref.WeakSet()
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for dog in list(cls._active):
+            dog._fire()
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -48,11 +57,13 @@ class Watchdog:
                 _shutdown(sock)
 
     def __enter__(self) -> "Watchdog":
+        self._active.add(self)
         self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
+        self._active.discard(self)
 
 
 def _shutdown(sock: socket.socket) -> None:
