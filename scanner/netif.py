@@ -77,13 +77,15 @@ def interface_networks(name: str) -> list[ipaddress.IPv4Network]:
 
 
 def has_raw_sockets() -> bool:
-    """True if this process may open raw sockets (root or CAP_NET_RAW)."""
-    if os.geteuid() == 0:
-        return True
+    """True if this process may open raw sockets: CAP_NET_RAW in its effective set.
+
+    Read from /proc (root whose capabilities were dropped cannot open raw sockets either); only
+    where /proc is unreadable does uid 0 stand in for it.
+    """
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("CapEff:"):
                 return bool(int(line.split()[1], 16) >> _CAP_NET_RAW & 1)
     except (OSError, ValueError, IndexError):
         pass
-    return False
+    return os.geteuid() == 0

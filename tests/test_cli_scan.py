@@ -216,3 +216,14 @@ def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
     assert process.returncode == ExitCode.PARTIAL, stderr
     assert "PARTIAL" in stdout and "127.0.0.1" in stdout
     assert json.loads((tmp_path / "last-scan.json").read_text())["partial"] is True
+
+
+def test_asking_for_a_root_only_method_without_raw_sockets_is_refused() -> None:
+    import shutil
+
+    setpriv = shutil.which("setpriv")  # util-linux: drop CAP_NET_RAW even when running as root
+    assert setpriv, "setpriv (util-linux) is needed to run without CAP_NET_RAW"
+    done = subprocess.run([setpriv, "--bounding-set", "-net_raw", "--", sys.executable, str(ROOT / "scan.py"), "scan",
+                           "127.0.0.1", "--methods", "arp,ports"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == ExitCode.USAGE
+    assert done.stderr.strip() == "camsweep: error: method 'arp' needs root or CAP_NET_RAW; run as root or leave it out"

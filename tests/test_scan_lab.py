@@ -163,3 +163,22 @@ def test_onvif_credentials_are_used_and_never_shown(lab_scan: dict[str, Any]) ->
 
 def test_saved_state_matches_the_printed_result(lab_scan: dict[str, Any]) -> None:
     assert json.loads(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
+
+
+def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_table(lab: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="camsweep-lab-noroot-") as tmp:
+        done = lab.exec(
+            ["setpriv", "--bounding-set", "-net_raw", "--", "python3", str(ROOT / "scan.py"), "scan", SEGMENTS[0],
+             "--format", "json", "--no-store", "--state-dir", tmp],
+            cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
+        )
+    assert done.returncode in (0, 3), done.stderr
+    result = json.loads(done.stdout)["scan"]
+    assert "arp" not in result["methods"]
+    assert any("arp skipped" in note and "neighbour table" in note for note in result["notes"])
+    found = _by_ip(result)
+    segment_a = [d for d in lab.devices if d.segment == "A"]
+    with_mac = [d for d in segment_a if d.ip in found and d.mac in found[d.ip]["device"]["macs"]]
+    # Every segment-A device that answered anything was learnt by the kernel, MAC included.
+    assert len(with_mac) == len([d for d in segment_a if d.ip in found])
+    assert with_mac
