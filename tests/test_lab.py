@@ -637,3 +637,54 @@ def test_down_clears_a_crashed_labs_leftovers(one_profile_dir: Path) -> None:
     assert _owned(CHILD) == []
     emulators = subprocess.run(["pgrep", "-f", f"scanner.lab.emulator .*state-{CHILD[3:-1]}.json"], capture_output=True, text=True, check=False)
     assert emulators.stdout.strip() == ""
+
+
+_HELLO_LISTENER = """
+import socket, struct, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("0.0.0.0", 3702))
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                struct.pack("4s4s", socket.inet_aton("239.255.255.250"), socket.inet_aton(sys.argv[1])))
+print("LISTENING", flush=True)
+sock.settimeout(30)
+data, addr = sock.recvfrom(65535)
+print(addr[0], data.hex(), flush=True)
+"""
+
+
+def test_wsd_hello_is_sent_when_the_lab_starts(one_profile_dir: Path) -> None:
+    _needs_lab()
+    profile = one_profile_dir / EXAMPLE.name
+    hello = ('<e:Envelope><e:Header><w:MessageID>{message_id}</w:MessageID></e:Header><e:Body><d:Hello>'
+             '<w:Address>urn:uuid:{uuid}</w:Address><d:XAddrs>http://{ip}/onvif/device_service</d:XAddrs>'
+             '</d:Hello></e:Body></e:Envelope>')
+    profile.write_text(profile.read_text().replace("[sadp]", f"hello = '{hello}'\n\n[sadp]"))
+    heard: list[str] = []
+
+    class ListeningLab(Lab):
+        """Starts a listener in the scanner namespace after the network is built, before the
+        emulator (which says Hello once, at start)."""
+
+        def _start_emulator(self) -> None:
+            assert self.plan is not None
+            self.check_isolated()
+            listener = subprocess.Popen(
+                ["ip", "netns", "exec", self.scanner_namespace, sys.executable, "-c", _HELLO_LISTENER,
+                 self.plan.scanner_ip], stdout=subprocess.PIPE, text=True)
+            assert listener.stdout is not None and listener.stdout.readline().strip() == "LISTENING"
+            try:
+                super()._start_emulator()
+                heard.append(listener.stdout.readline().strip())
+            finally:
+                listener.kill()
+                listener.wait()
+
+    with ListeningLab(one_profile_dir, prefix=SMALL) as small:
+        device = small.devices[0]
+        source, payload = heard[0].split()
+        text = bytes.fromhex(payload).decode()
+        assert source == device.ip
+        assert f"urn:uuid:{variables_of(small, device)['device_uuid']}" in text
+        assert f"http://{device.ip}/onvif/device_service" in text and "urn:uuid:" in text.split("MessageID>")[1]
+    assert _owned(SMALL) == []

@@ -6,6 +6,10 @@ instance, attached to this loop), and steps back out. Between devices and after 
 process sits in the switch namespace (``cs-sw``), which has no addresses: nothing it does can
 reach the root namespace.
 
+mDNS: each device with ``[[mdns]]`` gets an ``AsyncZeroconf(interfaces=[its ip])`` built while the
+thread is in the device's namespace and attached to this same loop -- no thread per device, and
+every device can announce (measured: 31 zeroconf instances in a 250-device lab).
+
 Run by ``scanner.lab.Lab``: ``python3 -m scanner.lab.emulator STATE_FILE``; prints ``READY`` on
 stdout once every socket is open, then serves until SIGTERM/SIGINT.
 """
