@@ -28,15 +28,15 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET  # our own nmap's XML, not device input
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scanner.config import DEFAULT_PORTS  # noqa: E402
-from scanner.lab import Lab  # noqa: E402
+from scanner.config import DEFAULT_PORTS
+from scanner.lab import Lab
 
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
 RESTRICTED = ("hikvision", "dahua")
@@ -173,7 +173,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="Directory for the JSON result.")
     args = parser.parse_args()
     ports = ",".join(str(p) for p in DEFAULT_PORTS)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with Lab(count=args.count, prefix=args.prefix) as lab:
         netns = ["ip", "netns", "exec", lab.scanner_namespace]
         truth = [{"name": d.name, "ip": d.ip, "segment": d.segment, "truth": dict(d.truth)} for d in lab.devices]

@@ -13,10 +13,12 @@ from __future__ import annotations
 import concurrent.futures as cf
 import importlib
 import logging
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import netif
 from .config import ScanConfig
@@ -107,7 +109,10 @@ def select_methods(spec: Iterable[str], known: Iterable[str]) -> tuple[list[str]
         name = token[1:] if token[0] in "-!" else token.lstrip("+")
         if name not in order:
             raise UsageError(f"unknown method {name!r}; known methods: {', '.join(order)}")
-        (exclude.add(name) if token[0] in "-!" else include.append(name))
+        if token[0] in "-!":
+            exclude.add(name)
+        else:
+            include.append(name)
     chosen = [m for m in order if (not include or m in include) and m not in exclude]
     if not chosen:
         raise UsageError("--methods leaves no method to run")
@@ -117,7 +122,7 @@ def select_methods(spec: Iterable[str], known: Iterable[str]) -> tuple[list[str]
 def _interface_for(targets: Targets) -> str | None:
     """The interface whose subnet holds the targets (no default route in a lab namespace)."""
     try:
-        names = sorted(socket_name for _, socket_name in __import__("socket").if_nameindex())
+        names = sorted(name for _, name in socket.if_nameindex())
     except OSError:
         return None
     for name in names:
@@ -326,8 +331,10 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     for future, name in futures.items():
         if future in pending:
             notes.append(f"method {name} did not finish within {cap:.0f} s and was stopped")
-        elif not future.cancelled() and future.result():
-            notes.append(future.result())
+        elif not future.cancelled():
+            message = future.result()
+            if message:
+                notes.append(message)
     return notes
 
 

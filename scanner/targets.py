@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
 
 from .errors import UsageError
 
@@ -18,7 +18,7 @@ MAX_HOSTS = 65536
 """Default upper bound on the addresses one scan may touch (a /16)."""
 
 IPv4Net = ipaddress.IPv4Network
-_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT: not public, not "private"
+_SHARED = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT: not public, not "private"
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 _RANGE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3})-(\d{1,3}(?:\.\d{1,3}){3}|\d{1,3})$")
 

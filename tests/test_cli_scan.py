@@ -12,9 +12,9 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -60,7 +60,7 @@ def test_broken_credentials_file_is_refused_without_echoing_it(tmp_path: Path) -
 
 
 class _Camera(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         body = b"<html><head><title>Login</title></head></html>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")

@@ -14,8 +14,9 @@ import socketserver
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -25,10 +26,10 @@ from scanner.devices import merge
 from scanner.errors import PrivilegeError, UsageError
 from scanner.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
 from scanner.probes import HostInfo, Probe, ProbeContext
-from scanner.probes.http import hints, Fetched
+from scanner.probes.http import Fetched, hints
 
 TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
-FORBIDDEN = re.compile(r"webLanguage|auth=|current_config|RPC2", re.I)
+FORBIDDEN = re.compile(r"webLanguage|auth=|current_config|RPC2", re.IGNORECASE)
 
 
 @pytest.fixture()
@@ -147,7 +148,7 @@ def onvif_fault(server: Server, sock: socket.socket) -> None:
     request = server.read_request(sock)
     if not request:  # the port scan's bare connect
         return
-    length = re.search(rb"Content-Length: (\d+)", request, re.I)
+    length = re.search(rb"Content-Length: (\d+)", request, re.IGNORECASE)
     body = request.split(b"\r\n\r\n", 1)[1]
     while length and len(body) < int(length.group(1)):
         body += sock.recv(65536)
@@ -169,7 +170,7 @@ def tls_context(tmp: Path) -> ssl.SSLContext:
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HIKVISION"),
                       x509.NameAttribute(NameOID.COMMON_NAME, "www.hikvision.com")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
             .sign(key, hashes.SHA256()))
@@ -198,7 +199,8 @@ def observations_of(result: ScanResult) -> list[Observation]:
 
 def test_loopback_scan_records_banners_and_bounds_hostile_servers(
         servers: dict[str, Server], registry: dict[str, type[Probe]], monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.probes import http as http_probe, rtsp as rtsp_probe
+    from scanner.probes import http as http_probe
+    from scanner.probes import rtsp as rtsp_probe
 
     # The probes pick ports by role; map the test servers' random ports onto those roles.
     monkeypatch.setattr(http_probe, "TLS_PORTS", frozenset({servers["tls"].port}))

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
+from reports.text import clean
+
 from ..errors import InputFileError, UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
-from reports.text import clean
 
 
 def load_result(path: str | Path) -> ScanResult:

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,27 +34,15 @@ def default_state_dir() -> Path:
     return Path(base) / "camsweep"
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename: readers never see half a file."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-
-
 def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
+    """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
+    from reports import write_atomic
+
     path = Path(state_dir) if state_dir else default_state_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
     target = path / STATE_FILE
     write_atomic(target, json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n")
     return target

@@ -13,8 +13,8 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 OPEN, CLOSED, UNREACHABLE, TIMEOUT = "open", "closed", "unreachable", "timeout"
 
@@ -28,7 +28,7 @@ class Watchdog:
     ``stop_all()`` fires every active watchdog at once (the scan was interrupted).
     """
 
-    _active: "weakref.WeakSet[Watchdog]" = weakref.WeakSet()
+    _active: weakref.WeakSet[Watchdog] = weakref.WeakSet()
 
     @classmethod
     def stop_all(cls) -> None:
@@ -56,7 +56,7 @@ class Watchdog:
             for sock in self._sockets:
                 _shutdown(sock)
 
-    def __enter__(self) -> "Watchdog":
+    def __enter__(self) -> Watchdog:
         self._active.add(self)
         self._timer.start()
         return self
@@ -99,7 +99,7 @@ def read_message(
         sock.settimeout(remaining)
         try:
             chunk = sock.recv(min(65536, limit - len(chunks) + 1))
-        except socket.timeout:
+        except TimeoutError:
             reply.timed_out = True
             break
         except OSError as exc:

@@ -16,8 +16,9 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..models import ArtefactKind, Observation
@@ -34,13 +35,13 @@ TLS_PORTS = frozenset({443, 8443, 7443, 4443, 10443})
 HIKVISION_PAGES = ("/ISAPI/System/deviceInfo", "/doc/page/login.asp")
 DAHUA_PAGES = ("/cgi-bin/magicBox.cgi?action=getDeviceType",)
 # Never requested, whatever a page links to (fingerprints.md section 13).
-_FORBIDDEN = re.compile(r"/SDK/webLanguage|[?&]auth=|/current_config|RPC2_Login|/RPC2\b", re.I)
+_FORBIDDEN = re.compile(r"/SDK/webLanguage|[?&]auth=|/current_config|RPC2_Login|/RPC2\b", re.IGNORECASE)
 
-_HIK_SERVER = re.compile(r"(hikvision|dnvrs|dvrdvs|interlogix)-webs|^app-webs|^webs$|^webserver$", re.I)
-_HIK_BODY = re.compile(r"doc/page/login\.asp|ISAPI|hikvision", re.I)
-_HIK_REALM = re.compile(r'realm="?(hikvision|IP Camera\(|[0-9a-f]{24}")', re.I)
-_DAHUA_BODY = re.compile(r"<title>\s*WEB SERVICE\s*</title>|RPC2_Login|t_username|@WebVersion@", re.I)
-_DAHUA_REALM = re.compile(r'realm="?Login to ', re.I)
+_HIK_SERVER = re.compile(r"(hikvision|dnvrs|dvrdvs|interlogix)-webs|^app-webs|^webs$|^webserver$", re.IGNORECASE)
+_HIK_BODY = re.compile(r"doc/page/login\.asp|ISAPI|hikvision", re.IGNORECASE)
+_HIK_REALM = re.compile(r'realm="?(hikvision|IP Camera\(|[0-9a-f]{24}")', re.IGNORECASE)
+_DAHUA_BODY = re.compile(r"<title>\s*WEB SERVICE\s*</title>|RPC2_Login|t_username|@WebVersion@", re.IGNORECASE)
+_DAHUA_REALM = re.compile(r'realm="?Login to ', re.IGNORECASE)
 
 _local = threading.local()
 
@@ -65,7 +66,7 @@ def _tracked_classes() -> tuple[type, type]:
 
     def new_conn(base: type) -> Any:
         def _new_conn(self: Any) -> Any:
-            sock = base._new_conn(self)
+            sock = getattr(base, "_new_conn")(self)
             dog: Watchdog | None = getattr(_local, "watchdog", None)
             return dog.watch(sock) if dog else sock
         return _new_conn
@@ -221,6 +222,8 @@ class HttpProbe(Probe):
             return
         from ..protocols import http as http_codec
 
+        assert got.status is not None
+        made: Observation | list[Observation]
         try:
             made = http_codec.parse_response(got.status, got.headers, got.body, path=path, port=port, scheme=scheme,
                                              probe=self.name, ip=host.ip, mac=host.mac)

@@ -14,7 +14,8 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..models import ArtefactKind, Observation
@@ -78,13 +79,13 @@ def classify(exc: BaseException, fired: bool) -> str:
     if isinstance(exc, _Oversize):
         return "onvif-oversize"
     text = f"{type(exc).__name__} {exc}"
-    if re.search(r"NotAuthori[sz]ed|not authori[sz]ed|Unauthori[sz]ed|Sender not Authorized|401|authenticat", text, re.I):
+    if re.search(r"NotAuthori[sz]ed|not authori[sz]ed|Unauthori[sz]ed|Sender not Authorized|401|authenticat", text, re.IGNORECASE):
         return "onvif-auth-failed"
     if re.search(r"HTTP status 40[45]", text):
         return "onvif-not-found"
-    if re.search(r"timeout|timed out", text, re.I):
+    if re.search(r"timeout|timed out", text, re.IGNORECASE):
         return "onvif-timeout"
-    if re.search(r"refused|unreachable|ConnectionError", text, re.I):
+    if re.search(r"refused|unreachable|ConnectionError", text, re.IGNORECASE):
         return "onvif-unreachable"
     return "onvif-error"
 

@@ -84,7 +84,8 @@ class PortsProbe(Probe):
         # A routed address that stayed silent gets one more try: its first SYN may have been
         # dropped on the way (a router's neighbour table full, its ARP queue overrun), and no
         # ARP sweep or neighbour table vouches for hosts behind a router.
-        on_link = netif.interface_networks(cfg.interface) if getattr(cfg, "interface", None) else []
+        interface = getattr(cfg, "interface", None)
+        on_link = netif.interface_networks(interface) if interface else []
         with self._lock:
             silent = [ip for ip in hosts if ip not in self.alive
                       and not any(ipaddress.ip_address(ip) in net for net in on_link)]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext, register
@@ -18,7 +19,7 @@ log = logging.getLogger("camsweep")
 
 RTSP_PORTS = (554, 8554)
 MAX_REPLY = 64 * 1024
-_LENGTH = re.compile(rb"^content-length:\s*(\d+)\s*$", re.I | re.M)
+_LENGTH = re.compile(rb"^content-length:\s*(\d+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 def reply_complete(data: bytes) -> bool:
@@ -63,6 +64,7 @@ class RtspProbe(Probe):
                     return
                 reply = read_message(sock, time.monotonic() + total, MAX_REPLY, reply_complete)
                 if reply.data:
+                    made: Observation | list[Observation]
                     try:
                         made = rtsp_codec.parse_reply(reply.data, port=port, ip=host.ip, mac=host.mac, probe=self.name)
                     except Exception as exc:  # a codec bug must not end the scan

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext, register
@@ -43,7 +44,7 @@ def peer_certificate(ip: str, port: int, *, connect_timeout: float, read_timeout
         try:
             with _context().wrap_socket(sock, server_hostname=None) as tls:
                 der = tls.getpeercert(binary_form=True)
-        except (ssl.SSLError, OSError, socket.timeout, ValueError) as exc:
+        except (TimeoutError, ssl.SSLError, OSError, ValueError) as exc:
             sock.close()
             if dog.fired or isinstance(exc, socket.timeout):
                 return None, "timeout: no complete TLS handshake in time"
@@ -72,6 +73,7 @@ class TlsProbe(Probe):
                     ctx.emit(Observation.make(self.name, ArtefactKind.TLS_CERTIFICATE, ip=host.ip, mac=host.mac,
                                               port=port, raw=detail, problem=problem))
                 continue
+            made: Observation | list[Observation]
             try:
                 made = tls_codec.from_der(der, port=port, ip=host.ip, mac=host.mac, probe=self.name)
             except Exception as exc:  # a codec bug must not end the scan
