@@ -107,6 +107,7 @@ def down(prefix: str | None = None) -> list[str]:
         if pid:
             _stop_emulator(int(pid))
         path.unlink(missing_ok=True)
+        path.with_suffix(".log").unlink(missing_ok=True)
     names = topology.Names(prefix) if prefix else None
     leftovers = [n for n in lab_namespaces() if names is None or names.owns(n)]
     topology.destroy(leftovers)
@@ -133,6 +134,7 @@ class Lab:
         self._namespaces: list[str] = []
         self._previous_handlers: dict[int, Any] = {}
         self._torn_down = True
+        self._keep_log = False
 
     # -- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -186,6 +188,8 @@ class Lab:
             existing = set(lab_namespaces())
             topology.destroy([n for n in self._namespaces if n in existing])
             self.state_file.unlink(missing_ok=True)
+            if not self._keep_log:  # kept when the emulator failed: the error names it
+                self.log_file.unlink(missing_ok=True)
         finally:
             for signum, handler in held.items():
                 signal.signal(signum, handler)
@@ -246,6 +250,7 @@ class Lab:
         line = self._process.stdout.readline() if ready else b""
         self._process.stdout.close()
         if line.strip() != b"READY":
+            self._keep_log = True
             tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:] if self.log_file.exists() else []
             raise ScanError(f"lab emulator did not start: {' | '.join(tail) or 'no output'} (log: {self.log_file})")
 
