@@ -108,6 +108,42 @@ def test_dhip_frame_is_the_32_byte_header() -> None:
     assert int.from_bytes(frame[16:20], "little") == 8 == int.from_bytes(frame[24:28], "little")
 
 
+def _onvif_request(operation: str, password: str | None) -> bytes:
+    """A SOAP request signed by zeep's own WS-UsernameToken code (independent of the emulator)."""
+    from lxml import etree
+    from zeep.wsse.username import UsernameToken
+
+    envelope = etree.fromstring(
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body>'
+        f'<{operation} xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>')
+    if password is not None:
+        envelope, _ = UsernameToken("admin", password, use_digest=True).apply(envelope, {})
+    return etree.tostring(envelope)
+
+
+def test_onvif_service_checks_password_digest_and_answers_faults() -> None:
+    import asyncio
+
+    from scanner.lab.services.http import Request
+    from scanner.lab.services.onvif import OnvifService
+
+    variables = device_variables("n", "h", "58:50:ed:1f:e3:85", "198.18.0.10", "198.18.0.0/24", "198.18.0.1")
+    service = OnvifService({"username": "admin", "password": "pw", "manufacturer": "HIKVISION"}, variables, 80)
+
+    def call(body: bytes) -> str:
+        answer = asyncio.run(service.handle(Request("POST", "/onvif/device_service", "HTTP/1.1", {}, body)))
+        assert answer is not None
+        return answer.decode()
+
+    assert call(_onvif_request("GetSystemDateAndTime", None)).startswith("HTTP/1.1 200")
+    assert "<tds:Manufacturer>HIKVISION</tds:Manufacturer>" in call(_onvif_request("GetDeviceInformation", "pw"))
+    wrong = call(_onvif_request("GetDeviceInformation", "nope"))
+    assert wrong.startswith("HTTP/1.1 400") and "ter:NotAuthorized" in wrong
+    assert "ter:NotAuthorized" in call(_onvif_request("GetDeviceInformation", None))
+    assert "ter:ActionNotSupported" in call(_onvif_request("SystemReboot", "pw"))
+    assert "ter:InvalidArgVal" in call(b"<not-xml")
+
+
 def test_privilege_error_is_one_clear_line_when_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
     from scanner.errors import PrivilegeError
     from scanner.lab import netns

@@ -128,7 +128,7 @@ class OnvifService:
             root = ElementTree.fromstring(request.body)
             body = next(el for el in root if el.tag.endswith("}Body"))
             operation = re.sub(r"^\{.*\}", "", next(iter(body)).tag)
-        except Exception:  # any malformed SOAP is the client's problem: answer with a fault
+        except (ElementTree.ParseError, ValueError, StopIteration):  # malformed SOAP, bombs, empty Body
             return build_response(400, [_CONTENT_TYPE], fault("ter:InvalidArgVal", "Malformed request").encode())
         if operation != "GetSystemDateAndTime" and not self._authorised(root):
             return build_response(400, [_CONTENT_TYPE], fault("ter:NotAuthorized", "Sender not Authorized").encode())
