@@ -574,3 +574,64 @@ def test_discovery_stops_promptly_when_the_scan_is_cancelled(lab: object) -> Non
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout) == {"stopped": names}
+
+
+# A device that answers only to the discovery group, never to our source port (Haicam's
+# dahuaProbe and UniversalScanner's Dahua2/Hikvision engines read the group for such answers).
+# It replays the real replies in tests/fixtures/replies/ and runs in a lab device namespace.
+_GROUP_ANSWERER = r"""
+import socket, struct, sys, selectors
+me, reply_dir = sys.argv[1], sys.argv[2]
+sadp = open(reply_dir + "/sadp_probematch_ds-2cd2385g1-i.xml", "rb").read()
+body = open(reply_dir + "/dhip_notifydevinfo_ipc-hdw1431t1-s4.json", "rb").read().strip() + b"\n"
+dhip = struct.pack("<I4sIIIIII", 0x20, b"DHIP", 0, 0, len(body), 0, len(body), 0) + body
+services = {37020: ("239.255.255.250", b"<Probe>", sadp), 37810: ("239.255.255.251", b"DHDiscover.search", dhip)}
+selector = selectors.DefaultSelector()
+for port, (group, _, _) in services.items():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((group, port))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(me))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(me))
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+    selector.register(sock, selectors.EVENT_READ, port)
+print("ready", flush=True)
+while True:
+    for key, _ in selector.select():
+        data, peer = key.fileobj.recvfrom(65536)
+        group, request, answer = services[key.data]
+        if request in data and peer[0] != me:
+            key.fileobj.sendto(answer, (group, key.data))  # to the group only
+"""
+
+
+@pytest.fixture(scope="module")
+def group_answerer(lab: object) -> object:
+    """The answerer, in the namespace of a segment-A lab device that speaks neither SADP nor DHIP."""
+    import subprocess
+
+    device = next(
+        d for d in lab.devices  # type: ignore[attr-defined]
+        if d.segment == "A" and not d.profile.sadp and not d.profile.dhip
+    )
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", device.namespace, "python3", "-c", _GROUP_ANSWERER, device.ip, str(REPLIES)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        yield device
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize(("probe", "field", "value"), [
+    ("sadp", "sadp.model", "DS-2CD2385G1-I"),
+    ("dhip", "dhip.model", "IPC-HDW1431T1-S4"),
+])
+def test_answers_sent_to_the_group_are_read_too(
+    lab: object, group_answerer: object, probe: str, field: str, value: str
+) -> None:
+    found = run_probe(lab, probe, scope=(f"{group_answerer.ip}/32",))  # type: ignore[attr-defined]
+    assert [o["fields"][field] for o in found] == [value]
