@@ -1,7 +1,8 @@
 """``camsweep scan`` and ``camsweep explain`` as a user runs them (subprocess, real exit codes).
 
-Bad input must fail with one line and exit 2 before anything is sent, so those cases need no
-network. The one real scan here targets an HTTP server on 127.0.0.1 inside this test process,
+Every command runs inside a throw-away network namespace (``cs-t2-cli<pid>``, loopback only,
+deleted afterwards), never in the root namespace. Bad input must fail with one line and exit 2
+before anything is sent. The real scans target small servers on the namespace's own 127.0.0.1,
 with only the ports and http methods (nothing multicast, nothing beyond loopback).
 """
 
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,67 @@ from scanner.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "do-not-print-me-42"
+NETNS = f"cs-t2-cli{os.getpid()}"
+
+SERVER = r"""
+import socket, sys, threading, time
+mode = sys.argv[1]
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(16)
+print(listener.getsockname()[1], flush=True)
+BODY = b"<html><head><title>Login</title></head></html>"
+
+def serve(conn):
+    conn.settimeout(10)
+    try:
+        request = conn.recv(4096)
+        if not request.startswith(b"GET"):
+            return  # the port scan's bare connect
+        if mode == "drip":  # answers one byte at a time, far slower than the scan waits
+            print("ASKED", flush=True)
+            for byte in b"HTTP/1.1 200 OK\r\n":
+                conn.sendall(bytes([byte]))
+                time.sleep(0.5)
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(BODY), BODY))
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+while True:
+    conn, _ = listener.accept()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+"""
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "scan.py"), *args], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT, env={**os.environ, **(env or {})})
+@pytest.fixture(scope="module", autouse=True)
+def netns() -> Iterator[str]:
+    if os.geteuid() != 0 and not os.environ.get("CI"):
+        pytest.skip("needs root for a throw-away network namespace; runs in CI")
+    subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    try:
+        subprocess.run(["ip", "-n", NETNS, "link", "set", "lo", "up"], check=True)
+        yield NETNS
+    finally:
+        subprocess.run(["ip", "netns", "del", NETNS], check=False)
+
+
+def in_netns(*command: str) -> list[str]:
+    return ["ip", "netns", "exec", NETNS, *command]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(in_netns(sys.executable, str(ROOT / "scan.py"), *args), capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+
+
+def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
+    server = subprocess.Popen(in_netns(sys.executable, "-c", SERVER, mode), stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, int(server.stdout.readline())
 
 
 @pytest.mark.parametrize("args, message", [
@@ -36,7 +93,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     (["scan", "10.0.0.0/8"], "more than the limit"),
     (["scan", "198.18.0.9-3"], "range ends before it starts"),
     (["scan", "not a target!"], "not a CIDR"),
-    (["scan", "--interface", "cs-t2-nosuch0", "127.0.0.1"], "does not exist"),
+    (["scan", "--interface", "eth9", "127.0.0.1"], "does not exist"),
     (["scan", "--ports", "70000", "127.0.0.1"], "--ports"),
     (["scan", "--ports", "http", "127.0.0.1"], "--ports"),
     (["scan", "--credentials", "/nonexistent/creds.toml", "127.0.0.1"], "cannot read credentials"),
@@ -59,26 +116,12 @@ def test_broken_credentials_file_is_refused_without_echoing_it(tmp_path: Path) -
     assert "'username'" in done.stderr and SECRET not in done.stderr + done.stdout
 
 
-class _Camera(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<html><head><title>Login</title></head></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
 def web() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Camera)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    server, port = start_server("web")
+    yield port
+    server.kill()
+    server.wait()
 
 
 def test_scan_saves_state_writes_output_and_explain_reads_it(web: int, tmp_path: Path) -> None:
@@ -175,55 +218,30 @@ def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
-    import signal
-    import socket
-    import time as _time
-
-    asked = threading.Event()
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    port = listener.getsockname()[1]
-
-    def drip() -> None:  # accepts the port scan's connect, then answers the GET one byte at a time
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            conn.settimeout(5)
-            try:
-                if conn.recv(1024).startswith(b"GET"):
-                    asked.set()
-                    for byte in b"HTTP/1.1 200 OK\r\n":
-                        conn.sendall(bytes([byte]))
-                        _time.sleep(0.5)
-            except OSError:
-                pass
-
-    threading.Thread(target=drip, daemon=True).start()
+    server, port = start_server("drip")
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scan.py"), "scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(port),
-         "--request-timeout", "60", "--host-timeout", "60", "--state-dir", str(tmp_path), "--no-store"],
+        in_netns(sys.executable, str(ROOT / "scan.py"), "scan", "127.0.0.1", "--methods", "ports,http", "--ports",
+                 str(port), "--request-timeout", "60", "--host-timeout", "60", "--state-dir", str(tmp_path),
+                 "--no-store"),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert asked.wait(60), "the scan never reached the HTTP request"
-        process.send_signal(signal.SIGINT)
+        assert server.stdout is not None and server.stdout.readline().strip() == "ASKED"
+        process.send_signal(signal.SIGINT)  # `ip netns exec` execs python: the signal reaches camsweep
         stdout, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
-        listener.close()
+        server.kill()
+        server.wait()
     assert process.returncode == ExitCode.PARTIAL, stderr
     assert "PARTIAL" in stdout and "127.0.0.1" in stdout
     assert json.loads((tmp_path / "last-scan.json").read_text())["partial"] is True
 
 
 def test_asking_for_a_root_only_method_without_raw_sockets_is_refused() -> None:
-    import shutil
-
     setpriv = shutil.which("setpriv")  # util-linux: drop CAP_NET_RAW even when running as root
     assert setpriv, "setpriv (util-linux) is needed to run without CAP_NET_RAW"
-    done = subprocess.run([setpriv, "--bounding-set", "-net_raw", "--", sys.executable, str(ROOT / "scan.py"), "scan",
-                           "127.0.0.1", "--methods", "arp,ports"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(in_netns(setpriv, "--bounding-set", "-net_raw", "--", sys.executable, str(ROOT / "scan.py"),
+                                   "scan", "127.0.0.1", "--methods", "arp,ports"),
+                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == ExitCode.USAGE
     assert done.stderr.strip() == "camsweep: error: method 'arp' needs root or CAP_NET_RAW; run as root or leave it out"
