@@ -185,6 +185,8 @@ class _Collector:
         self.observations: list[Observation] = []
         self.lock = threading.Lock()
         self.closed = False
+        self.seen: set[str] = set()
+        """Addresses with at least one observation: the devices found so far (for progress)."""
         self._scope_cache: dict[str, bool] = {}
 
     def in_scope(self, ip: str) -> bool:
@@ -202,6 +204,7 @@ class _Collector:
         with self.lock:
             if not self.closed:
                 self.observations.append(observation)
+                self.seen.add(observation.ip or observation.mac or "")
 
     def snapshot(self) -> list[Observation]:
         with self.lock:
@@ -413,7 +416,7 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
             with lock:
                 probed += 1
                 done = probed
-            notify("progress", {"probed": done, "total": len(hosts), "devices": len(hosts)})
+            notify("progress", {"probed": done, "total": len(hosts), "devices": len(collector.seen)})
 
     for ip in hosts:
         host_events[ip] = threading.Event()
