@@ -209,7 +209,8 @@ def test_closed_port_is_reported_by_icmp_and_ends_the_wait() -> None:
 
 
 @pytest.mark.timeout(30)
-def test_unicast_ask_to_a_closed_port_gives_no_answer() -> None:
+@pytest.mark.parametrize("copies", [1, 2])  # with 2, the ICMP error surfaces on the second send
+def test_unicast_ask_to_a_closed_port_gives_no_answer(copies: int) -> None:
     ctx, _ = make_ctx()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as placeholder:
         placeholder.bind(("127.0.0.1", 0))
@@ -217,7 +218,7 @@ def test_unicast_ask_to_a_closed_port_gives_no_answer() -> None:
     answers: list[bytes] = []
     # The deadline is far: only the ICMP port unreachable lets this return within the timeout.
     assert not _udp.unicast_ask(
-        ctx, _loopback_iface(), [b"inquiry"], closed,
+        ctx, _loopback_iface(), [b"inquiry"] * copies, closed,
         lambda data, ip, port: answers.append(data) or True, deadline=time.monotonic() + 120,
     )
     assert answers == []

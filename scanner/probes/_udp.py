@@ -409,35 +409,44 @@ def unicast_ask(
     """
     if not ctx.in_scope(destination[0]):
         return False
-    answered = False
-    refused = False
+    outcome: dict[str, bool] = {"answered": False, "refused": False}
 
     def from_host(data: bytes, ip: str, port: int) -> None:
-        nonlocal answered
         if ip == destination[0] and handler(data, ip, port):
-            answered = True
+            outcome["answered"] = True
 
     def on_refused(ip: str) -> None:
-        nonlocal refused
         if ip == destination[0]:
-            refused = True
+            outcome["refused"] = True
+
+    def settled() -> bool:
+        return outcome["answered"] or outcome["refused"]
 
     payloads = list(payloads)
     listeners = list(listeners)
     with udp_socket(iface, report_unreachable=True) as sock:
         for attempt in range(max(1, repeats)):
-            if ctx.cancelled.is_set() or answered or refused:
+            if ctx.cancelled.is_set() or settled():
                 break
             for payload in payloads:
-                send(ctx, sock, payload, destination)
+                ctx.wait_rate()
+                try:
+                    sock.sendto(payload, destination)
+                except ConnectionRefusedError:
+                    # The ICMP port unreachable for an earlier copy, reported on this send.
+                    outcome["refused"] = True
+                    break
+                except OSError as exc:
+                    log.debug("send to %s:%d failed: %s", destination[0], destination[1], exc)
+            if settled():
+                break
             until = deadline if attempt + 1 >= repeats else min(deadline, time.monotonic() + RESEND_GAP * 2)
             receive_until(
-                ctx, [sock, *listeners], until, from_host,
-                stop=lambda: answered or refused, on_refused=on_refused,
+                ctx, [sock, *listeners], until, from_host, stop=settled, on_refused=on_refused
             )
-    if refused:
+    if outcome["refused"]:
         log.debug("%s:%d: port closed (ICMP port unreachable)", destination[0], destination[1])
-    return answered
+    return outcome["answered"]
 
 
 Accept = Callable[[bytes, str], "Observation | None"]
