@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -43,7 +44,7 @@ MAX_LOCATIONS = 256
 """Descriptions fetched at most per discover() / probe_host() call."""
 
 
-def location_target(location: str, in_scope: Any) -> tuple[str, str] | None:
+def location_target(location: str, in_scope: Callable[[str], bool]) -> tuple[str, str] | None:
     """(url, host ip) if ``location`` is an http URL whose host is an in-scope IP literal."""
     try:
         parts = urlsplit(location.strip())
