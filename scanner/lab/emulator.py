@@ -27,6 +27,7 @@ import struct
 import sys
 from typing import Any
 
+from . import chatter
 from .certs import certificate_files
 from .netns import NETNS_DIR, in_netns, setns
 from .services.discovery import (
@@ -96,10 +97,14 @@ class DeviceSockets:
         self.udp: list[tuple[socket.socket, Any]] = []
         self.zeroconf: Any = None
         self.hello: tuple[socket.socket, bytes] | None = None
+        self.mdns_infos: list[Any] = []
+        self.dhcp: socket.socket | None = None
 
-    def open(self) -> None:
+    def open(self, chatty: bool = False) -> None:
         """Create the sockets (call with the thread inside the device's namespace; no awaits)."""
         p, v = self.profile, self.variables
+        if chatty and p.get("hostname"):
+            self.dhcp = _udp_socket(68, None, self.ip, broadcast=True)
         http_servers: dict[int, HttpServer] = {}
         for config in p["http"]:
             context = None
@@ -189,6 +194,21 @@ class DeviceSockets:
                                     port=service["port"], properties=service.get("txt", {}), server=server)
             task = await self.zeroconf.async_register_service(info, allow_name_change=True)
             await task
+            self.mdns_infos.append(info)
+
+    async def announce(self) -> None:
+        """Chatty mode: one round of this device's announcements (scanner.lab.chatter)."""
+        for responder, payload, destination in chatter.announcements([r for _, r in self.udp]):
+            if responder.transport is not None:
+                responder.transport.sendto(payload, destination)
+        if self.dhcp is not None:
+            try:
+                self.dhcp.sendto(chatter.dhcp_request(self.profile["mac"], self.ip, self.profile["hostname"]),
+                                 ("255.255.255.255", 67))
+            except OSError as error:
+                log.debug("lab: %s: DHCP request not sent: %s", self.name, error)
+        for info in self.mdns_infos:
+            await self.zeroconf.async_update_service(info)  # returns once queued; rebroadcasts go on in the loop
 
 
 async def serve(state: dict[str, Any]) -> None:
@@ -198,10 +218,11 @@ async def serve(state: dict[str, Any]) -> None:
         loop.add_signal_handler(signum, stop.set)
     devices: list[DeviceSockets] = []
     servers: list[Any] = []
+    chatty = state.get("chatter")
     for entry in state["devices"]:
         device = DeviceSockets(entry, state["plan"])
         with in_netns(entry["namespace"]):
-            device.open()
+            device.open(chatty=bool(chatty))
         devices.append(device)
         servers += await device.start(loop)
     mdns = [d for d in devices if d.zeroconf is not None]
@@ -209,14 +230,34 @@ async def serve(state: dict[str, Any]) -> None:
     for device, result in zip(mdns, results):
         if isinstance(result, BaseException):
             log.warning("lab: %s: mDNS registration failed: %s", device.name, result)
+    tasks = _start_chatter(chatty, state, devices, stop) if chatty else []
     sys.stdout.write("READY\n")
     sys.stdout.flush()
     sys.stdout.close()
     log.info("lab: emulating %d devices", len(devices))
     await stop.wait()
+    await asyncio.gather(*tasks, return_exceptions=True)
     for server in servers:
         server.close()
+    for device in devices:
+        if device.dhcp is not None:
+            device.dhcp.close()
     await asyncio.gather(*(d.zeroconf.async_close() for d in mdns), return_exceptions=True)
+
+
+def _start_chatter(config: dict[str, Any], state: dict[str, Any], devices: list[DeviceSockets],
+                   stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Chatty mode: per device, announcements and the client's visit, staggered over the period."""
+    period = float(config["period"])
+    client = chatter.Client(config["client_namespace"])
+    tasks = []
+    for index, (device, entry) in enumerate(zip(devices, state["devices"])):
+        offset = period * index / max(1, len(devices))
+        tasks.append(asyncio.create_task(chatter.every(period, offset, device.announce, stop)))
+        visit = functools.partial(client.visit, device.ip, entry["profile"])
+        tasks.append(asyncio.create_task(chatter.every(period, offset + period / 2, visit, stop)))
+    log.info("lab: chatter every %g s from %d devices, client %s", period, len(devices), config["client_ip"])
+    return tasks
 
 
 def main(argv: list[str]) -> int:

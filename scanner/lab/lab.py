@@ -29,6 +29,7 @@ from typing import Any
 from ..errors import ScanError
 from . import topology
 from .netns import check_isolated, lab_namespaces, require_privileges, run_in_netns
+from .chatter import DEFAULT_PERIOD as CHATTER_PERIOD
 from .profiles import Profile, expand, load_profiles
 
 log = logging.getLogger("camsweep")
@@ -120,11 +121,19 @@ class Lab:
     scanner_namespace = topology.SCANNER_NS
 
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
-                 prefix: str = topology.PREFIX) -> None:
+                 prefix: str = topology.PREFIX, chatter: bool = False,
+                 chatter_period: float = CHATTER_PERIOD) -> None:
+        """``chatter``: devices announce themselves and a client talks to them every
+        ``chatter_period`` seconds (``scanner.lab.chatter``), for passive discovery."""
+        if chatter_period <= 0:
+            raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
         self.count = count
+        self.chatter = chatter
+        self.chatter_period = chatter_period
         self.names = topology.Names(prefix)
         self.scanner_namespace = self.names.scanner
+        self.client_namespace: str | None = self.names.client if chatter else None
         self.state_file = state_file(prefix)
         self.log_file = self.state_file.with_suffix(".log")
         self.devices: list[LabDevice] = []
@@ -159,7 +168,7 @@ class Lab:
         atexit.register(self.down)
         try:
             self._namespaces = []
-            topology.build(plan, hosts, self.names, self._namespaces)
+            topology.build(plan, hosts, self.names, self._namespaces, chatty=self.chatter)
             self.plan = plan
             self.devices = [LabDevice(h.profile.name, h.namespace, h.ip, h.profile.mac, h.profile.segment,
                                       dict(h.profile.truth), h.profile) for h in hosts]
@@ -231,6 +240,8 @@ class Lab:
             "version": 1, "emulator_pid": pid, "plan": self.plan.to_dict(),
             "scanner_namespace": self.scanner_namespace, "switch_namespace": self.names.switch,
             "namespaces": self._namespaces,
+            "chatter": {"period": self.chatter_period, "client_namespace": self.names.client,
+                        "client_ip": self.plan.client_ip} if self.chatter else None,
             "devices": [{"namespace": d.namespace, "ip": d.ip, "profile": d.profile.to_dict()} for d in self.devices],
         }
         tmp = self.state_file.with_suffix(".tmp")

@@ -55,14 +55,19 @@ class Names:
     def scanner(self) -> str:
         return self.prefix + "scanner"
 
+    @property
+    def client(self) -> str:
+        """The chatty lab's NVR/VMS client host (segment A); made only with ``chatter``."""
+        return self.prefix + "client"
+
     def device(self, index: int, width: int) -> str:
         return f"{self.prefix}d{index:0{width}d}"
 
     def owns(self, namespace: str) -> bool:
         """True for namespaces this lab would create (not another tagged lab's)."""
         rest = namespace[len(self.prefix):] if namespace.startswith(self.prefix) else None
-        return rest is not None and (rest in ("sw", "router", "scanner") or re.fullmatch(r"d\d+", rest) is not None)
-FIRST_HOST = 10  # .2-.9 are kept for lab infrastructure (.1 router, .2 scanner)
+        return rest is not None and (rest in ("sw", "router", "scanner", "client") or re.fullmatch(r"d\d+", rest) is not None)
+FIRST_HOST = 10  # .2-.9 are kept for lab infrastructure (.1 router, .2 scanner, .3 chatty-mode client)
 NARROW_LIMIT = 240  # devices per segment that fit the default /24s
 
 
@@ -92,6 +97,10 @@ class Plan:
     @property
     def scanner_ip(self) -> str:
         return str(self.net_a.network_address + 2)
+
+    @property
+    def client_ip(self) -> str:
+        return str(self.net_a.network_address + 3)
 
     def network(self, segment: str) -> ipaddress.IPv4Network:
         return self.net_a if segment == "A" else self.net_b
@@ -177,16 +186,18 @@ def _configure_sysctls(namespaces: list[str], router: str) -> None:
         raise ScanError(f"lab: configuring namespaces failed: {failure[0]}")
 
 
-def build(plan: Plan, hosts: list[Host], names: Names, created: list[str]) -> None:
+def build(plan: Plan, hosts: list[Host], names: Names, created: list[str], *, chatty: bool = False) -> None:
     """Create the namespaces, bridges, links, addresses and routes.
 
     ``created`` receives every namespace name this call may have made (before it makes them), so
-    the caller can tear down exactly those on any failure, even halfway.
+    the caller can tear down exactly those on any failure, even halfway. ``chatty`` adds the client
+    namespace and makes segment A's bridge learn no addresses, so it floods every frame to every
+    port -- the scanner's port then sees what a switch mirror (SPAN) port would.
     """
     leftovers = [n for n in lab_namespaces() if names.owns(n)]
     if leftovers:
         raise ScanError(f"lab namespaces already exist ({', '.join(leftovers[:3])}...); run `camsweep lab down`")
-    infra = [names.switch, names.router, names.scanner]
+    infra = [names.switch, names.router, names.scanner] + ([names.client] if chatty else [])
     namespaces = infra + [h.namespace for h in hosts]
     created.extend(namespaces)
     ip_batch([f"netns add {name}" for name in namespaces])
@@ -202,16 +213,28 @@ def build(plan: Plan, hosts: list[Host], names: Names, created: list[str]) -> No
         "link set p-scanner master brA", "link set p-routerA master brA", "link set p-routerB master brB",
         "link set p-scanner up", "link set p-routerA up", "link set p-routerB up",
     ]
+    segment_a_ports = ["p-scanner", "p-routerA"]
+    if chatty:
+        switch += [f"link add p-client type veth peer name eth0 netns {names.client}",
+                   "link set p-client master brA", "link set p-client up"]
+        segment_a_ports.append("p-client")
     for host in hosts:
         port = "p-" + host.namespace[len(names.prefix):]
         bridge = "brA" if host.profile.segment == "A" else "brB"
         switch += [f"link add {port} type veth peer name eth0 netns {host.namespace}",
                    f"link set {port} master {bridge}", f"link set {port} up"]
+        if bridge == "brA":
+            segment_a_ports.append(port)
+    if chatty:  # no learned address: unknown unicast is flooded, so every port hears everything
+        switch += [f"link set dev {port} type bridge_slave learning off" for port in segment_a_ports]
     ip_batch(switch, netns=names.switch)
 
     ip_batch(["link set lo up", f"addr add {plan.scanner_ip}/{a_len} dev eth0", "link set eth0 up",
               f"route add {plan.segment_b} via {plan.router_a}", "route add 224.0.0.0/4 dev eth0"],
              netns=names.scanner)
+    if chatty:
+        ip_batch(["link set lo up", f"addr add {plan.client_ip}/{a_len} dev eth0", "link set eth0 up",
+                  f"route add {plan.segment_b} via {plan.router_a}"], netns=names.client)
     ip_batch(["link set lo up", f"addr add {plan.router_a}/{a_len} dev eth0",
               f"addr add {plan.router_b}/{b_len} dev eth1", "link set eth0 up", "link set eth1 up"],
              netns=names.router)

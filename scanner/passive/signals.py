@@ -213,36 +213,46 @@ def _content_length(head: bytes) -> int | None:
 
 
 def _mdns_records(payload: bytes, where: dict[str, object]) -> list[Observation]:
-    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet)."""
-    import dpkt
+    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet).
 
-    try:
-        msg = dpkt.dns.DNS(payload)
-    except (dpkt.dpkt.UnpackError, dpkt.NeedData, ValueError, IndexError):
+    Parsed with zeroconf's DNSIncoming: responders (zeroconf itself, Avahi) put NSEC records in
+    every announcement, which dpkt's DNS parser rejects (seen in the lab's chatty mode).
+    """
+    from zeroconf import DNSIncoming, DNSPointer, DNSService, DNSText
+
+    msg = DNSIncoming(payload)
+    if not msg.valid or not msg.is_response():
         return []
-    if not msg.qr:
-        return []
-    records = list(msg.an) + list(msg.ns) + list(msg.ar)
-    srv = {r.name: r for r in records if r.type == dpkt.dns.DNS_SRV}
-    txt = {r.name: r for r in records if r.type == dpkt.dns.DNS_TXT}
+    records = msg.answers()
+    srv = {r.name.lower(): r for r in records if isinstance(r, DNSService)}
+    txt = {r.name.lower(): r for r in records if isinstance(r, DNSText)}
     out = []
     for r in records:
-        if r.type != dpkt.dns.DNS_PTR or r.name.startswith("_services."):
+        if not isinstance(r, DNSPointer) or r.name.lower().startswith("_services."):
             continue
-        instance = r.ptrname
-        service_type = r.name
-        label = instance[: -len(service_type) - 1] if instance.endswith("." + service_type) else instance
-        s = srv.get(instance)
-        t = txt.get(instance)
-        properties: dict[str, str] = {}
-        for item in getattr(t, "text", []) or []:
-            key, _, value = (item.decode("utf-8", "replace") if isinstance(item, bytes) else item).partition("=")
-            properties[key] = value
+        instance, service_type = r.alias, r.name
+        label = instance[: -len(service_type) - 1] if instance.lower().endswith("." + service_type.lower()) else instance
+        s = srv.get(instance.lower())
+        t = txt.get(instance.lower())
         out.append(mdns.from_service(
-            service_type + ".", label, server=(s.srvname + ".") if s else None,
-            service_port=s.port if s else None, txt=properties, **where,
+            service_type, label, server=s.server if s else None, service_port=s.port if s else None,
+            txt=_txt_properties(t.text if t else b""), **where,
         ))
     return out
+
+
+def _txt_properties(raw: bytes) -> dict[str, str]:
+    """TXT rdata (length-prefixed ``key=value`` strings) -> dict."""
+    properties: dict[str, str] = {}
+    pos = 0
+    while pos < len(raw):
+        length = raw[pos]
+        item = raw[pos + 1 : pos + 1 + length].decode("utf-8", "replace")
+        pos += 1 + length
+        if item:
+            key, _, value = item.partition("=")
+            properties[key] = value
+    return properties
 
 
 def _certificate_from_handshake(data: bytes) -> bytes | None:
