@@ -23,9 +23,13 @@ def command() -> None:
               help="Directory of device profiles (default: the shipped ones).")
 @click.option("--count", type=click.IntRange(min=1), default=None,
               help="Number of devices; profiles are cloned with fresh MACs/IPs to reach it.")
-def up(profiles_dir: str | None, count: int | None) -> None:
+@click.option("--chatter", is_flag=True,
+              help="Devices announce themselves and a client (198.18.0.3) talks to them, for `camsweep listen`.")
+@click.option("--chatter-period", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
+              help="Seconds between two rounds of chatter.")
+def up(profiles_dir: str | None, count: int | None, chatter: bool, chatter_period: float) -> None:
     """Start the lab; the emulator keeps running in the background until `lab down`."""
-    lab = Lab(profiles_dir, count)
+    lab = Lab(profiles_dir, count, chatter=chatter, chatter_period=chatter_period)
     lab.up()  # tears itself down on failure
     lab.detach()
     plan = lab.plan
