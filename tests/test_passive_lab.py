@@ -53,8 +53,8 @@ def _norm(text: Any) -> str:
 EXAMPLE_VERDICTS = {
     # ip: (profile, manufacturer, model or None when the capture does not reveal it)
     "198.18.0.22": ("hik-ds-2cd2722fwd-izs", "hikvision", "DS-2CD2722FWD-IZS"),
-    "198.18.0.30": ("hik-ds-7608nxi-i2-nvr", "hikvision", None),
-    "198.18.0.41": ("truvision-tvn-1104", "hikvision", None),
+    "198.18.0.30": ("hik-ds-7608nxi-i2-nvr", "hikvision", "DS-7608NXI-I2/8P/S"),  # fragmented SADP reply
+    "198.18.0.41": ("truvision-tvn-1104", "hikvision", "TVN-1104"),
     "198.18.0.50": ("dahua-ipc-hdw1431t1-s4", "dahua", "IPC-HDW1431T1-S4"),
     "198.18.0.51": ("dahua-nvr2108-4ks3", "dahua", "DHI-NVR2108-4KS3"),
     "198.18.0.60": ("amcrest-ip2m-841b", "dahua", "IP2M-841B"),
@@ -87,6 +87,48 @@ def test_example_capture_holds_every_chatter_kind_and_nothing_from_the_scanner()
                      "http_response", "rtsp_banner", "tls_certificate", "open_port"}
     frames = _frames(EXAMPLE)
     assert not [f for f in frames if _sent_by(f, "198.18.0.2", None)]
+
+
+# -- offline: fragmented discovery replies ------------------------------------------------------
+
+def _fragmented_sadp(tmp_path: Path, order: list[int] | None = None, drop: int | None = None) -> Path:
+    from scapy.layers.inet import IP, UDP, fragment
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    reply = (ROOT / "tests" / "fixtures" / "replies" / "sadp_probematch_ds-2cd2385g1-i.xml").read_bytes()
+    reply = reply + b" " * max(0, 3000 - len(reply))  # larger than one frame, like Hikvision's replies
+    datagram = IP(src="198.18.0.20", dst="239.255.255.250", id=77) / UDP(sport=37020, dport=37020) / reply
+    pieces = [Ether(src="58:50:ed:00:00:01", dst="01:00:5e:7f:ff:fa") / f for f in fragment(datagram, 1480)]
+    assert len(pieces) == 3
+    chosen = [pieces[i] for i in (order or range(len(pieces))) if i != drop]
+    path = tmp_path / "fragments.pcap"
+    wrpcap(str(path), chosen)
+    return path
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [2, 0, 1], [1, 2, 0]])
+def test_fragmented_sadp_reply_is_reassembled_in_any_order(tmp_path: Path, order: list[int]) -> None:
+    result = analyse_capture(str(_fragmented_sadp(tmp_path, order)))
+    (item,) = result.devices
+    sadp = [o for o in item.device.observations if o.kind.value == "sadp_reply"]
+    assert sadp and sadp[0].problem is None
+    assert item.verdict.manufacturer.value == "hikvision" and _norm(item.verdict.model) == _norm("DS-2CD2385G1-I")
+
+
+def test_a_lost_fragment_gives_no_half_reply(tmp_path: Path) -> None:
+    result = analyse_capture(str(_fragmented_sadp(tmp_path, drop=1)))
+    assert not [o for item in result.devices for o in item.device.observations if o.kind.value == "sadp_reply"]
+
+
+def test_defragmenter_memory_is_bounded() -> None:
+    from scanner.passive.decode import Defragmenter
+
+    defrag = Defragmenter()
+    for ident in range(10 * Defragmenter.MAX_DATAGRAMS):
+        assert defrag.add((b"\x01" * 4, b"\x02" * 4, ident, 17), 0, True, b"x" * 100) is None
+    assert len(defrag._pending) == Defragmenter.MAX_DATAGRAMS
+    assert defrag.add((b"a", b"b", 1, 17), 65_000, False, b"y" * 1000) is None  # beyond 64 KiB: refused
 
 
 # -- offline: chatter message builders ---------------------------------------------------------
@@ -229,13 +271,19 @@ def test_listen_sends_no_packet(listened: dict[str, Any]) -> None:
     assert "nothing was sent" in " ".join(listened["listen"]["notes"])
 
 
-def test_listen_identifies_the_chatty_devices(listened: dict[str, Any]) -> None:
+def test_listen_identifies_the_chatty_devices(listened: dict[str, Any], active_scan: dict[str, Any]) -> None:
+    """Every SADP/DHIP announcer: the right maker, and the active scan's model (SADP/DHIP carry it)."""
     lab = listened["lab"]
     found = _verdicts_by_ip(listened["listen"])
     expected = _announcers(lab)
     assert len(expected) >= 10
-    wrong = [(d.name, found.get(d.ip, {}).get("manufacturer")) for d in expected
-             if found.get(d.ip, {}).get("manufacturer") != d.truth["manufacturer"]]
+    wrong = []
+    for device in expected:
+        verdict = found.get(device.ip, {})
+        if verdict.get("manufacturer") != device.truth["manufacturer"]:
+            wrong.append((device.name, "manufacturer", verdict.get("manufacturer")))
+        elif _norm(verdict.get("model")) != _norm(active_scan[device.ip]["model"]):
+            wrong.append((device.name, "model", verdict.get("model"), active_scan[device.ip]["model"]))
     assert wrong == []
 
 
@@ -244,8 +292,9 @@ def test_capture_analysis_gives_the_active_scans_verdicts(listened: dict[str, An
     lab = listened["lab"]
     passive = {item.device.ip: item.verdict for item in analyse_capture(str(listened["pcap"])).devices}
     truth = {d.ip: d for d in lab.devices}
-    for device in _announcers(lab):  # everything that revealed enough is identified
+    for device in _announcers(lab):  # everything that revealed enough is identified, model included
         assert passive[device.ip].manufacturer.value == device.truth["manufacturer"], device.name
+        assert _norm(passive[device.ip].model) == _norm(active_scan[device.ip]["model"]), device.name
     compared, different = 0, []
     for ip, verdict in passive.items():
         if ip not in truth or verdict.manufacturer.value in ("unknown",):

@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 from ..errors import PrivilegeError, UsageError
 from ..models import ScanResult, utcnow
 from .capture import LINKTYPE_ETHERNET, open_capture
-from .decode import decode
+from .decode import Defragmenter, decode
 from .signals import Analyser
 
 __all__ = ["analyse_capture", "listen", "Analyser"]
@@ -47,9 +47,10 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     analyser = Analyser(_scope(targets))
     started = utcnow()
     last_ts = 0.0
+    defrag = Defragmenter()
     with open_capture(path) as capture:
         for ts, linktype, frame in capture.frames():
-            pkt = decode(linktype, frame)
+            pkt = decode(linktype, frame, defrag)
             if pkt is not None:
                 analyser.feed(ts, pkt)
             last_ts = ts
@@ -95,6 +96,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     analyser = Analyser(_scope(targets))
     started = utcnow()
     partial = False
+    defrag = Defragmenter()
     try:
         sock.bind((interface, 0))
         sock.settimeout(0.5)
@@ -106,7 +108,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
                 continue
             if address[2] == PACKET_OUTGOING:
                 continue
-            pkt = decode(LINKTYPE_ETHERNET, frame)
+            pkt = decode(LINKTYPE_ETHERNET, frame, defrag)
             if pkt is not None:
                 analyser.feed(time.time(), pkt)
     except KeyboardInterrupt:
