@@ -309,3 +309,43 @@ def test_capture_analysis_gives_the_active_scans_verdicts(listened: dict[str, An
             different.append((truth[ip].name, "model", verdict.model, active["model"]))
     assert compared >= len(_announcers(lab))
     assert different == []
+
+
+def test_cli_lab_up_passes_the_chatter_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import scanner.cli.lab as cli_lab
+
+    made: list[dict[str, Any]] = []
+
+    class FakeLab:
+        def __init__(self, profiles_dir: Any, count: Any, **options: Any) -> None:
+            made.append(options)
+            raise SystemExit(0)  # stop before anything is built
+
+    monkeypatch.setattr(cli_lab, "Lab", FakeLab)
+    CliRunner().invoke(cli_lab.command, ["up", "--chatter", "--chatter-period", "2.5"])
+    CliRunner().invoke(cli_lab.command, ["up"])
+    assert made == [{"chatter": True, "chatter_period": 2.5}, {"chatter": False, "chatter_period": 5.0}]
+
+
+def test_chatty_lab_tears_down_its_client_namespace(tmp_path: Path) -> None:
+    reason = lab_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    import shutil
+
+    from scanner.lab import Lab
+    from scanner.lab.netns import lab_namespaces
+
+    shutil.copy(SHIPPED_PROFILES / "hik-ds-2cd2722fwd-izs.toml", tmp_path)
+    prefix = f"cs-q{os.getpid()}-"
+    with Lab(tmp_path, prefix=prefix, chatter=True, chatter_period=PERIOD) as lab:
+        assert lab.client_namespace == prefix + "client"
+        assert lab.client_namespace in lab_namespaces()
+        state = json.loads(lab.state_file.read_text())
+        assert state["chatter"] == {"period": PERIOD, "client_namespace": prefix + "client", "client_ip": "198.18.0.3"}
+        routes = subprocess.run(["ip", "-n", lab.client_namespace, "route"], capture_output=True, text=True,
+                                check=True).stdout
+        assert "default" not in routes  # the client reaches the lab's segments only
+    assert [n for n in lab_namespaces() if n.startswith(prefix)] == []

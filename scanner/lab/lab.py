@@ -28,8 +28,8 @@ from typing import Any
 
 from ..errors import ScanError
 from . import topology
-from .netns import check_isolated, lab_namespaces, require_privileges, run_in_netns
 from .chatter import DEFAULT_PERIOD as CHATTER_PERIOD
+from .netns import check_isolated, lab_namespaces, require_privileges, run_in_netns
 from .profiles import Profile, expand, load_profiles
 
 log = logging.getLogger("camsweep")
