@@ -19,6 +19,7 @@ from ..errors import CamsweepError, ExitCode
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
+    "demo": ("scanner.cli.demo", "Try it safely (root): emulated lab up, scan, remediation list, lab down."),
     "identify": ("scanner.cli.identify", "Identify devices from saved observations (offline)."),
     "report": ("scanner.cli.report", "Remediation list for a saved scan under a policy (table/json/csv/html)."),
     "scan": ("scanner.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),

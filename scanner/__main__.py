@@ -1,0 +1,5 @@
+"""``python -m scanner`` runs the camsweep CLI (used to start scans inside lab namespaces)."""
+
+from .cli import main
+
+main()
