@@ -52,9 +52,13 @@ def record(output: Path, seconds: float, profiles: list[str] = PROFILES, prefix:
                  "-s", "0", "-w", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 assert tcpdump.stderr is not None
-                ready, _, _ = select.select([tcpdump.stderr], [], [], 30.0)
-                if not ready or b"listening" not in tcpdump.stderr.readline():
-                    raise SystemExit("tcpdump did not start")
+                seen = b""
+                while b"listening on" not in seen:  # tcpdump's "listening on eth0" line: capturing
+                    ready, _, _ = select.select([tcpdump.stderr], [], [], 30.0)
+                    line = tcpdump.stderr.readline() if ready else b""
+                    if not line:
+                        raise SystemExit(f"tcpdump did not start: {seen.decode(errors='replace')}")
+                    seen += line
                 time.sleep(seconds)
             finally:
                 tcpdump.terminate()

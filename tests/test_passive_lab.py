@@ -23,6 +23,7 @@ import select
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,18 @@ def chatty_lab() -> Iterator[Any]:
         yield lab
 
 
+def _wait_until_listening(tcpdump: subprocess.Popen[bytes], bound: float = 60.0) -> None:
+    """Block until tcpdump says it is capturing (its "listening on" line), at most ``bound`` s."""
+    assert tcpdump.stderr is not None
+    seen = b""
+    deadline = time.monotonic() + bound
+    while b"listening on" not in seen:
+        ready, _, _ = select.select([tcpdump.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        line = tcpdump.stderr.readline() if ready else b""
+        assert line, f"tcpdump did not start: {seen.decode(errors='replace')}"
+        seen += line
+
+
 @pytest.fixture(scope="module")
 def listened(chatty_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One window: tcpdump on the scanner's eth0 while ``camsweep listen -i eth0`` runs there."""
@@ -211,9 +224,7 @@ def listened(chatty_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[
         ["ip", "netns", "exec", lab.scanner_namespace, "tcpdump", "-i", "eth0", "-p", "-n", "-U", "-s", "0",
          "-w", str(pcap)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        assert tcpdump.stderr is not None
-        ready, _, _ = select.select([tcpdump.stderr], [], [], 60.0)
-        assert ready and b"listening" in tcpdump.stderr.readline(), "tcpdump did not start"
+        _wait_until_listening(tcpdump)
         done = lab.exec(["python3", str(ROOT / "scan.py"), "listen", "-i", "eth0", "-d", str(LISTEN_SECONDS),
                          "--format", "json", "--no-store"], cwd=str(ROOT), timeout=BOUND)
     finally:
