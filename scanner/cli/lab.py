@@ -54,6 +54,9 @@ def status() -> None:
     click.echo(f"scanner {state['scanner_namespace']} {plan['scanner_ip']}; segment A {plan['segment_a']}, "
                f"segment B {plan['segment_b']}; emulator pid {pid} ({'running' if alive else 'NOT running'}); "
                f"{len(namespaces)} namespaces; state {state_file()}")
+    if state.get("chatter"):
+        click.echo(f"chatter every {state['chatter']['period']:g} s; client {state['chatter']['client_namespace']} "
+                   f"{state['chatter']['client_ip']}")
     rows = [(d["profile"]["name"], d["profile"]["segment"], d["ip"], d["profile"]["mac"],
              d["profile"]["truth"].get("manufacturer", ""), d["profile"]["truth"].get("type", ""),
              d["profile"]["truth"].get("model", "")) for d in state["devices"]]

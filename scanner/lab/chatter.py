@@ -21,6 +21,7 @@ sensor sits on a real network.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import socket
@@ -182,22 +183,22 @@ class Client:
 
     async def visit(self, ip: str, profile: dict[str, Any]) -> None:
         """One round of talking to one device; failures are logged, never raised."""
-        jobs: list[tuple[str, Any]] = []
+        jobs: list[tuple[str, Any]] = []  # (what, coroutine function): made only when run
         for config in profile.get("http", []):
             if config.get("behaviour"):  # hostile (drip/huge): a client would give up on it
                 continue
             if config.get("tls"):
-                jobs.append((f"tls {config['port']}", self.tls_handshake(ip, config["port"])))
+                jobs.append((f"tls {config['port']}", functools.partial(self.tls_handshake, ip, config["port"])))
                 continue
             paths = ["/"] + [r["path"] for r in config.get("routes", []) if r.get("method", "GET").upper() == "GET"]
             for path in list(dict.fromkeys(paths))[:MAX_PATHS_PER_PORT]:
-                jobs.append((f"http {config['port']}{path}", self.http_get(ip, config["port"], path)))
+                jobs.append((f"http {config['port']}{path}", functools.partial(self.http_get, ip, config["port"], path)))
         if profile.get("rtsp"):
-            jobs.append(("rtsp", self.rtsp(ip, profile["rtsp"].get("port", 554))))
+            jobs.append(("rtsp", functools.partial(self.rtsp, ip, profile["rtsp"].get("port", 554))))
         for what, job in jobs:
             async with self.limit:
                 try:
-                    await asyncio.wait_for(job, CLIENT_TIMEOUT)
+                    await asyncio.wait_for(job(), CLIENT_TIMEOUT)
                 except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                         ssl.SSLError, ValueError) as error:
                     log.debug("lab client: %s %s: %s", ip, what, error)

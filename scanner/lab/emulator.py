@@ -236,6 +236,8 @@ async def serve(state: dict[str, Any]) -> None:
     sys.stdout.close()
     log.info("lab: emulating %d devices", len(devices))
     await stop.wait()
+    for task in tasks:  # a client visit may be mid-request: do not wait for its timeouts
+        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     for server in servers:
         server.close()
