@@ -46,9 +46,10 @@ def record(output: Path, seconds: float, profiles: list[str] = PROFILES, prefix:
         for name in profiles:
             shutil.copy(SHIPPED_PROFILES / f"{name}.toml", tmp)
         with Lab(tmp, prefix=prefix, chatter=True, chatter_period=PERIOD) as lab:
-            # -p: no promiscuous mode (the lab floods segment A anyway); -U: write each packet
+            # -p: no promiscuous mode (the lab floods segment A anyway); -U: write each packet; -Z root: no
+            # privilege drop, so the output may go anywhere root can write
             tcpdump = subprocess.Popen(
-                ["ip", "netns", "exec", lab.scanner_namespace, "tcpdump", "-i", "eth0", "-p", "-n", "-U",
+                ["ip", "netns", "exec", lab.scanner_namespace, "tcpdump", "-i", "eth0", "-p", "-n", "-U", "-Z", "root",
                  "-s", "0", "-w", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 assert tcpdump.stderr is not None

@@ -221,8 +221,9 @@ def listened(chatty_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[
                                      capture_output=True, text=True, check=True).stdout)[0]
     lab.check_isolated()
     tcpdump = subprocess.Popen(
-        ["ip", "netns", "exec", lab.scanner_namespace, "tcpdump", "-i", "eth0", "-p", "-n", "-U", "-s", "0",
-         "-w", str(pcap)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # -p: not promiscuous, as listen; -Z root: keep root so it can write into pytest's 0700 tmp dir
+        ["ip", "netns", "exec", lab.scanner_namespace, "tcpdump", "-i", "eth0", "-p", "-n", "-U", "-Z", "root",
+         "-s", "0", "-w", str(pcap)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_until_listening(tcpdump)
         done = lab.exec(["python3", str(ROOT / "scan.py"), "listen", "-i", "eth0", "-d", str(LISTEN_SECONDS),
