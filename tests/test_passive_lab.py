@@ -347,7 +347,7 @@ def test_chatty_lab_tears_down_its_client_namespace(tmp_path: Path) -> None:
         pytest.skip(reason)
     import shutil
 
-    from scanner.lab import Lab
+    from scanner.lab import Lab, check_isolated
     from scanner.lab.netns import lab_namespaces
 
     shutil.copy(SHIPPED_PROFILES / "hik-ds-2cd2722fwd-izs.toml", tmp_path)
@@ -360,4 +360,5 @@ def test_chatty_lab_tears_down_its_client_namespace(tmp_path: Path) -> None:
         routes = subprocess.run(["ip", "-n", lab.client_namespace, "route"], capture_output=True, text=True,
                                 check=True).stdout
         assert "default" not in routes  # the client reaches the lab's segments only
+        check_isolated(lab.client_namespace)  # raises if it could reach anything outside the lab
     assert [n for n in lab_namespaces() if n.startswith(prefix)] == []

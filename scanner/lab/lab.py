@@ -174,6 +174,8 @@ class Lab:
                                       dict(h.profile.truth), h.profile) for h in hosts]
             STATE_DIR.mkdir(parents=True, exist_ok=True)
             self._write_state(None)
+            if self.chatter:  # the client sends from the moment the emulator starts
+                check_isolated(self.names.client)
             self._start_emulator()
             self._write_state(self._process.pid if self._process else None)
             check_isolated(self.scanner_namespace)
