@@ -2,9 +2,16 @@
 
 The library is usable on its own; the ``camsweep`` CLI is a thin layer over it::
 
-    from scanner import identify_observations, load_observations
-    for item in identify_observations(load_observations(["hosts.json"])):
-        print(item.device.ip, item.verdict.manufacturer, item.verdict.brand)
+    from scanner import ScanConfig, scan
+    result = scan(ScanConfig(targets=("192.168.10.0/24",), interface="eth1"))
+    for item in result.devices:
+        print(item.device.ip, item.verdict.manufacturer.value, item.verdict.brand, item.verdict.summary)
+
+    from scanner import identify_result, load_observations, analyse_capture
+    offline = identify_result(load_observations(["hosts.jsonl"]))   # short form, no network
+    passive = analyse_capture("site.pcapng")                        # a capture, no network
+
+Heavy parts (the engine, scapy, zeroconf) are imported only when first used.
 """
 
 from __future__ import annotations
@@ -38,8 +45,45 @@ from .models import (
     Verdict,
 )
 
+_LAZY = {
+    "scan": ("scanner.engine", "scan"),
+    "ScanConfig": ("scanner.config", "ScanConfig"),
+    "Credential": ("scanner.config", "Credential"),
+    "identify": ("scanner.verdicts", "identify"),
+    "identify_result": ("scanner.verdicts", "identify_result"),
+    "merge": ("scanner.devices", "merge"),
+    "load_observations": ("scanner.shortform", "load"),
+    "analyse_capture": ("scanner.passive", "analyse_capture"),
+    "listen": ("scanner.passive", "listen"),
+    "evaluate": ("scanner.findings", "evaluate"),
+    "Inventory": ("scanner.inventory", "Inventory"),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'scanner' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    "Credential",
+    "Inventory",
+    "ScanConfig",
+    "analyse_capture",
+    "evaluate",
+    "identify",
+    "identify_result",
+    "listen",
+    "load_observations",
+    "merge",
+    "scan",
     "SCHEMA_VERSION",
     "ArtefactKind",
     "CamsweepError",

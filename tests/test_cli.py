@@ -68,3 +68,35 @@ def test_identify_reads_stdin_and_writes_json():
     result = json.loads(proc.stdout)
     assert result["schema_version"] == 1
     assert [d["device"]["ips"] for d in result["devices"]] == [["192.0.2.10"]]
+
+
+EXAMPLE_CAPTURE = "examples/lab-capture.pcap"
+
+
+def test_scan_pcap_analyses_the_example_capture(tmp_path):
+    proc = run("scan", "--pcap", EXAMPLE_CAPTURE, "--no-store", "--format", "json",
+               "--state-dir", str(tmp_path))
+    assert proc.returncode == ExitCode.RESTRICTED, proc.stderr  # it holds Hikvision and Dahua units
+    report = json.loads(proc.stdout)
+    assert report["scan"]["mode"] == "pcap" and not report["scan"]["partial"]
+    makers = {d["verdict"]["manufacturer"] for d in report["scan"]["devices"]}
+    assert {"hikvision", "dahua"} <= makers
+
+
+def test_scan_pcap_of_a_truncated_capture_is_partial(tmp_path):
+    cut = tmp_path / "cut.pcap"
+    data = open(EXAMPLE_CAPTURE, "rb").read()
+    cut.write_bytes(data[: len(data) // 2 - 7])
+    proc = run("scan", "--pcap", str(cut), "--no-store", "--format", "json", "--fail-on", "never",
+               "--state-dir", str(tmp_path))
+    assert proc.returncode == ExitCode.PARTIAL, proc.stderr
+    scan = json.loads(proc.stdout)["scan"]
+    assert scan["partial"] and any("truncated" in n for n in scan["notes"]) and scan["devices"]
+
+
+def test_scan_pcap_of_a_non_capture_is_exit_2(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a capture")
+    proc = run("scan", "--pcap", str(text), "--no-store", "--state-dir", str(tmp_path))
+    assert proc.returncode == ExitCode.USAGE
+    assert "not a packet capture" in proc.stderr and "Traceback" not in proc.stderr

@@ -141,12 +141,16 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML config for unattended runs ([scan], [policy], [output], [retention]; README "
                    "\"Scheduled scans\"); options given here win. Takes a run lock: overlapping runs exit 5.")
+@click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False),
+              help="Analyse this capture (pcap/pcapng) offline instead of scanning: nothing is sent; "
+                   "TARGETS, if given, keep only hosts in those networks.")
 @output_options
 @click.pass_context
 def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None, methods: tuple[str, ...],
             credentials_file: str | None, ports_text: str, connect_timeout: float, read_timeout: float,
             request_timeout: float, host_timeout: float, listen_window: float, concurrency: int, rate: int,
-            allow_public: bool, state_dir: str | None, config_path: str | None, **output: Any) -> None:
+            allow_public: bool, state_dir: str | None, config_path: str | None, pcap_path: str | None,
+            **output: Any) -> None:
     """Scan TARGETS (CIDRs, ranges like 10.0.0.5-40, hosts, host names) and identify devices.
 
     Without TARGETS the subnets of the --interface are scanned. Sent: an ARP sweep (root only),
@@ -161,6 +165,16 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     from .. import credentials as credentials_mod
     from .. import runconfig
     from ..engine import plan, run
+
+    if pcap_path:
+        from ..passive import analyse_capture
+
+        outputs = outputs_from(output)
+        if outputs.output:
+            _check_writable(outputs.output)
+        result = analyse_capture(pcap_path, targets=targets)
+        save_state(result, state_dir)
+        finish_and_exit(result, outputs)
 
     settings: dict[str, Any] = dict(
         targets=targets, interface=interface, methods=methods, ports=parse_ports(ports_text),
@@ -191,7 +205,7 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
             fail_on=outputs.fail_on if _given(ctx, "fail_on") else run_config.fail_on,
             reports=tuple((r.format, r.path) for r in run_config.reports),
             keep_scans=run_config.keep_scans,
-            quiet=bool(run_config.reports) and not outputs.output,
+            quiet=True,  # unattended: report files and the inventory only; errors still go to stderr
         )
         lock = runconfig.RunLock((Path(state_dir) if state_dir else default_state_dir()) / "run.lock")
     settings["credentials"] = credentials_mod.load(credentials_file) if credentials_file else ()
