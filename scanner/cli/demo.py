@@ -35,11 +35,12 @@ def command(report_path: str, count: int | None, db_path: str | None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="camsweep-demo-") as tmp:
         saved = Path(tmp) / "scan.json"
-        with Lab(count=count, prefix="cs-demo-") as lab:
+        prefix = f"cs-d{os.getpid()}-"
+        with Lab(count=count, prefix=prefix) as lab:
             assert lab.plan is not None
             segments = [lab.plan.segment_a, lab.plan.segment_b]
             click.echo(f"lab up: {len(lab.devices)} emulated devices on {segments[0]} and "
-                       f"{segments[1]} (routed); scanning from {lab.plan.scanner_ip} ...", err=True)
+                       f"{segments[1]} (routed), namespaces {prefix}*; scanning from {lab.plan.scanner_ip} ...", err=True)
             done = lab.exec(
                 [sys.executable, "-m", "scanner", "-q", "scan", *segments, "--format", "json", "--no-store",
                  "-o", str(saved), "--state-dir", str(Path(tmp) / "state")],
