@@ -100,3 +100,25 @@ def test_scan_pcap_of_a_non_capture_is_exit_2(tmp_path):
     proc = run("scan", "--pcap", str(text), "--no-store", "--state-dir", str(tmp_path))
     assert proc.returncode == ExitCode.USAGE
     assert "not a packet capture" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_verify_replays_the_shipped_examples():
+    proc = run("verify")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 problem(s)" in proc.stdout
+
+
+def test_verify_reports_an_example_its_rule_no_longer_matches(tmp_path):
+    import shutil
+    import re
+
+    shipped = __import__("fingerprints").__path__[0]
+    copy = tmp_path / "fp"
+    shutil.copytree(shipped, copy, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    server = copy / "http_header_server.toml"
+    text = server.read_text()
+    # the first example of the file now says something its rule cannot match
+    server.write_text(re.sub(r'value = "[^"]*"', 'value = "certainly-not-a-camera-server"', text, count=1))
+    proc = run("verify", "--fingerprints", str(copy))
+    assert proc.returncode == ExitCode.USAGE
+    assert "certainly-not-a-camera-server" in proc.stderr

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("scanner.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
     "history": ("scanner.cli.history", "List the scans stored in the inventory."),
     "diff": ("scanner.cli.diff", "Show new, gone and changed devices between two scans."),
+    "verify": ("scanner.cli.verify", "Check the data files and replay every fingerprint example."),
     "listen": ("scanner.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
 }
 
