@@ -103,10 +103,26 @@ class OnvifProbe(Probe):
     description = "ONVIF GetDeviceInformation/GetNetworkInterfaces (only with --credentials for the host)"
 
     def device_service_url(self, host: HostInfo) -> str | None:
+        """The device service on the host itself: an XAddr naming the host's address, else a guess.
+
+        The URL is rebuilt from the host's address and the XAddr's port and path, never passed on
+        as the device wrote it: urlsplit and urllib3 disagree on some URLs
+        (``http://evil.example\\@10.0.0.5/`` is 10.0.0.5 to one and evil.example to the other),
+        and this request carries a login.
+        """
         for xaddr in getattr(host, "xaddrs", ()) or ():
-            url = urlsplit(xaddr)
+            try:
+                url = urlsplit(xaddr.strip())
+                port = url.port
+            except ValueError:  # a bad port
+                continue
             if url.scheme in ("http", "https") and url.hostname == host.ip:
-                return xaddr
+                authority = f"[{host.ip}]" if ":" in host.ip else host.ip
+                if port is not None:
+                    authority += f":{port}"
+                path = url.path if url.path.startswith("/") else "/" + url.path
+                query = f"?{url.query}" if url.query else ""
+                return f"{url.scheme}://{authority}{path.replace(chr(92), '%5C')}{query}"
         for port in ONVIF_PORTS:
             if port in host.open_ports:
                 return f"http://{host.ip}:{port}/onvif/device_service"
@@ -120,7 +136,7 @@ class OnvifProbe(Probe):
         url = self.device_service_url(host)
         if url is None:
             return
-        port = urlsplit(url).port or 80
+        port = urlsplit(url).port or (443 if url.startswith("https:") else 80)
         from onvif import ONVIFService
 
         from ..protocols import onvif as onvif_codec

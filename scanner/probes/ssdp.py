@@ -45,22 +45,33 @@ MAX_LOCATIONS = 256
 
 
 def location_target(location: str, in_scope: Callable[[str], bool]) -> tuple[str, str] | None:
-    """(url, host ip) if ``location`` is an http URL whose host is an in-scope IP literal."""
+    """(url, host ip) if ``location`` is an http URL whose host is an in-scope IP literal.
+
+    The URL returned is rebuilt from the checked address, port and path, never the device's
+    string: urllib.parse and urllib3 disagree on some URLs (``http://evil.example\\@10.0.0.5/``
+    is host 10.0.0.5 to urlsplit but evil.example to requests), so passing the device's text on
+    would let a device send us to any host while the check saw an in-scope one.
+    """
     try:
         parts = urlsplit(location.strip())
         host = parts.hostname
-        parts.port  # noqa: B018 -- raises ValueError on a bad port
+        port = parts.port or 80
     except ValueError:
-        return None
+        return None  # a bad port
     if parts.scheme != "http" or not host:
         return None
     try:
-        ip = str(ipaddress.ip_address(host))
+        address = ipaddress.ip_address(host)
     except ValueError:
         return None  # a host name: resolving it could lead anywhere
+    ip = str(address)
     if not in_scope(ip):
         return None
-    return location.strip(), ip
+    authority = f"[{ip}]" if address.version == 6 else ip
+    path = parts.path if parts.path.startswith("/") else "/" + parts.path
+    path = path.replace("\\", "%5C")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"http://{authority}:{port}{path}{query}", ip
 
 
 def _source_bound_session(source_ip: str) -> Any:
