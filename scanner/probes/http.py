@@ -1,16 +1,26 @@
 """HTTP(S) banner probe: ``/`` on each open web port, a few maker-specific pages when hinted.
 
-Politeness and safety: ``/`` on each open web port plus at most ``config.max_requests`` more GETs per host, no credentials, no
+Politeness and safety: ``/`` on each open web port plus at most ``config.max_requests`` more GETs per host, no
 redirect to another host, and never the dangerous requests of fingerprints.md section 13 (no PUT
 to /SDK/webLanguage, no ``?auth=``, no /current_config, no ``global.login``). Every exchange is
 bounded in time (``config.request_timeout``, enforced by a watchdog even against a server that
 drips bytes) and in size (``config.max_body``); a body is read as sent (``identity`` requested),
 a compressed one is inflated only up to the same limit. Certificates are not checked here: the
 ``tls`` probe records them.
+
+With ``--credentials`` covering the host, and only once the unauthenticated answers named a maker,
+one authenticated read-only GET is made (Hikvision ``/ISAPI/System/deviceInfo``, Dahua
+``magicBox.cgi?action=getSystemInfo``): a login attempt counts against the device's lockout, so
+there is never a retry and never another username. Digest is used whenever offered (it never
+sends the password); a Basic-only challenge gets the credential over HTTPS only. The reply is an
+ordinary HTTP_RESPONSE marked ``http.authenticated = "yes"``; the username, password and the
+Authorization header are never logged or put into an observation.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import logging
 import re
 import threading
@@ -21,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from ..config import Credential
 from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog
@@ -34,6 +45,8 @@ TLS_PORTS = frozenset({443, 8443, 7443, 4443, 10443})
 
 HIKVISION_PAGES = ("/ISAPI/System/deviceInfo", "/doc/page/login.asp")
 DAHUA_PAGES = ("/cgi-bin/magicBox.cgi?action=getDeviceType",)
+AUTH_PAGES = {"hikvision": "/ISAPI/System/deviceInfo", "dahua": "/cgi-bin/magicBox.cgi?action=getSystemInfo"}
+"""The one page asked with the user's credentials, per hinted maker: read-only identity pages."""
 # Never requested, whatever a page links to (fingerprints.md section 13).
 _FORBIDDEN = re.compile(r"/SDK/webLanguage|[?&]auth=|/current_config|RPC2_Login|/RPC2\b", re.IGNORECASE)
 
@@ -116,8 +129,13 @@ def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
         return body
 
 
-def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float, max_body: int) -> Fetched:
-    """GET ``url`` once; never raises for anything the server does."""
+def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float, max_body: int,
+          authorization: str | None = None) -> Fetched:
+    """GET ``url`` once; never raises for anything the server does.
+
+    ``authorization`` is sent as the Authorization header as given (no auth handler: a 401 is
+    returned as it is, never answered again).
+    """
     import requests
 
     result = Fetched(url)
@@ -128,7 +146,8 @@ def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float
     try:
         with dog:
             response = session.get(url, timeout=(connect_timeout, read_timeout), allow_redirects=False,
-                                   stream=True, verify=False)
+                                   stream=True, verify=False,
+                                   headers={"Authorization": authorization} if authorization else None)
             if dog.fired:  # the head itself was cut: what http.client parsed is not evidence
                 response.close()
                 result.problem, result.detail = "http-timeout", f"reply head not complete within {total:g} s"
@@ -191,6 +210,56 @@ def _reason(exc: BaseException) -> str:
     return re.sub(r"\s+", " ", text)[:300]
 
 
+def authorization_for(headers: Iterable[tuple[str, str]], credential: Credential, url: str) -> tuple[str | None, str]:
+    """The Authorization value answering a 401's challenges, or (None, why not).
+
+    Digest is preferred whenever offered: over plain HTTP it is the only scheme that does not
+    send the password. Basic is answered only over HTTPS.
+    """
+    from requests.auth import HTTPDigestAuth
+
+    from ..protocols.http import parse_challenges
+
+    challenges = [c for name, value in headers if name.lower() == "www-authenticate" for c in parse_challenges(value)]
+    schemes = {scheme.lower() for scheme, _ in challenges}
+    for scheme, params in challenges:
+        if scheme.lower() != "digest" or "nonce" not in params or "realm" not in params:
+            continue
+        digest = HTTPDigestAuth(credential.username, credential.password)
+        digest.init_per_thread_state()
+        # requests builds the header from the challenge it stored on its own 401; handing it the
+        # challenge already read keeps the exchange to one bounded, unretried request.
+        digest._thread_local.chal = dict(params)
+        value = digest.build_digest_header("GET", url)
+        if value:
+            return value, ""
+    if "digest" in schemes:
+        return None, "http-auth-skipped: digest challenge with an unsupported algorithm or qop"
+    if "basic" in schemes:
+        if urlsplit(url).scheme != "https":
+            return None, "http-auth-skipped: Basic over plain HTTP would expose the password"
+        token = base64.b64encode(f"{credential.username}:{credential.password}".encode()).decode("ascii")
+        return f"Basic {token}", ""
+    if schemes:
+        return None, f"http-auth-skipped: unsupported authentication scheme(s) {', '.join(sorted(schemes))}"
+    return None, "http-auth-skipped: no authentication challenge"
+
+
+def _scrub(observation: Observation, secrets: Iterable[str]) -> Observation:
+    """Belt and braces: a device echoing the password must not put it into the output."""
+    words = [w for w in secrets if len(w) >= 4]
+    if not words:
+        return observation
+
+    def clean(text: str) -> str:
+        for word in words:
+            text = text.replace(word, "[redacted]")
+        return text
+
+    return dataclasses.replace(observation, raw=clean(observation.raw) if observation.raw else observation.raw,
+                               fields={k: clean(v) for k, v in observation.fields.items()})
+
+
 def hints(fetched: Fetched) -> set[str]:
     """Which maker a first answer hints at ("hikvision", "dahua"): decides the follow-up pages."""
     found: set[str] = set()
@@ -247,6 +316,7 @@ class HttpProbe(Probe):
         limits = dict(connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout,
                       total=getattr(cfg, "request_timeout", 3.0), max_body=cfg.max_body)
         done: set[tuple[int, str]] = set()
+        replies: dict[tuple[int, str], Fetched] = {}
         follow: list[tuple[int, str, str]] = []
         hinted: dict[str, tuple[int, str]] = {}  # maker -> the (port, scheme) that hinted at it
 
@@ -265,6 +335,7 @@ class HttpProbe(Probe):
             done.add((port, path))
             got = fetch(f"{scheme}://{host.ip}:{port}{path}", **{**limits, "total": min(limits["total"], remaining)})
             self._observe(ctx, host, port, scheme, path, got)
+            replies[(port, path)] = got
             if got.status is not None and got.problem is None:
                 for maker in hints(got):
                     hinted.setdefault(maker, (port, scheme))
@@ -288,6 +359,59 @@ class HttpProbe(Probe):
                 for path in pages:
                     get(port, scheme, path)
 
+        credential = cfg.credential_for(host.ip) if getattr(cfg, "credentials", ()) else None
+        if credential is None or not hinted or ctx.cancelled.is_set():
+            return
+        # One login per host, whatever was hinted: the maker that answered first.
+        maker = next(iter(hinted))
+        port, scheme = hinted[maker]
+        path = AUTH_PAGES[maker]
+        challenge = replies.get((port, path))
+        if challenge is None:
+            remaining = ends - time.monotonic()
+            if remaining < 0.5:
+                return
+            # Asked without credentials first: the 401 says which scheme the device wants.
+            done.add((port, path))
+            challenge = fetch(f"{scheme}://{host.ip}:{port}{path}", **{**limits, "total": min(limits["total"], remaining)})
+            self._observe(ctx, host, port, scheme, path, challenge)
+        if challenge.status != 401 or challenge.problem is not None:
+            return  # answered without credentials (already recorded), missing, or broken: no login
+        self._authenticated_get(ctx, host, port, scheme, path, challenge, credential, limits, ends)
+
+    def _authenticated_get(self, ctx: ProbeContext, host: HostInfo, port: int, scheme: str, path: str,
+                           challenge: Fetched, credential: Credential, limits: dict[str, Any], ends: float) -> None:
+        """The single authenticated GET: emitted as an observation, never retried."""
+        url = f"{scheme}://{host.ip}:{port}{path}"
+        authorization, why_not = authorization_for(challenge.headers, credential, url)
+        if authorization is None:
+            log.debug("http: %s:%s%s: %s", host.ip, port, path, why_not)
+            ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
+                                      raw=f"GET {path}: {why_not}", problem="http-auth-skipped"))
+            return
+        remaining = ends - time.monotonic()
+        if remaining < 0.5 or ctx.cancelled.is_set():
+            return
+        got = fetch(url, **{**limits, "total": min(limits["total"], remaining)}, authorization=authorization)
+        log.debug("http: authenticated GET %s:%s%s -> %s", host.ip, port, path, got.status or got.problem)
+        secrets = (credential.password, authorization)
+        if got.status == 401:
+            ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
+                                      raw=f"GET {path} with credentials: 401, login refused (not retried)",
+                                      problem="http-auth-failed"))
+            return
+        if got.status is None:
+            ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
+                                      raw=f"GET {path} with credentials: {got.detail}", problem=got.problem))
+            return
+        collected = _Collector()
+        self._observe(collected, host, port, scheme, path, got)  # type: ignore[arg-type]
+        for observation in collected.observations:
+            if observation.problem is None:
+                observation = dataclasses.replace(
+                    observation, fields={**observation.fields, "http.authenticated": "yes"})
+            ctx.emit(_scrub(observation, secrets))
+
     def _same_host(self, host: HostInfo, port: int, scheme: str, location: str) -> tuple[int, str, str] | None:
         """Where a redirect points, if it stays on this host (else it is not followed)."""
         url = urlsplit(urljoin(f"{scheme}://{host.ip}:{port}/", location.strip()))
@@ -301,6 +425,16 @@ class HttpProbe(Probe):
         if url.query:
             path += "?" + url.query
         return target_port, url.scheme, path
+
+
+class _Collector:
+    """Stands in for the probe context to mark what ``_observe`` makes before it is emitted."""
+
+    def __init__(self) -> None:
+        self.observations: list[Observation] = []
+
+    def emit(self, observation: Observation) -> None:
+        self.observations.append(observation)
 
 
 def _as_list(made: Observation | Iterable[Observation] | None) -> list[Observation]:
