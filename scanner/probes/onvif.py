@@ -72,6 +72,19 @@ class _Oversize(Exception):
     pass
 
 
+def harden(settings: Any) -> None:
+    """Parse device replies strictly as data: no DTD, no entities, no external fetches, libxml2 limits on.
+
+    onvif-zeep builds its client with ``xml_huge_tree=True`` (libxml2's depth and node-size limits
+    off) and zeep's defaults allow a DOCTYPE and external references. The WSDL has been read by
+    now (from onvif-zeep's local copy); from here on zeep parses only what the device sends.
+    """
+    settings.forbid_dtd = True
+    settings.forbid_entities = True
+    settings.forbid_external = True
+    settings.xml_huge_tree = False
+
+
 def classify(exc: BaseException, fired: bool) -> str:
     """The observation problem for a failed ONVIF call (never the exception text itself)."""
     if fired:
@@ -151,6 +164,7 @@ class OnvifProbe(Probe):
                     with _wsdl_lock:  # zeep's WSDL loader is not known to be thread-safe
                         service = ONVIFService(url, credential.username, credential.password, _wsdl_path(),
                                                no_cache=True, transport=_transport(cfg), binding_name=_BINDING)
+                    harden(service.zeep_client.settings)
                 except Exception as exc:
                     problem = classify(exc, dog.fired)
                     log.debug("onvif: %s: cannot set up the client: %s", host.ip, _scrub(str(exc), secrets))
