@@ -351,3 +351,59 @@ def test_long_values_are_kept_as_an_excerpt_around_the_match() -> None:
     hit = next(h for h in v.hits if h.rule_id == "http-isapi-namespace-isapi-org")
     assert "http://www.isapi.org/ver20/XMLSchema" in hit.value
     assert len(hit.value) <= 302 and hit.value.startswith("…") and hit.value.endswith("…")
+
+
+def test_ezviz_registered_oui_names_ezviz_and_stays_low() -> None:
+    # 20:BB:BC is registered to Hangzhou Ezviz Software (oui.toml oui-ezviz): the block names the brand.
+    v = verdict_of(obs("arp", K.MAC_ADDRESS, {}, mac="20:bb:bc:00:00:01"))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.brand == "EZVIZ"
+    assert v.confidence_level == "low"
+
+
+def test_ezviz_unit_with_a_hikvision_block_gets_no_brand() -> None:
+    # EZVIZ units also ship with Hikvision's own A0:FF:0C (research/fingerprints.md 1): no label proof.
+    v = verdict_of(obs("arp", K.MAC_ADDRESS, {}, mac="a0:ff:0c:62:9b:17"))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.brand is None
+    assert v.confidence_level == "low"
+
+
+# Public order shared by TP-Link VIGI (koush/scrypted#1014) and Reolink (Ullaakut/cameradar#213).
+LIVE555_PUBLIC = "OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER"
+
+
+def test_shared_rtsp_public_order_names_no_brand() -> None:
+    v = verdict_of(obs("rtsp", K.RTSP_BANNER, {"rtsp.header.public": LIVE555_PUBLIC}, port=554))
+    assert v.manufacturer is Manufacturer.UNKNOWN
+    assert v.brand is None
+    assert "rtsp-public-live555-order" in rule_ids(v)
+
+
+def test_reolink_with_shared_rtsp_public_order_is_reolink_without_conflict() -> None:
+    v = verdict_of(obs("rtsp", K.RTSP_BANNER, {"rtsp.header.public": LIVE555_PUBLIC}, port=554,
+                       mac="ec:71:db:3c:88:19"))
+    assert v.manufacturer is Manufacturer.OTHER
+    assert v.brand == "Reolink"
+    assert v.conflicts == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "kind"),
+    [("TVN 21S", DeviceType.NVR), ("CMIP8242WB", DeviceType.CAMERA), ("I91BY", DeviceType.CAMERA)],
+)
+def test_oem_model_family_gives_the_type_but_no_brand(model: str, kind: DeviceType) -> None:
+    # constructed: a SADP ProbeMatch carrying an OEM model number (values from models.toml examples)
+    v = verdict_of(obs("sadp", K.SADP_REPLY, {"sadp.xml_root": "ProbeMatch", "sadp.model": model}))
+    assert v.manufacturer is Manufacturer.HIKVISION
+    assert v.device_type is kind
+    assert v.brand is None
+
+
+def test_one_strong_firmware_reply_is_medium_and_high_needs_two_families() -> None:
+    sadp = verdict_of(obs("sadp", K.SADP_REPLY, SADP_FIELDS))
+    dhip = verdict_of(obs("dhip", K.DHIP_REPLY, DHIP_FIELDS))
+    assert sadp.confidence_level == "medium" and dhip.confidence_level == "medium"
+    both = verdict_of(obs("sadp", K.SADP_REPLY, SADP_FIELDS),
+                      obs("wsd", K.ONVIF_SCOPES, {"onvif.scope.name": "HIKVISION DS-2CD2385G1-I"}, offset=1))
+    assert both.confidence_level == "high"
