@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from scanner.errors import OutputError
 
 
-def _mode_for(target: Path) -> int:
-    """Keep an existing report's permissions; a new one gets the usual 0666 minus the umask."""
+def _existing_mode(target: Path) -> int | None:
+    """An existing report's permissions (kept on replace), or None for a new file.
+
+    A symbolic link counts as new (the link itself is replaced), and set-id/sticky bits are
+    never carried over.
+    """
     try:
-        return target.stat().st_mode & 0o7777
+        status = os.stat(target, follow_symlinks=False)
     except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return None
+    return None if stat.S_ISLNK(status.st_mode) else status.st_mode & 0o777
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` so that readers see the old file or the new one, never half.
 
     The text goes to a temporary file in the same directory, is flushed to disk, then renamed over
-    ``path`` (``os.replace`` is atomic on one file system). Any failure raises OutputError with one
+    ``path`` (``os.replace`` is atomic on one file system). A new file is private (0600 less the
+    umask); an existing one keeps its permissions. Any failure raises OutputError with one
     clear line and leaves no temporary file behind.
     """
     target = Path(path)
@@ -39,7 +44,11 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, _mode_for(target))
+        mode = _existing_mode(target)
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        # else: a new file keeps the temporary file's 0600 (less the umask): reports and saved
+        # scans are an inventory of vulnerable devices; share one by chmod-ing it once.
         os.replace(tmp_name, target)
         tmp_name = None
     except OSError as error:

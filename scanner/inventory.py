@@ -100,15 +100,31 @@ class Change:
     details: tuple[str, ...] = ()
 
 
+def _create_private(path: Path) -> None:
+    """Create a new database file as 0600 (sqlite would make it 0644 less the umask).
+
+    The inventory lists every device, its weaknesses and where it is. SQLite gives its -wal and
+    -shm files the database file's permissions. An existing file is left as it is.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot create the database: {exc.strerror}") from None
+    os.close(fd)
+
+
 class Inventory:
     """An open inventory database. Use as a context manager."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path else default_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise InventoryError(f"{self.path}: cannot create its directory: {exc.strerror}") from None
+        _create_private(self.path)
         try:
             self.db = sqlite3.connect(self.path, timeout=10)
             self.db.execute("PRAGMA foreign_keys = ON")

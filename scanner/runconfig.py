@@ -143,8 +143,10 @@ class RunLock:
 
     def __enter__(self) -> "RunLock":
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # O_NOFOLLOW: the lock is truncated and written, so a planted symlink must not
+            # redirect that (as root) to another file.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise ScanError(f"{self.path}: cannot open the run lock: {exc.strerror}") from None
         try:

@@ -166,13 +166,39 @@ def test_write_atomic_keeps_permissions(tmp_path):
     target.chmod(0o600)
     write_atomic(target, "new")
     assert target.stat().st_mode & 0o777 == 0o600
-    fresh = tmp_path / "fresh.csv"
-    old_umask = os.umask(0o027)
-    try:
-        write_atomic(fresh, "x")
-    finally:
-        os.umask(old_umask)
-    assert fresh.stat().st_mode & 0o777 == 0o640
+    shared = tmp_path / "shared.html"
+    shared.write_text("old", encoding="utf-8")
+    shared.chmod(0o644)
+    write_atomic(shared, "new")
+    assert shared.stat().st_mode & 0o777 == 0o644  # chmod once, kept on every later write
+
+
+def test_write_atomic_new_file_is_private(tmp_path):
+    # Reports and saved scans list vulnerable devices: a new one is 0600 whatever the umask.
+    for umask in (0o022, 0o002, 0o000):
+        fresh = tmp_path / f"fresh-{umask:o}.csv"
+        old_umask = os.umask(umask)
+        try:
+            write_atomic(fresh, "x")
+        finally:
+            os.umask(old_umask)
+        assert fresh.stat().st_mode & 0o777 == 0o600
+
+
+def test_write_atomic_never_copies_setid_bits_or_a_link_target_mode(tmp_path):
+    target = tmp_path / "r.csv"
+    target.write_text("old", encoding="utf-8")
+    target.chmod(0o4755)
+    write_atomic(target, "new")
+    assert target.stat().st_mode & 0o7777 == 0o755
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("keep", encoding="utf-8")
+    elsewhere.chmod(0o666)
+    link = tmp_path / "link.csv"
+    link.symlink_to(elsewhere)
+    write_atomic(link, "new")
+    assert not link.is_symlink() and link.stat().st_mode & 0o777 == 0o600
+    assert elsewhere.read_text(encoding="utf-8") == "keep"
 
 
 def test_write_atomic_unwritable_path(tmp_path):

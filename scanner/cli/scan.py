@@ -40,7 +40,7 @@ def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
 
     path = Path(state_dir) if state_dir else default_state_dir()
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
     except OSError as exc:
         raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
     target = path / STATE_FILE
