@@ -320,3 +320,64 @@ def test_wrong_password_is_one_attempt_recorded_as_auth_failed(debug_log: pytest
 def test_authorization_for_declines_without_a_challenge() -> None:
     header, why = http_probe.authorization_for([("Server", "x")], CREDENTIAL[0], "http://127.0.0.1/")
     assert header is None and why.startswith("http-auth-skipped")
+
+
+# --- the lab: the emulated Hikvision NVR and Dahua NVR, scanned from the lab's scanner namespace ---
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB_DEVICES = {"hik-ds-7608nxi-i2-nvr": "/ISAPI/System/deviceInfo",
+               "dahua-nvr2108-4ks3": "/cgi-bin/magicBox.cgi?action=getSystemInfo"}
+
+
+def _auth_route(profile: Any, path: str) -> dict[str, Any]:
+    (route,) = [r for server in profile.http if server["port"] == 80 for r in server.get("routes", [])
+                if r["path"] == path and r.get("auth") == "digest"]
+    return route
+
+
+@pytest.mark.lab
+def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path: Path) -> None:
+    devices = {d.name: d for d in lab.devices if d.name in LAB_DEVICES}
+    assert set(devices) == set(LAB_DEVICES)
+    lines: list[str] = []
+    secrets: list[str] = []
+    for name, device in devices.items():
+        route = _auth_route(device.profile, LAB_DEVICES[name])
+        lines += ["[[credential]]", f'network = "{device.ip}"', f'username = "{route["username"]}"',
+                  f'password = "{route["password"]}"', ""]
+        secrets.append(route["password"])
+    credentials = tmp_path / "credentials.toml"
+    credentials.write_text("\n".join(lines))
+    credentials.chmod(0o600)
+    state = tmp_path / "state"
+    done = lab.exec(["python3", str(ROOT / "scan.py"), "scan", *(d.ip for d in devices.values()),
+                     "--credentials", str(credentials), "--format", "json", "--no-store", "--state-dir", str(state)],
+                    cwd=str(ROOT), timeout=120, capture_output=True, text=True)
+    assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
+    saved = "".join(p.read_text(errors="replace") for p in state.rglob("*") if p.is_file())
+    for secret in secrets:
+        assert secret not in done.stdout + done.stderr + saved
+    found = {ip: item for item in json.loads(done.stdout)["scan"]["devices"] for ip in item["device"]["ips"]}
+
+    hik = found[devices["hik-ds-7608nxi-i2-nvr"].ip]
+    (reply,) = [o for o in hik["device"]["observations"] if o["fields"].get("http.authenticated") == "yes"]
+    assert reply["fields"]["http.path"] == "/ISAPI/System/deviceInfo" and reply["fields"]["http.status"] == "200"
+    verdict = hik["verdict"]
+    assert verdict["manufacturer"] == "hikvision"
+    assert (verdict["model"], verdict["serial"]) == ("DS-7608NXI-I2/8P/S", "DS-7608NXI-I2/8P/S2023062CCRRJ58123467WCVU")
+    assert verdict["firmware"].startswith("V4.62.210")  # SADP's "V4.62.210build 230619" may be preferred
+    # Model, serial and firmware are extracted by the ISAPI deviceInfo rules from this reply's body.
+    extracted: dict[str, str] = {}
+    for hit in verdict["hits"]:
+        excerpt = hit["value"].strip("…")  # long bodies are kept as an excerpt around the match
+        if hit["probe"] == "http" and hit["field"] == "http.body" and excerpt in reply["fields"]["http.body"]:
+            extracted.update(hit["extracted"])
+    assert {k: extracted.get(k) for k in ("model", "serial", "firmware")} == {
+        "model": "DS-7608NXI-I2/8P/S", "serial": "DS-7608NXI-I2/8P/S2023062CCRRJ58123467WCVU", "firmware": "V4.62.210"}
+
+    dahua = found[devices["dahua-nvr2108-4ks3"].ip]
+    (reply,) = [o for o in dahua["device"]["observations"] if o["fields"].get("http.authenticated") == "yes"]
+    assert reply["fields"]["http.path"] == "/cgi-bin/magicBox.cgi?action=getSystemInfo"
+    assert "serialNumber=7J02B45PAZ3C81E" in reply["fields"]["http.body"]
+    assert dahua["verdict"]["manufacturer"] == "dahua"
+    assert "http-dahua-magicbox-systeminfo" in {h["rule_id"] for h in dahua["verdict"]["hits"]}
