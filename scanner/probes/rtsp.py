@@ -19,7 +19,8 @@ log = logging.getLogger("camsweep")
 
 RTSP_PORTS = (554, 8554)
 MAX_REPLY = 64 * 1024
-_LENGTH = re.compile(rb"^content-length:\s*(\d+)\s*$", re.IGNORECASE | re.MULTILINE)
+_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,9})[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+"""At most nine digits: int() refuses over 4300 (ValueError), and a reply is cut at MAX_REPLY anyway."""
 
 
 def reply_complete(data: bytes) -> bool:
