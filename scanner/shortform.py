@@ -177,5 +177,8 @@ def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observatio
     out: list[Observation] = []
     for path in paths:
         text = read_text(path, stdin_text)
-        out.extend(observations_from_documents(parse_documents(text, path), path))
+        try:
+            out.extend(observations_from_documents(parse_documents(text, path), path))
+        except RecursionError:  # json and the list walk recurse: [[[[... is not a host
+            raise InputFileError(f"{path}: JSON nested too deeply") from None
     return out

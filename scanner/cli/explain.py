@@ -21,14 +21,16 @@ def load_result(path: str | Path) -> ScanResult:
         raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan FILE)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputFileError(f"{path}: not a readable scan result ({exc})") from None
+    except RecursionError:
+        raise InputFileError(f"{path}: not a readable scan result (JSON nested too deeply)") from None
     if isinstance(data, dict) and isinstance(data.get("scan"), dict) and "schema_version" not in data:
         data = data["scan"]  # a `scan --format json` report: the scan result is inside
     if not isinstance(data, dict):
         raise InputFileError(f"{path}: not a scan result")
     try:
         return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputFileError(f"{path}: not a valid scan result ({exc})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise InputFileError(f"{path}: not a valid scan result ({type(exc).__name__}: {exc})") from None
 
 
 def check_address(key: str) -> tuple[str | None, str | None]:

@@ -32,13 +32,15 @@ def read_scan(path: str) -> ScanResult:
         data: Any = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputFileError(f"{path}: not valid JSON: {error}") from None
+    except RecursionError:
+        raise InputFileError(f"{path}: not valid JSON: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("scan"), dict):
         data = data["scan"]  # a report JSON carries the scan it was made from
     if not isinstance(data, dict) or "devices" not in data:
         raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
     try:
         return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
         raise InputFileError(f"{path}: not a valid saved scan: {error.__class__.__name__}: {error}") from None
 
 
