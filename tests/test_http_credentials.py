@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,7 +114,7 @@ def serve(device: Device, context: ssl.SSLContext | None = None) -> tuple[Thread
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             authorization = self.headers.get("Authorization")
             device.requests.append((self.path, authorization))
             hik = device.maker == "hikvision"

@@ -1,6 +1,7 @@
 """HTTP(S) banner probe: ``/`` on each open web port, a few maker-specific pages when hinted.
 
-Politeness and safety: ``/`` on each open web port plus at most ``config.max_requests`` more GETs per host, no
+Politeness and safety: ``/`` on each open web port plus at most ``config.max_requests`` more GETs per host
+(with credentials, at most two more: the challenge of the login page if not yet asked, and the login), no
 redirect to another host, and never the dangerous requests of fingerprints.md section 13 (no PUT
 to /SDK/webLanguage, no ``?auth=``, no /current_config, no ``global.login``). Every exchange is
 bounded in time (``config.request_timeout``, enforced by a watchdog even against a server that
