@@ -35,6 +35,7 @@ class Analyser:
 
     def __init__(self, in_scope: Callable[[str], bool] | None = None) -> None:
         self.in_scope = in_scope or (lambda ip: True)
+        self._scoped = in_scope is not None
         self._found: dict[tuple[object, ...], Observation] = {}
         self._flows: OrderedDict[tuple[str, int, str, int], bytearray | None] = OrderedDict()
         self._requests: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
@@ -65,7 +66,12 @@ class Analyser:
             self._arp(ts, pkt)
 
     def _when(self, ts: float) -> datetime:
-        return datetime.fromtimestamp(ts, timezone.utc)
+        # A capture's timestamps are file data: pcapng's 64-bit ones can lie past year 9999
+        # (or be NaN), which datetime refuses. Such a packet is dated at the epoch, not fatal.
+        try:
+            return datetime.fromtimestamp(ts, timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            return datetime.fromtimestamp(0, timezone.utc)
 
     def _mac(self, pkt: Packet) -> str | None:
         return mac_text(pkt.src_mac) if pkt.link_local else None
@@ -92,6 +98,9 @@ class Analyser:
             obs = dhcp.parse_packet(payload, probe=PROBE, time=when)
             if obs.mac and obs.problem is None and pkt.sport == 68:
                 ip = obs.ip or (src if src != "0.0.0.0" else None)
+                placed = ip or obs.fields.get("dhcp.requested_ip") or None
+                if self._scoped and (placed is None or not self.in_scope(placed)):
+                    return  # with targets, a client we cannot place in them is not reported
                 obs = Observation.make(PROBE, obs.kind, ip=ip, mac=obs.mac, raw=obs.raw, fields=obs.fields, time=when)
                 self._keep(("dhcp", obs.mac), obs)
             return
