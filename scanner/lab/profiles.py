@@ -19,7 +19,7 @@ from ..errors import DataFileError
 
 SHIPPED_PROFILES = Path(__file__).parent / "profiles"
 
-_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")  # \Z: "$" would accept a trailing newline (ip -batch)
 
 # section -> {key: (type(s), required)}
 _STR, _INT, _BOOL, _LIST, _DICT = str, int, bool, list, dict
@@ -150,8 +150,15 @@ def _check_reply(path: str, where: str, reply: dict[str, Any], schema: str, base
     _check_headers(path, where, reply.get("headers", []))
     if "body" in reply and "body_file" in reply:
         raise DataFileError(path, "give body or body_file, not both", where)
-    if "body_file" in reply and not (base / reply["body_file"]).is_file():
-        raise DataFileError(path, f"body_file {reply['body_file']!r} not found", where)
+    if "body_file" in reply:
+        # The emulator runs as root and serves the file: it must lie inside the profiles' folder
+        # (no absolute path, no ../, no symlink out of it).
+        folder = base.resolve()
+        target = (base / reply["body_file"]).resolve()
+        if not target.is_relative_to(folder):
+            raise DataFileError(path, f"body_file {reply['body_file']!r} is outside the profile's folder", where)
+        if not target.is_file():
+            raise DataFileError(path, f"body_file {reply['body_file']!r} not found", where)
 
 
 def _check_port(path: str, where: str, port: Any) -> None:
