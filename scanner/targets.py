@@ -43,6 +43,26 @@ def is_public(net: IPv4Net) -> bool:
     return True
 
 
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")
+
+
+def _not_a_host_address(net: IPv4Net) -> str | None:
+    """Why ``net`` cannot hold scannable hosts, or None.
+
+    Python counts 0.0.0.0/8, 240.0.0.0/4 and 255.255.255.255 as ``is_private``, so without this
+    they would pass the public-space check: 0.0.0.0 connects to this machine itself, and
+    255.255.255.255 and multicast groups are not single hosts (a unicast probe there is a
+    broadcast). Refused even with --allow-public.
+    """
+    if net.overlaps(_THIS_NETWORK):
+        return "'this network' (0.0.0.0/8: it means this machine)"
+    if net.is_multicast or net.overlaps(ipaddress.IPv4Network("224.0.0.0/4")):
+        return "multicast space"
+    if net.overlaps(ipaddress.IPv4Network("240.0.0.0/4")):
+        return "reserved or broadcast space (240.0.0.0/4, 255.255.255.255)"
+    return None
+
+
 def _parse_range(text: str, first: str, last: str) -> list[IPv4Net]:
     try:
         start = ipaddress.IPv4Address(first)
@@ -132,6 +152,9 @@ def expand(
                 raise UsageError(
                     f"target {spec!r} ({net}) is public address space; scanning it needs --allow-public"
                 )
+            unusable = _not_a_host_address(net)
+            if unusable:
+                raise UsageError(f"target {spec!r} ({net}) is {unusable}, not hosts to scan")
             networks.append(net)
     collapsed = tuple(ipaddress.collapse_addresses(networks))
     # Count on the nets as given (a /24 leaves out its network/broadcast addresses)
