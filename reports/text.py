@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+"""C0/C1 controls (ESC, CSI 0x9b, CR, BS...), bidi marks/overrides/isolates, lone surrogates."""
+_SPACE = re.compile(r"[\t\n\u2028\u2029]")
+"""Line and column breaks: one space, so a value stays on its row."""
 
 
 def clean(value: object, limit: int = 80) -> str:
     """Strip control characters (ANSI escapes, bidi overrides) and cut long values."""
-    text = _CONTROL.sub("?", str(value)).replace("\n", " ")
+    text = _SPACE.sub(" ", _CONTROL.sub("?", str(value)))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters shown as visible escapes (``\\x1b``, ``\\n``): for log lines.
+
+    Log messages quote device text (URLs, parser errors); a newline there would forge a log
+    line and an escape sequence would drive the terminal or the mail reader of a cron job.
+    """
+    return _LOG_UNSAFE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+class SafeLogFormatter(logging.Formatter):
+    """A logging formatter whose message part has no raw control characters (tracebacks are kept)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)

@@ -51,10 +51,11 @@ def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
 def render(item: IdentifiedDevice) -> str:
     d, v = item.device, item.verdict
     lines = [
-        f"device {d.key}: IP {', '.join(d.ips) or '-'}  MAC {', '.join(d.macs) or '-'}  "
+        f"device {clean(d.key)}: IP {clean(', '.join(d.ips) or '-', 200)}  MAC {clean(', '.join(d.macs) or '-', 200)}  "
         f"open ports {', '.join(map(str, d.open_ports)) or '-'}",
-        f"verdict: maker {v.manufacturer.value}, brand {v.brand or '-'}, type {v.device_type.value}, "
-        f"model {v.model or '-'}, firmware {v.firmware or '-'}, serial {v.serial or '-'}",
+        # Brand, model, firmware and serial are device text: cleaned like every other value here.
+        f"verdict: maker {v.manufacturer.value}, brand {clean(v.brand or '-')}, type {v.device_type.value}, "
+        f"model {clean(v.model or '-')}, firmware {clean(v.firmware or '-')}, serial {clean(v.serial or '-')}",
         f"confidence: {v.confidence_level} ({v.confidence:.2f})",
     ]
     if v.summary:
@@ -62,8 +63,8 @@ def render(item: IdentifiedDevice) -> str:
     lines.append("")
     lines.append(f"rule hits ({len(v.hits)}):")
     if v.hits:
-        rows = [[h.rule_id, h.tier.value, f"{h.certainty:.2f}", h.maker.value if h.maker else "", h.brand or "",
-                 h.probe, h.seen_at.strftime("%H:%M:%S"), h.field, clean(h.value, 60)] for h in v.hits]
+        rows = [[h.rule_id, h.tier.value, f"{h.certainty:.2f}", h.maker.value if h.maker else "", clean(h.brand or ""),
+                 h.probe, h.seen_at.strftime("%H:%M:%S"), clean(h.field), clean(h.value, 60)] for h in v.hits]
         lines.append(tabulate(rows, headers=["rule", "tier", "certainty", "maker", "brand", "probe", "time",
                                              "field", "value"], tablefmt="simple"))
     lines.append("")
@@ -72,14 +73,14 @@ def render(item: IdentifiedDevice) -> str:
     lines.append(f"observations ({len(d.observations)}):")
     for o in d.observations:
         where = f"{o.ip or '-'}" + (f":{o.port}" if o.port else "") + (f" {o.mac}" if o.mac else "")
-        head = f"- {o.time:%H:%M:%S} {o.probe} {o.kind.value} {where}"
-        if o.problem:
-            head += f"  PROBLEM {o.problem}"
+        head = f"- {o.time:%H:%M:%S} {o.probe} {o.kind.value} {clean(where)}"
+        if o.problem:  # may quote the device (a URL it sent, a parser message)
+            head += f"  PROBLEM {clean(o.problem, 200)}"
         if o.truncated:
             head += "  (raw truncated)"
         lines.append(head)
         for key in sorted(o.fields):
-            lines.append(f"    {key} = {clean(o.fields[key], 100)}")
+            lines.append(f"    {clean(key)} = {clean(o.fields[key], 100)}")
         if o.problem and o.raw:
             lines.append(f"    raw: {clean(o.raw, 100)}")
     return "\n".join(lines) + "\n"
