@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography import x509
@@ -25,7 +27,7 @@ def certificate_files(subject: str, issuer: str | None = None, cache_dir: Path =
     cert_path, key_path = cache_dir / f"{digest}.crt", cache_dir / f"{digest}.key"
     if cert_path.exists() and key_path.exists():
         return str(cert_path), str(key_path)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -38,11 +40,21 @@ def certificate_files(subject: str, issuer: str | None = None, cache_dir: Path =
         .not_valid_after(now + datetime.timedelta(days=3650))
         .sign(key, hashes.SHA256())
     )
-    tmp = cache_dir / f"{digest}.{os.getpid()}.tmp"
-    tmp.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, key_path)
-    tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    os.replace(tmp, cert_path)
+    _write_new(cache_dir, key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.NoEncryption()))
+    _write_new(cache_dir, cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return str(cert_path), str(key_path)
+
+
+def _write_new(cache_dir: Path, target: Path, data: bytes) -> None:
+    """Write via a fresh temporary file: created exclusively and 0600 (never through a planted
+    symlink -- the lab runs as root and the cache may sit in a user's home), then renamed."""
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
