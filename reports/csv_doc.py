@@ -12,6 +12,8 @@ import io
 
 from scanner.findings import Assessment, Finding
 
+from .text import _CONTROL
+
 COLUMNS = [
     "priority", "status", "ip", "mac", "hostname", "subnet", "brand", "maker", "oem_unit", "device_type",
     "model", "firmware", "serial", "confidence", "instruments", "kev", "action", "deadline",
@@ -23,9 +25,16 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> str:
-    """The cell text, defused against spreadsheet formula injection."""
+    """The cell text, defused against spreadsheet formula injection and terminal escapes.
+
+    Control characters (ESC, CSI, CR, bidi overrides) become ``?``: the CSV is also printed to a
+    terminal (``--format csv`` without ``-o``) and device text may carry escape sequences. Line
+    breaks and tabs stay (they are quoted by the CSV writer).
+    """
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START):
+        text = "'" + text
+    return _CONTROL.sub("?", text)
 
 
 def _row(finding: Finding, assessment: Assessment) -> list[str]:

@@ -110,7 +110,9 @@ def test_report_json(assessment):
         ("-2", "'-2"),
         ("@cmd", "'@cmd"),
         ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
+        ("\rx", "'?x"),  # prefixed, and the CR itself (a control character) replaced
+        ("DS\x1b]0;t\x07-2CD", "DS?]0;t?-2CD"),  # no escape sequence reaches a terminal
+        ("a\nb", "a\nb"),  # line breaks stay: the writer quotes them
         ("DS-2CD2143G2-I", "DS-2CD2143G2-I"),
         ("", ""),
         (None, ""),
