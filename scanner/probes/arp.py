@@ -45,6 +45,10 @@ def mac_observation(probe: str, ip: str, mac: str, raw: str) -> Observation | No
     )
 
 
+DRAIN_AFTER_DEADLINE = 256
+"""Frames read at most once a drain's time is up (keeps the receive buffer short mid-sweep)."""
+
+
 def sweep_targets(
     addresses: list[InterfaceAddress], in_scope: Callable[[str], bool]
 ) -> Iterator[tuple[str, InterfaceAddress]]:
@@ -95,9 +99,18 @@ class ArpProbe(Probe):
             found: set[str] = set()
 
             def drain(until: float) -> None:
-                """Read the ARP replies that arrive before ``until``; emit each host once."""
+                """Read the ARP replies that arrive before ``until``; emit each host once.
+
+                Past ``until`` at most DRAIN_AFTER_DEADLINE more frames are read: the socket hears
+                all ARP on the segment, and a busy or hostile one never goes quiet.
+                """
+                late = 0
                 while not ctx.cancelled.is_set() and len(found) < len(pending):
                     remaining = until - time.monotonic()
+                    if remaining <= 0:
+                        late += 1
+                        if late > DRAIN_AFTER_DEADLINE:
+                            return
                     ready, _, _ = select.select([sock], [], [], max(0.0, min(remaining, 0.1)))
                     if not ready:
                         if remaining <= 0:
