@@ -102,11 +102,13 @@ def down(prefix: str | None = None) -> list[str]:
     files = [state_file(prefix)] if prefix else (sorted(STATE_DIR.glob("state*.json")) if STATE_DIR.is_dir() else [])
     for path in files:
         try:
-            pid = json.loads(path.read_text(encoding="utf-8")).get("emulator_pid")
-        except (OSError, json.JSONDecodeError):
-            pid = None
-        if pid:
-            _stop_emulator(int(pid))
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            data = None
+        pid = data.get("emulator_pid") if isinstance(data, dict) else None
+        # A corrupt state file must neither stop `lab down` nor aim a signal at pid 0/1/-1.
+        if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1:
+            _stop_emulator(pid)
         path.unlink(missing_ok=True)
         path.with_suffix(".log").unlink(missing_ok=True)
     names = topology.Names(prefix) if prefix else None
@@ -172,7 +174,7 @@ class Lab:
             self.plan = plan
             self.devices = [LabDevice(h.profile.name, h.namespace, h.ip, h.profile.mac, h.profile.segment,
                                       dict(h.profile.truth), h.profile) for h in hosts]
-            STATE_DIR.mkdir(parents=True, exist_ok=True)
+            STATE_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state holds the profiles' lab credentials
             self._write_state(None)
             if self.chatter:  # the client sends from the moment the emulator starts
                 check_isolated(self.names.client)
