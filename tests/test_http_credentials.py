@@ -380,3 +380,15 @@ def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path
     assert "serialNumber=7J02B45PAZ3C81E" in reply["fields"]["http.body"]
     assert dahua["verdict"]["manufacturer"] == "dahua"
     assert "http-dahua-magicbox-systeminfo" in {h["rule_id"] for h in dahua["verdict"]["hits"]}
+
+
+def test_a_hostile_redirect_location_is_not_followed_and_does_not_raise():
+    from scanner.config import ScanConfig
+    from scanner.probes import HostInfo
+    from scanner.probes.http import HttpProbe
+
+    probe = HttpProbe(ScanConfig())
+    host = HostInfo(ip="198.18.0.20", open_ports={80})
+    for location in ("http://198.18.0.20:99999/x", "http://[::1/x", "http://evil.example/", "ftp://198.18.0.20/"):
+        assert probe._same_host(host, 80, "http", location) is None
+    assert probe._same_host(host, 80, "http", "/doc/page/login.asp") is not None

@@ -415,11 +415,16 @@ class HttpProbe(Probe):
 
     def _same_host(self, host: HostInfo, port: int, scheme: str, location: str) -> tuple[int, str, str] | None:
         """Where a redirect points, if it stays on this host (else it is not followed)."""
-        url = urlsplit(urljoin(f"{scheme}://{host.ip}:{port}/", location.strip()))
-        if url.scheme not in ("http", "https") or url.hostname != host.ip:
-            log.debug("http: not following redirect of %s to %s", host.ip, url.hostname)
+        try:
+            url = urlsplit(urljoin(f"{scheme}://{host.ip}:{port}/", location.strip()))
+            hostname, url_port = url.hostname, url.port  # a hostile Location may hold a bad port
+        except ValueError:
+            log.debug("http: not following an unparseable redirect of %s", host.ip)
             return None
-        target_port = url.port or (443 if url.scheme == "https" else 80)
+        if url.scheme not in ("http", "https") or hostname != host.ip:
+            log.debug("http: not following redirect of %s to %s", host.ip, hostname)
+            return None
+        target_port = url_port or (443 if url.scheme == "https" else 80)
         if target_port not in host.open_ports:
             return None
         path = url.path or "/"
