@@ -42,29 +42,58 @@ def merge(observations: Iterable[Observation]) -> list[Device]:
     ONVIF or SADP reveals). Observations with neither address are dropped: they cannot be placed.
     """
     obs = [o for o in observations if o.ip or o.mac]
+    seen_on_wire = _layer2_macs(obs)
     uf = _UnionFind()
+    links: list[str] = []
     for o in obs:
-        nodes = [f"mac:{o.mac}"] if o.mac else []
+        mac = _linking_mac(o, seen_on_wire)
+        nodes = [f"mac:{mac}"] if mac else []
         if o.ip:
             nodes.append(f"ip:{o.ip}")
         for node in nodes:
             uf.find(node)
         if len(nodes) == 2:
             uf.union(nodes[0], nodes[1])
+        links.append(nodes[0])
 
     groups: dict[str, list[Observation]] = {}
-    for o in obs:
-        node = f"mac:{o.mac}" if o.mac else f"ip:{o.ip}"
+    for o, node in zip(obs, links):
         groups.setdefault(uf.find(node), []).append(o)
 
-    devices = [_device(group) for group in groups.values()]
+    devices = [_device(group, seen_on_wire) for group in groups.values()]
     devices.sort(key=lambda d: (_ip_sort_key(d.ips[0]) if d.ips else (9, 0), d.key))
     return devices
 
 
-def _device(group: list[Observation]) -> Device:
+def _layer2_macs(obs: list[Observation]) -> dict[str, set[str]]:
+    """MACs seen answering for an IP at layer 2 (ARP, the neighbour table)."""
+    seen: dict[str, set[str]] = {}
+    for o in obs:
+        if o.kind is ArtefactKind.MAC_ADDRESS and o.ip and o.mac:
+            seen.setdefault(o.ip, set()).add(o.mac)
+    return seen
+
+
+def _linking_mac(o: Observation, seen_on_wire: dict[str, set[str]]) -> str | None:
+    """The MAC that places this observation, or None to place it by IP.
+
+    A MAC a device reports about itself (SADP, DHIP, ONVIF) fills in a routed device's MAC, but
+    where ARP already says which MAC answers for that IP, a different self-reported MAC must not
+    pull this IP into another device: a hostile device could claim its neighbour's MAC.
+    """
+    if not o.mac or not o.ip or o.kind is ArtefactKind.MAC_ADDRESS:
+        return o.mac
+    wire = seen_on_wire.get(o.ip)
+    if wire and o.mac not in wire:
+        return None
+    return o.mac
+
+
+def _device(group: list[Observation], seen_on_wire: dict[str, set[str]] | None = None) -> Device:
     group.sort(key=lambda o: o.time)
-    macs = sorted({o.mac for o in group if o.mac})
+    wire = set().union(*((seen_on_wire or {}).get(o.ip, set()) for o in group if o.ip))
+    claimed = {o.mac for o in group if o.mac} - wire
+    macs = sorted(wire & {o.mac for o in group if o.mac}) + sorted(claimed)
     ips = sorted({o.ip for o in group if o.ip}, key=_ip_sort_key)
     hostnames = sorted(
         {o.fields[k].rstrip(".") for o in group for k in _HOSTNAME_FIELDS if k in o.fields}

@@ -39,3 +39,25 @@ def test_distinct_hosts_stay_apart_and_sort_by_ip():
         obs(ArtefactKind.MAC_ADDRESS),  # no address at all: cannot be placed
     ])
     assert [d.ip for d in devices] == ["198.18.0.9", "198.18.0.100"]
+
+
+def test_a_self_reported_mac_that_arp_contradicts_does_not_merge_two_hosts():
+    victim, liar = "58:50:ed:00:00:01", "02:00:00:00:00:66"
+    devices = merge([
+        obs(ArtefactKind.MAC_ADDRESS, ip="198.18.0.20", mac=victim),
+        obs(ArtefactKind.MAC_ADDRESS, ip="198.18.0.66", mac=liar),
+        # the device at .66 answers SADP claiming the camera's MAC
+        obs(ArtefactKind.SADP_REPLY, ip="198.18.0.66", mac=victim),
+    ])
+    assert [d.ips for d in devices] == [("198.18.0.20",), ("198.18.0.66",)]
+    liar_device = devices[1]
+    assert liar_device.key == liar and liar_device.macs == (liar, victim)  # the claim stays visible
+    assert len(devices[0].observations) == 1
+
+
+def test_a_routed_device_still_gets_its_mac_from_its_own_reply():
+    devices = merge([
+        obs(ArtefactKind.OPEN_PORT, ip="198.18.1.20", port=80),
+        obs(ArtefactKind.SADP_REPLY, ip="198.18.1.20", mac="58:50:ed:00:00:09"),
+    ])
+    assert len(devices) == 1 and devices[0].key == "58:50:ed:00:00:09"
