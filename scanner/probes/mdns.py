@@ -196,11 +196,11 @@ class MdnsProbe(Probe):
         )
         emit = OnceEmitter(ctx)
         for service in services_from_records(records)[:MAX_SERVICES]:
-            addresses = [ip for ip in service["addresses"] if ctx.in_scope(ip)] or [host.ip]
-            for ip in addresses:
-                emit(
-                    mdns_codec.from_service(
-                        service["type"], service["name"], server=service["server"],
-                        service_port=service["port"], txt=service["txt"], probe=self.name, ip=ip,
-                    )
+            # The answer came from host.ip: it speaks for itself only. Address records naming
+            # another host are not trusted (a device could pin its services on a neighbour).
+            emit(
+                mdns_codec.from_service(
+                    service["type"], service["name"], server=service["server"],
+                    service_port=service["port"], txt=service["txt"], probe=self.name, ip=host.ip,
                 )
+            )
