@@ -15,22 +15,12 @@ from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
 
 
 def load_result(path: str | Path) -> ScanResult:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan FILE)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputFileError(f"{path}: not a readable scan result ({exc})") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: not a readable scan result (JSON nested too deeply)") from None
-    if isinstance(data, dict) and isinstance(data.get("scan"), dict) and "schema_version" not in data:
-        data = data["scan"]  # a `scan --format json` report: the scan result is inside
-    if not isinstance(data, dict):
-        raise InputFileError(f"{path}: not a scan result")
-    try:
-        return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        raise InputFileError(f"{path}: not a valid scan result ({type(exc).__name__}: {exc})") from None
+    """The scan to explain: a saved scan result or report JSON (read as ``camsweep report`` does)."""
+    from .report import read_scan
+
+    if not Path(path).exists():
+        raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan FILE)")
+    return read_scan(str(path))
 
 
 def check_address(key: str) -> tuple[str | None, str | None]:
