@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .config import default_state_dir
 from .errors import InventoryError
 from .models import IdentifiedDevice, ScanResult
 
@@ -53,8 +54,7 @@ CREATE TABLE IF NOT EXISTS sightings (
 
 
 def default_path() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "camsweep" / "inventory.sqlite"
+    return default_state_dir() / "inventory.sqlite"
 
 
 def identity_of(item: IdentifiedDevice) -> str:

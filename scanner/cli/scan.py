@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..config import DEFAULT_PORTS, ScanConfig
+from ..config import DEFAULT_PORTS, ScanConfig, default_state_dir
 from ..errors import OutputError, UsageError
 from ..models import ScanResult
 from ._finish import finish_and_exit, output_options, outputs_from
@@ -25,13 +25,9 @@ Credentials file (TOML; chmod 600 -- a file others can read is used with a warni
   network = "198.18.0.0/24"     # or one host; the most specific entry wins
   username = "onvif-audit"
   password = "..."
-Used only for ONVIF GetDeviceInformation/GetNetworkInterfaces on the hosts it
-covers (one login attempt each). Passwords are never logged or written anywhere."""
-
-
-def default_state_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "camsweep"
+Used for ONVIF GetDeviceInformation/GetNetworkInterfaces and one read-only
+maker page over HTTP (Digest; Basic only over HTTPS) on the hosts it covers,
+one login attempt each. Passwords are never logged or written anywhere."""
 
 
 def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
