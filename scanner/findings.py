@@ -38,7 +38,7 @@ from .models import (
     Verdict,
 )
 from .policy import Selection
-from .restrictions import Instrument, KevMatch, KevState, RestrictionsData, kev_matches
+from .restrictions import Instrument, KevMatch, KevState, RestrictionsData, kev_matches, verified_label
 
 MAKER_NAMES = {"hikvision": "Hikvision", "dahua": "Dahua"}
 
@@ -123,7 +123,7 @@ class InstrumentMatch:
 
     @property
     def label(self) -> str:
-        return self.id if self.verification == "V" else f"{self.id} ({self.verification})"
+        return verified_label(self.id, self.verification)
 
     def to_dict(self) -> dict[str, Any]:
         return {

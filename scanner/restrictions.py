@@ -174,6 +174,11 @@ KEV_SCHEMA: dict[str, Any] = {
 }
 
 
+def verified_label(instrument_id: str, verification: str) -> str:
+    """``US-889-A``, or ``UK-TIMELINE (S)`` when the instrument is not verified in its source."""
+    return instrument_id if verification == "V" else f"{instrument_id} ({verification})"
+
+
 # --------------------------------------------------------------------------- firmware versions
 
 
@@ -264,7 +269,7 @@ class Instrument:
 
     def label(self) -> str:
         """Short label for tables: id, plus the verification mark when it is not V."""
-        return self.id if self.verification == "V" else f"{self.id} ({self.verification})"
+        return verified_label(self.id, self.verification)
 
     def to_dict(self) -> dict[str, Any]:
         return {
