@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from scanner import __version__
-from scanner.findings import MAKER_NAMES, Assessment, Finding, Status
+from camsweep import __version__
+from camsweep.findings import MAKER_NAMES, Assessment, Finding, Status
 
 from .text import clean
 

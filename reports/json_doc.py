@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from scanner.findings import Assessment
-from scanner.models import ScanResult
+from camsweep.findings import Assessment
+from camsweep.models import ScanResult
 
 REPORT_VERSION = 1
 """Version of the report JSON (findings part); the scan part carries its own ``schema_version``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from scanner.findings import Assessment, Finding
+from camsweep.findings import Assessment, Finding
 
 from .text import clean
 

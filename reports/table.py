@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from scanner.models import ScanResult
+from camsweep.models import ScanResult
 
 from .text import clean
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import netaddr
 from netaddr.core import NotRegisteredError
 
-from fingerprints import FingerprintDB, OuiEntry, normalise_name
+from camsweep.fingerprints import FingerprintDB, OuiEntry, normalise_name
 
 from .models import normalize_mac
 
@@ -67,8 +67,8 @@ def snapshot(db: FingerprintDB) -> str:
     """Which IEEE data the OUI lookups used, for ``ScanResult.data_versions``."""
     installed = netaddr.__version__
     if db.oui.netaddr_version and installed == db.oui.netaddr_version:
-        return f"{db.oui.snapshot}; curated prefixes from fingerprints/oui.toml ({db.version})"
+        return f"{db.oui.snapshot}; curated prefixes from camsweep.fingerprints/oui.toml ({db.version})"
     return (
         f"IEEE registry bundled in netaddr {installed} (snapshot date not recorded; oui.toml describes "
-        f"netaddr {db.oui.netaddr_version or '?'}); curated prefixes from fingerprints/oui.toml ({db.version})"
+        f"netaddr {db.oui.netaddr_version or '?'}); curated prefixes from camsweep.fingerprints/oui.toml ({db.version})"
     )

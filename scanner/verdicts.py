@@ -65,8 +65,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import fingerprints
-from fingerprints import FingerprintDB, Rule
+from camsweep import fingerprints
+from camsweep.fingerprints import FingerprintDB, Rule
 
 from . import oui as oui_lookup
 from .devices import merge

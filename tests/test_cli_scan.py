@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import ExitCode
+from camsweep.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "do-not-print-me-42"
@@ -207,7 +207,7 @@ def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
 
 
 def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
-    from scanner.runconfig import RunLock
+    from camsweep.runconfig import RunLock
 
     state = tmp_path / "state"
     with RunLock(state / "run.lock"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import netaddr
 import pytest
 
-import fingerprints
-from scanner import oui
+from camsweep import fingerprints
+from camsweep import oui
 
 DB = fingerprints.load()
 
@@ -72,7 +72,7 @@ def test_traps_are_really_in_the_registry() -> None:
 
 
 def test_every_org_example_prefix_resolves_to_its_org() -> None:
-    from fingerprints._db import _read_toml  # the raw file keeps the example prefixes
+    from camsweep.fingerprints._db import _read_toml  # the raw file keeps the example prefixes
 
     data = _read_toml(fingerprints.DATA_DIR / "oui.toml")
     checked = 0

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from scanner.probes import ProbeContext
-from scanner.probes import arp as arp_module
-from scanner.probes._udp import InterfaceAddress
+from camsweep.probes import ProbeContext
+from camsweep.probes import arp as arp_module
+from camsweep.probes._udp import InterfaceAddress
 
 
 class FloodSocket:

@@ -11,9 +11,9 @@ import pytest
 import requests
 import urllib3
 
-from scanner.engine import ScanHost
-from scanner.probes.onvif import OnvifProbe
-from scanner.probes.ssdp import location_target
+from camsweep.engine import ScanHost
+from camsweep.probes.onvif import OnvifProbe
+from camsweep.probes.ssdp import location_target
 
 TRICKS = [
     "http://evil.example\\@127.0.0.5/desc.xml",

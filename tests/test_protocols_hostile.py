@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from scanner.models import RAW_LIMIT, ArtefactKind, Observation
-from scanner.protocols import onvif, sadp, upnp, wsd
+from camsweep.models import RAW_LIMIT, ArtefactKind, Observation
+from camsweep.protocols import onvif, sadp, upnp, wsd
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'

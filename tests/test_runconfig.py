@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from scanner.errors import ConfigError, ScanError
-from scanner.runconfig import RunLock, load
+from camsweep.errors import ConfigError, ScanError
+from camsweep.runconfig import RunLock, load
 
 GOOD = """
 [scan]
@@ -69,7 +69,7 @@ def test_lock_refuses_a_second_holder(tmp_path):
     with RunLock(lock_path):
         # A second process (as cron would start) cannot take it.
         code = (
-            "import sys; from scanner.runconfig import RunLock; from scanner.errors import ScanError\n"
+            "import sys; from camsweep.runconfig import RunLock; from camsweep.errors import ScanError\n"
             f"try:\n    RunLock({str(lock_path)!r}).__enter__()\nexcept ScanError as e:\n    print(e); sys.exit(5)\n"
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -69,7 +69,7 @@ def outputs_from(options: dict[str, Any]) -> Outputs:
 
 
 def render_for(assessment: Assessment, fmt: str) -> str:
-    from reports import render, render_report
+    from camsweep.reports import render, render_report
 
     if fmt == "table":
         return render(assessment.result, "table") + "\n" + render_report(assessment, "table")
@@ -78,7 +78,7 @@ def render_for(assessment: Assessment, fmt: str) -> str:
 
 def finish(result: ScanResult, outputs: Outputs) -> int:
     """Judge, store, write; returns the exit code (the caller exits with it)."""
-    from reports import write_atomic
+    from camsweep.reports import write_atomic
 
     assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
     new_restricted = 0

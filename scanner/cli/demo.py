@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .._child import python_command
 from ..errors import ScanError
 from ._finish import Outputs, finish
 from .report import read_scan
@@ -42,9 +43,9 @@ def command(report_path: str, count: int | None, db_path: str | None) -> None:
             click.echo(f"lab up: {len(lab.devices)} emulated devices on {segments[0]} and "
                        f"{segments[1]} (routed), namespaces {prefix}*; scanning from {lab.plan.scanner_ip} ...", err=True)
             done = lab.exec(
-                [sys.executable, "-m", "scanner", "-q", "scan", *segments, "--format", "json", "--no-store",
-                 "-o", str(saved), "--state-dir", str(Path(tmp) / "state")],
-                timeout=SCAN_BOUND, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                python_command("camsweep", "-q", "scan", *segments, "--format", "json", "--no-store",
+                               "-o", str(saved), "--state-dir", str(Path(tmp) / "state")),
+                timeout=SCAN_BOUND,
             )
             if done.returncode not in (0, 3, 6) or not saved.exists():
                 raise ScanError(f"the demo scan failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")

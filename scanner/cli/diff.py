@@ -8,7 +8,7 @@ import click
 from tabulate import tabulate
 
 from ..inventory import Inventory
-from reports.text import clean
+from camsweep.reports.text import clean
 
 
 @click.command("diff")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from reports.text import clean
+from camsweep.reports.text import clean
 
 from ..errors import InputFileError, UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac

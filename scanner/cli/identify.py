@@ -8,7 +8,7 @@ import click
 
 from .. import shortform
 from ..verdicts import identify_result
-from reports import render
+from camsweep.reports import render
 
 
 @click.command("identify")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from reports import REPORT_FORMATS, render_report, write_atomic
+from camsweep.reports import REPORT_FORMATS, render_report, write_atomic
 
 from .. import restrictions, runconfig
 from ..errors import CamsweepError, InputFileError

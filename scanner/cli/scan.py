@@ -32,7 +32,7 @@ one login attempt each. Passwords are never logged or written anywhere."""
 
 def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
     """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
-    from reports import write_atomic
+    from camsweep.reports import write_atomic
 
     path = Path(state_dir) if state_dir else default_state_dir()
     try:
