@@ -35,6 +35,9 @@ DOCUMENT_LIMIT = 256 * 1024
 MAX_HEADERS = 256
 """Header lines kept from one HTTP/RTSP/SSDP message; the rest are ignored."""
 
+LOG_DETAIL_LIMIT = 200
+"""Characters of device-influenced text (an exception message) put into one log line."""
+
 P = ParamSpec("P")
 
 
@@ -279,8 +282,9 @@ def guarded(kind: ArtefactKind, raw_arg: str | None) -> Callable[[Callable[P, Ob
             except BadInput as exc:
                 problem = exc.problem
             except Exception as exc:  # noqa: BLE001 - a codec bug must not end a scan; record it
-                log.warning("%s: parser error on device input: %s: %s", fn.__qualname__, type(exc).__name__, exc)
-                problem = f"parser-error: {type(exc).__name__}: {exc}"
+                # One short line: the message may quote the device's input (60 KB seen per packet).
+                log.warning("%s: parser error on device input: %s", fn.__qualname__, one_line(exc))
+                problem = f"parser-error: {type(exc).__name__}: {str(exc)[:512]}"
             try:
                 bound = signature.bind_partial(*args, **kwargs)
                 bound.apply_defaults()
@@ -320,11 +324,25 @@ def failed(
     time: datetime | None = None,
 ) -> Observation:
     """An observation that records bad input: raw kept (bounded), no fields."""
-    log.debug("%s from %s: %s", kind.value, ip or mac or "?", problem)
-    return Observation.make(
+    observation = Observation.make(
         probe, kind, ip=_safe_ip(ip), mac=mac if isinstance(mac, str) else None, port=port,
         raw=raw_text(raw), problem=problem[:512], time=time,
     )
+    log.debug("%s from %s: %s", kind.value, observation.ip or observation.mac or "?",
+              _printable(observation.problem or "")[:LOG_DETAIL_LIMIT])
+    return observation
+
+
+def one_line(exc: BaseException, limit: int = LOG_DETAIL_LIMIT) -> str:
+    """``Type: start of message`` on one printable line of at most ``limit`` characters."""
+    text = f"{type(exc).__name__}: {str(exc)[: limit * 2]}"
+    text = _printable(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _printable(text: str) -> str:
+    """Control, bidi and unencodable characters escaped (``\\x1b``, ``\\u202e``, ``\\ud800``)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def _safe_ip(ip: Any) -> str | None:
