@@ -14,7 +14,7 @@ import inspect
 import io
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec
 from xml.etree.ElementTree import Element, ParseError
@@ -34,6 +34,13 @@ DOCUMENT_LIMIT = 256 * 1024
 
 MAX_HEADERS = 256
 """Header lines kept from one HTTP/RTSP/SSDP message; the rest are ignored."""
+
+HEADER_BLOCK_LIMIT = 64 * 1024
+"""Bytes of one message's header block read (every header together); the rest is ignored. Real
+devices send well under 2 KiB; http.client alone would hand over 6.4 MB (100 lines of 64 KiB)."""
+
+HEADER_VALUE_LIMIT = 8 * 1024
+"""Characters of one header value kept, folded continuation lines included."""
 
 LOG_DETAIL_LIMIT = 200
 """Characters of device-influenced text (an exception message) put into one log line."""
@@ -206,31 +213,62 @@ def collapse(text: str) -> str:
 # ------------------------------------------------------------------ HTTP-style header blocks
 
 
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(r"\r?\n")
+
+
 def split_message(raw: str | bytes, *, what: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """Split an HTTP/RTSP/SSDP message into start line, headers in wire order, and body bytes.
 
     The header block must be UTF-8 (``invalid-utf8`` otherwise); the body is returned as bytes.
     Folded continuation lines are joined to the previous header; lines without a colon are skipped.
+    Bounded: only the first ``HEADER_BLOCK_LIMIT`` bytes can be the header block (a longer one is
+    cut at its last whole line and the message has no body), and ``bound_headers`` applies.
     """
     data = as_bytes(raw)
-    match = re.search(rb"\r?\n\r?\n", data)
-    head, body = (data[: match.start()], data[match.end() :]) if match else (data, b"")
+    match = _BLANK_LINE.search(data, 0, HEADER_BLOCK_LIMIT + 4)
+    if match:
+        head, body = data[: match.start()], data[match.end() :]
+    elif len(data) <= HEADER_BLOCK_LIMIT:
+        head, body = data, b""
+    else:
+        head = data[:HEADER_BLOCK_LIMIT]
+        head, body = head[: head.rfind(b"\n") + 1 or len(head)], b""
     text = decode_utf8(head, f"{what} header block")
-    lines = re.split(r"\r?\n", text.lstrip("\r\n"))
+    lines = _LINE_END.split(text.lstrip("\r\n"))
     start = lines[0].strip() if lines else ""
-    headers: list[tuple[str, str]] = []
+    # Continuations are collected and joined once: joining per line made a folded header quadratic.
+    headers: list[tuple[str, list[str]]] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}".strip())
+            headers[-1][1].append(line.strip())
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip():
             continue
         if len(headers) >= MAX_HEADERS:
             break
-        headers.append((name.strip(), value.strip()))
-    return start, headers, body
+        headers.append((name.strip(), [value.strip()]))
+    return start, bound_headers((name, " ".join(p for p in parts if p)) for name, parts in headers), body
+
+
+def bound_headers(headers: Iterable[tuple[object, object]]) -> list[tuple[str, str]]:
+    """Headers as (name, value) strings, bounded: at most ``MAX_HEADERS``, each value cut to
+    ``HEADER_VALUE_LIMIT`` characters, all of them together to ``HEADER_BLOCK_LIMIT``.
+
+    Everything that reads headers from a device (the codecs, the HTTP probe's redirect and hint
+    checks, the authentication step) sees them through this, so a header's size costs nothing.
+    """
+    out: list[tuple[str, str]] = []
+    budget = HEADER_BLOCK_LIMIT
+    for name, value in headers:
+        if len(out) >= MAX_HEADERS or budget <= 0:
+            break
+        name_text = str(name)[:HEADER_VALUE_LIMIT]
+        value_text = str(value)[: min(HEADER_VALUE_LIMIT, max(budget - len(name_text), 0))]
+        budget -= len(name_text) + len(value_text)
+        out.append((name_text, value_text))
+    return out
 
 
 def header_fields(prefix: str, headers: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -254,12 +292,8 @@ def header_values(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
     return [str(v) for n, v in headers if str(n).strip().lower() == wanted]
 
 
-def unique_lines(values: Sequence[str | None]) -> str:
-    out: list[str] = []
-    for value in values:
-        if value and value not in out:
-            out.append(value)
-    return "\n".join(out)
+def unique_lines(values: Iterable[str | None]) -> str:
+    return "\n".join(dict.fromkeys(value for value in values if value))
 
 
 # ------------------------------------------------------------------------------- the guard
