@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..config import Credential
 from ..models import ArtefactKind, Observation
+from ..protocols._common import bound_headers
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog
 
@@ -158,7 +159,8 @@ def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float
                 original = getattr(response.raw, "_original_response", None)
                 message = getattr(original, "msg", None)
                 items = message.items() if message is not None else response.raw.headers.items()
-                result.headers = [(str(k), str(v)) for k, v in items]
+                # Bounded here, so the hint, redirect and login steps never see a 6 MB header.
+                result.headers = bound_headers(items)
                 body = bytearray()
                 while len(body) <= max_body:
                     if time.monotonic() - started > total:
@@ -202,11 +204,11 @@ def _refused(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     """The innermost useful message of a requests/urllib3 exception chain, one line."""
-    text = str(exc)
+    text = str(exc)[:600]
     cause: BaseException | None = exc
     while cause is not None:
         if cause.args and isinstance(cause.args[0], str):
-            text = cause.args[0]
+            text = cause.args[0][:600]
         cause = cause.__cause__ or cause.__context__
     return re.sub(r"\s+", " ", text)[:300]
 
