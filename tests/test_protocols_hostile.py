@@ -194,3 +194,14 @@ def test_a_codec_error_is_logged_as_one_short_line(caplog: pytest.LogCaptureFixt
     assert len(line) <= LOG_DETAIL_LIMIT + len("broken: parser error on device input: ") + 60
     assert obs.problem is not None and obs.problem.startswith("parser-error: ValueError") and len(obs.problem) <= 512
     assert obs.fields == {}
+
+
+def test_the_guard_never_raises_even_when_the_input_cannot_be_shown() -> None:
+    # repr() refuses an int of over 4,300 digits; the guard used repr() to keep a Mapping as raw.
+    huge = 10**5000
+    obs = onvif.parse_device_information({"Model": huge}, probe="t")
+    assert obs.problem is not None and obs.fields == {}
+    assert obs.raw == "<dict that cannot be shown>"
+    # On the wire such a number is not JSON this codec accepts: a plain problem, not a parser error.
+    packet = dhip.encode(b'{"method":"client.notifyDevInfo","params":{"deviceInfo":{"DeviceType":' + b"1" * 5000 + b"}}}")
+    assert dhip.parse_reply(packet, probe="t").problem.startswith("not-json: ")

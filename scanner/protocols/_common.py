@@ -77,7 +77,10 @@ def raw_text(data: Any) -> str | None:
         return bytes(data[: RAW_LIMIT * 4 + 4]).decode("utf-8", errors="replace")
     if isinstance(data, str):
         return data[: RAW_LIMIT + 1]
-    return repr(data)[: RAW_LIMIT + 1]
+    try:
+        return repr(data)[: RAW_LIMIT + 1]
+    except (ValueError, RecursionError):  # an int of over 4,300 digits; nesting deeper than repr goes
+        return f"<{type(data).__name__} that cannot be shown>"
 
 
 def check_size(data: str | bytes, limit: int) -> None:
@@ -327,7 +330,7 @@ def guarded(kind: ArtefactKind, raw_arg: str | None) -> Callable[[Callable[P, Ob
                 call = dict(kwargs)
             raw = call.get(raw_arg) if raw_arg else None
             if isinstance(raw, Mapping):
-                raw = repr(dict(raw))
+                raw = dict(raw)  # raw_text shows it with repr, which may refuse: the guard must not raise
             return failed(kind, problem, raw=raw, **_where(call))
 
         return wrapper
