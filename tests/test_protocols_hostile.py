@@ -179,15 +179,33 @@ def test_megabytes_of_one_character_folds_are_read_to_the_header_limit() -> None
     assert len(value) <= HEADER_VALUE_LIMIT
 
 
-def test_a_codec_error_is_logged_as_one_short_line(caplog: pytest.LogCaptureFixture) -> None:
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_codec_error_is_logged_as_one_short_line() -> None:
     from scanner.protocols._common import LOG_DETAIL_LIMIT, guarded
 
     @guarded(ArtefactKind.HTTP_RESPONSE, raw_arg="raw")
     def broken(raw: bytes, *, probe: str) -> Observation:
         raise ValueError("bad input \x1b[2J\u202e " + raw.decode("latin-1"))
 
-    obs = broken(b"x" * 60_000 + b"\n" * 10, probe="t")
-    (record,) = [r for r in caplog.records if r.name == "camsweep" and r.levelno >= logging.WARNING]
+    # A handler on the logger itself: CLI tests earlier in a run may stop it propagating to caplog.
+    logger, handler = logging.getLogger("camsweep"), _Records()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        obs = broken(b"x" * 60_000 + b"\n" * 10, probe="t")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    (record,) = [r for r in handler.records if r.levelno >= logging.WARNING]
     line = record.getMessage()
     assert "\n" not in line and "\x1b" not in line and "\u202e" not in line
     assert "ValueError: bad input \\x1b[2J\\u202e xxx" in line
