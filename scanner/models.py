@@ -108,6 +108,18 @@ def normalize_ip(value: str | None) -> str | None:
         return None
 
 
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
+"""Code points UTF-8 cannot encode: surrogates, which JSON escapes (``"\\ud800"``) and
+surrogateescape decoding let into a str. Every other code point encodes."""
+
+
+def encodable(text: str) -> tuple[str, int]:
+    """``text`` with every code point UTF-8 cannot encode replaced by U+FFFD, and how many were."""
+    if text.isascii() or not _UNENCODABLE.search(text):
+        return text, 0
+    return _UNENCODABLE.subn("\ufffd", text)
+
+
 def bound(text: str | None, limit: int = RAW_LIMIT) -> str | None:
     if text is None:
         return None
@@ -120,6 +132,10 @@ def _dt(value: str | datetime) -> datetime:
     return datetime.fromisoformat(value)
 
 
+UNENCODABLE_TEXT = "unencodable-text:"
+"""How ``Observation.problem`` starts when only text UTF-8 cannot encode was replaced."""
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """One thing one probe saw about one host.
@@ -128,7 +144,11 @@ class Observation:
     ``sadp.serial``, ...; the full list is in ARCHITECTURE.md). Fingerprint rules match on those
     keys. ``raw`` keeps the artefact itself, cut to ``RAW_LIMIT`` characters (``truncated`` says so).
     ``problem`` records input that was bad (garbage, oversize, XML bomb, ...): such an observation
-    is kept as evidence of what happened but carries no fields.
+    is kept as evidence of what happened but carries no fields. The one exception is text that
+    UTF-8 cannot encode (a lone surrogate from a JSON escape): every source of observations (codecs,
+    captures, short form, saved files) comes through here, so it is replaced by U+FFFD here, once,
+    the fields are kept, and ``problem`` says ``unencodable-text: N code point(s) replaced`` --
+    otherwise writing the scan as JSON or into SQLite would fail on it.
     """
 
     probe: str
@@ -141,6 +161,42 @@ class Observation:
     fields: Mapping[str, str] = _field(default_factory=dict)
     truncated: bool = False
     problem: str | None = None
+
+    def __post_init__(self) -> None:
+        replaced = 0
+
+        def clean(text: object) -> object:
+            nonlocal replaced
+            if not isinstance(text, str):
+                return text
+            text, count = encodable(text)
+            replaced += count
+            return text
+
+        for name in ("probe", "ip", "mac", "raw", "problem"):
+            value = getattr(self, name)
+            cleaned = clean(value)
+            if cleaned is not value:
+                object.__setattr__(self, name, cleaned)
+        fields = None
+        if any(not (isinstance(k, str) and k.isascii() and isinstance(v, str) and v.isascii())
+               for k, v in self.fields.items()):
+            fields = {clean(k): clean(v) for k, v in self.fields.items()}
+        if replaced == 0:
+            return
+        if fields is not None:
+            object.__setattr__(self, "fields", fields)
+        note = f"{UNENCODABLE_TEXT} {replaced} code point(s) replaced"
+        object.__setattr__(self, "problem", f"{self.problem}; {note}" if self.problem else note)
+
+    @property
+    def usable(self) -> bool:
+        """True when the fields are evidence: no problem, or only unencodable text replaced.
+
+        A replaced lone surrogate does not make the rest of a reply untrue (a DHIP answer whose
+        model carries one still says Dahua firmware), so such an observation still counts.
+        """
+        return self.problem is None or self.problem.startswith(UNENCODABLE_TEXT)
 
     @classmethod
     def make(
