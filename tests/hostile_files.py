@@ -163,3 +163,22 @@ DAMAGE: dict[str, Any] = {
     "sighting maker a blob": lambda p: _sql(p, "UPDATE sightings SET manufacturer = X'00'"),
 }
 """Ways a real inventory gets damaged, each applied to a file ``write_inventory`` made."""
+
+
+def dhip_pcap(model: str = SURROGATE_MODEL) -> bytes:
+    """One DHIP discovery answer in a classic pcap (the issue's reproducer): a Dahua device on
+    multicast 239.255.255.251:37810 whose JSON carries ``"DeviceType": model`` as a ``\\u`` escape."""
+    from scanner.protocols.dhip import encode
+
+    body = json.dumps({"method": "client.notifyDevInfo", "mac": MAC, "params": {"deviceInfo": {
+        "DeviceType": model, "Vendor": "Dahua", "SerialNumber": "6C01E93PAG69A7D"}}}).encode("ascii")
+    payload = encode(body)
+    udp = struct.pack("!HHHH", 37810, 37810, 8 + len(payload), 0) + payload
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                         bytes(map(int, IP.split("."))), bytes([239, 255, 255, 251]))
+    checksum = sum(struct.unpack("!10H", header))
+    checksum = (checksum & 0xFFFF) + (checksum >> 16)
+    header = header[:10] + struct.pack("!H", ~checksum & 0xFFFF) + header[12:]
+    frame = bytes.fromhex("01005e7ffffb") + bytes.fromhex(MAC.replace(":", "")) + b"\x08\x00" + header + udp
+    record = struct.pack("<IIII", 1_764_000_000, 0, len(frame), len(frame)) + frame
+    return empty_pcap() + record

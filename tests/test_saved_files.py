@@ -33,7 +33,7 @@ from scanner.inventory import Inventory
 from scanner.models import ScanResult
 from scanner.shortform import load
 from tests.hostile_files import (
-    DAMAGE, IP, RAW_CONTROLS, SURROGATE_MODEL, TERMINAL_HOSTILE, empty_pcap, planted, result_with_model,
+    DAMAGE, IP, RAW_CONTROLS, SURROGATE_MODEL, TERMINAL_HOSTILE, dhip_pcap, empty_pcap, planted, result_with_model,
     saved_scan, short_form_host, to_json, write_inventory,
 )
 
@@ -119,6 +119,20 @@ def test_finish_prints_and_stores_a_result_holding_a_lone_surrogate(tmp_path: Pa
     assert read_scan(str(tmp_path / "state" / "last-scan.json")) == result
     with Inventory(tmp_path / "inv.sqlite") as inv:
         assert inv.load(inv.resolve("last")) == result
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_scan_pcap_of_one_dhip_answer_with_a_lone_surrogate_prints_and_stores(tmp_path: Path, fmt: str) -> None:
+    # The reproducer: one packet, once exit 1 with nothing printed and nothing stored.
+    pcap = tmp_path / "one.pcap"
+    pcap.write_bytes(dhip_pcap(SURROGATE_MODEL))
+    db, state = tmp_path / "inv.sqlite", tmp_path / "state"
+    code, out, err = run(["scan", "--pcap", str(pcap), "--db", str(db), "--state-dir", str(state), "--format", fmt])
+    assert code in (ExitCode.OK, ExitCode.RESTRICTED) and "Traceback" not in err, err
+    assert "1 device(s)" in out or json.loads(out)["counts"]["devices"] == 1
+    assert read_scan(str(state / "last-scan.json")).devices
+    with Inventory(db) as inv:
+        assert inv.load(inv.resolve("last")).devices
 
 
 # --------------------------------------------------------------------------- 2. malformed input: one line, exit 2
