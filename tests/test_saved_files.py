@@ -204,7 +204,7 @@ def test_malformed_short_form_is_one_line_and_exit_2(tmp_path: Path, host, messa
     with pytest.raises(InputFileError) as raised:
         load([str(file)])
     assert message in str(raised.value) and "\n" not in str(raised.value)
-    code, out, err = run(["identify", str(file)])
+    code, _, err = run(["identify", str(file)])
     assert_one_line_error(code, err)
     assert message in err
 
