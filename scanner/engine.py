@@ -134,17 +134,11 @@ def _interface_for(targets: Targets) -> str | None:
 
 def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
          root: bool | None = None) -> Plan:
-    """Check the whole configuration; raise a CamsweepError if anything is wrong. Sends nothing."""
+    """Check what the configuration asks of this system (methods, targets, interface, privileges;
+    each value was checked when the ScanConfig was built); raise a CamsweepError if anything is
+    wrong. Sends nothing."""
     registry = available_probes() if registry is None else registry
     methods, explicit = select_methods(config.methods, registry)
-    for port in config.ports:
-        if not 0 < int(port) < 65536:
-            raise UsageError(f"port {port} is out of range 1-65535")
-    for name in ("connect_timeout", "read_timeout", "host_timeout", "listen_window", "request_timeout"):
-        if float(getattr(config, name)) <= 0:
-            raise UsageError(f"{name.replace('_', '-')} must be positive")
-    if config.concurrency < 1 or config.per_host < 1 or config.rate < 1:
-        raise UsageError("--concurrency, per-host limit and --rate must be at least 1")
     interface = netif.choose_interface(config.interface) if config.interface else None
     notes: list[str] = []
     if config.targets:
