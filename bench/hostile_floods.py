@@ -41,6 +41,7 @@ CASES = {
     "arp-one-ip-100k": lambda: hf.arp_one_ip(100_000),
     "arp-spoof-100k": lambda: hf.arp_spoof(100_000),
     "dhcp-100k": lambda: hf.dhcp_requests(100_000),
+    "synack-spoof-100k": lambda: hf.synack_spoof(100_000),
     "http-emoji-20k-one-host": lambda: hf.http_replies(20_000, hosts=1),
     "http-emoji-20k-many-hosts": lambda: hf.http_replies(20_000, hosts=1_000),
 }

@@ -9,6 +9,8 @@ What each flood imitates (all from one hostile or broken host on the LAN):
 * ``arp_one_ip``: N ARP replies claiming one IP from N distinct MACs (an ARP-spoofing tool cycling
   source MACs, or a switch loop replaying replies).
 * ``arp_spoof``: N ARP replies from N distinct MACs for N distinct IPs (``macof``-style flooding).
+* ``synack_spoof``: N SYN-ACKs from N distinct IPs (a SYN-proxy or a spoofing tool): hosts that
+  say more than ARP, so only the cap on hosts holds them.
 * ``dhcp_requests``: N DHCPDISCOVERs with N distinct client MACs (DHCP starvation, e.g. ``dhcpig``).
 * ``http_replies``: N HTTP replies whose bodies are non-ASCII (4-byte emoji), the worst case for
   byte size per character.
@@ -121,6 +123,12 @@ def arp_one_ip(n: int, ip: str = "10.0.0.1") -> Iterator[bytes]:
 def arp_spoof(n: int) -> Iterator[bytes]:
     for index, mac in enumerate(macs(n)):
         yield arp_reply(mac, ip_at(index))
+
+
+def synack_spoof(n: int, port: int = 80) -> Iterator[bytes]:
+    """N SYN-ACKs from N distinct IPs: each makes an open-port observation, evidence above layer 2."""
+    for index, mac in enumerate(macs(n)):
+        yield ether(mac, SCANNER_MAC, 0x0800, tcp(ip_at(index), port, "10.255.255.250", 40_000, b"", flags=0x12))
 
 
 def dhcp_requests(n: int) -> Iterator[bytes]:
