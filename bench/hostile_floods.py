@@ -4,8 +4,8 @@
 Each case writes a capture built by ``tests/hostile_floods.py`` (generation is not timed), then runs
 ``python -m scanner scan --pcap FILE --format json -o OUT --db DB --state-dir DIR`` in a fresh
 process: the whole path a handed-over capture takes (decode, observations, merge, verdicts,
-findings, inventory store, JSON report, last-scan.json). Wall time and the process's peak RSS
-(``os.wait4`` rusage) are recorded with the exit code, the size of the JSON report, the number of
+findings, inventory store, JSON report, last-scan.json). Wall time, CPU time and the process's
+peak RSS (``os.wait4`` rusage) are recorded with the exit code, the size of the JSON report, the number of
 devices in it and the notes that speak of caps, as JSON on stdout and in
 ``bench/results/hostile_floods-<UTC time>.json``. A case that runs past ``--timeout`` is killed
 and reported as such.
@@ -85,6 +85,8 @@ def run_case(name: str, workdir: Path, timeout: float) -> dict[str, object]:
         "case": name,
         "capture_mb": round(capture.stat().st_size / 1e6, 1),
         "wall_s": round(wall, 2),
+        # CPU seconds too: the machine is shared, so wall time alone says as much about the neighbours
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2) if usage else None,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1) if usage else None,
         "exit": "timeout" if status is None else os.waitstatus_to_exitcode(status),
         "stderr_tail": stderr[-1][:200] if stderr else "",

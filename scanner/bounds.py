@@ -162,10 +162,11 @@ class ObservationBudget:
                 and len(host.macs) >= caps.macs_per_ip):
             return self._refuse(MACS, obs, 0, host)
         size = observation_bytes(obs)
-        if host is not None:
-            count, kind_size = host.kinds.get(obs.kind, (0, 0))
+        if key:  # a new host's first observation must fit the per-host caps too
+            count, kind_size = host.kinds.get(obs.kind, (0, 0)) if host else (0, 0)
+            host_count, host_size = (host.count, host.size) if host else (0, 0)
             if (count >= caps.kind_observations or kind_size + size > caps.kind_bytes
-                    or host.count >= caps.host_observations or host.size + size > caps.host_bytes):
+                    or host_count >= caps.host_observations or host_size + size > caps.host_bytes):
                 return self._refuse(PER_HOST, obs, size, host)
         if self.observations >= caps.result_observations or self.size + size > caps.result_bytes:
             return self._refuse(PER_RESULT, obs, size)
@@ -195,7 +196,9 @@ class ObservationBudget:
             cut = self._cut[which] = _Cut()
         cut.observations += 1
         cut.size += size
-        if host is not None and which not in host.cut:
+        if host is None and reason == PER_HOST:
+            cut.hosts += 1  # an unknown host whose first observation alone is too big
+        elif host is not None and which not in host.cut:
             host.cut.add(which)
             cut.hosts += 1
         return False

@@ -100,6 +100,14 @@ def test_per_kind_bytes_leave_room_for_other_kinds_of_the_same_host() -> None:
     assert note.startswith("HTTP flood: 3 HTTP observations (12 KiB) not kept from 1 host(s) over the per-host caps")
 
 
+def test_a_new_hosts_first_observation_must_fit_the_per_host_caps_too() -> None:
+    budget = ObservationBudget(Caps(kind_bytes=1_000))
+    big = Observation.make("http", ArtefactKind.HTTP_RESPONSE, ip="10.0.0.1", raw="\U0001F600" * 300)  # 1,200 bytes
+    assert not budget.admit(big)
+    assert budget.admit(Observation.make("sadp", ArtefactKind.SADP_REPLY, ip="10.0.0.1", raw="<ProbeMatch/>"))
+    assert budget.notes()[0].startswith("HTTP flood: 1 HTTP observation (1 KiB) not kept from 1 host(s)")
+
+
 def test_result_caps_hold_whatever_the_mix_and_every_cut_is_counted() -> None:
     caps = Caps(result_observations=50, result_bytes=20_000)
     budget = ObservationBudget(caps)

@@ -34,7 +34,7 @@ KINDS = [ArtefactKind.MAC_ADDRESS, ArtefactKind.DHCP_OPTIONS, ArtefactKind.SADP_
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _make(kind: ArtefactKind, ip: str | None, mac: str | None, n: int) -> Observation:
+def _make(kind: ArtefactKind, ip: str | None, mac: str | None, n: int, emoji: int = 0) -> Observation:
     fields: dict[str, object] = {}
     raw = None
     if kind is ArtefactKind.MAC_ADDRESS:
@@ -48,7 +48,7 @@ def _make(kind: ArtefactKind, ip: str | None, mac: str | None, n: int) -> Observ
         fields = {"port.number": 80 + n % 3, "port.protocol": "tcp"}
     else:
         fields = {"http.header.server": "App-webs/", "http.status": "200"}
-        raw = "\U0001F600" * (n % 200)  # 4-byte characters: bytes, not characters, are budgeted
+        raw = "\U0001F600" * emoji  # 4-byte characters: bytes, not characters, are budgeted
     return Observation.make("prop", kind, ip=ip, mac=mac, port=80 + n % 3 if kind is ArtefactKind.OPEN_PORT else None,
                             raw=raw, fields=fields, time=T0 + timedelta(seconds=n))
 
@@ -57,8 +57,8 @@ def _make(kind: ArtefactKind, ip: str | None, mac: str | None, n: int) -> Observ
 def observations(draw: st.DrawFn) -> list[Observation]:
     """A mixed list: single observations over the pools, plus flood blocks of either shape."""
     specs = draw(st.lists(st.tuples(st.sampled_from(KINDS), st.sampled_from([None, *IPS]),
-                                    st.sampled_from([None, *MACS])), max_size=60))
-    out = [_make(kind, ip, mac, n) for n, (kind, ip, mac) in enumerate(specs) if ip or mac]
+                                    st.sampled_from([None, *MACS]), st.integers(0, 2_000)), max_size=60))
+    out = [_make(kind, ip, mac, n, emoji) for n, (kind, ip, mac, emoji) in enumerate(specs) if ip or mac]
     for shape, size in draw(st.lists(st.tuples(st.sampled_from(["macs-per-ip", "ips-per-mac"]),
                                                st.integers(1, 400)), max_size=3)):
         block = hf.many_macs_one_ip(size, ip=draw(st.sampled_from(IPS))) if shape == "macs-per-ip" \
