@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import netif
+from .bounds import ObservationBudget
 from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
@@ -172,10 +173,12 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
 
 
 class _Collector:
-    """Thread-safe store of observations; drops out-of-scope ones and late arrivals."""
+    """Thread-safe store of observations; drops out-of-scope ones, late arrivals and what the
+    budget (scanner/bounds.py: bytes and counts per host, per kind, in all) has no room for."""
 
-    def __init__(self, targets: Targets) -> None:
+    def __init__(self, targets: Targets, budget: ObservationBudget | None = None) -> None:
         self.targets = targets
+        self.budget = budget or ObservationBudget()
         self.observations: list[Observation] = []
         self.lock = threading.Lock()
         self.closed = False
@@ -196,7 +199,7 @@ class _Collector:
             log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
             return
         with self.lock:
-            if not self.closed:
+            if not self.closed and self.budget.admit(observation):
                 self.observations.append(observation)
                 self.seen.add(observation.ip or observation.mac or "")
 
@@ -278,6 +281,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     with collector.lock:
         collector.closed = True
         observations = list(collector.observations)
+        notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
     return _identify(observations, checked, started, partial, notes)
 
