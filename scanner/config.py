@@ -199,6 +199,12 @@ def _at_least(low: int) -> Callable[[int], str | None]:
     return check
 
 
+def _one_line(value: str) -> str | None:
+    if len(value) > 200:
+        return f"must be at most 200 characters, not {len(value)}"
+    return None if value.isprintable() else "must be one line of printable text"
+
+
 def parse_ports(raw: str | list[Any], _folder: Path | None = None) -> tuple[int, ...]:
     """``"80,443,8000-8010"`` (command line) or ``[80, 443, "8000-8010"]`` (config file) -> ports."""
     items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
@@ -307,6 +313,13 @@ class ScanConfig:
         1000, "Packets per second at most for sweeps.", cli="--rate", key="scan.rate", check=_at_least(1))
     allow_public: bool = setting(
         False, "Allow public (non-private) target ranges.", cli="--allow-public", key="scan.allow_public")
+    # The audit trail: recorded in the result when the scan runs (scanner/audit.py).
+    site: str = setting(
+        "", "Site name recorded with the scan and shown in every report (e.g. 'Leeds depot').",
+        cli="--site", key="scan.site", check=_one_line)
+    operator: str = setting(
+        "", "Who runs the scan, recorded with it (default: the login name behind sudo).",
+        cli="--operator", key="scan.operator", check=_one_line)
     # For library callers only (no option, no config key): limits the CLI keeps fixed.
     max_body: int = setting(256 * 1024, "Bytes read at most from any one reply body.", check=_at_least(1))
     max_hosts: int = setting(

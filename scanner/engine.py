@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import netif
+from . import audit, netif
 from .bounds import ObservationBudget
 from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
@@ -283,7 +283,10 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         observations = list(collector.observations)
         notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
-    return _identify(observations, checked, started, partial, notes)
+    result = _identify(observations, checked, started, partial, notes)
+    return replace(result, scope=tuple(str(net) for net in checked.targets.networks),
+                   addresses=checked.targets.count,
+                   **audit.at_scan_time(site=cfg.site, operator=cfg.operator, interface=checked.interface))
 
 
 def _neighbours(collector: _Collector, checked: Plan) -> None:

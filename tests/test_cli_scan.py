@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from camsweep import __version__
 from camsweep.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,11 +203,17 @@ reports = [{{ format = "json", path = "report.json" }}]
 
 
 def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
-    done = run("scan", "--config", str(_config(tmp_path, web)), "--state-dir", str(tmp_path / "state"), "--no-store")
+    config = _config(tmp_path, web, scan='site = "Leeds depot"\noperator = "night-cron"')
+    done = run("scan", "--config", str(config), "--state-dir", str(tmp_path / "state"), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
-    assert done.stdout == ""  # unattended: report files only
+    assert done.stdout == "" and done.stderr == ""  # unattended: report files only, no progress
     report = json.loads((tmp_path / "report.json").read_text())["scan"]
     assert report["targets"] == ["127.0.0.1"] and report["methods"] == ["ports", "http"]
+    # The audit trail, recorded as the scan ran: who, where, from which interface, with what.
+    assert (report["site"], report["operator"]) == ("Leeds depot", "night-cron")
+    assert (report["interface"], report["interface_addresses"]) == ("lo", ["127.0.0.1/8"])
+    assert (report["scope"], report["addresses"]) == (["127.0.0.1/32"], 1)
+    assert report["scanner_host"] == socket.gethostname() and report["tool_version"] == __version__
 
 
 def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:

@@ -224,7 +224,7 @@ def test_cli_report_table_exit_3(scan_file, capsys):
 @pytest.mark.parametrize("fmt", REPORT_FORMATS)
 def test_cli_report_formats_to_file(scan_file, tmp_path, capsys, fmt):
     target = tmp_path / f"out.{fmt}"
-    code, out, _ = run_cli(["report", str(scan_file), "--format", fmt, "-o", str(target), "--operator", "bob"], capsys)
+    code, out, _ = run_cli(["report", str(scan_file), "--format", fmt, "-o", str(target)], capsys)
     assert code == 3 and out == ""
     text = target.read_text(encoding="utf-8")
     assert "2026.11.25" in text  # the restrictions data version is in every format

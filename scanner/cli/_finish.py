@@ -8,7 +8,6 @@ database damaged since the run began) is said in one line and exit 5, and hides 
 
 from __future__ import annotations
 
-import getpass
 import sys
 
 import click
@@ -62,7 +61,7 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
     ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
     """
-    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
+    assessment = evaluate(result, outputs.policy, operator=result.operator)
     try:
         _deliver(assessment, outputs)
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,9 +81,8 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
 @options(Outputs, ["fmt", "output"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
-@click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
 def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, operator: str | None) -> None:
+            output: str | None) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
@@ -93,13 +91,8 @@ def command(scan: str | None, db_path: str | None, policy: str | None, config_pa
     if policy is None and config_path:
         policy = runconfig.load(config_path).outputs.get("policy")
     result = load_scan(scan, db_path)
-    who = operator
-    if who is None:
-        try:
-            who = getpass.getuser()
-        except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
-            who = None
-    assessment = evaluate(result, policy, operator=who)
+    # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
+    assessment = evaluate(result, policy, operator=result.operator or None)
     text = render_report(assessment, fmt)
     if output:
         write_atomic(output, text)

@@ -105,10 +105,11 @@ def command(ctx: click.Context, config_path: str | None, pcap_path: str | None, 
         from ..passive import analyse_capture
 
         outputs = replace(Outputs(**given(Outputs, ctx, params)), keep_last_scan=True)
+        config = ScanConfig(**given(ScanConfig, ctx, params))
         if outputs.output:
             _check_writable(outputs.output)
         check_store(outputs)
-        result = analyse_capture(pcap_path, targets=params["targets"])
+        result = analyse_capture(pcap_path, targets=config.targets, site=config.site, operator=config.operator)
         finish_and_exit(result, outputs)
 
     run_config = runconfig.load(config_path) if config_path else None

@@ -14,8 +14,10 @@ import logging
 import os
 import socket
 import time
+from dataclasses import replace
 from typing import Callable, Iterable
 
+from .. import audit
 from ..errors import PrivilegeError, UsageError
 from ..models import ScanResult, utcnow
 from .capture import LINKTYPE_ETHERNET, open_capture
@@ -39,8 +41,12 @@ def _scope(targets: Iterable[str]) -> Callable[[str], bool] | None:
     return lambda ip: any(ipaddress.ip_address(ip) in n for n in nets)
 
 
-def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callable[[int], None] | None = None) -> ScanResult:
-    """Identify devices in a capture file. A truncated/corrupt tail gives a partial result."""
+def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callable[[int], None] | None = None,
+                    site: str = "", operator: str = "") -> ScanResult:
+    """Identify devices in a capture file. A truncated/corrupt tail gives a partial result.
+
+    ``site`` and ``operator`` go into the result's audit trail (``operator`` defaults to the
+    login name behind sudo)."""
     from ..verdicts import identify_result
 
     targets = tuple(targets)
@@ -62,10 +68,11 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
     notes += analyser.budget.notes()
-    return identify_result(
+    result = identify_result(
         analyser.observations(), targets=targets or (path,), mode="pcap", started=started,
         partial=problem is not None, notes=tuple(notes), methods=("passive",),
     )
+    return replace(result, capture=path, **audit.at_scan_time(site=site, operator=operator))
 
 
 ETH_P_ALL = 0x0003
@@ -73,7 +80,7 @@ PACKET_OUTGOING = 4
 
 
 def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
-           stop: Callable[[], bool] | None = None) -> ScanResult:
+           stop: Callable[[], bool] | None = None, site: str = "", operator: str = "") -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
 
     The socket is a receive-only AF_PACKET socket: it is never written to, and frames the host
@@ -119,7 +126,8 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     if partial:
         notes.append("interrupted: results so far")
     notes += analyser.budget.notes()
-    return identify_result(
+    result = identify_result(
         analyser.observations(), targets=targets or (interface,), mode="listen", started=started,
         partial=partial, notes=tuple(notes), methods=("passive",),
     )
+    return replace(result, **audit.at_scan_time(site=site, operator=operator, interface=interface))
