@@ -32,7 +32,14 @@ from .targets import Targets, expand
 log = logging.getLogger("camsweep")
 
 EventHandler = Callable[[str, dict[str, Any]], None]
-"""``on_event(kind, data)``: "phase" {name}, "progress" {probed, total, devices}, "note" {text}."""
+"""``on_event(kind, data)``, called from the scan's threads (a handler must be thread-safe and quick):
+
+* "phase" {"name": "discover", "addresses": N, "expected": seconds discovery should take}
+* "discover" {"answered": hosts that answered so far} -- about twice a second during discovery
+* "phase" {"name": "hosts", "total": live hosts to probe}
+* "progress" {"probed", "total", "devices": hosts found so far} -- after each host is probed
+* "phase" {"name": "identify"} -- probing is over (also when interrupted)
+"""
 
 HOST_FIRST = ("ports",)
 """Per-host probes that must finish before the others start (they fill in the open ports)."""
@@ -254,9 +261,11 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     partial = False
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
     try:
-        notify("phase", {"name": "discover"})
+        count = checked.targets.count
+        notify("phase", {"name": "discover", "addresses": count,
+                         "expected": cfg.listen_window + cfg.connect_timeout + 2.0 * count / cfg.rate})
         clock = time.monotonic()
-        notes += _discover(probes, collector, cancelled, limiter, cfg, checked.targets.count)
+        notes += _discover(probes, collector, cancelled, limiter, cfg, count, notify)
         _neighbours(collector, checked)
         hosts = live_hosts(collector.snapshot())
         for probe in probes:
@@ -311,7 +320,7 @@ def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.F
 
 
 def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
-              cfg: ScanConfig, count: int) -> list[str]:
+              cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
@@ -327,8 +336,12 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
 
     futures = {pool.submit(timed, p): p.name for p in probes}
+    deadline = time.monotonic() + cap
     try:
-        pending = _wait(futures, time.monotonic() + cap)
+        pending = set(futures)
+        while pending and time.monotonic() < deadline:
+            pending = _wait(pending, min(deadline, time.monotonic() + 0.5))
+            notify("discover", {"answered": len(collector.seen)})  # a set's size: no lock needed
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)

@@ -22,6 +22,7 @@ import pytest
 
 from camsweep import __version__
 from camsweep.errors import ExitCode
+from tests.pty_run import PtyRun
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "do-not-print-me-42"
@@ -269,6 +270,18 @@ def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
     assert process.returncode == ExitCode.PARTIAL, stderr
     assert "PARTIAL" in stdout and "127.0.0.1" in stdout
     assert json.loads((tmp_path / "last-scan.json").read_text())["partial"] is True
+
+
+def test_listen_shows_its_progress_on_a_terminal_and_a_config_run_shows_none(web: int, tmp_path: Path) -> None:
+    listening = PtyRun(in_netns(sys.executable, str(ROOT / "scan.py"), "listen", "-i", "lo", "-d", "1", "--no-store"),
+                       columns=120, cwd=str(ROOT))
+    assert listening.finish(timeout=60) == ExitCode.OK, listening.output
+    assert "listening" in listening.output and "host(s) heard" in listening.output
+    unattended = PtyRun(in_netns(sys.executable, str(ROOT / "scan.py"), "scan", "--config", str(_config(tmp_path, web)),
+                                 "--state-dir", str(tmp_path / "state"), "--no-store"), columns=120, cwd=str(ROOT))
+    assert unattended.finish(timeout=60) == ExitCode.OK, unattended.output
+    assert unattended.output == ""  # on a terminal too: cron's mail gets errors only
+    assert json.loads((tmp_path / "report.json").read_text())["scan"]["devices"]
 
 
 def test_asking_for_a_root_only_method_without_raw_sockets_is_refused() -> None:

@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from dataclasses import replace
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .. import audit
 from ..errors import PrivilegeError, UsageError
@@ -23,6 +23,9 @@ from ..models import ScanResult, utcnow
 from .capture import LINKTYPE_ETHERNET, open_capture
 from .decode import Defragmenter, decode
 from .signals import Analyser
+
+if TYPE_CHECKING:
+    from ..engine import EventHandler
 
 __all__ = ["analyse_capture", "listen", "Analyser"]
 
@@ -41,10 +44,12 @@ def _scope(targets: Iterable[str]) -> Callable[[str], bool] | None:
     return lambda ip: any(ipaddress.ip_address(ip) in n for n in nets)
 
 
-def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callable[[int], None] | None = None,
+def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHandler | None = None,
                     site: str = "", operator: str = "") -> ScanResult:
     """Identify devices in a capture file. A truncated/corrupt tail gives a partial result.
 
+    ``on_event(kind, data)`` hears "phase" {"name": "read", "bytes": file size}, then every
+    10,000 packets "read" {"bytes", "packets", "hosts"} (so far), then "phase" {"name": "identify"}.
     ``site`` and ``operator`` go into the result's audit trail (``operator`` defaults to the
     login name behind sudo)."""
     from ..verdicts import identify_result
@@ -55,15 +60,20 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     last_ts = 0.0
     defrag = Defragmenter()
     with open_capture(path) as capture:
+        if on_event:
+            on_event("phase", {"name": "read", "bytes": capture.size})
         for ts, linktype, frame in capture.frames():
             pkt = decode(linktype, frame, defrag)
             if pkt is not None:
                 analyser.feed(ts, pkt)
             last_ts = ts
-            if progress and capture.frames_read % 100_000 == 0:
-                progress(capture.frames_read)
+            if on_event and capture.frames_read % 10_000 == 0:
+                on_event("read", {"bytes": capture.fh.tell(), "packets": capture.frames_read,
+                                  "hosts": analyser.budget.hosts})
         problem, count = capture.problem, capture.frames_read
     analyser.flush(last_ts)
+    if on_event:
+        on_event("phase", {"name": "identify"})
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
@@ -80,8 +90,12 @@ PACKET_OUTGOING = 4
 
 
 def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
-           stop: Callable[[], bool] | None = None, site: str = "", operator: str = "") -> ScanResult:
+           stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None,
+           site: str = "", operator: str = "") -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
+
+    ``on_event(kind, data)`` hears "phase" {"name": "listen", "seconds": duration}, then about
+    twice a second "listen" {"elapsed", "packets", "hosts"}, then "phase" {"name": "identify"}.
 
     The socket is a receive-only AF_PACKET socket: it is never written to, and frames the host
     itself sends are skipped. Needs CAP_NET_RAW (root).
@@ -106,8 +120,14 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     try:
         sock.bind((interface, 0))
         sock.settimeout(0.5)
-        deadline = time.monotonic() + duration
-        while time.monotonic() < deadline and not (stop and stop()):
+        begun = time.monotonic()
+        deadline, tick = begun + duration, begun
+        if on_event:
+            on_event("phase", {"name": "listen", "seconds": duration})
+        while (now := time.monotonic()) < deadline and not (stop and stop()):
+            if on_event and now >= tick:
+                tick = now + 0.5
+                on_event("listen", {"elapsed": now - begun, "packets": analyser.packets, "hosts": analyser.budget.hosts})
             try:
                 frame, address = sock.recvfrom(65535)
             except socket.timeout:
@@ -121,6 +141,8 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         partial = True
     finally:
         sock.close()
+    if on_event:
+        on_event("phase", {"name": "identify"})
     analyser.flush(time.time())
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
     if partial:

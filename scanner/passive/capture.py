@@ -8,6 +8,7 @@ through dpkt. A truncated or corrupt tail stops the stream and is reported throu
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
@@ -98,6 +99,11 @@ class Capture:
             names = ", ".join(f"{n} ({v})" for v, n in SUPPORTED_LINKTYPES.items())
             raise InputFileError(f"{self.path}: unsupported link type {linktype} (supported: {names})")
         self.linktypes.add(linktype)
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes (what reading it all means, for progress)."""
+        return os.fstat(self.fh.fileno()).st_size
 
     def close(self) -> None:
         self.fh.close()
