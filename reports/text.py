@@ -33,6 +33,11 @@ def for_terminal(text: str) -> str:
     return _TERMINAL_UNSAFE.sub("?", text)
 
 
+class Styled(str):
+    """Text whose every character went through ``for_terminal``, except the SGR colour sequences
+    ``reports.terminal.to_text`` added around it: safe to print as it is (``camsweep.cli.echo``)."""
+
+
 _LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 

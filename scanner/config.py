@@ -355,6 +355,9 @@ class Outputs:
                  "(remediation list), html (single-file report).", cli="--format", choices=_report_formats)
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
+    all_hosts: bool = setting(
+        False, "List every host that answered in the device table, not only those with maker evidence.",
+        cli="--all")
     db_path: str | None = setting(
         None, "Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).", cli="--db",
         key="output.db", path="file")

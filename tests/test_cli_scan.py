@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -161,9 +162,17 @@ def test_table_output_is_the_default(web: int, tmp_path: Path) -> None:
     done = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--state-dir",
                str(tmp_path), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
-    assert done.stdout.splitlines()[0].split()[:3] == ["IP", "MAC", "maker"]
-    assert "127.0.0.1" in done.stdout
-    assert "\r" not in done.stderr  # no progress display when stderr is not a terminal
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("camsweep remediation list -- policy all;")
+    # A login page names no maker: the host is counted, not listed, unless --all is given.
+    assert "1 device(s); 1 other host(s) answered with no maker evidence (--all lists them)" in lines
+    assert re.fullmatch(r"camsweep done: 1 address\(es\) scanned, 1 host\(s\) answered, 0 Hikvision/Dahua-made, "
+                        r"0 restricted under policy all, in \d+\.\d s", lines[-1])
+    assert "\x1b" not in done.stdout and "\r" not in done.stderr  # piped: no colour, no progress display
+    listed = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--state-dir",
+                 str(tmp_path), "--no-store", "--all")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("127.0.0.1 "))
+    assert row.split()[1:3] == ["unknown", "unknown"] and row.split()[-1] == "clear"
 
 
 @pytest.mark.parametrize("args, message", [

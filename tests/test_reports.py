@@ -239,8 +239,9 @@ def test_cli_report_partial_scan_exits_6(tmp_path, capsys):
     path = tmp_path / "partial.json"
     result = replace(sample_result(sample_devices()[6:7]), partial=True, notes=("interrupted",))
     path.write_text(json.dumps(result.to_dict()), encoding="utf-8")
-    code, out, _ = run_cli(["report", str(path)], capsys)
-    assert code == 6 and "PARTIAL" in out and "note: interrupted" in out
+    code, out, err = run_cli(["report", str(path)], capsys)
+    assert code == 6 and "PARTIAL" in out
+    assert "note:" not in out and err.splitlines() == ["note: interrupted"]  # once, on stderr
 
 
 def test_cli_report_reads_its_own_json_and_config_policy(scan_file, tmp_path, capsys):

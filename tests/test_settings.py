@@ -55,8 +55,8 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
 FILE_ONLY = {"reports", "keep_scans"}
 """[output] reports is the file's form of --format/-o (several reports per run); [retention]
 keep_scans prunes the inventory, a decision for a scheduled run, not for one command."""
-COMMAND_LINE_ONLY = {"fmt", "output", "no_store"}
-"""How one run prints (--format, -o, --no-store): a config file names its reports instead."""
+COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "all_hosts"}
+"""How one run prints (--format, -o, --no-store, --all): a config file names its reports instead."""
 NOT_SETTINGS = {"config_path", "pcap_path"}
 """--config names the file itself; --pcap makes ``scan`` another command (nothing is sent)."""
 

@@ -9,6 +9,7 @@ database damaged since the run began) is said in one line and exit 5, and hides 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -17,18 +18,20 @@ from ..errors import CamsweepError, ExitCode, OutputError
 from ..findings import Assessment, Status, evaluate
 from ..inventory import Inventory, identity_of
 from ..models import ScanResult
-from . import echo
+from . import echo, echo_notes, terminal_view
 from ._settings import options
 
-output_options = options(Outputs, ["fmt", "output", "db_path", "no_store", "policy", "fail_on"])
+output_options = options(Outputs, ["fmt", "output", "all_hosts", "db_path", "no_store", "policy", "fail_on"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
-def render_for(assessment: Assessment, fmt: str) -> str:
-    from camsweep.reports import render, render_report
+def render_for(assessment: Assessment, fmt: str, view: Any = None) -> str:
+    """The report in ``fmt``; a table is laid out for ``view`` (default: a file, device table first)."""
+    from camsweep.reports import remediation, render_report
+    from camsweep.reports.terminal import View
 
     if fmt == "table":
-        return render(assessment.result, "table") + "\n" + render_report(assessment, "table")
+        return remediation.render(assessment, view or View(devices=True))
     return render_report(assessment, fmt)
 
 
@@ -74,12 +77,16 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
 def _deliver(assessment: Assessment, outputs: Outputs) -> None:
     from camsweep.reports import write_atomic
 
+    from camsweep.reports.terminal import View
+
     for fmt, path in outputs.reports:
-        write_atomic(path, render_for(assessment, fmt))
+        write_atomic(path, render_for(assessment, fmt, View(devices=True, all_hosts=outputs.all_hosts)))
     if outputs.output:
-        write_atomic(outputs.output, render_for(assessment, outputs.fmt))
-    elif not outputs.quiet:
-        echo(render_for(assessment, outputs.fmt), nl=False)
+        write_atomic(outputs.output, render_for(assessment, outputs.fmt, View(devices=True, all_hosts=outputs.all_hosts)))
+    elif not outputs.quiet:  # unattended runs print errors only
+        echo(render_for(assessment, outputs.fmt, terminal_view(devices=True, all_hosts=outputs.all_hosts)), nl=False)
+        if outputs.fmt == "table":  # the other formats carry the notes inside
+            echo_notes(assessment.result.notes)
 
 
 def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from camsweep.reports import render_report, write_atomic
+from camsweep.reports import write_atomic
+from camsweep.reports.terminal import View
 
 from .. import jsonio, restrictions, runconfig
 from ..config import Outputs
@@ -16,7 +17,8 @@ from ..findings import Assessment, evaluate
 from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
-from . import echo
+from . import echo, echo_notes, terminal_view
+from ._finish import render_for
 from ._settings import options
 
 
@@ -93,9 +95,10 @@ def command(scan: str | None, db_path: str | None, policy: str | None, config_pa
     result = load_scan(scan, db_path)
     # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
     assessment = evaluate(result, policy, operator=result.operator or None)
-    text = render_report(assessment, fmt)
     if output:
-        write_atomic(output, text)
+        write_atomic(output, render_for(assessment, fmt, View()))
     else:
-        echo(text, nl=False)
+        echo(render_for(assessment, fmt, terminal_view()), nl=False)
+        if fmt == "table":  # the other formats carry the notes inside
+            echo_notes(result.notes)
     sys.exit(exit_code(assessment))
