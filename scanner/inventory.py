@@ -9,17 +9,19 @@ exactly as it was. Default location: ``$XDG_STATE_HOME/camsweep/inventory.sqlite
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from . import jsonio
 from .config import default_state_dir
-from .errors import InputFileError, InventoryError
+from .errors import InputFileError, InventoryError, UsageError
 from .models import IdentifiedDevice, ScanResult
+from .targets import parse_target
 
 DB_SCHEMA_VERSION = 1
 
@@ -93,9 +95,19 @@ class Sighting:
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a stored scan came from (its audit fields; "" in scans stored before they existed)."""
+
+    site: str
+    operator: str
+    interface: str
+    capture: str
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     identity: str
-    what: str  # "new", "gone" or "changed"
+    what: str  # "new", "gone", "not rescanned" or "changed"
     before: Sighting | None
     after: Sighting | None
     details: tuple[str, ...] = ()
@@ -292,6 +304,45 @@ class Inventory:
             out.append(ScanSummary(r[0], r[1], r[2], r[3], bool(r[4]), tuple(targets), r[6], r[7]))
         return out
 
+    def provenance(self) -> dict[int, Provenance]:
+        """Each stored scan's site, operator, interface and capture file, read from its stored result."""
+        rows = self._rows(
+            "SELECT id, json_extract(result, '$.site'), json_extract(result, '$.operator'),"
+            " json_extract(result, '$.interface'), json_extract(result, '$.capture') FROM scans ORDER BY id"
+        )
+        return {row[0]: Provenance(*(value if isinstance(value, str) else "" for value in row[1:])) for row in rows}
+
+    def _scope(self, scan_id: int) -> Callable[[str | None], bool]:
+        """Whether an address was in the reach of scan ``scan_id``: in the networks an active scan
+        covered (its targets, for a scan stored before the scope was recorded). A passive scan
+        reaches no address for sure: a device it did not hear may simply have been silent."""
+        rows = self._rows("SELECT mode, targets, json_extract(result, '$.scope') FROM scans WHERE id = ?", (scan_id,))
+        if not rows or rows[0][0] != "scan":
+            return lambda ip: False
+        specs: Any = []
+        for text in (rows[0][2], rows[0][1]):  # the scope, else (stored before it was) the targets
+            try:
+                specs = jsonio.loads(text) if isinstance(text, str) else []
+            except ValueError:
+                specs = []
+            if specs:
+                break
+        networks = []
+        for spec in specs if isinstance(specs, list) else []:
+            try:  # host names are not resolved here: such a target reaches no address for sure
+                networks += parse_target(str(spec), resolve=lambda name: [])
+            except UsageError:
+                continue
+
+        def covered(ip: str | None) -> bool:
+            try:
+                address = ipaddress.ip_address(ip or "")
+            except ValueError:
+                return False
+            return any(address in net for net in networks)
+
+        return covered
+
     def resolve(self, ref: str | int | None, offset: int = 0) -> int:
         """A scan id from a user reference: a number, ``last``/None (newest), ``last~N``."""
         ids = [s.id for s in self.scans()]
@@ -334,13 +385,17 @@ class Inventory:
         return out
 
     def diff(self, old: int, new: int) -> list[Change]:
-        """New, gone and changed devices between two scans."""
+        """New, gone and changed devices between two scans. A device the newer scan did not
+        look for (its address outside that scan's targets, or the newer scan passive) is "not
+        rescanned", not "gone": only an active scan of its address can say it is no longer there."""
         before, after = self.sightings(old), self.sightings(new)
+        reached = self._scope(new)
         changes: list[Change] = []
         for identity in sorted(after.keys() - before.keys()):
             changes.append(Change(identity, "new", None, after[identity]))
         for identity in sorted(before.keys() - after.keys()):
-            changes.append(Change(identity, "gone", before[identity], None))
+            what = "gone" if reached(before[identity].ip) else "not rescanned"
+            changes.append(Change(identity, what, before[identity], None))
         for identity in sorted(before.keys() & after.keys()):
             details = tuple(_differences(before[identity], after[identity]))
             if details:

@@ -1,6 +1,7 @@
 """`camsweep history` and `camsweep diff` over a real inventory file."""
 
 import json
+from dataclasses import replace
 
 from click.testing import CliRunner
 
@@ -23,6 +24,34 @@ def test_history_lists_scans(tmp_path):
     assert out.exit_code == 0, out.output
     scans = json.loads(out.output)
     assert [s["id"] for s in scans] == [1, 2] and scans[0]["restricted"] == 1
+
+
+def test_history_shows_what_each_scan_looked_at_and_who_ran_it(tmp_path):
+    path = tmp_path / "inv.sqlite"
+    with Inventory(path) as inv:
+        inv.store(replace(result(item("198.18.0.20", "58:50:ed:00:00:01")), site="Leeds depot", operator="alice"))
+        inv.store(replace(result(minutes=10), mode="pcap", capture="/data/site.pcapng", targets=("198.18.0.0/24",)))
+        inv.store(replace(result(minutes=20), mode="listen", interface="eth1", targets=("eth1",), operator="bob"))
+    out = CliRunner().invoke(cli, ["history", "--db", str(path)])
+    assert out.exit_code == 0, out.output
+    rows = out.output.splitlines()[2:]
+    assert rows[0].split()[3:7] == ["198.18.0.0/24", "Leeds", "depot", "alice"]
+    assert "capture /data/site.pcapng (only 198.18.0.0/24)" in rows[1]
+    assert "listen on eth1 " in rows[2] and "bob" in rows[2]
+    scans = json.loads(CliRunner().invoke(cli, ["history", "--db", str(path), "--format", "json"]).output)
+    assert [(s["capture"], s["interface"], s["site"]) for s in scans] == [
+        ("", "", "Leeds depot"), ("/data/site.pcapng", "", ""), ("", "eth1", "")]
+
+
+def test_explain_takes_a_stored_scan_like_report(tmp_path):
+    db = _db(tmp_path)
+    out = CliRunner().invoke(cli, ["explain", "198.18.0.20", "--scan", "last~1", "--db", db])
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("device 58:50:ed:00:00:01: IP 198.18.0.20")
+    out = CliRunner().invoke(cli, ["explain", "198.18.0.21", "--scan", "2", "--db", db, "--format", "json"])
+    assert json.loads(out.output)["verdict"]["firmware"] == "V5.7.18"
+    out = CliRunner().invoke(cli, ["explain", "198.18.0.20", "--scan", "last", "--db", db])
+    assert out.exit_code != 0 and "no device 198.18.0.20" in str(out.exception)
 
 
 def test_diff_of_last_two_scans(tmp_path):

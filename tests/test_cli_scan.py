@@ -176,7 +176,7 @@ def test_table_output_is_the_default(web: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["explain", "127.0.0.1", "--scan", "/nonexistent/scan.json"], "no such scan file"),
+    (["explain", "127.0.0.1", "--scan", "/nonexistent/scan.json"], "/nonexistent/scan.json: cannot read"),
     (["explain", "not-an-address", "--scan", "/dev/null"], "neither an IP"),
 ])
 def test_explain_bad_input(args: list[str], message: str) -> None:

@@ -1,6 +1,7 @@
 """The SQLite inventory: scans stored whole, devices tracked across IP changes, diffs, bad files."""
 
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -91,3 +92,22 @@ def test_foreign_database_is_refused(tmp_path):
     con.close()
     with pytest.raises(InventoryError, match="not a camsweep inventory"):
         Inventory(path)
+
+
+def test_a_device_outside_the_newer_scans_targets_is_not_rescanned_not_gone(tmp_path):
+    both = ("198.18.0.0/24", "198.18.1.0/24")
+    cameras = (item("198.18.0.30", "58:50:ed:00:00:30"), item("198.18.1.40", "58:50:ed:00:00:40"))
+    with Inventory(tmp_path / "inv.sqlite") as inv:
+        first = inv.store(replace(result(*cameras), targets=both, scope=both))
+        # Only segment A scanned again, nothing answered there: the segment-A camera is gone; the
+        # segment-B one was not looked for.
+        second = inv.store(replace(result(minutes=60), targets=("198.18.0.1-254",), scope=("198.18.0.0/24",)))
+        assert {c.identity: c.what for c in inv.diff(first, second)} == {
+            "mac:58:50:ed:00:00:30": "gone", "mac:58:50:ed:00:00:40": "not rescanned"}
+        # A passive result cannot tell gone from silent.
+        heard = inv.store(replace(result(minutes=120), mode="listen", targets=("eth1",), interface="eth1"))
+        assert {c.what for c in inv.diff(first, heard)} == {"not rescanned"}
+        # A scan stored before the scope was recorded is judged by its targets (host names unresolved).
+        old = inv.store(replace(result(minutes=180), targets=("198.18.1.0/24", "nvr.example.lan")))
+        assert {c.identity: c.what for c in inv.diff(first, old)} == {
+            "mac:58:50:ed:00:00:30": "not rescanned", "mac:58:50:ed:00:00:40": "gone"}

@@ -1,4 +1,4 @@
-"""``camsweep diff [A] [B]``: new, gone and changed devices between two stored scans."""
+"""``camsweep diff [A] [B]``: new, gone, not rescanned and changed devices between two stored scans."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> 
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).
 
     Without arguments, compares the last two scans; with one, compares it with the last scan.
+    A device is "gone" only when NEW scanned its address and it did not answer; one outside
+    NEW's targets (or missing from a passive NEW) is "not rescanned".
     """
     with Inventory(db_path) as inv:
         new_id = inv.resolve(new or "last")

@@ -16,12 +16,17 @@ from . import echo
 from ._settings import options
 
 
-def load_result(path: str | Path) -> ScanResult:
-    """The scan to explain: a saved scan result or report JSON (read as ``camsweep report`` does)."""
-    from .report import read_scan
+def load_result(ref: str | None, state_dir: str | None, db_path: str | None) -> ScanResult:
+    """The scan to explain: ``ref`` as ``camsweep report`` takes it (a stored scan's id, ``last``,
+    ``last~N``, or a saved scan or report JSON), else the last scan (``last-scan.json``)."""
+    from .report import load_scan, read_scan
+    from .scan import STATE_FILE, default_state_dir
 
-    if not Path(path).exists():
-        raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan FILE)")
+    if ref is not None:
+        return load_scan(ref, db_path)
+    path = (Path(state_dir) if state_dir else default_state_dir()) / STATE_FILE
+    if not path.exists():
+        raise InputFileError(f"{path}: no such scan file (run `camsweep scan` first or pass --scan)")
     return read_scan(str(path))
 
 
@@ -82,17 +87,17 @@ def render(item: IdentifiedDevice) -> str:
 
 @click.command("explain")
 @click.argument("address")
-@click.option("--scan", "scan_file", type=click.Path(dir_okay=False),
-              help="Saved scan (a `scan --format json` report or last-scan.json; default: the last scan).")
-@options(Outputs, ["state_dir"], state_dir={"help": "Where the last scan was saved (default: $XDG_STATE_HOME/camsweep)."})
+@click.option("--scan", "scan_ref", metavar="SCAN",
+              help="A stored scan (an id from `camsweep history`, `last`, `last~1`) or a saved scan file "
+                   "(a `--format json` report or last-scan.json); default: the last scan.")
+@options(Outputs, ["state_dir", "db_path"],
+         state_dir={"help": "Where the last scan was saved (default: $XDG_STATE_HOME/camsweep)."},
+         db_path={"help": "Inventory to read a stored --scan from (default: see README)."})
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str) -> None:
+def command(address: str, scan_ref: str | None, state_dir: str | None, db_path: str | None, fmt: str) -> None:
     """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""
-    from .scan import STATE_FILE, default_state_dir
-
     check_address(address)
-    path = Path(scan_file) if scan_file else (Path(state_dir) if state_dir else default_state_dir()) / STATE_FILE
-    item = find_device(load_result(path), address)
+    item = find_device(load_result(scan_ref, state_dir, db_path), address)
     if fmt == "json":
         echo(jsonio.dumps(item.to_dict(), indent=2))
     else:
