@@ -136,3 +136,37 @@ def manifest(assessment: Assessment, generated: datetime | None = None) -> Manif
         capture=result.capture,
         data_versions=dict(assessment.data_versions),
     )
+
+
+SIGNATURE_NAMESPACE = "camsweep-report"
+"""The ``-n`` namespace of report signatures: a signature made for a camsweep report cannot be
+passed off as one for another purpose (a git commit, a login) and the reverse."""
+
+
+def sign(data: bytes, key: str) -> bytes:
+    """A detached SSH signature of ``data`` (``ssh-keygen -Y sign``, namespace
+    ``camsweep-report``) made with the private key file ``key``: what ``FILE.sig`` holds.
+
+    The data goes through stdin and the signature comes back on stdout, so nothing is written
+    beside the report until both are ready. Raises UsageError (one line, exit 2) when the key
+    cannot be read or used, or ssh-keygen is missing.
+    """
+    import shutil
+    import subprocess
+
+    from .errors import UsageError
+
+    try:
+        with open(key, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise UsageError(f"cannot read the signing key {key}: {exc.strerror or exc}") from None
+    program = shutil.which("ssh-keygen")
+    if program is None:
+        raise UsageError("--sign needs ssh-keygen (Debian/Ubuntu package openssh-client)")
+    done = subprocess.run([program, "-q", "-Y", "sign", "-f", key, "-n", SIGNATURE_NAMESPACE],
+                          input=data, capture_output=True, check=False)
+    if done.returncode != 0 or not done.stdout.startswith(b"-----BEGIN SSH SIGNATURE-----"):
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"cannot sign with {key}: {why[-1] if why else f'ssh-keygen exit {done.returncode}'}")
+    return done.stdout

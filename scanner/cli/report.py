@@ -10,9 +10,9 @@ import click
 from camsweep.reports import write_atomic
 from camsweep.reports.terminal import View
 
-from .. import jsonio, restrictions, runconfig
+from .. import audit, jsonio, restrictions, runconfig
 from ..config import Outputs
-from ..errors import CamsweepError, InputFileError, SchemaVersionError
+from ..errors import CamsweepError, InputFileError, SchemaVersionError, UsageError
 from ..findings import Assessment, evaluate
 from ..inventory import Inventory
 from ..models import ScanResult
@@ -83,20 +83,30 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
 @options(Outputs, ["fmt", "output"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
+@click.option("--sign", "key", default=None, metavar="KEY",
+              help="Also write OUTPUT.sig, a detached SSH signature (ssh-keygen -Y sign, namespace camsweep-report) "
+                   "made with this private key; needs -o. README \"Audit trail\" shows how to verify it.")
 def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None) -> None:
+            output: str | None, key: str | None) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
     Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
     """
+    if key is not None and not output:
+        raise UsageError("--sign needs -o/--output: the signature is of the report file")
     if policy is None and config_path:
         policy = runconfig.load(config_path).outputs.get("policy")
     result = load_scan(scan, db_path)
     # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
     assessment = evaluate(result, policy, operator=result.operator or None)
     if output:
-        write_atomic(output, render_for(assessment, fmt, View()))
+        text = render_for(assessment, fmt, View())
+        # Signed before anything is written: a key that cannot be used leaves no report behind.
+        signature = audit.sign(text.encode("utf-8"), key) if key else None
+        write_atomic(output, text)
+        if signature is not None:
+            write_atomic(output + ".sig", signature.decode("ascii"))
     else:
         echo(render_for(assessment, fmt, terminal_view()), nl=False)
         if fmt == "table":  # the other formats carry the notes inside
