@@ -4,10 +4,12 @@ exactly the bytes a test writes and record every request they receive."""
 
 from __future__ import annotations
 
+import ast
 import gzip
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from camsweep.probes._http_client import HttpClient, Limits, redirect_target, target_of
@@ -15,6 +17,7 @@ from camsweep.probes._tcp import HostSlots
 
 from tests.test_engine import Server, http_reply
 
+ROOT = Path(__file__).resolve().parents[1]
 LIMITS = Limits(connect_timeout=2.0, read_timeout=2.0, request_timeout=3.0, max_body=10_000, per_host=2)
 
 
@@ -163,3 +166,38 @@ def test_target_is_rebuilt_from_checked_parts() -> None:
     target = target_of("http://evil.example\\@127.0.0.5:8080/a b\\c?x=1#frag")
     assert (target.ip, target.port, target.path) == ("127.0.0.5", 8080, "/a%20b%5Cc?x=1")
     assert target_of("https://[::1]/").url == "https://[::1]:443/"
+
+
+def _private_names_used(tree: ast.AST) -> set[str]:
+    """``x._name`` (not on self/cls) and ``getattr(x, "_name")``/``setattr(x, "_name", ...)``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            names.add(node.attr)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "setattr")
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
+            names.add(node.args[1].value)
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+
+
+def _names_defined(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+              and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def test_no_private_attribute_of_any_library_is_used() -> None:
+    """Every ``x._name`` in camsweep's own code names something camsweep itself defines: no
+    ``response._content``, ``raw._original_response`` or ``HTTPDigestAuth._thread_local``."""
+    files = [p for folder in ("scanner", "fingerprints", "reports") for p in (ROOT / folder).rglob("*.py")]
+    trees = [ast.parse(p.read_text(encoding="utf-8")) for p in files]
+    ours = set().union(*(_names_defined(t) for t in trees))
+    foreign = {name for tree in trees for name in _private_names_used(tree)} - ours
+    assert foreign == set()

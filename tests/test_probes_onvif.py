@@ -7,15 +7,15 @@ from onvif import ONVIFService
 from zeep.exceptions import DTDForbidden, EntitiesForbidden
 from zeep.loader import parse_xml
 
-from camsweep.config import ScanConfig
-from camsweep.probes.onvif import _BINDING, _transport, _wsdl_path, harden
+from camsweep.probes._http_client import HttpClient, Limits
+from camsweep.probes.onvif import _BINDING, _wsdl_path, harden, transport
 
 
 @pytest.fixture
 def settings() -> object:
     # Built exactly as the probe builds it (offline: the constructor reads the local WSDL only).
     service = ONVIFService("http://127.0.0.5:80/onvif/device_service", "user", "secret", _wsdl_path(),
-                           no_cache=True, transport=_transport(ScanConfig()), binding_name=_BINDING)
+                           no_cache=True, transport=transport(HttpClient(Limits()), 0.0), binding_name=_BINDING)
     assert service.zeep_client.settings.xml_huge_tree is True  # what onvif-zeep sets, and why we harden
     harden(service.zeep_client.settings)
     return service.zeep_client.settings
