@@ -382,3 +382,22 @@ def test_follow_up_pages_are_the_pages_the_matched_rules_name(
         headers: list[tuple[str, str]], body: bytes, expected: tuple[list[str], str | None]) -> None:
     reply = parse_response(200, headers, body, path="/", port=80, probe="http", ip="198.18.0.20")
     assert follow_ups([reply]) == expected
+
+
+@pytest.mark.parametrize("server, asked", [
+    ("App-webs/", ["/", "/ISAPI/System/deviceInfo", "/doc/page/login.asp"]),
+    ("webserver", ["/"]),  # too generic alone: no rule matches, so no Hikvision page is asked
+])
+def test_http_probe_asks_only_the_pages_its_matched_rules_name(server: str, asked: list[str]) -> None:
+    def answer(srv: Server, sock: socket.socket) -> None:
+        srv.read_request(sock)
+        sock.sendall(http_reply("200 OK", [("Server", server)], b"<html></html>"))
+
+    web = Server(answer)
+    try:
+        config = ScanConfig(targets=("127.0.0.1",), host_timeout=20)
+        ctx = ProbeContext(config=config, emit=lambda o: None, cancelled=threading.Event(), in_scope=lambda ip: True)
+        engine.available_probes()["http"](config).probe_host(ctx, HostInfo("127.0.0.1", open_ports={web.port}))
+    finally:
+        web.close()
+    assert [r.split(b" ")[1].decode() for r in web.requests] == asked
