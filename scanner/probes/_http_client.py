@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from ..fingerprints._paths import forbidden
+from ..protocols._common import bound_headers
 from ._tcp import HostSlots, Watchdog
 
 log = logging.getLogger("camsweep")
@@ -253,7 +254,8 @@ class HttpClient:
                 response = connection.getresponse()
                 head_done = True
                 result.status = response.status
-                result.headers = [(str(k), str(v)) for k, v in response.getheaders()]
+                # Bounded here (64 KiB in all, 8 KiB a value), so no caller works on a 6 MB header.
+                result.headers = bound_headers(response.getheaders())
                 self._read_body(response, result, end)
         except TimeoutError:
             result.problem = "http-timeout"
