@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from camsweep.reports.text import clean
 from tabulate import tabulate
 
-from camsweep.reports.text import clean
-
 from .. import jsonio
+from ..config import Outputs
 from ..errors import InputFileError, UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
 from . import echo
+from ._settings import options
 
 
 def load_result(path: str | Path) -> ScanResult:
@@ -83,8 +84,7 @@ def render(item: IdentifiedDevice) -> str:
 @click.argument("address")
 @click.option("--scan", "scan_file", type=click.Path(dir_okay=False),
               help="Saved scan (a `scan --format json` report or last-scan.json; default: the last scan).")
-@click.option("--state-dir", type=click.Path(file_okay=False),
-              help="Where the last scan was saved (default: $XDG_STATE_HOME/camsweep).")
+@options(Outputs, ["state_dir"], state_dir={"help": "Where the last scan was saved (default: $XDG_STATE_HOME/camsweep)."})
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str) -> None:
     """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""

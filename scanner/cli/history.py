@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import click
+from camsweep.reports.text import clean
 from tabulate import tabulate
 
 from .. import jsonio
+from ..config import Outputs
 from ..inventory import Inventory
 from . import echo
-from camsweep.reports.text import clean
+from ._settings import options
 
 
 @click.command("history")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Inventory database (default: see README).")
+@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def command(db_path: str | None, fmt: str) -> None:
     """List the scans stored in the inventory, oldest first."""

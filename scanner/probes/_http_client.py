@@ -36,12 +36,16 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
 from ..fingerprints._paths import forbidden
 from ..protocols._common import bound_headers
 from ._tcp import HostSlots, Watchdog
+
+if TYPE_CHECKING:  # the probe package imports this module
+    from ..config import ScanConfig
+    from . import ProbeContext
 
 log = logging.getLogger("camsweep")
 
@@ -65,9 +69,9 @@ class Limits:
     per_host: int = 3
 
     @classmethod
-    def of(cls, config: Any) -> Limits:
-        return cls(float(config.connect_timeout), float(config.read_timeout), float(config.request_timeout),
-                   int(config.max_body), int(config.per_host))
+    def of(cls, config: ScanConfig) -> Limits:
+        return cls(config.connect_timeout, config.read_timeout, config.request_timeout, config.max_body,
+                   config.per_host)
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ class HttpClient:
         self.source_ip = source_ip
 
     @classmethod
-    def for_context(cls, ctx: Any, *, source_ip: str | None = None) -> HttpClient:
+    def for_context(cls, ctx: ProbeContext, *, source_ip: str | None = None) -> HttpClient:
         """The client for a probe context: the scan's limits, rate limiter and per-host slots."""
         return cls(Limits.of(ctx.config), wait_rate=ctx.wait_rate, slots=ctx.connections, source_ip=source_ip)
 

@@ -30,7 +30,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from ..config import Credential
 from ..fingerprints._paths import forbidden
@@ -134,17 +133,17 @@ class HttpProbe(Probe):
         out = _as_list(made)
         if got.problem is not None or got.oversize:
             problem = got.problem or "http-oversize"
-            detail = got.detail or f"body larger than {self.config.max_body} bytes; read cut"  # type: ignore[attr-defined]
+            detail = got.detail or f"body larger than {self.config.max_body} bytes; read cut"
             out.append(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
                                         raw=f"GET {path}: {detail}", problem=problem))
         return out
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
-        cfg: Any = self.config
+        cfg = self.config
         client = HttpClient.for_context(ctx)
         ports = [p for p in WEB_PORTS if p in host.open_ports]
         ports += sorted(p for p in host.open_ports if p not in NOT_HTTP and p not in ports)
-        budget = int(cfg.max_requests) + len(ports)
+        budget = cfg.max_requests + len(ports)
         done: set[tuple[int, str]] = set()
         replies: dict[tuple[int, str], Fetched] = {}
         redirects: list[tuple[int, str, str]] = []
@@ -154,7 +153,7 @@ class HttpProbe(Probe):
 
         # All requests to one host share a time budget, so a device with several dripping or
         # silent ports costs at most this long, not one request_timeout per port.
-        ends = time.monotonic() + max(float(cfg.request_timeout), 0.4 * cfg.host_timeout)
+        ends = time.monotonic() + max(cfg.request_timeout, 0.4 * cfg.host_timeout)
 
         def url(port: int, scheme: str, path: str) -> str:
             return f"{scheme}://{host.ip}:{port}{path}"

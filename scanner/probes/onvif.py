@@ -174,8 +174,8 @@ class OnvifProbe(Probe):
         return None
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
-        cfg: Any = self.config
-        credential = cfg.credential_for(host.ip) if getattr(cfg, "credentials", ()) else None
+        cfg = self.config
+        credential = cfg.credential_for(host.ip) if cfg.credentials else None
         if credential is None:
             return
         url = self.device_service_url(host)
@@ -187,7 +187,7 @@ class OnvifProbe(Probe):
         from ..protocols import onvif as onvif_codec
 
         # Both calls share one time budget; each exchange is also bounded by request_timeout.
-        deadline = time.monotonic() + 2 * float(getattr(cfg, "request_timeout", 3.0)) + float(cfg.connect_timeout)
+        deadline = time.monotonic() + 2 * cfg.request_timeout + cfg.connect_timeout
         secrets = (credential.password, credential.username)
         client = HttpClient.for_context(ctx)
         try:

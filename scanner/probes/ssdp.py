@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
+from ..config import ScanConfig
 from ..models import ArtefactKind, Observation
 from ..protocols import upnp
 from . import HostInfo, Probe, ProbeContext, register
@@ -102,13 +103,13 @@ class SsdpProbe(Probe):
     name = "ssdp"
     description = "SSDP M-SEARCH and UPnP device description (manufacturer, model)"
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
         self._answered: set[str] = set()
         """Hosts that already answered the multicast round: no need to ask them again."""
 
     def discover(self, ctx: ProbeContext) -> None:
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         emit = OnceEmitter(ctx)
         fetcher = _DescriptionFetcher(self, ctx, iface.ip)
 
@@ -134,7 +135,7 @@ class SsdpProbe(Probe):
         """Unicast M-SEARCH (UPnP 1.1) to the host: covers routed segments without multicast."""
         if ctx.cancelled.is_set() or host.ip in self._answered:
             return
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         emit = OnceEmitter(ctx)
         fetcher = _DescriptionFetcher(self, ctx, iface.ip)
 
@@ -152,7 +153,7 @@ class SsdpProbe(Probe):
     def _fetch_time(self) -> float:
         """Seconds a description fetch may take in all: connect plus one bounded exchange."""
         config = self.config
-        return float(getattr(config, "connect_timeout", 1.0)) + float(getattr(config, "request_timeout", 3.0))
+        return config.connect_timeout + config.request_timeout
 
     def _handle_reply(
         self, ctx: ProbeContext, emit: OnceEmitter, fetcher: _DescriptionFetcher, data: bytes, ip: str
