@@ -53,7 +53,7 @@ hostile. Packets on interfaces past this are skipped and counted like unsupporte
 class _Interface:
     linktype: int
     snaplen: int
-    divisor: float = 1e6  # ticks per second (if_tsresol; default microseconds)
+    divisor: int = 1_000_000  # ticks per second (if_tsresol; default microseconds); int / int rounds exactly
     offset: int = 0  # seconds added to every timestamp (if_tsoffset)
 
 
@@ -245,9 +245,9 @@ def _interface(order: str, body: bytes) -> _Interface:
         if code == _OPT_END or len(value) < size:
             break
         if code == _OPT_TSRESOL and size >= 1:
-            # MSB clear: ticks are 10^-n s; set: 2^-n s. n is at most 127, so the float is finite.
+            # MSB clear: ticks are 10^-n s; set: 2^-n s (n at most 127).
             n = value[0] & 0x7F
-            interface.divisor = float(2**n if value[0] & 0x80 else 10**n)
+            interface.divisor = 2**n if value[0] & 0x80 else 10**n
         elif code == _OPT_TSOFFSET and size >= 8:
             interface.offset = struct.unpack(order + "q", value[:8])[0]
         pos += 4 + size + (-size % 4)
