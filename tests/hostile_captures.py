@@ -198,6 +198,25 @@ def fragment_last_first(path: object, fragments: int = 8174, size: int = 8) -> i
     return write_pcap(path, frames)
 
 
+def mdns_services(count: int, *, distinct: bool = True) -> bytes:
+    """An mDNS response announcing ``count`` services (PTR records, names compressed), up to 64 KiB."""
+    service = b"\x05_http\x04_tcp\x05local\x00"  # at offset 12, pointed to by every record
+    body = service + struct.pack("!HHIH", 12, 1, 120, 2) + b"\xc0\x0c"  # the first PTR owns the name
+    for n in range(1, count):
+        label = b"cam%05d" % (n if distinct else 0)
+        body += b"\xc0\x0c" + struct.pack("!HHIH", 12, 1, 120, len(label) + 3) + bytes([len(label)]) + label + b"\xc0\x0c"
+    return struct.pack("!HHHHHH", 0, 0x8400, 0, count, 0, 0) + body
+
+
+def mdns_flood(path: object, packets: int = 200, services: int = 2800) -> int:
+    """Multicast mDNS responses of ~64 KiB, each naming 2,800 services (one jumbo frame each,
+    as a capture with receive offload records them). Before the fix: ~0.1 s of work per packet."""
+    payload = mdns_services(services)
+    frame = ether(ipv4(udp(payload, 5353, 5353), src="198.18.0.20", dst="224.0.0.251", proto=17),
+                  src=bytes.fromhex("5850ed000001"), dst=bytes.fromhex("01005e0000fb"))
+    return write_pcap(path, (frame for _ in range(packets)))
+
+
 def sadp_datagram(reply: bytes, src: str = "198.18.0.20") -> bytes:
     """A SADP reply's IP datagram (UDP 37020 multicast), as raw IP."""
     return ipv4(udp(reply, 37020, 37020), src=src, dst="239.255.255.250", proto=17)

@@ -176,7 +176,7 @@ def _analyse(items: Iterable[tuple[int, bytes]]) -> tuple[list[tuple[object, ...
     analyser.flush(1_764_000_000.0)
     summary = [(o.kind, o.ip, o.mac, o.port, sorted(o.fields.items()), o.problem, o.truncated)
                for o in analyser.observations()]
-    return summary, analyser.flow_notes() + defrag.notes()
+    return summary, analyser.cut_notes() + defrag.notes()
 
 
 # -- decoder and analyser ----------------------------------------------------------------------

@@ -61,7 +61,7 @@ def test_empty_tls_records_are_consumed_as_they_arrive(tmp_path: Path) -> None:
         assert analyser._buffered == 0  # whole empty records: nothing left to hold
 
     analyser = _run(path, check=nothing_kept)
-    assert analyser.flow_notes() == [] and not analyser.observations()
+    assert analyser.cut_notes() == [] and not analyser.observations()
 
 
 def test_a_flow_past_the_per_flow_bound_is_cut_and_counted(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_stalled_flows_are_held_within_the_total_bound(tmp_path: Path, monkeypat
     analyser = _run(path, check=_flow_bounds)
     assert analyser.flows_dropped > 0 and analyser.flows_cut > 0
     assert analyser.flows_cut + analyser.flows_dropped == 16
-    (note,) = analyser.flow_notes()
+    (note,) = analyser.cut_notes()
     assert f"{analyser.flows_dropped} unfinished flows dropped at the 4096-flow / 0 MiB bound" in note
 
 
@@ -152,6 +152,16 @@ def test_out_of_scope_flows_do_not_grow_the_flow_table(tmp_path: Path) -> None:
     hc.write_pcap(path, frames)
     analyser = _run(path, analyser=Analyser(lambda ip: ip.startswith("198.18.")), check=_flow_bounds)
     assert len(analyser._done) == signals.MAX_FLOWS
+
+
+def test_mdns_packet_naming_thousands_of_services_is_cut_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "mdns.pcap"
+    hc.mdns_flood(path, packets=3, services=2800)
+    result = analyse_capture(str(path))
+    records = _observations(result, ArtefactKind.MDNS_RECORD)
+    assert len(records) == signals.MDNS_SERVICES  # the same 64 from each of the 3 packets
+    assert {o.fields["mdns.instance"] for o in records} >= {"cam00001", "cam00063"}
+    assert f"mDNS: {3 * (2800 - signals.MDNS_SERVICES)} services past 64 in one packet not read" in result.notes
 
 
 # -- IP reassembly -----------------------------------------------------------------------------

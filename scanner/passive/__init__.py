@@ -61,7 +61,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
-    notes += capture.notes() + analyser.flow_notes() + defrag.notes()
+    notes += capture.notes() + analyser.cut_notes() + defrag.notes()
     if analyser.dropped_observations:
         notes.append(f"{analyser.dropped_observations} observations dropped at the memory bound")
     return identify_result(
@@ -118,7 +118,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         sock.close()
     analyser.flush(time.time())
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
-    notes += analyser.flow_notes() + defrag.notes()
+    notes += analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
     return identify_result(

@@ -7,7 +7,7 @@ clear-text HTTP responses, RTSP replies, TLS 1.2 certificates, and the TCP ports
 (host, artefact) -- a device announcing itself every minute for a week is one observation --
 and TCP reassembly is capped per flow, in flows and in total bytes, and parses each flow as it
 arrives (each byte is looked at a bounded number of times, however the flow is cut into segments
-or records). What a bound cuts is counted (``Analyser.flow_notes``).
+or records). What a bound cuts is counted (``Analyser.cut_notes``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ TOTAL_FLOW_BYTES = 32 * 1024 * 1024
 """Bytes buffered across all flows being reassembled. MAX_FLOWS x FLOW_BYTES would be 256 MiB, which
 thousands of replies that never finish (a hostile capture) could fill; this is 512 full flows."""
 MAX_OBSERVATIONS = 200_000
+MDNS_SERVICES = 64
+"""Services read from one mDNS packet. Responders announce a handful; a 64 KiB packet can name
+3,600, each an observation to build (~25 us): uncapped, hostile announcements cost 1.5 us a byte."""
 SYN, ACK = 0x02, 0x10
 
 UDP_PORTS = {67, 68, 1900, 3702, 5353, 37020, 37810}
@@ -56,6 +59,7 @@ class Analyser:
         self.flows_cut = 0  # reached FLOW_BYTES before their artefact was whole
         self.flows_dropped = 0  # unfinished, pushed out by MAX_FLOWS / TOTAL_FLOW_BYTES
         self.flow_bytes_dropped = 0  # bytes those two lost
+        self.mdns_services_cut = 0  # past MDNS_SERVICES in one packet
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _keep(self, key: tuple[object, ...], obs: Observation) -> None:
@@ -124,7 +128,9 @@ class Analyser:
         where = {"probe": PROBE, "ip": src, "mac": self._mac(pkt), "time": when}
         if port == 5353 or pkt.dport == 5353:
             if port == 5353:
-                for obs in _mdns_records(payload, where):
+                found, cut = _mdns_records(payload, where)
+                self.mdns_services_cut += cut
+                for obs in found:
                     self._keep(("mdns", src, obs.fields.get("mdns.instance")), obs)
             return
         if port == 37020 and payload.lstrip()[:1] == b"<":
@@ -243,17 +249,20 @@ class Analyser:
             if isinstance(state, _Reply):
                 self._finish(ts, flow, state)
 
-    def flow_notes(self) -> list[str]:
-        """What the TCP reassembly bounds cut, for the result's notes."""
+    def cut_notes(self) -> list[str]:
+        """What the bounds on TCP reassembly and mDNS packets cut, for the result's notes."""
+        notes = []
+        if self.mdns_services_cut:
+            notes.append(f"mDNS: {self.mdns_services_cut} services past {MDNS_SERVICES} in one packet not read")
         if not (self.flows_cut or self.flows_dropped):
-            return []
+            return notes
         parts = []
         if self.flows_cut:
             parts.append(f"{self.flows_cut} flows cut at the {FLOW_BYTES // 1024} KiB per-flow bound")
         if self.flows_dropped:
             parts.append(f"{self.flows_dropped} unfinished flows dropped at the {MAX_FLOWS}-flow / "
                          f"{TOTAL_FLOW_BYTES // 2**20} MiB bound")
-        return [f"TCP reassembly: {' and '.join(parts)}; {self.flow_bytes_dropped} bytes not analysed"]
+        return notes + [f"TCP reassembly: {' and '.join(parts)}; {self.flow_bytes_dropped} bytes not analysed"]
 
 
 class _Reply:
@@ -365,8 +374,9 @@ def _content_length(head: bytes) -> int | None:
     return None
 
 
-def _mdns_records(payload: bytes, where: dict[str, object]) -> list[Observation]:
-    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet).
+def _mdns_records(payload: bytes, where: dict[str, object]) -> tuple[list[Observation], int]:
+    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet), at most
+    MDNS_SERVICES of them, and how many more there were.
 
     Parsed with zeroconf's DNSIncoming: responders (zeroconf itself, Avahi) put NSEC records in
     every announcement, which dpkt's DNS parser rejects (seen in the lab's chatty mode).
@@ -375,13 +385,17 @@ def _mdns_records(payload: bytes, where: dict[str, object]) -> list[Observation]
 
     msg = DNSIncoming(payload)
     if not msg.valid or not msg.is_response():
-        return []
+        return [], 0
     records = msg.answers()
     srv = {r.name.lower(): r for r in records if isinstance(r, DNSService)}
     txt = {r.name.lower(): r for r in records if isinstance(r, DNSText)}
-    out = []
+    out: list[Observation] = []
+    cut = 0
     for r in records:
         if not isinstance(r, DNSPointer) or r.name.lower().startswith("_services."):
+            continue
+        if len(out) >= MDNS_SERVICES:
+            cut += 1
             continue
         instance, service_type = r.alias, r.name
         label = instance[: -len(service_type) - 1] if instance.lower().endswith("." + service_type.lower()) else instance
@@ -391,7 +405,7 @@ def _mdns_records(payload: bytes, where: dict[str, object]) -> list[Observation]
             service_type, label, server=s.server if s else None, service_port=s.port if s else None,
             txt=_txt_properties(t.text if t else b""), **where,
         ))
-    return out
+    return out, cut
 
 
 def _txt_properties(raw: bytes) -> dict[str, str]:
