@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from tests import hostile_captures as hc  # noqa: E402
+from tests import hostile_captures as hc
 
 CASES = {
     # name: (writer, keyword arguments) -- sizes from issue 19

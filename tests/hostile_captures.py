@@ -191,7 +191,7 @@ def fragment_last_first(path: object, fragments: int = 8174, size: int = 8) -> i
     import random
 
     limit = min(fragments, (65_535 - size) // 8)
-    middle = list(range(0, limit - 1))
+    middle = list(range(limit - 1))
     random.Random(19).shuffle(middle)
     frames = [ether(ipv4(b"\x00" * size, proto=17, ident=1, offset_units=limit, more=False))]
     frames += [ether(ipv4(b"\x00" * size, proto=17, ident=1, offset_units=k, more=True)) for k in middle]

@@ -15,6 +15,7 @@ result; incremental reassembly agrees with parsing the whole stream at once. Det
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 import tempfile
@@ -26,7 +27,12 @@ from hypothesis import strategies as st
 
 from scanner.errors import InputFileError
 from scanner.passive import analyse_capture, signals
-from scanner.passive.capture import LINKTYPE_LINUX_SLL, MAX_FRAME, SUPPORTED_LINKTYPES, open_capture
+from scanner.passive.capture import (
+    LINKTYPE_LINUX_SLL,
+    MAX_FRAME,
+    SUPPORTED_LINKTYPES,
+    open_capture,
+)
 from scanner.passive.decode import Defragmenter, Packet, decode
 from scanner.passive.signals import FLOW_BYTES, Analyser, _Flight, _Reply
 from tests import hostile_captures as hc
@@ -66,7 +72,7 @@ payloads = st.one_of(
 
 def _segments(stream: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(stream) + 1) for c in cuts} | {0, len(stream)})
-    return [stream[a:b] for a, b in zip(points, points[1:]) if b > a]
+    return [stream[a:b] for a, b in itertools.pairwise(points) if b > a]
 
 
 mutations = st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=6)
@@ -320,7 +326,7 @@ def _read(data: bytes) -> tuple[list[tuple[float, int, bytes]], str | None, list
 def _check_read(outcome: object) -> None:
     if isinstance(outcome, str):
         return  # refused with one line: a non-capture, or no readable interface
-    frames, problem, notes = outcome  # type: ignore[misc]
+    frames, problem, _ = outcome  # type: ignore[misc]
     assert problem is None or isinstance(problem, str)
     for ts, linktype, frame in frames:
         assert isinstance(ts, float) and linktype in SUPPORTED_LINKTYPES and len(frame) <= MAX_FRAME

@@ -42,11 +42,14 @@ _SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
 _OPT_END, _OPT_TSRESOL, _OPT_TSOFFSET = 0, 9, 14
 
 MAX_HEADER_BLOCK = 65_536
-"""Bytes of a section header or interface description read (the options camsweep uses come
-first in practice); the rest of a longer block is skipped, not read."""
+"""Bytes of an interface description's options read (the ones camsweep uses come first in
+practice)."""
+_WHOLE_BLOCK = MAX_FRAME + MAX_HEADER_BLOCK
+"""Blocks up to this long are read whole; of a longer one (a frame with megabytes of comments, or
+a block type camsweep does not read) only the start, the rest is skipped with a seek."""
 MAX_INTERFACES = 4096
 """Interfaces declared in one section. Each costs a little memory; a file declaring millions is
-hostile. Packets on interfaces past this are skipped and counted like unsupported ones."""
+hostile. Packets on interfaces past this are skipped, counted with those on undeclared ones."""
 
 
 @dataclass
@@ -98,88 +101,84 @@ class Capture:
             yield sec + frac * scale, linktype, data
 
     def _pcapng(self) -> Iterator[tuple[float, int, bytes]]:
-        fh = self.fh
+        fh, read = self.fh, self.fh.read
         size = os.fstat(fh.fileno()).st_size
         order = "<"
         interfaces: list[_Interface] = []
         declared: set[int] = set()  # every link type any section declared
-        ts = 0.0
+        ts, pos = 0.0, 0  # pos: where the current block starts
         while True:
-            start = fh.tell()
-            head = fh.read(8)
+            head = read(8)
             if len(head) < 8:
                 if head:
                     self.problem = f"truncated block header after {self.frames_read} packets"
                 break
             if head[:4] == _PCAPNG_MAGIC:  # a section header: its byte-order mark sets the order
-                bom = fh.read(4)
+                bom = read(4)
                 if bom not in _PCAPNG_BOM:
-                    self._pcapng_corrupt(start, "section header with no byte-order mark")
+                    self._pcapng_corrupt(pos, "section header with no byte-order mark")
                     break
                 order = _PCAPNG_BOM[bom]
                 interfaces = []  # interface numbers restart in every section
-                fh.seek(start + 8)
+                fh.seek(pos + 8)
             block_type, length = struct.unpack(order + "II", head)
-            if length < 12 or length % 4 or start + length > size:
-                self._pcapng_corrupt(start, f"block of length {length}" if start + length <= size else "truncated block")
+            if length < 12 or length % 4 or pos + length > size:
+                self._pcapng_corrupt(pos, "truncated block" if pos + length > size else f"block of length {length}")
                 break
+            if length - 8 <= _WHOLE_BLOCK:  # nearly every block: one read, trailing length included
+                body = read(length - 8)
+                tail = body[-4:]
+            else:  # its start is read; the rest (options, or a block camsweep skips) is not
+                body = read(_WHOLE_BLOCK)
+                fh.seek(pos + length - 4)
+                tail = read(4)
+            if len(tail) < 4 or struct.unpack(order + "I", tail)[0] != length:
+                self._pcapng_corrupt(pos, "block lengths disagree")
+                break
+            pos += length
             body_length = length - 12
+            frame = None
             if block_type == _EPB or block_type == _PB:
                 if body_length < 20:
-                    self._pcapng_corrupt(start, "short packet block")
+                    self._pcapng_corrupt(pos - length, "short packet block")
                     break
-                fixed = fh.read(20)
                 if block_type == _EPB:
-                    iface, high, low, caplen, _ = struct.unpack(order + "IIIII", fixed)
+                    iface, high, low, caplen = struct.unpack_from(order + "IIII", body)
                 else:
-                    iface, _, high, low, caplen, _ = struct.unpack(order + "HHIIII", fixed)
+                    iface, _, high, low, caplen = struct.unpack_from(order + "HHIII", body)
                 if caplen > MAX_FRAME or caplen > body_length - 20:
-                    self._pcapng_corrupt(start, f"packet length {caplen}")
+                    self._pcapng_corrupt(pos - length, f"packet length {caplen}")
                     break
-                data = fh.read(caplen)
-                frame = self._pcapng_frame(interfaces, iface, data)
+                frame = self._pcapng_frame(interfaces, iface, body[20 : 20 + caplen])
                 if frame is not None:
                     where = interfaces[iface]
                     ts = where.offset + ((high << 32) | low) / where.divisor
             elif block_type == _SPB:
                 if body_length < 4:
-                    self._pcapng_corrupt(start, "short packet block")
+                    self._pcapng_corrupt(pos - length, "short packet block")
                     break
-                (wire_length,) = struct.unpack(order + "I", fh.read(4))
-                caplen = min(wire_length, body_length - 4)
+                caplen = min(struct.unpack_from(order + "I", body)[0], body_length - 4)
                 if interfaces and interfaces[0].snaplen:
                     caplen = min(caplen, interfaces[0].snaplen)
                 if caplen > MAX_FRAME:
-                    self._pcapng_corrupt(start, f"packet length {caplen}")
+                    self._pcapng_corrupt(pos - length, f"packet length {caplen}")
                     break
-                data = fh.read(caplen)
-                frame = self._pcapng_frame(interfaces, 0, data)  # no timestamp: dated as the packet before
-            else:
-                frame = None
-                if block_type == _SHB or block_type == _IDB:
-                    body = fh.read(min(body_length, MAX_HEADER_BLOCK))
-                    if block_type == _SHB and (len(body) < 12 or struct.unpack_from(order + "H", body, 4)[0] != 1):
-                        self._pcapng_corrupt(start, "section header of an unknown pcapng version")
-                        break
-                    if block_type == _IDB:
-                        if len(body) < 8:
-                            self._pcapng_corrupt(start, "short interface description")
-                            break
-                        interface = _interface(order, body)
-                        declared.add(interface.linktype)
-                        if interface.linktype in SUPPORTED_LINKTYPES:
-                            self.linktypes.add(interface.linktype)
-                        if len(interfaces) < MAX_INTERFACES:
-                            interfaces.append(interface)
-            # skip what was not read (padding, options) and check the trailing copy of the length
-            rest = start + length - fh.tell()
-            if rest > 4096:
-                fh.seek(start + length - 4)
-                rest = 4
-            tail = fh.read(rest)[-4:]
-            if len(tail) < 4 or struct.unpack(order + "I", tail)[0] != length:
-                self._pcapng_corrupt(start, "block lengths disagree")
-                break
+                # no timestamp in a simple packet block: dated as the packet before
+                frame = self._pcapng_frame(interfaces, 0, body[4 : 4 + caplen])
+            elif block_type == _SHB:
+                if body_length < 12 or struct.unpack_from(order + "H", body, 4)[0] != 1:
+                    self._pcapng_corrupt(pos - length, "section header of an unknown pcapng version")
+                    break
+            elif block_type == _IDB:
+                if body_length < 8:
+                    self._pcapng_corrupt(pos - length, "short interface description")
+                    break
+                interface = _interface(order, body[: min(body_length, MAX_HEADER_BLOCK)])
+                declared.add(interface.linktype)
+                if interface.linktype in SUPPORTED_LINKTYPES:
+                    self.linktypes.add(interface.linktype)
+                if len(interfaces) < MAX_INTERFACES:
+                    interfaces.append(interface)
             if frame is not None:
                 self.frames_read += 1
                 yield ts, frame[0], frame[1]
@@ -189,7 +188,7 @@ class Capture:
                                      + (f"; {self.problem}" if self.problem else ""))
             self._refuse_linktypes(sorted(declared))
 
-    def _pcapng_frame(self, interfaces: list["_Interface"], iface: int, data: bytes) -> tuple[int, bytes] | None:
+    def _pcapng_frame(self, interfaces: list[_Interface], iface: int, data: bytes) -> tuple[int, bytes] | None:
         """``(linktype, data)`` for a packet on interface ``iface``, or None when it is skipped (counted)."""
         if iface >= len(interfaces):
             self.skipped[-1] += 1

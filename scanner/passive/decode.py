@@ -49,7 +49,7 @@ def mac_text(raw: bytes | None) -> str | None:
 class _Datagram:
     """The fragments of one datagram so far: payload by byte offset, their bytes, the length once known."""
 
-    __slots__ = ("parts", "have", "total")
+    __slots__ = ("have", "parts", "total")
 
     def __init__(self) -> None:
         self.parts: dict[int, bytes] = {}
@@ -101,9 +101,9 @@ class Defragmenter:
         """What the bounds dropped, for the result's notes."""
         if not self.dropped_datagrams:
             return []
-        return [f"IP reassembly: {self.dropped_datagrams} unfinished fragmented datagrams ({self.dropped_bytes} bytes) "
-                f"dropped at the {self.MAX_DATAGRAMS}-datagram / {self.MAX_BYTES // 2**20} MiB / "
-                f"{self.MAX_FRAGMENTS}-fragment bounds"]
+        return [(f"IP reassembly: {self.dropped_datagrams} unfinished fragmented datagrams ({self.dropped_bytes} bytes) "
+                 f"dropped at the {self.MAX_DATAGRAMS}-datagram / {self.MAX_BYTES // 2**20} MiB / "
+                 f"{self.MAX_FRAGMENTS}-fragment bounds")]
 
     def add(self, key: tuple[bytes, bytes, int, int], offset: int, more: bool, data: bytes) -> bytes | None:
         """Store one fragment's payload; the whole IP payload once every fragment is in, else None."""
