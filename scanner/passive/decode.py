@@ -25,6 +25,7 @@ TCP, UDP = 6, 17
 
 _u16 = struct.Struct("!H").unpack_from
 _ports = struct.Struct("!HH").unpack_from
+_ipv4 = struct.Struct("!BxHHHxB").unpack_from  # version/IHL, total length, id, flags/fragment, protocol
 
 
 class Packet(NamedTuple):
@@ -177,17 +178,14 @@ def decode(linktype: int, frame: bytes, defrag: Defragmenter | None = None) -> P
         return _arp(frame, offset, src_mac, dst_mac)
     if ethertype != ETH_IPV4 or len(frame) < offset + 20:
         return None
-    first = frame[offset]
-    if first >> 4 != 4:
+    first, total, ident, fragment, proto = _ipv4(frame, offset)
+    if first >> 4 != 4 or (proto != TCP and proto != UDP):
         return None
-    ihl = (first & 0x0F) * 4
-    proto = frame[offset + 9]
-    if proto not in (TCP, UDP):
-        return None
-    fragment = _u16(frame, offset + 6)[0] & 0x3FFF  # MF flag and fragment offset
-    total = _u16(frame, offset + 2)[0]
-    end = min(len(frame), offset + total) if total else len(frame)
-    l4 = offset + ihl
+    fragment &= 0x3FFF  # MF flag and fragment offset
+    end = len(frame)
+    if total and offset + total < end:
+        end = offset + total
+    l4 = offset + (first & 0x0F) * 4
     dst_raw = frame[offset + 16 : offset + 20]
     whole = None
     if fragment:
@@ -195,7 +193,7 @@ def decode(linktype: int, frame: bytes, defrag: Defragmenter | None = None) -> P
             if fragment & 0x1FFF:  # a later fragment carries no header to read
                 return None
         else:
-            key = (frame[offset + 12 : offset + 16], dst_raw, _u16(frame, offset + 4)[0], proto)
+            key = (frame[offset + 12 : offset + 16], dst_raw, ident, proto)
             whole = defrag.add(key, (fragment & 0x1FFF) * 8, bool(fragment & 0x2000), frame[l4:end])
             if whole is None or len(whole) < 8:
                 return None  # (before the addresses are formatted: fragment storms are cheap)
