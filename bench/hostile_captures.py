@@ -40,7 +40,7 @@ CASES = {
 
 def measure(path: str) -> dict[str, object]:
     """In the child: analyse one capture; time it and report peak memory."""
-    from scanner.passive import analyse_capture
+    from camsweep.passive import analyse_capture
 
     start, cpu = time.perf_counter(), time.process_time()
     result = analyse_capture(path)

@@ -4,7 +4,7 @@
 Writes a synthetic site capture of N packets (default 1,000,000): mostly bulk traffic -- RTP
 video over UDP, RTSP-interleaved video over TCP, HTTP downloads, ARP chatter -- with the signals a
 camera network carries mixed in (SADP/DHIP/WS-Discovery/SSDP/mDNS announcements, HTTP and RTSP
-replies, DHCP). Then it times ``scanner.passive.analyse_capture`` on it in a fresh process and
+replies, DHCP). Then it times ``camsweep.passive.analyse_capture`` on it in a fresh process and
 records packets/second and peak RSS as JSON. Run it twice with different sizes to see that memory
 does not grow with the capture's length:
 
@@ -82,7 +82,7 @@ def write_capture(path: str, packets: int, seed: int = 1) -> None:
 
 def measure(path: str) -> dict[str, float]:
     """Run the analysis in this (fresh) process and report speed and peak memory."""
-    from scanner.passive import analyse_capture
+    from camsweep.passive import analyse_capture
 
     start = time.perf_counter()
     result = analyse_capture(path)

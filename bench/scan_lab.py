@@ -39,8 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scanner.config import DEFAULT_PORTS
-from scanner.lab import Lab
+from camsweep.config import DEFAULT_PORTS
+from camsweep.lab import Lab
 
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
 RESTRICTED = ("hikvision", "dahua")

@@ -40,7 +40,7 @@ PERIOD = 2.0
 
 def record(output: Path, seconds: float, profiles: list[str] = PROFILES, prefix: str = "cs-ex-") -> None:
     """Bring up a chatty lab of ``profiles``, capture ``seconds`` on the scanner's eth0, tear down."""
-    from scanner.lab import SHIPPED_PROFILES, Lab
+    from camsweep.lab import SHIPPED_PROFILES, Lab
 
     with tempfile.TemporaryDirectory(prefix="camsweep-example-") as tmp:
         for name in profiles:

@@ -9,7 +9,7 @@ File kinds (all TOML, read with :mod:`tomllib`, validated against JSON schemas w
   its own ``matches`` when a file groups the fields of one reply (``sadp.toml``, ``dhip.toml``).
 
 Rule files are read in name order and rules keep their file order, so the DB order is stable.
-Any problem raises :class:`scanner.errors.DataFileError` naming the file, the rule and the problem.
+Any problem raises :class:`camsweep.errors.DataFileError` naming the file, the rule and the problem.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 
 import jsonschema
 
-from scanner.errors import DataFileError
-from scanner.models import DeviceType, Manufacturer, Tier
+from camsweep.errors import DataFileError
+from camsweep.models import DeviceType, Manufacturer, Tier
 
 log = logging.getLogger("camsweep")
 

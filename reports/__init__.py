@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from scanner.findings import Assessment
-from scanner.models import ScanResult
+from camsweep.findings import Assessment
+from camsweep.models import ScanResult
 
 from . import csv_doc, html_doc, json_doc, remediation, table
 from .output import write_atomic

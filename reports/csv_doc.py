@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from scanner.findings import Assessment, Finding
+from camsweep.findings import Assessment, Finding
 
 from .text import _CONTROL
 

@@ -6,17 +6,16 @@
 
 from __future__ import annotations
 
-import json
-
-from scanner.findings import Assessment
-from scanner.models import ScanResult
+from camsweep.findings import Assessment
+from camsweep.jsonio import dumps
+from camsweep.models import ScanResult
 
 REPORT_VERSION = 1
 """Version of the report JSON (findings part); the scan part carries its own ``schema_version``."""
 
 
 def render(result: ScanResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps(result.to_dict(), indent=2) + "\n"
 
 
 def report_dict(assessment: Assessment) -> dict[str, object]:
@@ -27,4 +26,4 @@ def report_dict(assessment: Assessment) -> dict[str, object]:
 
 
 def render_report(assessment: Assessment) -> str:
-    return json.dumps(report_dict(assessment), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps(report_dict(assessment), indent=2) + "\n"

@@ -7,7 +7,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from scanner.errors import OutputError
+from camsweep.errors import OutputError
 
 
 def _existing_mode(target: Path) -> int | None:

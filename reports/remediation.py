@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from camsweep.findings import Assessment, Finding
 from tabulate import tabulate
-
-from scanner.findings import Assessment, Finding
 
 from .text import clean
 

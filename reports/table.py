@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from camsweep.models import ScanResult
 from tabulate import tabulate
-
-from scanner.models import ScanResult
 
 from .text import clean
 

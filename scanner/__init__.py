@@ -2,12 +2,12 @@
 
 The library is usable on its own; the ``camsweep`` CLI is a thin layer over it::
 
-    from scanner import ScanConfig, scan
+    from camsweep import ScanConfig, scan
     result = scan(ScanConfig(targets=("192.168.10.0/24",), interface="eth1"))
     for item in result.devices:
         print(item.device.ip, item.verdict.manufacturer.value, item.verdict.brand, item.verdict.summary)
 
-    from scanner import identify_result, load_observations, analyse_capture
+    from camsweep import identify_result, load_observations, analyse_capture
     offline = identify_result(load_observations(["hosts.jsonl"]))   # short form, no network
     passive = analyse_capture("site.pcapng")                        # a capture, no network
 
@@ -46,17 +46,17 @@ from .models import (
 )
 
 _LAZY = {
-    "scan": ("scanner.engine", "scan"),
-    "ScanConfig": ("scanner.config", "ScanConfig"),
-    "Credential": ("scanner.config", "Credential"),
-    "identify": ("scanner.verdicts", "identify"),
-    "identify_result": ("scanner.verdicts", "identify_result"),
-    "merge": ("scanner.devices", "merge"),
-    "load_observations": ("scanner.shortform", "load"),
-    "analyse_capture": ("scanner.passive", "analyse_capture"),
-    "listen": ("scanner.passive", "listen"),
-    "evaluate": ("scanner.findings", "evaluate"),
-    "Inventory": ("scanner.inventory", "Inventory"),
+    "scan": ("camsweep.engine", "scan"),
+    "ScanConfig": ("camsweep.config", "ScanConfig"),
+    "Credential": ("camsweep.config", "Credential"),
+    "identify": ("camsweep.verdicts", "identify"),
+    "identify_result": ("camsweep.verdicts", "identify_result"),
+    "merge": ("camsweep.devices", "merge"),
+    "load_observations": ("camsweep.shortform", "load"),
+    "analyse_capture": ("camsweep.passive", "analyse_capture"),
+    "listen": ("camsweep.passive", "listen"),
+    "evaluate": ("camsweep.findings", "evaluate"),
+    "Inventory": ("camsweep.inventory", "Inventory"),
 }
 
 
@@ -68,7 +68,7 @@ def __getattr__(name: str) -> object:
         value = getattr(importlib.import_module(module), attribute)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'scanner' has no attribute {name!r}")
+    raise AttributeError(f"module 'camsweep' has no attribute {name!r}")
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""``python -m scanner`` runs the camsweep CLI (used to start scans inside lab namespaces)."""
+"""``python -m camsweep`` runs the camsweep CLI (used to start scans inside lab namespaces)."""
 
 from .cli import main
 

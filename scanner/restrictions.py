@@ -25,15 +25,15 @@ from typing import Any
 import jsonschema
 
 from .errors import DataFileError
+from .fingerprints._db import DATA_DIR
 
 log = logging.getLogger("camsweep")
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "fingerprints"
 RESTRICTIONS_FILE = DATA_DIR / "restrictions.toml"
 KEV_FILE = DATA_DIR / "kev.toml"
 
 MAKER_IDS = ("hikvision", "dahua")
-"""Maker ids used by the data; they equal ``scanner.models.Manufacturer`` values."""
+"""Maker ids used by the data; they equal ``camsweep.models.Manufacturer`` values."""
 
 EFFECTS = ("device", "informational")
 ACTIONS = ("replace", "report", "isolate", "stop-procurement", "document", "none")

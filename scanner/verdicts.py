@@ -3,7 +3,7 @@
 How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdict.conflicts``):
 
 1. **Hits.** Every rule of ``fingerprints/`` is matched (``re.search``) against every field of every
-   observation of the device; observations with a ``problem`` are skipped. Three kinds of values
+   observation of the device; observations with a ``problem`` (other than replaced unencodable text) are skipped. Three kinds of values
    are *derived* here rather than sent by a device, and have rule files of their own:
 
    * ``http.header_shape`` per HTTP observation: ``server=<present|absent> upper=<header names
@@ -65,8 +65,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import fingerprints
-from fingerprints import FingerprintDB, Rule
+from camsweep import fingerprints
+from camsweep.fingerprints import FingerprintDB, Rule
 
 from . import oui as oui_lookup
 from .devices import merge
@@ -250,7 +250,7 @@ def _match_field(field_key: str, value: str, probe: str, seen_at: datetime, db: 
 
 
 def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]:
-    if observation.problem:
+    if not observation.usable:
         return []
     values = {**observation.fields, **derived_fields(observation)}
     hits: list[_Hit] = []
@@ -261,11 +261,15 @@ def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]
 
 def _oui_hits(device: Device, db: FingerprintDB) -> list[_Hit]:
     hits = []
+    first_seen: dict[str, Observation] = {}  # one pass, not one search per MAC (issue 19)
+    for o in device.observations:
+        if o.mac:
+            first_seen.setdefault(o.mac, o)
     for mac in device.macs:
         found = oui_lookup.lookup(mac, db)
         if found is None:
             continue
-        source = next((o for o in device.observations if o.mac == mac), None)
+        source = first_seen.get(mac)
         entry = found.entry
         brand = _canonical_brand(entry.brand, db)
         hits.append(

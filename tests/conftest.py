@@ -29,7 +29,7 @@ def lab() -> Iterator[object]:
     reason = lab_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    from scanner.lab import Lab
+    from camsweep.lab import Lab
 
     count = int(os.environ["CAMSWEEP_LAB_COUNT"]) if os.environ.get("CAMSWEEP_LAB_COUNT") else None
     with Lab(count=count, prefix=f"cs-s{os.getpid()}-") as running:

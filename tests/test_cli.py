@@ -7,9 +7,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from scanner import __version__
-from scanner.cli import COMMANDS, cli
-from scanner.errors import ExitCode
+from camsweep import __version__
+from camsweep.cli import COMMANDS, cli
+from camsweep.errors import ExitCode
 
 
 def run(*args, stdin=None):

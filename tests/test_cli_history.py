@@ -4,9 +4,9 @@ import json
 
 from click.testing import CliRunner
 
-from scanner.cli import cli
-from scanner.errors import InventoryError
-from scanner.inventory import Inventory
+from camsweep.cli import cli
+from camsweep.errors import InventoryError
+from camsweep.inventory import Inventory
 from tests.test_inventory import item, result
 
 

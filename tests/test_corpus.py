@@ -2,8 +2,8 @@
 
 Every line of ``tests/fixtures/corpus/*.jsonl`` is one host in the short form that
 ``camsweep identify`` reads, plus ``truth`` (who really made it) and ``source`` (where the
-artefact was copied from). Each host goes through ``scanner.shortform`` (the same parsers the
-probes use) and ``scanner.verdicts.identify_result``. A Hikvision/Dahua unit, whatever the label,
+artefact was copied from). Each host goes through ``camsweep.shortform`` (the same parsers the
+probes use) and ``camsweep.verdicts.identify_result``. A Hikvision/Dahua unit, whatever the label,
 must come out as its maker; anything else must not be called Hikvision or Dahua.
 
 No entry is skipped or marked as expected to fail: a miss here is a fingerprint gap to fix.
@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from scanner import shortform
-from scanner.models import Manufacturer, ScanResult
-from scanner.verdicts import identify_result
+from camsweep import shortform
+from camsweep.models import Manufacturer, ScanResult
+from camsweep.verdicts import identify_result
 
 CORPUS_DIR = Path(__file__).parent / "fixtures" / "corpus"
 RESTRICTED = {Manufacturer.HIKVISION, Manufacturer.DAHUA}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import ScanConfig
-from scanner.credentials import load
-from scanner.errors import ConfigError
+from camsweep.config import ScanConfig
+from camsweep.credentials import load
+from camsweep.errors import ConfigError
 
 GOOD = """
 [[credential]]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import ExitCode
+from camsweep.errors import ExitCode
 from tests.conftest import lab_unavailable_reason
 
 ROOT = Path(__file__).resolve().parent.parent

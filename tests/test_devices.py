@@ -1,7 +1,7 @@
 """Observations merge into devices by MAC where known, else by IP."""
 
-from scanner.devices import merge
-from scanner.models import ArtefactKind, Observation
+from camsweep.devices import merge
+from camsweep.models import ArtefactKind, Observation
 
 
 def obs(kind, ip=None, mac=None, port=None, **fields):

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from scanner import engine
-from scanner.config import Credential, ScanConfig
-from scanner.devices import merge
-from scanner.errors import PrivilegeError, UsageError
-from scanner.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
-from scanner.probes import HostInfo, Probe, ProbeContext
-from scanner.probes.http import Fetched, hints
+from camsweep import engine
+from camsweep.config import Credential, ScanConfig
+from camsweep.devices import merge
+from camsweep.errors import PrivilegeError, UsageError
+from camsweep.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
+from camsweep.probes import HostInfo, Probe, ProbeContext
+from camsweep.probes.http import Fetched, hints
 
 TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
 FORBIDDEN = re.compile(r"webLanguage|auth=|current_config|RPC2", re.IGNORECASE)
@@ -199,14 +199,14 @@ def observations_of(result: ScanResult) -> list[Observation]:
 
 def test_loopback_scan_records_banners_and_bounds_hostile_servers(
         servers: dict[str, Server], registry: dict[str, type[Probe]], monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.probes import http as http_probe
-    from scanner.probes import rtsp as rtsp_probe
+    from camsweep.probes import http as http_probe
+    from camsweep.probes import rtsp as rtsp_probe
 
     # The probes pick ports by role; map the test servers' random ports onto those roles.
     monkeypatch.setattr(http_probe, "TLS_PORTS", frozenset({servers["tls"].port}))
     monkeypatch.setattr(rtsp_probe, "RTSP_PORTS", (servers["rtsp"].port,))
     monkeypatch.setattr(http_probe, "NOT_HTTP", frozenset({servers["rtsp"].port}))
-    from scanner.probes import tls as tls_probe
+    from camsweep.probes import tls as tls_probe
     monkeypatch.setattr(tls_probe, "TLS_PORTS", frozenset({servers["tls"].port}))
     ports = tuple(s.port for s in servers.values())
     config = ScanConfig(targets=("127.0.0.1",), methods=TCP_PROBES, ports=ports + (1,), request_timeout=1.5,
@@ -242,7 +242,7 @@ def test_loopback_scan_records_banners_and_bounds_hostile_servers(
 
 def test_onvif_auth_failure_is_an_observation_and_credentials_never_leak(
         registry: dict[str, type[Probe]], monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.probes import onvif as onvif_probe
+    from camsweep.probes import onvif as onvif_probe
 
     server = Server(onvif_fault)
     try:
@@ -263,7 +263,7 @@ def test_onvif_auth_failure_is_an_observation_and_credentials_never_leak(
 
 def test_onvif_is_not_attempted_without_credentials(registry: dict[str, type[Probe]],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.probes import onvif as onvif_probe
+    from camsweep.probes import onvif as onvif_probe
 
     server = Server(onvif_fault)
     try:
@@ -346,8 +346,6 @@ def test_method_selection(spec: tuple[str, ...], expected: list[str]) -> None:
     (ScanConfig(targets=("127.0.0.1",), methods=("-ports,-http,-rtsp,-tls,-onvif",)), "no method"),
     (ScanConfig(targets=("127.0.0.1",), interface="cs-no-such-if0"), "does not exist"),
     (ScanConfig(targets=("8.8.8.8",)), "allow-public"),
-    (ScanConfig(targets=("127.0.0.1",), ports=(0,)), "out of range"),
-    (ScanConfig(targets=("127.0.0.1",), host_timeout=0), "positive"),
 ])
 def test_bad_configuration_is_refused_before_anything_is_sent(
         config: ScanConfig, message: str, registry: dict[str, type[Probe]]) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import CamsweepError
-from scanner.inventory import Inventory
-from scanner.models import ScanResult
-from scanner.runconfig import RunLock
+from camsweep.errors import CamsweepError
+from camsweep.inventory import Inventory
+from camsweep.models import ScanResult
+from camsweep.runconfig import RunLock
 
 
 def _mode(path: Path) -> int:
@@ -26,7 +26,7 @@ def usual_umask():
 
 
 def test_state_dir_and_last_scan_are_private(tmp_path: Path) -> None:
-    from scanner.cli.scan import save_state
+    from camsweep.cli.scan import save_state
 
     state = tmp_path / "state" / "camsweep"
     saved = save_state(_empty_result(), state)

@@ -1,6 +1,6 @@
 """Findings: devices judged against the restrictions data and a policy (scanner/findings.py).
 
-Inputs are built directly from scanner.models (no verdict engine): ``sample_result()`` is also
+Inputs are built directly from camsweep.models (no verdict engine): ``sample_result()`` is also
 used by tests/test_reports.py and tests/test_html_report.py.
 """
 
@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from scanner import policy, restrictions
-from scanner.findings import Action, Assessment, Status, assess
-from scanner.models import (
+from camsweep import policy, restrictions
+from camsweep.findings import Action, Assessment, Status, assess
+from camsweep.models import (
     ArtefactKind,
     Device,
     DeviceType,

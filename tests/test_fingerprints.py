@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-import fingerprints
-from fingerprints import DATA_DIR, FingerprintDB, Rule
-from scanner.errors import DataFileError
-from scanner.models import DeviceType, Tier
+from camsweep import fingerprints
+from camsweep.fingerprints import DATA_DIR, FingerprintDB, Rule
+from camsweep.errors import DataFileError
+from camsweep.models import DeviceType, Tier
 
 DB = fingerprints.load()
 

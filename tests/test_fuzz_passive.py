@@ -25,16 +25,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.errors import InputFileError
-from scanner.passive import analyse_capture, signals
-from scanner.passive.capture import (
+from camsweep.errors import InputFileError
+from camsweep.passive import analyse_capture, signals
+from camsweep.passive.capture import (
     LINKTYPE_LINUX_SLL,
     MAX_FRAME,
     SUPPORTED_LINKTYPES,
     open_capture,
 )
-from scanner.passive.decode import Defragmenter, Packet, decode
-from scanner.passive.signals import FLOW_BYTES, Analyser, _Flight, _Reply
+from camsweep.passive.decode import Defragmenter, Packet, decode
+from camsweep.passive.signals import FLOW_BYTES, Analyser, _Flight, _Reply
 from tests import hostile_captures as hc
 from tests.test_passive_signals import _hikvision_dvr_cert_der, _tls12_server_flight
 

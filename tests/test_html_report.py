@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from reports import render_report, write_atomic
-from reports.html_doc import JS, script_json
-from scanner import restrictions
-from scanner.findings import evaluate
+from camsweep.reports import render_report, write_atomic
+from camsweep.reports.html_doc import JS, script_json
+from camsweep import restrictions
+from camsweep.findings import evaluate
 from tests.test_findings import HOSTILE_HOST, HOSTILE_MODEL, sample_result
 
 DATA = restrictions.load()
@@ -297,7 +297,7 @@ def test_browser_screenshot(report_file, tmp_path):
 
 
 def test_long_tails_are_grouped_in_charts():
-    from reports.html_doc import _counts
+    from camsweep.reports.html_doc import _counts
 
     counts = _counts([f"brand{i:02d}" for i in range(20)] + ["big"] * 3, top=5)
     assert counts[0] == ("big", 3) and counts[-1] == ("17 others", 17) and len(counts) == 5

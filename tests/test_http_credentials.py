@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import ssl
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from scanner.config import Credential, ScanConfig
-from scanner.models import Observation
-from scanner.probes import HostInfo, ProbeContext
-from scanner.probes import http as http_probe
+from camsweep.config import Credential, ScanConfig
+from camsweep.models import Observation
+from camsweep.probes import HostInfo, ProbeContext
+from camsweep.probes import http as http_probe
 
 USERNAME = "audit-user"
 PASSWORD = "s3cret-Pa55word"
@@ -193,8 +193,8 @@ def test_hikvision_digest_one_request_body_parsed_no_secret(device: Device, debu
 
 
 def test_authenticated_reply_feeds_the_fingerprint_rules(device: Device) -> None:
-    from scanner.devices import merge
-    from scanner.verdicts import identify
+    from camsweep.devices import merge
+    from camsweep.verdicts import identify
 
     server, port = serve(device)
     try:
@@ -349,7 +349,7 @@ def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path
     credentials.write_text("\n".join(lines))
     credentials.chmod(0o600)
     state = tmp_path / "state"
-    done = lab.exec(["python3", str(ROOT / "scan.py"), "scan", *(d.ip for d in devices.values()),
+    done = lab.exec([sys.executable, str(ROOT / "scan.py"), "scan", *(d.ip for d in devices.values()),
                      "--credentials", str(credentials), "--format", "json", "--no-store", "--state-dir", str(state)],
                     cwd=str(ROOT), timeout=120, capture_output=True, text=True)
     assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
@@ -383,9 +383,9 @@ def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path
 
 
 def test_a_hostile_redirect_location_is_not_followed_and_does_not_raise():
-    from scanner.config import ScanConfig
-    from scanner.probes import HostInfo
-    from scanner.probes.http import HttpProbe
+    from camsweep.config import ScanConfig
+    from camsweep.probes import HostInfo
+    from camsweep.probes.http import HttpProbe
 
     probe = HttpProbe(ScanConfig())
     host = HostInfo(ip="198.18.0.20", open_ports={80})

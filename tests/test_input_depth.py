@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.cli.explain import load_result
-from scanner.cli.report import read_scan
-from scanner.errors import InputFileError
-from scanner.shortform import load
+from camsweep.cli.explain import load_result
+from camsweep.cli.report import read_scan
+from camsweep.errors import InputFileError
+from camsweep.shortform import load
 
 DEEP = "[" * 100_000 + "]" * 100_000
 

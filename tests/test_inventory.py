@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scanner.errors import InventoryError
-from scanner.inventory import Inventory
-from scanner.models import Device, DeviceType, IdentifiedDevice, Manufacturer, ScanResult, Verdict
+from camsweep.errors import InventoryError
+from camsweep.inventory import Inventory
+from camsweep.models import Device, DeviceType, IdentifiedDevice, Manufacturer, ScanResult, Verdict
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 

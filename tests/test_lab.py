@@ -20,14 +20,14 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from scanner.errors import DataFileError
-from scanner.lab import IsolationError, Lab, load_profiles, parse_profile
-from scanner.lab import down as lab_down
-from scanner.lab.netns import lab_namespaces
-from scanner.lab.profiles import SHIPPED_PROFILES, clone_mac, expand
-from scanner.lab.services.discovery import dhip_frame
-from scanner.lab.templates import device_variables, fill
-from scanner.lab.topology import NARROW, WIDE, Names, assign
+from camsweep.errors import DataFileError
+from camsweep.lab import IsolationError, Lab, load_profiles, parse_profile
+from camsweep.lab import down as lab_down
+from camsweep.lab.netns import lab_namespaces
+from camsweep.lab.profiles import SHIPPED_PROFILES, clone_mac, expand
+from camsweep.lab.services.discovery import dhip_frame
+from camsweep.lab.templates import device_variables, fill
+from camsweep.lab.topology import NARROW, WIDE, Names, assign
 
 from .conftest import lab_unavailable_reason
 
@@ -124,8 +124,8 @@ def _onvif_request(operation: str, password: str | None) -> bytes:
 def test_onvif_service_checks_password_digest_and_answers_faults() -> None:
     import asyncio
 
-    from scanner.lab.services.http import Request
-    from scanner.lab.services.onvif import OnvifService
+    from camsweep.lab.services.http import Request
+    from camsweep.lab.services.onvif import OnvifService
 
     variables = device_variables("n", "h", "58:50:ed:1f:e3:85", "198.18.0.10", "198.18.0.0/24", "198.18.0.1")
     service = OnvifService({"username": "admin", "password": "pw", "manufacturer": "HIKVISION"}, variables, 80)
@@ -145,8 +145,8 @@ def test_onvif_service_checks_password_digest_and_answers_faults() -> None:
 
 
 def test_privilege_error_is_one_clear_line_when_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.errors import PrivilegeError
-    from scanner.lab import netns
+    from camsweep.errors import PrivilegeError
+    from camsweep.lab import netns
 
     monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
     with pytest.raises(PrivilegeError, match="needs root") as caught:
@@ -155,8 +155,8 @@ def test_privilege_error_is_one_clear_line_when_not_root(monkeypatch: pytest.Mon
 
 
 def test_privilege_error_when_ip_netns_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner.errors import PrivilegeError
-    from scanner.lab import netns
+    from camsweep.errors import PrivilegeError
+    from camsweep.lab import netns
 
     monkeypatch.setattr(netns.os, "geteuid", lambda: 0)
     monkeypatch.setattr(netns.shutil, "which", lambda name: None)
@@ -167,7 +167,7 @@ def test_privilege_error_when_ip_netns_is_missing(monkeypatch: pytest.MonkeyPatc
 def test_cli_lab_lists_its_subcommands() -> None:
     from click.testing import CliRunner
 
-    from scanner.cli import cli
+    from camsweep.cli import cli
 
     result = CliRunner().invoke(cli, ["lab", "--help"])
     assert result.exit_code == 0
@@ -632,7 +632,7 @@ def test_teardown_after_normal_exit_and_after_an_error(one_profile_dir: Path) ->
 _CHILD = """
 import sys
 sys.path.insert(0, {root!r})
-from scanner.lab import Lab
+from camsweep.lab import Lab
 with Lab({profiles!r}, prefix={prefix!r}):
     print("UP", flush=True)
     sys.stdin.readline()
@@ -671,7 +671,7 @@ def test_down_clears_a_crashed_labs_leftovers(one_profile_dir: Path) -> None:
         removed = lab_down(prefix=CHILD)
     assert CHILD + "scanner" in removed
     assert _owned(CHILD) == []
-    emulators = subprocess.run(["pgrep", "-f", f"scanner.lab.emulator .*state-{CHILD[3:-1]}.json"], capture_output=True, text=True, check=False)
+    emulators = subprocess.run(["pgrep", "-f", f"camsweep.lab.emulator .*state-{CHILD[3:-1]}.json"], capture_output=True, text=True, check=False)
     assert emulators.stdout.strip() == ""
 
 

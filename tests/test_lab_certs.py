@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from scanner.lab.certs import certificate_files
+from camsweep.lab.certs import certificate_files
 
 SUBJECT = "CN=www.example.test,O=Example"
 

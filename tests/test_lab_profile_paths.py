@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import DataFileError
-from scanner.lab.profiles import parse_profile
+from camsweep.errors import DataFileError
+from camsweep.lab.profiles import parse_profile
 
 PROFILE = """
 [device]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.lab.profiles import SHIPPED_PROFILES, Profile, load_profiles
-from scanner.lab.templates import device_variables, fill
+from camsweep.lab.profiles import SHIPPED_PROFILES, Profile, load_profiles
+from camsweep.lab.templates import device_variables, fill
 
 MAKERS = {"hikvision", "dahua", "other"}
 TYPES = {"camera", "nvr", "dvr", "intercom", "access_control", "other"}

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from scanner.lab import lab as lab_module
+from camsweep.lab import lab as lab_module
 
 PREFIX = "cs-sectest-"
 

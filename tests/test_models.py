@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scanner.errors import SchemaVersionError
-from scanner.models import (
+from camsweep.errors import SchemaVersionError
+from camsweep.models import (
     RAW_LIMIT,
     ArtefactKind,
     Device,

@@ -1,8 +1,14 @@
-"""`pip install .` from a clean tree ships the data: run from another directory, it finds it."""
+"""`pip install .` from a clean tree installs one package, `camsweep`, with its data.
+
+Run from another directory it finds its data; `python -m camsweep` and the `camsweep` script both
+work; nothing named `scanner`, `fingerprints` or `reports` lands at top level (other distributions
+own those names); every package-data pattern in pyproject.toml names files that exist.
+"""
 
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,11 +21,14 @@ def test_installed_package_finds_its_data_from_another_directory(tmp_path):
          "--target", str(target), str(ROOT)],
         check=True, capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
+    top_level = {p.name for p in target.iterdir() if not p.name.endswith((".dist-info", ".egg-info"))}
+    assert top_level <= {"camsweep", "bin"}, top_level
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = (
-        "import fingerprints, scanner, scanner.restrictions as r, scanner.lab as lab\n"
-        "assert scanner.__file__.startswith(%r), scanner.__file__\n"
+        "import camsweep, camsweep.restrictions as r, camsweep.lab as lab\n"
+        "from camsweep import fingerprints\n"
+        "assert camsweep.__file__.startswith(%r), camsweep.__file__\n"
         "db = fingerprints.load(); data = r.load()\n"
         "print(len(db.rules), len(lab.load_profiles(lab.SHIPPED_PROFILES)), data.version)\n" % str(target)
     )
@@ -30,7 +39,32 @@ def test_installed_package_finds_its_data_from_another_directory(tmp_path):
     assert out.returncode == 0, out.stderr
     rules, profiles, _ = out.stdout.split()
     assert int(rules) > 50 and int(profiles) >= 30
-    cli = subprocess.run([sys.executable, "-m", "scanner", "identify", str(ROOT / "examples" / "hosts.jsonl")],
-                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
-    assert cli.returncode == 0, cli.stderr
-    assert "hikvision" in cli.stdout and "dahua" in cli.stdout
+    example = str(ROOT / "examples" / "hosts.jsonl")
+    for command in ([sys.executable, "-m", "camsweep", "identify", example],
+                    [str(target / "bin" / "camsweep"), "identify", example]):
+        cli = subprocess.run(command, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+        assert cli.returncode == 0, (command, cli.stderr)
+        assert "hikvision" in cli.stdout and "dahua" in cli.stdout
+
+
+def test_package_data_lists_only_files_that_exist():
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = setuptools["package-dir"]
+    for package, patterns in setuptools["package-data"].items():
+        base = package
+        while base not in folders:
+            base = base.rsplit(".", 1)[0]
+        folder = ROOT / folders[base] / Path(*package.split(".")[len(base.split(".")):])
+        for pattern in patterns:
+            assert list(folder.glob(pattern)), f"{package}: {pattern} matches no file in {folder}"
+
+
+def test_every_source_folder_is_a_listed_package():
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    found = set()
+    for package, folder in setuptools["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder).parts
+            found.add(".".join((package, *relative)))
+    assert found == listed

@@ -7,9 +7,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import PcapNgWriter, wrpcap
 
-from scanner.errors import InputFileError
-from scanner.passive.capture import open_capture
-from scanner.passive.decode import decode, mac_text
+from camsweep.errors import InputFileError
+from camsweep.passive.capture import open_capture
+from camsweep.passive.decode import decode, mac_text
 
 FRAMES = [
     Ether(src="58:50:ed:00:00:01", dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, hwsrc="58:50:ed:00:00:01", psrc="198.18.0.20", pdst="198.18.0.2"),

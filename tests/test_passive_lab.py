@@ -22,6 +22,7 @@ import re
 import select
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from camsweep.lab import SHIPPED_PROFILES, load_profiles
+from camsweep.lab.chatter import dhcp_request, hello_from_probe_match
+from camsweep.passive import analyse_capture
+from camsweep.passive.capture import LINKTYPE_ETHERNET, open_capture
 
-from scanner.lab import SHIPPED_PROFILES, load_profiles
-from scanner.lab.chatter import dhcp_request, hello_from_probe_match
-from scanner.passive import analyse_capture
-from scanner.passive.capture import LINKTYPE_ETHERNET, open_capture
 from tests.conftest import lab_unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def test_a_lost_fragment_gives_no_half_reply(tmp_path: Path) -> None:
 
 
 def test_defragmenter_memory_is_bounded() -> None:
-    from scanner.passive.decode import Defragmenter
+    from camsweep.passive.decode import Defragmenter
 
     defrag = Defragmenter()
     for ident in range(10 * Defragmenter.MAX_DATAGRAMS):
@@ -135,7 +136,7 @@ def test_defragmenter_memory_is_bounded() -> None:
 # -- offline: chatter message builders ---------------------------------------------------------
 
 def test_hello_built_from_a_probe_match_is_a_hello_the_parser_reads() -> None:
-    from scanner.protocols import wsd
+    from camsweep.protocols import wsd
 
     profile = next(p for p in load_profiles(SHIPPED_PROFILES) if p.name == "dahua-ipc-hdw1431t1-s4")
     assert profile.wsd is not None
@@ -147,7 +148,7 @@ def test_hello_built_from_a_probe_match_is_a_hello_the_parser_reads() -> None:
 
 
 def test_dhcp_request_carries_mac_address_and_host_name() -> None:
-    from scanner.protocols import dhcp
+    from camsweep.protocols import dhcp
 
     obs = dhcp.parse_packet(dhcp_request("58:50:ed:12:34:56", "198.18.0.20", "DS-2CD2043G2-I"), probe="passive")
     assert obs.problem is None and obs.mac == "58:50:ed:12:34:56"
@@ -194,7 +195,7 @@ def chatty_lab() -> Iterator[Any]:
     reason = lab_unavailable_reason()
     if reason:
         pytest.skip(reason)
-    from scanner.lab import Lab
+    from camsweep.lab import Lab
 
     with Lab(prefix=f"cs-p{os.getpid()}-", chatter=True, chatter_period=PERIOD) as lab:
         yield lab
@@ -226,7 +227,7 @@ def listened(chatty_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[
          "-s", "0", "-w", str(pcap)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_until_listening(tcpdump)
-        done = lab.exec(["python3", str(ROOT / "scan.py"), "listen", "-i", "eth0", "-d", str(LISTEN_SECONDS),
+        done = lab.exec([sys.executable, str(ROOT / "scan.py"), "listen", "-i", "eth0", "-d", str(LISTEN_SECONDS),
                          "--format", "json", "--no-store"], cwd=str(ROOT), timeout=BOUND)
     finally:
         tcpdump.terminate()
@@ -250,7 +251,7 @@ def active_scan(listened: dict[str, Any]) -> dict[str, Any]:
         credentials = Path(tmp) / "credentials.toml"
         credentials.write_text("\n".join(lines))
         credentials.chmod(0o600)
-        done = lab.exec(["python3", str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
+        done = lab.exec([sys.executable, str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
                          "--state-dir", str(Path(tmp) / "state"), "--credentials", str(credentials)],
                         cwd=str(ROOT), timeout=BOUND)
     assert done.returncode in (0, 3), done.stderr
@@ -324,9 +325,8 @@ def test_capture_analysis_gives_the_active_scans_verdicts(listened: dict[str, An
 
 
 def test_cli_lab_up_passes_the_chatter_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    import camsweep.cli.lab as cli_lab
     from click.testing import CliRunner
-
-    import scanner.cli.lab as cli_lab
 
     made: list[dict[str, Any]] = []
 
@@ -347,8 +347,8 @@ def test_chatty_lab_tears_down_its_client_namespace(tmp_path: Path) -> None:
         pytest.skip(reason)
     import shutil
 
-    from scanner.lab import Lab, check_isolated
-    from scanner.lab.netns import lab_namespaces
+    from camsweep.lab import Lab, check_isolated
+    from camsweep.lab.netns import lab_namespaces
 
     shutil.copy(SHIPPED_PROFILES / "hik-ds-2cd2722fwd-izs.toml", tmp_path)
     prefix = f"cs-q{os.getpid()}-"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dpkt
 
-from scanner.passive.decode import Packet
-from scanner.passive.signals import Analyser
+from camsweep.passive.decode import Packet
+from camsweep.passive.signals import Analyser
 
 
 def _dhcp_request(requested: bytes) -> bytes:

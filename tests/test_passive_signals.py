@@ -11,8 +11,8 @@ from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import wrpcap
 
-from scanner.models import ArtefactKind, Manufacturer
-from scanner.passive import analyse_capture
+from camsweep.models import ArtefactKind, Manufacturer
+from camsweep.passive import analyse_capture
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 SCANNER = ("02:00:00:00:00:02", "198.18.0.2")
@@ -78,7 +78,7 @@ def _frames():
 
 
 def _dhip_packet() -> bytes:
-    from scanner.protocols.dhip import encode_reply
+    from camsweep.protocols.dhip import encode_reply
     import json
 
     return encode_reply(json.loads((REPLIES / "dhip_notifydevinfo_ipc-hdw5421s.json").read_text()))

@@ -8,8 +8,8 @@ from pathlib import Path
 import dpkt
 import pytest
 
-from scanner.passive import analyse_capture
-from scanner.passive.signals import Analyser
+from camsweep.passive import analyse_capture
+from camsweep.passive.signals import Analyser
 
 # An ARP request from 198.18.0.5 (00:11:22:33:44:55) asking for 198.18.0.1.
 ARP = bytes.fromhex(

@@ -12,18 +12,18 @@ from __future__ import annotations
 import http.server
 import ipaddress
 import socket
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
-
-from scanner.config import ScanConfig
-from scanner.models import ArtefactKind, Observation
-from scanner.probes import ProbeContext, _udp
-from scanner.probes.arp import parse_proc_net_arp, read_neighbour_table, sweep_targets
-from scanner.probes.ssdp import _source_bound_session, fetch_bounded, location_target
+from camsweep.config import ScanConfig
+from camsweep.models import ArtefactKind, Observation
+from camsweep.probes import ProbeContext, _udp
+from camsweep.probes.arp import parse_proc_net_arp, read_neighbour_table, sweep_targets
+from camsweep.probes.ssdp import _source_bound_session, fetch_bounded, location_target
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 
@@ -97,14 +97,14 @@ def test_sweep_targets_are_in_scope_on_link_and_not_ourselves() -> None:
 
 
 def test_no_interface_is_a_usage_error() -> None:
-    from scanner.errors import UsageError
+    from camsweep.errors import UsageError
 
     with pytest.raises(UsageError):
         _udp.interface_address(None)
 
 
 def test_missing_interface_is_a_scan_error() -> None:
-    from scanner.errors import ScanError
+    from camsweep.errors import ScanError
 
     with pytest.raises(ScanError):
         _udp.interface_address("cs-nope0")
@@ -246,7 +246,7 @@ def test_once_emitter_drops_repeated_answers() -> None:
 
 def test_requests_from_other_clients_are_not_answers() -> None:
     """Group listeners hear other clients' searches; those are dropped, device answers kept."""
-    from scanner.protocols import dhip, sadp, upnp, wsd
+    from camsweep.protocols import dhip, sadp, upnp, wsd
 
     assert _udp.is_not_a_reply(sadp.parse_reply(sadp.build_inquiry(str(uuid.uuid4())), probe="sadp"))
     assert _udp.is_not_a_reply(dhip.parse_reply(dhip.build_search(), probe="dhip"))
@@ -268,10 +268,9 @@ def test_dns_sd_records_are_grouped_into_services() -> None:
     import json
     import socket as _socket
 
+    from camsweep.probes.mdns import services_from_records, txt_entries
     from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText
     from zeroconf.const import _CLASS_IN, _TYPE_A, _TYPE_PTR, _TYPE_SRV, _TYPE_TXT
-
-    from scanner.probes.mdns import services_from_records, txt_entries
 
     capture = json.loads((REPLIES / "mdns_cgi_ds-2cd2722fwd-izs.json").read_text())
     instance = capture["fqdn"] + "."
@@ -386,9 +385,9 @@ LAB_INTERFACE = "eth0"
 
 _RUNNER = r"""
 import ipaddress, json, sys, threading
-from scanner.config import ScanConfig
-from scanner.engine import RateLimiter
-from scanner.probes import HostInfo, ProbeContext, load_all
+from camsweep.config import ScanConfig
+from camsweep.engine import RateLimiter
+from camsweep.probes import HostInfo, ProbeContext, load_all
 
 args = json.loads(sys.argv[1])
 networks = [ipaddress.ip_network(n) for n in args["scope"]]
@@ -421,7 +420,7 @@ def run_probe(
 
     args = {"probe": probe, "hosts": hosts or [], "scope": list(scope), "window": window,
             "interface": LAB_INTERFACE}
-    done = lab.exec(["python3", "-c", _RUNNER, json.dumps(args)], cwd=str(ROOT), timeout=180)  # type: ignore[attr-defined]
+    done = lab.exec([sys.executable, "-c", _RUNNER, json.dumps(args)], cwd=str(ROOT), timeout=180)  # type: ignore[attr-defined]
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -547,8 +546,8 @@ def test_replies_from_out_of_scope_devices_are_dropped(lab: object) -> None:
 
 _CANCEL_RUNNER = r"""
 import json, sys, threading
-from scanner.config import ScanConfig
-from scanner.probes import ProbeContext, load_all
+from camsweep.config import ScanConfig
+from camsweep.probes import ProbeContext, load_all
 
 names = json.loads(sys.argv[1])
 # A listen window far longer than the test's time bound: only the cancel flag can end it.
@@ -571,7 +570,7 @@ def test_discovery_stops_promptly_when_the_scan_is_cancelled(lab: object) -> Non
 
     names = ["arp", "sadp", "dhip", "wsd", "ssdp", "mdns"]
     done = lab.exec(  # type: ignore[attr-defined]
-        ["python3", "-c", _CANCEL_RUNNER, json.dumps(names)], cwd=str(ROOT), timeout=60
+        [sys.executable, "-c", _CANCEL_RUNNER, json.dumps(names)], cwd=str(ROOT), timeout=60
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout) == {"stopped": names}
@@ -615,7 +614,7 @@ def group_answerer(lab: object) -> object:
         if d.segment == "A" and not d.profile.sadp and not d.profile.dhip
     )
     process = subprocess.Popen(
-        ["ip", "netns", "exec", device.namespace, "python3", "-c", _GROUP_ANSWERER, device.ip, str(REPLIES)],
+        ["ip", "netns", "exec", device.namespace, sys.executable, "-c", _GROUP_ANSWERER, device.ip, str(REPLIES)],
         stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -7,8 +7,8 @@ from onvif import ONVIFService
 from zeep.exceptions import DTDForbidden, EntitiesForbidden
 from zeep.loader import parse_xml
 
-from scanner.config import ScanConfig
-from scanner.probes.onvif import _BINDING, _transport, _wsdl_path, harden
+from camsweep.config import ScanConfig
+from camsweep.probes.onvif import _BINDING, _transport, _wsdl_path, harden
 
 
 @pytest.fixture

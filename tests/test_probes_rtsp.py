@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.probes.rtsp import reply_complete
+from camsweep.probes.rtsp import reply_complete
 
 
 @pytest.mark.parametrize("length", [b"9" * 5000, b"9" * 4301, b"99999999999999999999"])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import ArtefactKind
-from scanner.protocols import dhcp
+from camsweep.models import ArtefactKind
+from camsweep.protocols import dhcp
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 DISCOVER = bytes.fromhex((REPLIES / "dhcp_discover_msft50.hex").read_text().strip())

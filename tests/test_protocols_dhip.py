@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import RAW_LIMIT, ArtefactKind
-from scanner.protocols import dhip
+from camsweep.models import RAW_LIMIT, ArtefactKind
+from camsweep.protocols import dhip
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 HAICAM_JSON = (REPLIES / "dhip_notifydevinfo_ipc-hdw1431t1-s4.json").read_bytes()

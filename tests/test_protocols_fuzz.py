@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import RAW_LIMIT, Observation
-from scanner.protocols import dhcp, dhip, http, onvif, rtsp, sadp, tls, upnp, wsd
+from camsweep.models import RAW_LIMIT, Observation
+from camsweep.protocols import dhcp, dhip, http, onvif, rtsp, sadp, tls, upnp, wsd
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 MUTATIONS = 300

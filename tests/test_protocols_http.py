@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import RAW_LIMIT, ArtefactKind
-from scanner.protocols import http
+from camsweep.models import RAW_LIMIT, ArtefactKind
+from camsweep.protocols import http
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 HIK_401 = (REPLIES / "http_hikvision_nvr_isapi_status_401.txt").read_bytes()

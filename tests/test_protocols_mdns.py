@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scanner.models import ArtefactKind
-from scanner.protocols import mdns
+from camsweep.models import ArtefactKind
+from camsweep.protocols import mdns
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 RECORD = json.loads((REPLIES / "mdns_cgi_ds-2cd2722fwd-izs.json").read_text())

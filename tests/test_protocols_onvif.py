@@ -6,8 +6,8 @@ from pathlib import Path
 
 from defusedxml.ElementTree import fromstring
 
-from scanner.models import ArtefactKind
-from scanner.protocols import onvif
+from camsweep.models import ArtefactKind
+from camsweep.protocols import onvif
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 DEVICE_INFO = (REPLIES / "onvif_getdeviceinformation_ds-2cd3t45p1-i.xml").read_bytes()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import ArtefactKind
-from scanner.protocols import rtsp
+from camsweep.models import ArtefactKind
+from camsweep.protocols import rtsp
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree.ElementTree import fromstring
 
-from scanner.models import ArtefactKind
-from scanner.protocols import sadp
+from camsweep.models import ArtefactKind
+from camsweep.protocols import sadp
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 REAL_REPLY = (REPLIES / "sadp_probematch_ds-2cd2385g1-i.xml").read_bytes()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scanner.models import ArtefactKind
-from scanner.shortform import short_form
+from camsweep.models import ArtefactKind
+from camsweep.shortform import short_form
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 

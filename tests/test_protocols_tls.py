@@ -6,8 +6,8 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from scanner.models import ArtefactKind
-from scanner.protocols import tls
+from camsweep.models import ArtefactKind
+from camsweep.protocols import tls
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 

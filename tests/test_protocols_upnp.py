@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import ArtefactKind
-from scanner.protocols import upnp
+from camsweep.models import ArtefactKind
+from camsweep.protocols import upnp
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 SSDP_REPLY = (REPLIES / "ssdp_msearch_reply_pms.txt").read_bytes()

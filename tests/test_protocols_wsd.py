@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from defusedxml.ElementTree import fromstring
 
-from scanner.models import ArtefactKind
-from scanner.protocols import wsd
+from camsweep.models import ArtefactKind
+from camsweep.protocols import wsd
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 PROBEMATCHES = (REPLIES / "wsd_probematches_ds-2cd3955fwd-iws.xml").read_bytes()

@@ -10,13 +10,13 @@ from dataclasses import replace
 
 import pytest
 
-from reports import REPORT_FORMATS, render, render_report, write_atomic
-from reports.csv_doc import COLUMNS, safe_cell
-from scanner import restrictions
-from scanner.cli import main
-from scanner.errors import OutputError
-from scanner.findings import evaluate
-from scanner.models import ScanResult
+from camsweep.reports import REPORT_FORMATS, render, render_report, write_atomic
+from camsweep.reports.csv_doc import COLUMNS, safe_cell
+from camsweep import restrictions
+from camsweep.cli import main
+from camsweep.errors import OutputError
+from camsweep.findings import evaluate
+from camsweep.models import ScanResult
 from tests.test_findings import HOSTILE_FIRMWARE, sample_devices, sample_result
 
 DATA = restrictions.load()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner import policy, restrictions
-from scanner.errors import DataFileError, ExitCode, UsageError
-from scanner.models import Manufacturer
-from scanner.restrictions import KevState, kev_status, parse_firmware
+from camsweep import policy, restrictions
+from camsweep.errors import DataFileError, ExitCode, UsageError
+from camsweep.models import Manufacturer
+from camsweep.restrictions import KevState, kev_status, parse_firmware
 
 DATA = restrictions.load()
 KEV = {entry.id: entry for entry in DATA.kev}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def lab_scan(lab: Any) -> dict[str, Any]:
         directory = Path(tmp)
         credentials, secrets = _credentials_file(lab, directory)
         done = lab.exec(
-            ["python3", str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
+            [sys.executable, str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
              "--state-dir", str(directory / "state"), "--credentials", str(credentials)],
             cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
         )
@@ -172,7 +173,7 @@ def test_saved_state_matches_the_printed_result(lab_scan: dict[str, Any]) -> Non
 def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_table(lab: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="camsweep-lab-noroot-") as tmp:
         done = lab.exec(
-            ["setpriv", "--bounding-set", "-net_raw", "--", "python3", str(ROOT / "scan.py"), "scan", SEGMENTS[0],
+            ["setpriv", "--bounding-set", "-net_raw", "--", sys.executable, str(ROOT / "scan.py"), "scan", SEGMENTS[0],
              "--format", "json", "--no-store", "--state-dir", tmp],
             cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.errors import UsageError
-from scanner.targets import expand, is_public, parse_target
+from camsweep.errors import UsageError
+from camsweep.targets import expand, is_public, parse_target
 
 
 def no_dns(name: str) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.errors import UsageError
-from scanner.targets import expand
+from camsweep.errors import UsageError
+from camsweep.targets import expand
 
 
 def no_dns(name: str) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import logging
 
-from reports.text import SafeLogFormatter, clean, escape_controls
-from scanner.cli.explain import render
-from scanner.shortform import observations_from_documents
-from scanner.verdicts import identify_result
+from camsweep.reports.text import SafeLogFormatter, clean, escape_controls
+from camsweep.cli.explain import render
+from camsweep.shortform import observations_from_documents
+from camsweep.verdicts import identify_result
 
 HOSTILE_MODEL = "DS-2CD2\x1b]0;pwned\x07\x1b[2J"
 

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-import fingerprints
-from scanner.devices import merge
-from scanner.models import (
+from camsweep import fingerprints
+from camsweep.devices import merge
+from camsweep.models import (
     ArtefactKind as K,
 )
-from scanner.models import (
+from camsweep.models import (
     Device,
     DeviceType,
     Manufacturer,
@@ -26,7 +26,7 @@ from scanner.models import (
     Tier,
     Verdict,
 )
-from scanner.verdicts import derived_fields, identify, identify_devices, identify_result
+from camsweep.verdicts import derived_fields, identify, identify_devices, identify_result
 
 DB = fingerprints.load()
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -316,7 +316,7 @@ def test_real_hikvision_probematch_and_a_relabelled_copy() -> None:
     """The envelope namespaces and scope order survive a relabelled name/ scope."""
     from pathlib import Path
 
-    from scanner.protocols import wsd
+    from camsweep.protocols import wsd
 
     fixture = Path(__file__).parent / "fixtures" / "replies" / "wsd_probematches_ds-2cd3955fwd-iws.xml"
     xml = fixture.read_text(encoding="utf-8")  # programcj/programming_path Onvif_Discover.c (real reply)

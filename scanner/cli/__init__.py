@@ -19,16 +19,16 @@ from ..errors import CamsweepError, ExitCode
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
-    "demo": ("scanner.cli.demo", "Try it safely (root): emulated lab up, scan, remediation list, lab down."),
-    "identify": ("scanner.cli.identify", "Identify devices from saved observations (offline)."),
-    "report": ("scanner.cli.report", "Remediation list for a saved scan under a policy (table/json/csv/html)."),
-    "scan": ("scanner.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
-    "explain": ("scanner.cli.explain", "Show every observation and rule hit behind one device's verdict."),
-    "lab": ("scanner.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
-    "history": ("scanner.cli.history", "List the scans stored in the inventory."),
-    "diff": ("scanner.cli.diff", "Show new, gone and changed devices between two scans."),
-    "verify": ("scanner.cli.verify", "Check the data files and replay every fingerprint example."),
-    "listen": ("scanner.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
+    "demo": ("camsweep.cli.demo", "Try it safely (root): emulated lab up, scan, remediation list, lab down."),
+    "identify": ("camsweep.cli.identify", "Identify devices from saved observations (offline)."),
+    "report": ("camsweep.cli.report", "Remediation list for a saved scan under a policy (table/json/csv/html)."),
+    "scan": ("camsweep.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
+    "explain": ("camsweep.cli.explain", "Show every observation and rule hit behind one device's verdict."),
+    "lab": ("camsweep.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
+    "history": ("camsweep.cli.history", "List the scans stored in the inventory."),
+    "diff": ("camsweep.cli.diff", "Show new, gone and changed devices between two scans."),
+    "verify": ("camsweep.cli.verify", "Check the data files and replay every fingerprint example."),
+    "listen": ("camsweep.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
 }
 
 log = logging.getLogger("camsweep")
@@ -54,7 +54,9 @@ class _LazyGroup(click.Group):
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     handler = logging.StreamHandler(sys.stderr)
-    from reports.text import SafeLogFormatter  # messages quote device text: no raw control characters
+    from camsweep.reports.text import (
+        SafeLogFormatter,  # messages quote device text: no raw control characters
+    )
 
     handler.setFormatter(SafeLogFormatter("camsweep: %(levelname)s: %(message)s"))
     log.handlers[:] = [handler]
@@ -71,15 +73,24 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """camsweep: find Hikvision, Dahua and OEM-rebadged cameras, NVRs and DVRs, with evidence.
 
     Exit codes: 0 nothing restricted found, 2 usage/config/data error, 3 restricted devices
-    found, 4 new restricted devices (--fail-on new), 5 scan failed, 6 partial result.
+    found, 4 new restricted devices (--fail-on new), 5 scan failed or not stored, 6 partial result.
     """
     setup_logging(verbose, quiet)
     ctx.ensure_object(dict)
 
 
+def echo(text: str, nl: bool = True) -> None:
+    """Print rendered output on stdout; every command's output goes through here (see for_terminal)."""
+    from camsweep.reports.text import for_terminal
+
+    click.echo(for_terminal(text), nl=nl)
+
+
 def fail(error: CamsweepError) -> None:
     """Report a camsweep error as one line on stderr and exit with its code."""
-    click.echo(f"camsweep: error: {error}", err=True)
+    from camsweep.reports.text import escape_controls  # messages may quote file content
+
+    click.echo(f"camsweep: error: {escape_controls(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 

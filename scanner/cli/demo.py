@@ -9,8 +9,11 @@ from pathlib import Path
 
 import click
 
+from .._child import python_command
+from ..config import Outputs
 from ..errors import ScanError
-from ._finish import Outputs, finish
+from ._finish import finish
+from ._settings import options
 from .report import read_scan
 
 SCAN_BOUND = 300.0
@@ -21,8 +24,7 @@ SCAN_BOUND = 300.0
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default="camsweep-demo-report.html",
               show_default=True, help="Where to write the HTML report.")
 @click.option("--count", type=int, default=None, help="Clone the shipped profiles up to N devices.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Inventory to store the demo scan in (default: a throw-away one).")
+@options(Outputs, ["db_path"], db_path={"help": "Inventory to store the demo scan in (default: a throw-away one)."})
 def command(report_path: str, count: int | None, db_path: str | None) -> None:
     """Try camsweep safely (Linux, root): build the emulated lab, scan it, print the remediation
     list and the path of the HTML report, and tear the lab down.
@@ -42,9 +44,9 @@ def command(report_path: str, count: int | None, db_path: str | None) -> None:
             click.echo(f"lab up: {len(lab.devices)} emulated devices on {segments[0]} and "
                        f"{segments[1]} (routed), namespaces {prefix}*; scanning from {lab.plan.scanner_ip} ...", err=True)
             done = lab.exec(
-                [sys.executable, "-m", "scanner", "-q", "scan", *segments, "--format", "json", "--no-store",
-                 "-o", str(saved), "--state-dir", str(Path(tmp) / "state")],
-                timeout=SCAN_BOUND, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                python_command("camsweep", "-q", "scan", *segments, "--format", "json", "--no-store",
+                               "-o", str(saved), "--state-dir", str(Path(tmp) / "state")),
+                timeout=SCAN_BOUND,
             )
             if done.returncode not in (0, 3, 6) or not saved.exists():
                 raise ScanError(f"the demo scan failed (exit {done.returncode}): {done.stderr.strip()[-300:]}")

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import click
+from camsweep.reports.text import clean
 from tabulate import tabulate
 
+from .. import jsonio
+from ..config import Outputs
 from ..inventory import Inventory
-from reports.text import clean
+from . import echo
+from ._settings import options
 
 
 @click.command("diff")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Inventory database (default: see README).")
+@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> None:
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).
@@ -26,7 +28,7 @@ def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> 
         old_id = inv.resolve(old) if old else inv.resolve("last", offset=1)
         changes = inv.diff(old_id, new_id)
     if fmt == "json":
-        click.echo(json.dumps({"old": old_id, "new": new_id, "changes": [
+        echo(jsonio.dumps({"old": old_id, "new": new_id, "changes": [
             {"identity": c.identity, "what": c.what, "details": list(c.details),
              "before": c.before and _row(c.before),
              "after": c.after and _row(c.after)} for c in changes]}, indent=2))
@@ -37,9 +39,9 @@ def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> 
         assert s is not None
         rows.append([c.what, clean(s.ip or ""), clean(s.mac or ""), s.manufacturer, clean(s.brand or ""),
                      clean(s.model or ""), "yes" if s.restricted else "", clean("; ".join(c.details), 120)])
-    click.echo(f"scan {old_id} -> scan {new_id}: {len(changes)} change(s)")
+    echo(f"scan {old_id} -> scan {new_id}: {len(changes)} change(s)")
     if rows:
-        click.echo(tabulate(rows, headers=["change", "IP", "MAC", "maker", "brand", "model", "restricted", "details"]))
+        echo(tabulate(rows, headers=["change", "IP", "MAC", "maker", "brand", "model", "restricted", "details"]))
 
 
 def _row(s) -> dict:

@@ -3,45 +3,49 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from camsweep.reports import render_report, write_atomic
 
-from reports import REPORT_FORMATS, render_report, write_atomic
-
-from .. import restrictions, runconfig
-from ..errors import CamsweepError, InputFileError
+from .. import jsonio, restrictions, runconfig
+from ..config import Outputs
+from ..errors import CamsweepError, InputFileError, SchemaVersionError
 from ..findings import Assessment, evaluate
 from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
+from . import echo
+from ._settings import options
 
 
 def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON."""
+    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON.
+
+    Any malformed content raises InputFileError (one line naming the file and the place), never
+    another exception.
+    """
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
+    text = jsonio.read_text(path, stdin_text)
     try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as error:
+        data: Any = jsonio.loads(text)
+    except ValueError as error:
         raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: not valid JSON: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("scan"), dict):
         data = data["scan"]  # a report JSON carries the scan it was made from
     if not isinstance(data, dict) or "devices" not in data:
         raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
     try:
         return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error.__class__.__name__}: {error}") from None
+    except SchemaVersionError as error:
+        raise SchemaVersionError(f"{path}: {error}") from None
+    except InputFileError as error:
+        raise InputFileError(f"{path}: not a valid saved scan: {error}") from None
 
 
 def _policy_help() -> str:
@@ -70,25 +74,24 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
 
 @click.command("report")
 @click.argument("scan", metavar="[SCAN]", required=False)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              help="Inventory database to read stored scans from (default: see README).")
-@click.option("--policy", "policy_spec", default=None, help=_policy_help())
+@options(Outputs, ["db_path", "policy"],
+         db_path={"help": "Inventory database to read stored scans from (default: see README)."},
+         policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy from a config file's [policy] names (--policy wins).")
-@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
-              help="table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file).")
-@click.option("-o", "--output", "output", default=None, help="Write to this file (atomically) instead of stdout.")
+@options(Outputs, ["fmt", "output"],
+         fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
+         output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
-def command(scan: str | None, db_path: str | None, policy_spec: str | None, config_path: str | None, fmt: str, output: str | None,
-            operator: str | None) -> None:
+def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
+            output: str | None, operator: str | None) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
     Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
     """
-    if policy_spec is None and config_path:
-        names = runconfig.load(config_path).policy_names
-        policy_spec = ",".join(names) if names else None
+    if policy is None and config_path:
+        policy = runconfig.load(config_path).outputs.get("policy")
     result = load_scan(scan, db_path)
     who = operator
     if who is None:
@@ -96,10 +99,10 @@ def command(scan: str | None, db_path: str | None, policy_spec: str | None, conf
             who = getpass.getuser()
         except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
             who = None
-    assessment = evaluate(result, policy_spec, operator=who)
+    assessment = evaluate(result, policy, operator=who)
     text = render_report(assessment, fmt)
     if output:
         write_atomic(output, text)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     sys.exit(exit_code(assessment))

@@ -16,8 +16,8 @@ def command(directory: str | None) -> None:
     """Load and validate the fingerprint, restrictions and KEV data, then replay every rule's
     examples and counter-examples (the same checks as the test suite). Exit 0 when all hold,
     2 when a file is malformed or an example does not behave."""
-    import fingerprints
-    from fingerprints._verify import verify
+    from camsweep import fingerprints
+    from camsweep.fingerprints._verify import verify
 
     from .. import restrictions
 

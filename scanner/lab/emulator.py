@@ -10,7 +10,7 @@ mDNS: each device with ``[[mdns]]`` gets an ``AsyncZeroconf(interfaces=[its ip])
 thread is in the device's namespace and attached to this same loop -- no thread per device, and
 every device can announce (measured: 31 zeroconf instances in a 250-device lab).
 
-Run by ``scanner.lab.Lab``: ``python3 -m scanner.lab.emulator STATE_FILE``; prints ``READY`` on
+Run by ``camsweep.lab.Lab``: ``python3 -m camsweep.lab.emulator STATE_FILE``; prints ``READY`` on
 stdout once every socket is open, then serves until SIGTERM/SIGINT.
 """
 

@@ -18,7 +18,6 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._child import python_command
 from ..errors import ScanError
 from . import topology
 from .chatter import DEFAULT_PERIOD as CHATTER_PERIOD
@@ -37,7 +37,7 @@ log = logging.getLogger("camsweep")
 STATE_DIR = Path("/run/camsweep-lab")
 STATE_FILE = STATE_DIR / "state.json"
 READY_TIMEOUT = 300.0
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class LabDevice:
 def emulator_alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return b"scanner.lab.emulator" in handle.read()
+            return b"camsweep.lab.emulator" in handle.read()
     except OSError:
         return False
 
@@ -126,7 +126,7 @@ class Lab:
                  prefix: str = topology.PREFIX, chatter: bool = False,
                  chatter_period: float = CHATTER_PERIOD) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
-        ``chatter_period`` seconds (``scanner.lab.chatter``), for passive discovery."""
+        ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
@@ -253,13 +253,11 @@ class Lab:
         os.replace(tmp, self.state_file)
 
     def _start_emulator(self) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PROJECT_ROOT, env.get("PYTHONPATH")]))
         with open(self.log_file, "ab") as log_handle:
             # Own session: a terminal's Ctrl-C reaches us, and we stop the emulator in order.
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "scanner.lab.emulator", str(self.state_file)], stdout=subprocess.PIPE,
-                stderr=log_handle, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+                python_command("camsweep.lab.emulator", str(self.state_file)), stdout=subprocess.PIPE,
+                stderr=log_handle, stdin=subprocess.DEVNULL, start_new_session=True)
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], READY_TIMEOUT)
         line = self._process.stdout.readline() if ready else b""

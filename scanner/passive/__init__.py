@@ -61,9 +61,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
-    notes += capture.notes() + analyser.cut_notes() + defrag.notes()
-    if analyser.dropped_observations:
-        notes.append(f"{analyser.dropped_observations} observations dropped at the memory bound")
+    notes += capture.notes() + analyser.cut_notes() + defrag.notes() + analyser.budget.notes()
     return identify_result(
         analyser.observations(), targets=targets or (path,), mode="pcap", started=started,
         partial=problem is not None, notes=tuple(notes), methods=("passive",),
@@ -121,6 +119,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     notes += analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
+    notes += analyser.budget.notes()
     return identify_result(
         analyser.observations(), targets=targets or (interface,), mode="listen", started=started,
         partial=partial, notes=tuple(notes), methods=("passive",),

@@ -5,9 +5,10 @@ answers, SSDP NOTIFY and replies, WS-Discovery Hello/Bye/ProbeMatches, SADP and 
 clear-text HTTP responses, RTSP replies, TLS 1.2 certificates, and the TCP ports hosts serve on
 (SYN-ACKs). Memory stays bounded whatever the capture's length: observations are kept per
 (host, artefact) -- a device announcing itself every minute for a week is one observation --
-and TCP reassembly is capped per flow, in flows and in total bytes, and parses each flow as it
-arrives (each byte is looked at a bounded number of times, however the flow is cut into segments
-or records). What a bound cuts is counted (``Analyser.cut_notes``).
+within the caps of ``camsweep.bounds`` (bytes and counts per host, per kind and in all, MACs per
+IP, hosts seen only at layer 2). TCP reassembly is capped per flow, in flows and in total bytes, and
+parses each flow as it arrives (each byte is looked at a bounded number of times, however the flow
+is cut into segments or records). What the reassembly bounds cut is counted (``Analyser.cut_notes``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Callable
 
+from ..bounds import ObservationBudget
 from ..models import ArtefactKind, Observation
 from ..protocols import dhcp, dhip, http, mdns, rtsp, sadp, tls, upnp, wsd
 from .decode import TCP, UDP, Packet, mac_text
@@ -33,7 +35,6 @@ over; a body past it is cut by the codecs at 16 KiB anyway."""
 TOTAL_FLOW_BYTES = 32 * 1024 * 1024
 """Bytes buffered across all flows being reassembled. MAX_FLOWS x FLOW_BYTES would be 256 MiB, which
 thousands of replies that never finish (a hostile capture) could fill; this is 512 full flows."""
-MAX_OBSERVATIONS = 200_000
 MDNS_SERVICES = 64
 """Services read from one mDNS packet. Responders announce a handful; a 64 KiB packet can name
 2,800, each an observation to build (~30 us): uncapped, hostile announcements cost ~1.5 us a byte."""
@@ -45,8 +46,10 @@ UDP_PORTS = {67, 68, 1900, 3702, 5353, 37020, 37810}
 class Analyser:
     """Feed it frames (``feed``); read the observations it made (``observations``)."""
 
-    def __init__(self, in_scope: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, in_scope: Callable[[str], bool] | None = None, budget: ObservationBudget | None = None) -> None:
         self.in_scope = in_scope or (lambda ip: True)
+        self.budget = budget or ObservationBudget()
+        """What may be kept; its ``notes()`` say what a flood made it cut."""
         self._scoped = in_scope is not None
         self._found: dict[tuple[object, ...], Observation] = {}
         self._flows: OrderedDict[tuple[str, int, str, int], _Reply | _Flight] = OrderedDict()
@@ -55,7 +58,6 @@ class Analyser:
         self._buffered = 0  # bytes held by self._flows
         self._requests: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
         self.packets = 0
-        self.dropped_observations = 0
         self.flows_cut = 0  # reached FLOW_BYTES before their artefact was whole
         self.flows_dropped = 0  # unfinished, pushed out by MAX_FLOWS / TOTAL_FLOW_BYTES
         self.flow_bytes_dropped = 0  # bytes those two lost
@@ -65,10 +67,8 @@ class Analyser:
     def _keep(self, key: tuple[object, ...], obs: Observation) -> None:
         if key in self._found:
             return
-        if len(self._found) >= MAX_OBSERVATIONS:
-            self.dropped_observations += 1
-            return
-        self._found[key] = obs
+        if self.budget.admit(obs):
+            self._found[key] = obs
 
     def observations(self) -> list[Observation]:
         return list(self._found.values())

@@ -2,7 +2,7 @@
 
 One module per protocol (``http``, ``rtsp``, ``tls``, ``wsd``, ``onvif``, ``sadp``, ``dhip``,
 ``upnp``, ``mdns``, ``dhcp``). Every ``parse_*``/``from_*`` function returns exactly one
-``scanner.models.Observation`` and never raises on device input: bad input (garbage, oversize,
+``camsweep.models.Observation`` and never raises on device input: bad input (garbage, oversize,
 XML bombs, DTDs, invalid UTF-8, lying length fields) becomes an observation whose ``problem`` is
 ``"<slug>: <detail>"`` and which carries no fields. Builders raise ``ValueError`` only on bad
 arguments from our own code. Lower-level helpers that do not build an Observation
