@@ -22,9 +22,6 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from camsweep.errors import InputFileError
 from camsweep.passive import analyse_capture, signals
 from camsweep.passive.capture import (
@@ -35,6 +32,9 @@ from camsweep.passive.capture import (
 )
 from camsweep.passive.decode import Defragmenter, Packet, decode
 from camsweep.passive.signals import FLOW_BYTES, Analyser, _Flight, _Reply
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from tests import hostile_captures as hc
 from tests.test_passive_signals import _hikvision_dvr_cert_der, _tls12_server_flight
 

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from camsweep.errors import ExitCode, InputFileError
 from camsweep.models import ArtefactKind
 from camsweep.passive import analyse_capture, signals
 from camsweep.passive.capture import open_capture
 from camsweep.passive.decode import Defragmenter, decode
 from camsweep.passive.signals import FLOW_BYTES, Analyser
+
 from tests import hostile_captures as hc
 from tests.test_passive_signals import _hikvision_dvr_cert_der, _tls12_server_flight
 
