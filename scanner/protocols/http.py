@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from ..models import ArtefactKind, Observation
 from ._common import (
@@ -23,9 +24,11 @@ from ._common import (
     split_message,
     unique_lines,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
 
 __all__ = [
     "BODY_LIMIT",
+    "SPEC",
     "auth_fields",
     "parse_challenge",
     "parse_challenges",
@@ -189,3 +192,56 @@ def parse_raw_response(
     return parse_response(
         status, headers, body, path=path, port=port, scheme=scheme, probe=probe, ip=ip, mac=mac, time=time
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """A clear-text reply seen on the wire, filed under the path of the request it answers."""
+    yield (("http", heard.src, heard.sport, heard.path),
+           parse_raw_response(heard.payload, path=heard.path, port=heard.sport, **heard.where()))
+
+
+def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
+    for resp in doc["http"]:
+        headers = resp.get("headers") or {}
+        header_list = list(headers.items()) if isinstance(headers, Mapping) else [tuple(h) for h in headers]
+        port = int(resp.get("port", 80))
+        yield parse_response(
+            int(resp.get("status", 200)), header_list, resp.get("body", "") or "",
+            path=resp.get("path", "/"), port=port,
+            scheme=resp.get("scheme", "https" if port in (443, 8443) else "http"), **where,
+        )
+
+
+SPEC = ProtocolSpec(
+    name="http",
+    title="HTTP probe",
+    order=80,
+    holds_connections=True,
+    families={
+        "http.header": "HTTP Server header",
+        "http.header_shape": "HTTP header quirks",
+        "http.auth": "HTTP realm",
+        "http.body": "HTTP reply body",
+        "http.title": "HTTP title",
+    },
+    fields={
+        "http.status": Field("http.status", "response status"),
+        "http.path": Field("http.path", "request path"),
+        "http.port": Field("http.port", "TCP port"),
+        "http.scheme": Field("http.scheme", "`http` or `https`"),
+        "http.header.*": Field("http.header", "header value by lower-case name (e.g. `http.header.server`)"),
+        "http.header_names": Field("http.header_names", "header names in wire order and original case, joined by `\\n`"),
+        "http.header_shape": Field(
+            "http.header_shape",
+            "derived by the verdict: `server=<present|absent> upper=<upper-case header names>`"),
+        "http.auth.scheme": Field("http.auth", "`WWW-Authenticate` schemes"),
+        "http.auth.realm": Field("http.auth", "`WWW-Authenticate` realms"),
+        "http.title": Field("http.title", "page title"),
+        "http.body": Field("http.body", "body (first 16 KiB)"),
+        "http.authenticated": Field(
+            "http.authenticated", "`yes` on the one authenticated read of a maker page (`--credentials`)"),
+    },
+    short_form=("http",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, tcp=(b"HTTP/1.",), framing="message", requests=(b"GET ", b"HEAD ", b"POST ")),
+)
