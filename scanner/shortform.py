@@ -25,22 +25,19 @@ import json
 import logging
 from typing import Any, Iterable, Iterator, Mapping
 
+from . import protocols
 from .errors import InputFileError, SchemaVersionError
 from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult
-from .protocols import dhcp, dhip, http, mdns, onvif, rtsp, sadp, tls, upnp, wsd
 
 log = logging.getLogger("camsweep")
 
 PROBE = "input"
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 
-SHORT_FORM_KEYS = frozenset(
-    {
-        "ip", "mac", "hostname", "comment", "source", "truth",
-        "http", "rtsp", "tls_subject", "tls_issuer", "onvif_probematch", "onvif_device_info",
-        "sadp", "dhip", "upnp", "ssdp", "mdns", "dhcp", "ports",
-    }
-)
+HOST_KEYS = frozenset({"ip", "mac", "comment", "source", "truth"})
+"""Keys that place or annotate the host rather than carry an artefact."""
+SHORT_FORM_KEYS = HOST_KEYS | {key for spec in protocols.specs() for key in spec.short_form}
+"""Every key the short form reads; the artefact keys are declared by the protocols."""
 
 
 def read_text(path: str, stdin_text: str | None = None) -> str:
@@ -117,7 +114,8 @@ def _from_mapping(doc: Mapping[str, Any], name: str) -> list[Observation]:
 
 
 def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
-    """Turn one hand-written host object into observations, through the same parsers probes use."""
+    """Turn one hand-written host object into observations, through the same parsers probes use
+    (each protocol reads its own keys: ``ProtocolSpec.read_short_form``)."""
     for key in doc:
         if key not in SHORT_FORM_KEYS:
             log.debug("short form: ignoring unknown key %r", key)
@@ -125,51 +123,9 @@ def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
     where = {"probe": PROBE, "ip": ip, "mac": mac}
     if mac:
         yield Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=ip, mac=mac, raw=mac)
-    if doc.get("hostname"):
-        yield Observation.make(
-            PROBE, ArtefactKind.HOSTNAME, ip=ip, mac=mac, fields={"hostname.name": doc["hostname"]}
-        )
-    for port in doc.get("ports", ()):
-        yield Observation.make(
-            PROBE, ArtefactKind.OPEN_PORT, ip=ip, mac=mac, port=int(port),
-            fields={"port.number": int(port), "port.protocol": "tcp"},
-        )
-    for resp in doc.get("http", ()):
-        headers = resp.get("headers") or {}
-        header_list = list(headers.items()) if isinstance(headers, Mapping) else [tuple(h) for h in headers]
-        yield http.parse_response(
-            int(resp.get("status", 200)), header_list, resp.get("body", "") or "",
-            path=resp.get("path", "/"), port=int(resp.get("port", 80)),
-            scheme=resp.get("scheme", "https" if int(resp.get("port", 80)) in (443, 8443) else "http"),
-            **where,
-        )
-    if doc.get("rtsp"):
-        yield rtsp.parse_reply(doc["rtsp"], port=554, **where)
-    if doc.get("tls_subject") or doc.get("tls_issuer"):
-        yield tls.from_names(doc.get("tls_subject", ""), doc.get("tls_issuer", ""), port=443, **where)
-    if doc.get("onvif_probematch"):
-        yield wsd.parse_message(doc["onvif_probematch"], **where)
-    if doc.get("onvif_device_info"):
-        yield onvif.parse_device_information(doc["onvif_device_info"], **where)
-    if doc.get("sadp"):
-        yield sadp.parse_reply(doc["sadp"], **where)
-    if doc.get("dhip"):
-        yield dhip.parse_reply(doc["dhip"], **where)
-    if doc.get("ssdp"):
-        yield upnp.parse_ssdp(doc["ssdp"], **where)
-    if doc.get("upnp"):
-        yield upnp.parse_description(doc["upnp"], **where)
-    for record in doc.get("mdns", ()):
-        yield mdns.from_service(
-            record.get("type", ""), record.get("name", ""), server=record.get("server"),
-            service_port=record.get("port"), txt=record.get("txt") or {}, **where,
-        )
-    if doc.get("dhcp"):
-        d = doc["dhcp"]
-        yield dhcp.from_options(
-            hostname=d.get("hostname"), vendor_class=d.get("vendor_class"),
-            param_list=d.get("param_list"), **where,
-        )
+    for spec in protocols.specs():
+        if spec.read_short_form is not None and any(doc.get(key) for key in spec.short_form):
+            yield from spec.read_short_form(doc, where)
 
 
 def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observation]:

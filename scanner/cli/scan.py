@@ -15,6 +15,7 @@ import click
 from ..config import DEFAULT_PORTS, ScanConfig, default_state_dir
 from ..errors import OutputError, UsageError
 from ..models import ScanResult
+from ..protocols import methods as declared_methods
 from ._finish import finish_and_exit, output_options, outputs_from
 
 STATE_FILE = "last-scan.json"
@@ -117,7 +118,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 @click.option("-i", "--interface", help="Interface to scan from (default: the default route's).")
 @click.option("--methods", "methods", multiple=True, metavar="LIST",
               help="Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
-                   "(arp, wsd, sadp, dhip, ssdp, mdns, ports, http, rtsp, tls, onvif).")
+                   f"({', '.join(m.name for m in declared_methods())}).")
 @click.option("--credentials", "credentials_file", type=click.Path(dir_okay=False),
               help="TOML file of ONVIF credentials per host/subnet (see below).")
 @click.option("--ports", "ports_text", default=",".join(map(str, DEFAULT_PORTS)), show_default=True,

@@ -3,31 +3,54 @@
 What is read: ARP (MAC/IP), DHCP (hostname, vendor class, parameter list), mDNS announcements and
 answers, SSDP NOTIFY and replies, WS-Discovery Hello/Bye/ProbeMatches, SADP and DHIP packets,
 clear-text HTTP responses, RTSP replies, TLS 1.2 certificates, and the TCP ports hosts serve on
-(SYN-ACKs). Memory stays bounded whatever the capture's length: observations are kept per
-(host, artefact) -- a device announcing itself every minute for a week is one observation --
-and per-flow buffers are capped in size and number.
+(SYN-ACKs). Which ports and replies go to which decoder, and the decoders themselves, are
+declared with each protocol (``ProtocolSpec.passive``, ``camsweep.protocols``). Memory stays
+bounded whatever the capture's length: observations are kept per (host, artefact) -- a device
+announcing itself every minute for a week is one observation -- and per-flow buffers are capped
+in size and number.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import datetime, timezone
-from typing import Callable
 
+from .. import protocols
 from ..models import ArtefactKind, Observation
-from ..protocols import dhcp, dhip, http, mdns, rtsp, sadp, tls, upnp, wsd
+from ..protocols import PASSIVE_PROBE, Heard, Passive
+from ..protocols.arp import mac_fields
+from ..protocols.ports import open_port
 from .decode import TCP, UDP, Packet, mac_text
 
 log = logging.getLogger("camsweep")
 
-PROBE = "passive"
+PROBE = PASSIVE_PROBE
 MAX_FLOWS = 4096
 FLOW_BYTES = 64 * 1024
 MAX_OBSERVATIONS = 200_000
 SYN, ACK = 0x02, 0x10
 
-UDP_PORTS = {67, 68, 1900, 3702, 5353, 37020, 37810}
+
+def _udp_dispatch() -> tuple[dict[int, Passive], dict[int, Passive]]:
+    """(decoder by the port a datagram comes from, decoder by the port it goes to)."""
+    from_port: dict[int, Passive] = {}
+    to_port: dict[int, Passive] = {}
+    for spec in protocols.specs():
+        if spec.passive is not None:
+            for port in spec.udp:
+                from_port[port] = spec.passive
+                if not spec.passive.replies_only:
+                    to_port[port] = spec.passive
+    return from_port, to_port
+
+
+FROM_PORT, TO_PORT = _udp_dispatch()
+REPLIES = tuple((start, spec.passive) for spec in protocols.specs() if spec.passive for start in spec.passive.tcp)
+"""(first bytes of a TCP reply direction, its decoder)."""
+REQUESTS = tuple(start for spec in protocols.specs() if spec.passive for start in spec.passive.requests)
+"""First bytes of a TCP request whose path the reply is filed under."""
 
 
 class Analyser:
@@ -36,14 +59,14 @@ class Analyser:
     def __init__(self, in_scope: Callable[[str], bool] | None = None) -> None:
         self.in_scope = in_scope or (lambda ip: True)
         self._scoped = in_scope is not None
-        self._found: dict[tuple[object, ...], Observation] = {}
-        self._flows: OrderedDict[tuple[str, int, str, int], bytearray | None] = OrderedDict()
+        self._found: dict[Hashable, Observation] = {}
+        self._flows: OrderedDict[tuple[str, int, str, int], tuple[Passive, bytearray] | None] = OrderedDict()
         self._requests: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
         self.packets = 0
         self.dropped_observations = 0
 
     # -- bookkeeping --------------------------------------------------------------------------
-    def _keep(self, key: tuple[object, ...], obs: Observation) -> None:
+    def _keep(self, key: Hashable, obs: Observation) -> None:
         if key in self._found:
             return
         if len(self._found) >= MAX_OBSERVATIONS:
@@ -58,7 +81,7 @@ class Analyser:
     def feed(self, ts: float, pkt: Packet) -> None:
         self.packets += 1
         if pkt.proto == UDP:
-            if pkt.sport in UDP_PORTS or pkt.dport in UDP_PORTS:
+            if pkt.sport in FROM_PORT or pkt.dport in TO_PORT:
                 self._udp(ts, pkt)
         elif pkt.proto == TCP:
             self._tcp(ts, pkt)
@@ -82,49 +105,25 @@ class Analyser:
         mac = mac_text(pkt.src_mac)
         if not mac:
             return
-        obs = Observation.make(
-            PROBE, ArtefactKind.MAC_ADDRESS, ip=pkt.src_ip, mac=mac, raw=mac,
-            fields={"mac.address": mac, "mac.oui": mac.replace(":", "")[:6].upper()}, time=self._when(ts),
-        )
+        obs = Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=pkt.src_ip, mac=mac, raw=mac,
+                               fields=mac_fields(mac), time=self._when(ts))
         if obs.mac:
             self._keep(("arp", pkt.src_ip, obs.mac), obs)
 
     def _udp(self, ts: float, pkt: Packet) -> None:
-        when = self._when(ts)
-        src, port, payload = pkt.src_ip, pkt.sport, pkt.payload
+        payload = pkt.payload
         if not payload:
             return
-        if port in (67, 68) or pkt.dport in (67, 68):
-            obs = dhcp.parse_packet(payload, probe=PROBE, time=when)
-            if obs.mac and obs.problem is None and pkt.sport == 68:
-                ip = obs.ip or (src if src != "0.0.0.0" else None)
-                placed = ip or obs.fields.get("dhcp.requested_ip") or None
-                if self._scoped and (placed is None or not self.in_scope(placed)):
-                    return  # with targets, a client we cannot place in them is not reported
-                obs = Observation.make(PROBE, obs.kind, ip=ip, mac=obs.mac, raw=obs.raw, fields=obs.fields, time=when)
-                self._keep(("dhcp", obs.mac), obs)
+        passive = FROM_PORT.get(pkt.sport) or TO_PORT.get(pkt.dport)
+        if passive is None:
             return
-        if not self.in_scope(src):
+        src = pkt.src_ip
+        if not passive.places_itself and not self.in_scope(src):
             return
-        where = {"probe": PROBE, "ip": src, "mac": self._mac(pkt), "time": when}
-        if port == 5353 or pkt.dport == 5353:
-            if port == 5353:
-                for obs in _mdns_records(payload, where):
-                    self._keep(("mdns", src, obs.fields.get("mdns.instance")), obs)
-            return
-        if port == 37020 and payload.lstrip()[:1] == b"<":
-            obs = sadp.parse_reply(payload, **where)
-            if b"inquiry" not in payload[:400] or b"ProbeMatch" in payload:
-                self._keep(("sadp", src), obs)
-        elif port == 37810 and payload[4:8] == b"DHIP":
-            if b"DHDiscover.search" not in payload[:200]:
-                self._keep(("dhip", src), dhip.parse_reply(payload, **where))
-        elif port == 3702 or pkt.dport == 3702:
-            if b"ProbeMatches" in payload or b"Hello" in payload or b"Bye" in payload:
-                self._keep(("wsd", src), wsd.parse_message(payload, **where))
-        elif port == 1900 or pkt.dport == 1900:
-            if not payload.startswith(b"M-SEARCH"):
-                self._keep(("ssdp", src), upnp.parse_ssdp(payload, **where))
+        heard = Heard(payload, src, pkt.sport, pkt.dport, self._mac(pkt), self._when(ts),
+                      in_scope=self.in_scope if self._scoped else None)
+        for key, obs in passive.decode(heard):
+            self._keep(key, obs)
 
     def _tcp(self, ts: float, pkt: Packet) -> None:
         flags = pkt.tcp_flags
@@ -132,35 +131,33 @@ class Analyser:
             if flags & ACK and self.in_scope(pkt.src_ip):  # SYN-ACK: the source serves this port
                 key = ("port", pkt.src_ip, pkt.sport)
                 if key not in self._found:
-                    self._keep(key, Observation.make(
-                        PROBE, ArtefactKind.OPEN_PORT, ip=pkt.src_ip, port=pkt.sport,
-                        fields={"port.number": pkt.sport, "port.protocol": "tcp"}, time=self._when(ts),
-                    ))
+                    self._keep(key, open_port(PROBE, pkt.src_ip, pkt.sport, time=self._when(ts)))
             return
         if not pkt.payload:
             return
         flow = (pkt.src_ip, pkt.sport, pkt.dst_ip, pkt.dport)
-        state = self._flows.get(flow, b"")
-        if state is None:  # this direction is done
+        entry = self._flows.get(flow, ())
+        if entry is None:  # this direction is done
             return
-        if not state:
+        if not entry:
             head = pkt.payload[:8]
-            if head.startswith((b"GET ", b"HEAD ", b"POST ", b"OPTIONS ", b"DESCRIBE")):
+            if head.startswith(REQUESTS):
                 self._remember_request(flow, pkt.payload)
                 return
-            if not (head.startswith((b"HTTP/1.", b"RTSP/1.")) or head[:2] in (b"\x16\x03",)):
+            passive = next((p for start, p in REPLIES if head.startswith(start)), None)
+            if passive is None:
                 self._flows[flow] = None
                 self._trim()
                 return
             if not self.in_scope(pkt.src_ip):
                 self._flows[flow] = None
                 return
-            state = bytearray()
-            self._flows[flow] = state
+            entry = self._flows[flow] = (passive, bytearray())
             self._trim()
+        passive, state = entry
         state += pkt.payload[: FLOW_BYTES - len(state)]
-        if self._try_finish(ts, flow, state) or len(state) >= FLOW_BYTES:
-            self._finish(ts, flow, state, force=True)
+        if _whole(passive.framing, state) or len(state) >= FLOW_BYTES:
+            self._finish(ts, flow, entry)
 
     def _remember_request(self, flow: tuple[str, int, str, int], payload: bytes) -> None:
         line = payload.split(b"\r\n", 1)[0][:300].decode("latin-1")
@@ -175,39 +172,38 @@ class Analyser:
         while len(self._flows) > MAX_FLOWS:
             self._flows.popitem(last=False)
 
-    def _try_finish(self, ts: float, flow: tuple[str, int, str, int], state: bytearray) -> bool:
-        """True when the buffered bytes already hold a whole artefact."""
-        if state[:2] == b"\x16\x03":
-            return _certificate_from_handshake(bytes(state)) is not None
-        head_end = state.find(b"\r\n\r\n")
-        if head_end < 0:
-            return False
-        if state.startswith(b"RTSP/"):
-            return True
-        length = _content_length(bytes(state[:head_end]))
-        return length is not None and len(state) >= head_end + 4 + length
-
-    def _finish(self, ts: float, flow: tuple[str, int, str, int], state: bytearray, force: bool = False) -> None:
-        src, sport = flow[0], flow[1]
-        data = bytes(state)
+    def _finish(self, ts: float, flow: tuple[str, int, str, int], entry: tuple[Passive, bytearray]) -> None:
         self._flows[flow] = None
-        where = {"probe": PROBE, "ip": src, "mac": None, "time": self._when(ts)}
-        if data[:2] == b"\x16\x03":
-            der = _certificate_from_handshake(data)
-            if der is not None:
-                self._keep(("tls", src, sport), tls.from_der(der, port=sport, **where))
-            return
-        if data.startswith(b"RTSP/"):
-            self._keep(("rtsp", src, sport), rtsp.parse_reply(data, port=sport, **where))
-            return
+        passive, state = entry
+        data = bytes(state)
         path = self._requests.pop(flow, "/")
-        self._keep(("http", src, sport, path), http.parse_raw_response(data, path=path, port=sport, **where))
+        if passive.framing == "tls":
+            der = _certificate_from_handshake(data)
+            if der is None:
+                return
+            data = der
+        heard = Heard(data, flow[0], flow[1], flow[3], None, self._when(ts), path=path)
+        for key, obs in passive.decode(heard):
+            self._keep(key, obs)
 
     def flush(self, ts: float = 0.0) -> None:
         """At the end of a capture: parse what partially buffered flows hold."""
-        for flow, state in list(self._flows.items()):
-            if state:
-                self._finish(ts, flow, state)
+        for flow, entry in list(self._flows.items()):
+            if entry and entry[1]:
+                self._finish(ts, flow, entry)
+
+
+def _whole(framing: str, state: bytearray) -> bool:
+    """True when the buffered bytes already hold a whole artefact (``Passive.framing``)."""
+    if framing == "tls":
+        return _certificate_from_handshake(bytes(state)) is not None
+    head_end = state.find(b"\r\n\r\n")
+    if head_end < 0:
+        return False
+    if framing == "head":
+        return True
+    length = _content_length(bytes(state[:head_end]))
+    return length is not None and len(state) >= head_end + 4 + length
 
 
 def _content_length(head: bytes) -> int | None:
@@ -219,49 +215,6 @@ def _content_length(head: bytes) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def _mdns_records(payload: bytes, where: dict[str, object]) -> list[Observation]:
-    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet).
-
-    Parsed with zeroconf's DNSIncoming: responders (zeroconf itself, Avahi) put NSEC records in
-    every announcement, which dpkt's DNS parser rejects (seen in the lab's chatty mode).
-    """
-    from zeroconf import DNSIncoming, DNSPointer, DNSService, DNSText
-
-    msg = DNSIncoming(payload)
-    if not msg.valid or not msg.is_response():
-        return []
-    records = msg.answers()
-    srv = {r.name.lower(): r for r in records if isinstance(r, DNSService)}
-    txt = {r.name.lower(): r for r in records if isinstance(r, DNSText)}
-    out = []
-    for r in records:
-        if not isinstance(r, DNSPointer) or r.name.lower().startswith("_services."):
-            continue
-        instance, service_type = r.alias, r.name
-        label = instance[: -len(service_type) - 1] if instance.lower().endswith("." + service_type.lower()) else instance
-        s = srv.get(instance.lower())
-        t = txt.get(instance.lower())
-        out.append(mdns.from_service(
-            service_type, label, server=s.server if s else None, service_port=s.port if s else None,
-            txt=_txt_properties(t.text if t else b""), **where,
-        ))
-    return out
-
-
-def _txt_properties(raw: bytes) -> dict[str, str]:
-    """TXT rdata (length-prefixed ``key=value`` strings) -> dict."""
-    properties: dict[str, str] = {}
-    pos = 0
-    while pos < len(raw):
-        length = raw[pos]
-        item = raw[pos + 1 : pos + 1 + length].decode("utf-8", "replace")
-        pos += 1 + length
-        if item:
-            key, _, value = item.partition("=")
-            properties[key] = value
-    return properties
 
 
 def _certificate_from_handshake(data: bytes) -> bytes | None:

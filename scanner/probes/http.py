@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..config import Credential
 from ..models import ArtefactKind, Observation
+from ..protocols import http as http_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog
 
@@ -280,7 +281,7 @@ def hints(fetched: Fetched) -> set[str]:
 
 @register
 class HttpProbe(Probe):
-    name = "http"
+    spec = http_codec.SPEC
     description = "HTTP(S) GET / on open web ports, plus a few maker pages when the first answer hints"
 
     def _observe(self, ctx: ProbeContext, host: HostInfo, port: int, scheme: str, path: str, got: Fetched) -> None:
@@ -290,8 +291,6 @@ class HttpProbe(Probe):
             ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
                                       raw=f"GET {path}: {got.detail}", problem=got.problem))
             return
-        from ..protocols import http as http_codec
-
         assert got.status is not None
         made: Observation | list[Observation]
         try:

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..models import ArtefactKind, Observation
+from ..protocols import onvif as onvif_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog
 from .http import _local, _session
@@ -112,8 +113,16 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
 
 @register
 class OnvifProbe(Probe):
-    name = "onvif"
+    spec = onvif_codec.SPEC
     description = "ONVIF GetDeviceInformation/GetNetworkInterfaces (only with --credentials for the host)"
+    host_fields = ("onvif.xaddrs",)
+    """The device service URLs WS-Discovery heard from the host."""
+
+    @classmethod
+    def plan_notes(cls, config: Any) -> list[str]:
+        if config.credentials:
+            return []
+        return ["onvif: no --credentials given, so no authenticated ONVIF query was made"]
 
     def device_service_url(self, host: HostInfo) -> str | None:
         """The device service on the host itself: an XAddr naming the host's address, else a guess.
@@ -123,7 +132,8 @@ class OnvifProbe(Probe):
         (``http://evil.example\\@10.0.0.5/`` is 10.0.0.5 to one and evil.example to the other),
         and this request carries a login.
         """
-        for xaddr in getattr(host, "xaddrs", ()) or ():
+        xaddrs = dict.fromkeys(x for value in host.seen.get("onvif.xaddrs", ()) for x in value.split())
+        for xaddr in xaddrs:
             try:
                 url = urlsplit(xaddr.strip())
                 port = url.port
@@ -151,8 +161,6 @@ class OnvifProbe(Probe):
             return
         port = urlsplit(url).port or (443 if url.startswith("https:") else 80)
         from onvif import ONVIFService
-
-        from ..protocols import onvif as onvif_codec
 
         total = 2 * float(getattr(cfg, "request_timeout", 3.0)) + float(cfg.connect_timeout)
         secrets = (credential.password, credential.username)

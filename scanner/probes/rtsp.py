@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..models import ArtefactKind, Observation
+from ..protocols import rtsp as rtsp_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog, connect, read_message
 
@@ -34,7 +35,7 @@ def reply_complete(data: bytes) -> bool:
 
 @register
 class RtspProbe(Probe):
-    name = "rtsp"
+    spec = rtsp_codec.SPEC
     description = "RTSP OPTIONS and DESCRIBE on port 554 (server, methods, auth realm)"
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
@@ -43,8 +44,6 @@ class RtspProbe(Probe):
                 self._probe(ctx, host, port)
 
     def _probe(self, ctx: ProbeContext, host: HostInfo, port: int) -> None:
-        from ..protocols import rtsp as rtsp_codec
-
         cfg: Any = self.config
         total = float(getattr(cfg, "request_timeout", 3.0))
         sock = connect(host.ip, port, cfg.connect_timeout)
