@@ -88,7 +88,7 @@ from .models import (
 
 log = logging.getLogger("camsweep")
 
-__all__ = ["data_versions", "derived_fields", "identify", "identify_devices", "identify_result"]
+__all__ = ["data_versions", "derived_fields", "identify", "identify_devices", "identify_result", "load_fingerprints"]
 
 TIER_RANK = {Tier.FIRMWARE: 0, Tier.LABEL: 1, Tier.NETWORK: 2, Tier.WEAK: 3}
 DECIDING_TIERS = (Tier.FIRMWARE, Tier.LABEL, Tier.NETWORK)
@@ -464,9 +464,15 @@ def _sentence(text: str) -> str:
     return text.rstrip(". ") + "."
 
 
+def load_fingerprints(directory: str | None = None) -> FingerprintDB:
+    """The fingerprint DB (the packaged one, cached, or ``directory``'s), its rules checked against
+    the field keys the protocols declare: a rule on a key nothing emits is a DataFileError."""
+    return fingerprints.load(directory, declared=protocols.declares)
+
+
 def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
     """The verdict for one merged device (see the module docstring for the method)."""
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     hits: list[_Hit] = []
     for observation in device.observations:
         hits.extend(_observation_hits(observation, db))
@@ -515,7 +521,7 @@ def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
 
 
 def identify_devices(devices: Iterable[Device], db: FingerprintDB | None = None) -> list[IdentifiedDevice]:
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     return [IdentifiedDevice(device, identify(device, db)) for device in devices]
 
 
@@ -543,7 +549,7 @@ def identify_result(
 ) -> ScanResult:
     """Merge observations into devices, identify each, and wrap it all in a ScanResult."""
     started = started or utcnow()
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     devices = identify_devices(merge(observations), db)
     versions = data_versions(db)
     versions.update(extra_versions or {})
