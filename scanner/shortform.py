@@ -25,38 +25,19 @@ import json
 import logging
 from typing import Any, Iterable, Iterator, Mapping
 
-from . import protocols
+from . import jsonio, protocols
 from .errors import InputFileError, SchemaVersionError
-from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult
+from .jsonio import MAX_INPUT_BYTES, Reader, read_text  # noqa: F401 (read_text is part of this module's API)
+from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult, normalize_ip, normalize_mac
 
 log = logging.getLogger("camsweep")
 
 PROBE = "input"
-MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 HOST_KEYS = frozenset({"ip", "mac", "comment", "source", "truth"})
 """Keys that place or annotate the host rather than carry an artefact."""
 SHORT_FORM_KEYS = HOST_KEYS | {key for spec in protocols.specs() for key in spec.short_form}
 """Every key the short form reads; the artefact keys are declared by the protocols."""
-
-
-def read_text(path: str, stdin_text: str | None = None) -> str:
-    """Read an input file (``-`` for stdin) with a size bound and a clear error."""
-    if path == "-":
-        if stdin_text is None:
-            raise InputFileError("-: no input on stdin")
-        return stdin_text
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputFileError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
 
 
 def parse_documents(text: str, name: str) -> list[Any]:
@@ -65,67 +46,87 @@ def parse_documents(text: str, name: str) -> list[Any]:
     if not stripped:
         raise InputFileError(f"{name}: empty input")
     try:
-        return [json.loads(stripped)]
-    except json.JSONDecodeError as whole_error:
+        return [jsonio.loads(stripped)]
+    except ValueError as whole_error:
         docs = []
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                docs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+                docs.append(jsonio.loads(line))
+            except ValueError as exc:
                 if lineno == 1 and len(docs) == 0:
-                    raise InputFileError(
-                        f"{name}: not valid JSON: {whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
-                    ) from None
-                raise InputFileError(f"{name}: line {lineno}: not valid JSON: {exc.msg}") from None
+                    raise InputFileError(f"{name}: not valid JSON: {_json_problem(whole_error, True)}") from None
+                raise InputFileError(f"{name}: line {lineno}: not valid JSON: {_json_problem(exc, False)}") from None
         return docs
 
 
+def _json_problem(error: ValueError, where: bool) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}" if where else error.msg
+    return str(error)  # too deep, or a number too long to read
+
+
 def observations_from_documents(docs: Iterable[Any], name: str) -> list[Observation]:
+    """Observations from decoded documents: host objects, saved scans, lists of them (any depth)."""
     out: list[Observation] = []
-    for doc in docs:
-        if isinstance(doc, list):
-            out.extend(observations_from_documents(doc, name))
+    pending: list[Iterator[Any]] = [iter(docs)]  # a stack, not recursion: [[[[...]]]] is not a host
+    while pending:
+        doc = next(pending[-1], _END)
+        if doc is _END:
+            pending.pop()
+        elif isinstance(doc, list):
+            pending.append(iter(doc))
         elif isinstance(doc, Mapping):
             out.extend(_from_mapping(doc, name))
         else:
-            raise InputFileError(f"{name}: expected a JSON object per host, got {type(doc).__name__}")
+            raise InputFileError(f"{name}: expected a JSON object per host, got {jsonio.type_name(doc)}")
     return out
+
+
+_END = object()
 
 
 def _from_mapping(doc: Mapping[str, Any], name: str) -> list[Observation]:
     if "schema_version" in doc:
-        if doc["schema_version"] != SCHEMA_VERSION:
+        version = doc["schema_version"]
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise SchemaVersionError(
-                f"{name}: schema_version {doc['schema_version']!r} is not supported (this camsweep reads {SCHEMA_VERSION})"
+                f"{name}: schema_version {jsonio.quote(version)} is not supported (this camsweep reads {SCHEMA_VERSION})"
             )
         try:
             if "devices" in doc:
                 result = ScanResult.from_dict(doc)
                 return [o for d in result.devices for o in d.device.observations]
-            return [Observation.from_dict(o) for o in doc.get("observations", ())]
-        except (KeyError, ValueError, TypeError) as exc:
+            return [Observation.from_dict(o) for o in Reader(doc).children("observations")]
+        except InputFileError as exc:
             raise InputFileError(f"{name}: does not follow schema {SCHEMA_VERSION}: {exc}") from None
     try:
         return list(short_form(doc))
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise InputFileError(f"{name}: host {doc.get('ip') or doc.get('mac')!r}: {exc}") from None
+    except InputFileError as exc:
+        host = doc.get("ip") or doc.get("mac")
+        raise InputFileError(f"{name}: host {jsonio.quote(host)}: {exc}") from None
 
 
 def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
     """Turn one hand-written host object into observations, through the same parsers probes use
-    (each protocol reads its own keys: ``ProtocolSpec.read_short_form``)."""
+    (each protocol reads its own keys: ``ProtocolSpec.read_short_form``).
+
+    Each value's type is checked first (InputFileError naming the key): the parsers get device
+    text of the types they expect, and a wrong type is the author's mistake, not a device's.
+    """
+    r = Reader(doc)
     for key in doc:
         if key not in SHORT_FORM_KEYS:
             log.debug("short form: ignoring unknown key %r", key)
-    ip, mac = doc.get("ip"), doc.get("mac")
+    ip = r.converted("ip", normalize_ip, "an IP address")
+    mac = r.converted("mac", normalize_mac, "a MAC address")
     where = {"probe": PROBE, "ip": ip, "mac": mac}
     if mac:
         yield Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=ip, mac=mac, raw=mac)
     for spec in protocols.specs():
-        if spec.read_short_form is not None and any(doc.get(key) for key in spec.short_form):
-            yield from spec.read_short_form(doc, where)
+        if spec.read_short_form is not None and any(doc.get(key) is not None for key in spec.short_form):
+            yield from spec.read_short_form(r, where)
 
 
 def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observation]:
@@ -133,8 +134,5 @@ def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observatio
     out: list[Observation] = []
     for path in paths:
         text = read_text(path, stdin_text)
-        try:
-            out.extend(observations_from_documents(parse_documents(text, path), path))
-        except RecursionError:  # json and the list walk recurse: [[[[... is not a host
-            raise InputFileError(f"{path}: JSON nested too deeply") from None
+        out.extend(observations_from_documents(parse_documents(text, path), path))
     return out

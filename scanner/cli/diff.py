@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from tabulate import tabulate
 
+from .. import jsonio
 from ..inventory import Inventory
+from . import echo
 from camsweep.reports.text import clean
 
 
@@ -26,7 +26,7 @@ def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> 
         old_id = inv.resolve(old) if old else inv.resolve("last", offset=1)
         changes = inv.diff(old_id, new_id)
     if fmt == "json":
-        click.echo(json.dumps({"old": old_id, "new": new_id, "changes": [
+        echo(jsonio.dumps({"old": old_id, "new": new_id, "changes": [
             {"identity": c.identity, "what": c.what, "details": list(c.details),
              "before": c.before and _row(c.before),
              "after": c.after and _row(c.after)} for c in changes]}, indent=2))
@@ -37,9 +37,9 @@ def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> 
         assert s is not None
         rows.append([c.what, clean(s.ip or ""), clean(s.mac or ""), s.manufacturer, clean(s.brand or ""),
                      clean(s.model or ""), "yes" if s.restricted else "", clean("; ".join(c.details), 120)])
-    click.echo(f"scan {old_id} -> scan {new_id}: {len(changes)} change(s)")
+    echo(f"scan {old_id} -> scan {new_id}: {len(changes)} change(s)")
     if rows:
-        click.echo(tabulate(rows, headers=["change", "IP", "MAC", "maker", "brand", "model", "restricted", "details"]))
+        echo(tabulate(rows, headers=["change", "IP", "MAC", "maker", "brand", "model", "restricted", "details"]))
 
 
 def _row(s) -> dict:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from tabulate import tabulate
 
+from .. import jsonio
 from ..inventory import Inventory
+from . import echo
+from camsweep.reports.text import clean
 
 
 @click.command("history")
@@ -18,11 +19,11 @@ def command(db_path: str | None, fmt: str) -> None:
     with Inventory(db_path) as inv:
         scans = inv.scans()
     if fmt == "json":
-        click.echo(json.dumps([{
+        echo(jsonio.dumps([{
             "id": s.id, "started": s.started, "finished": s.finished, "mode": s.mode, "partial": s.partial,
             "targets": list(s.targets), "devices": s.device_count, "restricted": s.restricted_count,
         } for s in scans], indent=2))
         return
-    rows = [[s.id, s.started[:19], s.mode + (" (partial)" if s.partial else ""), " ".join(s.targets),
-             s.device_count, s.restricted_count] for s in scans]
-    click.echo(tabulate(rows, headers=["scan", "started (UTC)", "mode", "targets", "devices", "restricted"]))
+    rows = [[s.id, clean(s.started[:19]), clean(s.mode) + (" (partial)" if s.partial else ""),
+             clean(" ".join(s.targets), 120), s.device_count, s.restricted_count] for s in scans]
+    echo(tabulate(rows, headers=["scan", "started (UTC)", "mode", "targets", "devices", "restricted"]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,36 +11,40 @@ import click
 
 from camsweep.reports import REPORT_FORMATS, render_report, write_atomic
 
-from .. import restrictions, runconfig
-from ..errors import CamsweepError, InputFileError
+from .. import jsonio, restrictions, runconfig
+from ..errors import CamsweepError, InputFileError, SchemaVersionError
 from ..findings import Assessment, evaluate
 from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
+from . import echo
 
 
 def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON."""
+    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON.
+
+    Any malformed content raises InputFileError (one line naming the file and the place), never
+    another exception.
+    """
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
+    text = jsonio.read_text(path, stdin_text)
     try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as error:
+        data: Any = jsonio.loads(text)
+    except ValueError as error:
         raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: not valid JSON: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("scan"), dict):
         data = data["scan"]  # a report JSON carries the scan it was made from
     if not isinstance(data, dict) or "devices" not in data:
         raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
     try:
         return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error.__class__.__name__}: {error}") from None
+    except SchemaVersionError as error:
+        raise SchemaVersionError(f"{path}: {error}") from None
+    except InputFileError as error:
+        raise InputFileError(f"{path}: not a valid saved scan: {error}") from None
 
 
 def _policy_help() -> str:
@@ -101,5 +104,5 @@ def command(scan: str | None, db_path: str | None, policy_spec: str | None, conf
     if output:
         write_atomic(output, text)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     sys.exit(exit_code(assessment))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from dataclasses import replace
@@ -12,11 +11,12 @@ from typing import Any
 
 import click
 
+from .. import jsonio
 from ..config import DEFAULT_PORTS, ScanConfig, default_state_dir
 from ..errors import OutputError, UsageError
 from ..models import ScanResult
 from ..protocols import methods as declared_methods
-from ._finish import finish_and_exit, output_options, outputs_from
+from ._finish import check_store, finish_and_exit, output_options, outputs_from
 
 STATE_FILE = "last-scan.json"
 
@@ -35,13 +35,12 @@ def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
     """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
     from camsweep.reports import write_atomic
 
+    from ._finish import make_state_dir
+
     path = Path(state_dir) if state_dir else default_state_dir()
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
-    except OSError as exc:
-        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
+    make_state_dir(str(path))
     target = path / STATE_FILE
-    write_atomic(target, json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    write_atomic(target, jsonio.dumps(result.to_dict(), indent=1) + "\n")
     return target
 
 
@@ -157,7 +156,8 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     exploit paths, configuration changes. Public ranges are refused without --allow-public.
 
     Exit codes: 0 no restricted device, 2 bad input (nothing sent), 3 restricted device(s)
-    found, 4 new ones (--fail-on new), 5 scan failed, 6 interrupted (partial result printed).
+    found, 4 new ones (--fail-on new), 5 scan failed or not stored, 6 interrupted (partial result
+    printed).
     """
     from .. import credentials as credentials_mod
     from .. import runconfig
@@ -166,11 +166,11 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     if pcap_path:
         from ..passive import analyse_capture
 
-        outputs = outputs_from(output)
+        outputs = replace(outputs_from(output), last_scan=str(Path(state_dir) if state_dir else default_state_dir()))
         if outputs.output:
             _check_writable(outputs.output)
+        check_store(outputs)
         result = analyse_capture(pcap_path, targets=targets)
-        save_state(result, state_dir)
         finish_and_exit(result, outputs)
 
     settings: dict[str, Any] = dict(
@@ -179,7 +179,7 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
         host_timeout=host_timeout, listen_window=listen_window, concurrency=concurrency, rate=rate,
         allow_public=allow_public,
     )
-    outputs = outputs_from(output)
+    outputs = replace(outputs_from(output), last_scan=str(Path(state_dir) if state_dir else default_state_dir()))
     lock: runconfig.RunLock | None = None
     if config_path:
         run_config = runconfig.load(config_path)
@@ -210,13 +210,13 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     checked = plan(config)  # every usage error is raised here, before anything is sent
     if outputs.output:
         _check_writable(outputs.output)
+    check_store(outputs)
     with lock if lock is not None else contextlib.nullcontext():
         progress = Progress(sys.stderr.isatty())
         try:
             result = run(checked, progress)
         finally:
             progress.clear()
-        save_state(result, state_dir)
         finish_and_exit(result, outputs)
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..jsonio import Reader
     from ..models import Observation
 
 PASSIVE_PROBE = "passive"
@@ -64,10 +65,10 @@ Decoder = Callable[[Heard], Iterable[tuple[Hashable, "Observation"]]]
 key, so a key names the artefact per host (``("sadp", ip)``): a device announcing itself every
 minute for a week is one observation."""
 
-ShortFormReader = Callable[[Mapping[str, Any], dict[str, Any]], Iterable["Observation"]]
-"""Reads one hand-written host object (``camsweep identify``) into observations; its second
-argument is the probe/ip/mac keywords every codec takes. Raises KeyError, ValueError, TypeError
-or AttributeError on a malformed value (the reader names the host and file)."""
+ShortFormReader = Callable[["Reader", dict[str, Any]], Iterable["Observation"]]
+"""Reads one hand-written host object (``camsweep identify``) into observations: the object's
+``Reader`` (each value read with its type checked; a wrong one is an InputFileError naming the
+key) and the probe/ip/mac keywords every codec takes. Called when one of its keys is given."""
 
 
 FRAMINGS = ("head", "message", "tls")

@@ -7,13 +7,16 @@ a passive listener); the client hardware address (chaddr) gives the observation'
 from __future__ import annotations
 
 import struct
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_ip
 from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
 from ._spec import PASSIVE_PROBE, Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["MESSAGE_TYPES", "SPEC", "from_options", "parse_packet"]
 
@@ -32,7 +35,8 @@ def _param_list(value: Iterable[int] | str | bytes | None) -> str:
         items = [x.strip() for x in value.replace(" ", ",").split(",") if x.strip()]
     else:
         items = [str(x).strip() for x in value]
-    numbers = [str(int(x)) for x in items if x.isdigit() and int(x) < 256]
+    # isdigit() alone admits "²" (int() refuses it) and 5,000 digits (int() refuses over 4,300).
+    numbers = [str(int(x)) for x in items if x.isascii() and x.isdigit() and len(x) <= 3 and int(x) < 256]
     return ",".join(numbers)
 
 
@@ -139,10 +143,15 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
     )
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    d = doc["dhcp"]
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    if not r.data.get("dhcp"):
+        return
+    d = r.child("dhcp")
+    param_list: Any = d.data.get("param_list")
+    if not isinstance(param_list, (str, type(None))):
+        param_list = d.integers("param_list", 0, 255)
     yield from_options(
-        hostname=d.get("hostname"), vendor_class=d.get("vendor_class"), param_list=d.get("param_list"), **where,
+        hostname=d.opt_text("hostname"), vendor_class=d.opt_text("vendor_class"), param_list=param_list, **where,
     )
 
 

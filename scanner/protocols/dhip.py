@@ -13,11 +13,14 @@ import json
 import struct
 from collections.abc import Hashable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import DISCOVERY_LIMIT, BadInput, decode_utf8, guarded
 from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["HEADER", "HEADER_SIZE", "MAGIC", "SPEC", "build_search", "decode", "encode", "encode_reply", "parse_reply"]
 
@@ -96,8 +99,8 @@ def decode(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
 def _json_object(text: str) -> dict[str, Any]:
     try:
         obj = json.loads(text.strip(" \t\r\n\x00"))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise BadInput("not-json", f"DHIP body is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: also a number of over 4,300 digits
+        raise BadInput("not-json", f"DHIP body is not JSON: {str(exc)[:200]}") from None
     if not isinstance(obj, dict):
         raise BadInput("garbage", f"DHIP body is a JSON {type(obj).__name__}, not an object")
     return obj
@@ -111,7 +114,10 @@ def _scalar(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
-        return str(value).strip()
+        try:
+            return str(value).strip()
+        except ValueError:  # an int of over 4,300 digits
+            return None
     return None
 
 
@@ -181,8 +187,10 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
         yield ("dhip", heard.src), parse_reply(payload, **heard.where())
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield parse_reply(doc["dhip"], **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    reply = r.text_or_object("dhip")  # DHIP JSON is free-form: the codec reads what it knows
+    if reply:
+        yield parse_reply(reply, **where)
 
 
 SPEC = ProtocolSpec(

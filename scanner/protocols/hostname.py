@@ -6,18 +6,23 @@ a name known from elsewhere, such as a DHCP server's lease list.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._spec import Field, ProtocolSpec
 
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
 __all__ = ["SPEC"]
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield Observation.make(where["probe"], ArtefactKind.HOSTNAME, ip=where["ip"], mac=where["mac"],
-                           fields={"hostname.name": doc["hostname"]})
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    name = r.opt_text("hostname")
+    if name:
+        yield Observation.make(where["probe"], ArtefactKind.HOSTNAME, ip=where["ip"], mac=where["mac"],
+                               fields={"hostname.name": name})
 
 
 SPEC = ProtocolSpec(

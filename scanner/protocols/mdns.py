@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..jsonio import type_name
 from ..models import ArtefactKind, Observation
 from ._common import BadInput, guarded
 from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "TXT_MAX_CHARS", "TXT_MAX_ENTRIES", "from_service", "txt_entries", "txt_lines"]
 
@@ -53,6 +57,16 @@ def txt_lines(txt: TxtInput) -> str:
     return "\n".join(lines)
 
 
+def _port(value: object) -> int | None:
+    """A service port as zeroconf gives it (int) or a short form holds it (int or digits), else BadInput."""
+    if value is None:
+        return None
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535):
+        raise BadInput("garbage", f"service port {str(value)[:40]!r} is not a port number")
+    return int(text)
+
+
 def _strip_dot(name: str | None) -> str:
     return (name or "").strip().rstrip(".")
 
@@ -75,6 +89,7 @@ def from_service(
     ``service_type`` and ``server`` lose their trailing dot (``_CGI._tcp.local``); a full
     ``instance`` name ending in ``.<service_type>`` is cut to its instance label.
     """
+    port = _port(service_port)
     stype = _strip_dot(service_type)
     label = _strip_dot(instance)
     if stype and label.lower().endswith("." + stype.lower()):
@@ -85,12 +100,12 @@ def from_service(
         "mdns.service_type": stype,
         "mdns.instance": label,
         "mdns.server": _strip_dot(server),
-        "mdns.port": str(int(service_port)) if service_port is not None else "",
+        "mdns.port": str(port) if port is not None else "",
         "mdns.txt": txt_lines(txt),
     }
     raw = "\n".join(f"{k}={v}" for k, v in fields.items() if v)
     return Observation.make(
-        probe, ArtefactKind.MDNS_RECORD, ip=ip, mac=mac, port=int(service_port) if service_port else None,
+        probe, ArtefactKind.MDNS_RECORD, ip=ip, mac=mac, port=port or None,
         raw=raw, fields=fields, time=time,
     )
 
@@ -144,11 +159,14 @@ def _txt_properties(rdata: bytes) -> dict[str, str]:
     return properties
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    for record in doc["mdns"]:
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    for record in r.children("mdns"):
+        txt = record.data.get("txt")
+        if not isinstance(txt, (str, list, Mapping, type(None))):
+            raise record.bad("txt", f"expected an object, a list or a string, got {type_name(txt)}")
         yield from_service(
-            record.get("type", ""), record.get("name", ""), server=record.get("server"),
-            service_port=record.get("port"), txt=record.get("txt") or {}, **where,
+            record.text("type", ""), record.text("name", ""), server=record.opt_text("server"),
+            service_port=record.opt_integer("port", 0, 65535), txt=txt or {}, **where,
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import (
@@ -23,6 +23,9 @@ from ._common import (
     text_of,
 )
 from ._spec import Field, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = [
     "SPEC",
@@ -165,8 +168,10 @@ def parse_network_interfaces(
     )
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield parse_device_information(doc["onvif_device_info"], **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    info = r.text_or_object("onvif_device_info")
+    if info:
+        yield parse_device_information(info if isinstance(info, str) else r.text_map("onvif_device_info"), **where)
 
 
 SPEC = ProtocolSpec(

@@ -6,12 +6,15 @@ on) and the short form's ``ports`` list all make the same observation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._spec import Field, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "open_port"]
 
@@ -24,9 +27,9 @@ def open_port(probe: str, ip: str | None, port: int, *, mac: str | None = None, 
     )
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    for port in doc["ports"]:
-        yield open_port(where["probe"], where["ip"], int(port), mac=where["mac"])
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    for port in r.integers("ports", 1, 65535):
+        yield open_port(where["probe"], where["ip"], port, mac=where["mac"])
 
 
 SPEC = ProtocolSpec(

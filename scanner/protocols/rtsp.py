@@ -7,9 +7,9 @@ The realm of a 401 is the useful part: ``Login to <serial>`` (Dahua and its OEMs
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._common import (
@@ -23,6 +23,9 @@ from ._common import (
 )
 from ._spec import Field, Heard, Passive, ProtocolSpec
 from .http import auth_fields
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "build_request", "parse_reply"]
 
@@ -78,8 +81,10 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
     yield ("rtsp", heard.src, heard.sport), parse_reply(heard.payload, port=heard.sport, **heard.where())
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield parse_reply(doc["rtsp"], port=554, **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    text = r.opt_text("rtsp")
+    if text:
+        yield parse_reply(text, port=554, **where)
 
 
 SPEC = ProtocolSpec(

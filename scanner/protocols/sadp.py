@@ -8,9 +8,9 @@ answers with a ``<ProbeMatch>`` runs Hikvision firmware, whatever its label says
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import (
@@ -22,6 +22,9 @@ from ._common import (
     parse_xml,
 )
 from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "build_inquiry", "is_reply_to", "parse_reply"]
 
@@ -104,8 +107,10 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
         yield ("sadp", heard.src), parse_reply(payload, **heard.where())
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield parse_reply(doc["sadp"], **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    text = r.opt_text("sadp")
+    if text:
+        yield parse_reply(text, **where)
 
 
 SPEC = ProtocolSpec(

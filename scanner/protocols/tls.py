@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
 from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "from_der", "from_names", "name_attributes", "normalize_name"]
 
@@ -131,8 +134,10 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
     yield ("tls", heard.src, heard.sport), from_der(heard.payload, port=heard.sport, **heard.where())
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield from_names(doc.get("tls_subject", ""), doc.get("tls_issuer", ""), port=443, **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    subject, issuer = r.opt_text("tls_subject"), r.opt_text("tls_issuer")
+    if subject or issuer:
+        yield from_names(subject or "", issuer or "", port=443, **where)
 
 
 _NAMES = "RFC 4514 string, e.g. `CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,...`"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._common import (
@@ -22,6 +22,9 @@ from ._common import (
     split_message,
 )
 from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "build_msearch", "parse_description", "parse_ssdp"]
 
@@ -131,11 +134,12 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
         yield ("ssdp", heard.src), parse_ssdp(heard.payload, **heard.where())
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    if doc.get("ssdp"):
-        yield parse_ssdp(doc["ssdp"], **where)
-    if doc.get("upnp"):
-        yield parse_description(doc["upnp"], **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    ssdp, description = r.opt_text("ssdp"), r.opt_text("upnp")
+    if ssdp:
+        yield parse_ssdp(ssdp, **where)
+    if description:
+        yield parse_description(description, **where)
 
 
 SPEC = ProtocolSpec(

@@ -8,9 +8,9 @@ on relabelled units, which a rewritten ``name/`` scope does not remove.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Hashable, Iterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from ..models import ArtefactKind, Observation, normalize_mac
@@ -27,6 +27,9 @@ from ._common import (
     text_of,
 )
 from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = ["SPEC", "build_probe", "is_reply_to", "normalize_message_id", "parse_message", "parse_scopes", "scope_fields"]
 
@@ -175,8 +178,10 @@ def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
         yield ("wsd", heard.src), parse_message(payload, **heard.where())
 
 
-def _short_form(doc: Mapping[str, Any], where: dict[str, Any]) -> Iterator[Observation]:
-    yield parse_message(doc["onvif_probematch"], **where)
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    text = r.opt_text("onvif_probematch")
+    if text:
+        yield parse_message(text, **where)
 
 
 SPEC = ProtocolSpec(
