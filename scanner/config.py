@@ -232,6 +232,13 @@ def _read_credentials(path: str) -> Any:
     return load(path)
 
 
+def _method_names() -> tuple[str, ...]:
+    # the protocols' declarations say which methods exist (imported here: settings come first)
+    from .protocols import methods
+
+    return tuple(spec.name for spec in methods())
+
+
 def _report_formats() -> tuple[str, ...]:
     from camsweep.reports import REPORT_FORMATS  # the renderers say which formats exist
 
@@ -277,7 +284,7 @@ class ScanConfig:
         key="scan.interface")
     methods: tuple[str, ...] = setting(
         (), "Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
-            "(arp, wsd, sadp, dhip, ssdp, mdns, ports, http, rtsp, tls, onvif).",
+            f"({', '.join(_method_names())}).",
         cli="--methods", key="scan.methods", metavar="LIST")
     credentials: tuple[Credential, ...] = setting(
         (), "TOML file of ONVIF credentials per host/subnet (see below).", cli="--credentials",
