@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from camsweep.reports import REPORT_FORMATS, render, render_report, write_atomic
+from camsweep.reports import REPORT_FORMATS, render, render_report
+from camsweep.savedscan import write_atomic
 from camsweep.reports.csv_doc import COLUMNS, safe_cell
 from camsweep import restrictions
 from camsweep.cli import main

@@ -19,6 +19,7 @@ from ..errors import ExitCode
 from ..findings import Assessment, Status, evaluate
 from ..inventory import Inventory, identity_of
 from ..models import ScanResult
+from ..savedscan import write_atomic
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -78,8 +79,6 @@ def render_for(assessment: Assessment, fmt: str) -> str:
 
 def finish(result: ScanResult, outputs: Outputs) -> int:
     """Judge, store, write; returns the exit code (the caller exits with it)."""
-    from camsweep.reports import write_atomic
-
     assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
     new_restricted = 0
     if not outputs.no_store:

@@ -11,8 +11,8 @@ import click
 
 from .._child import python_command
 from ..errors import ScanError
+from ..savedscan import read_scan
 from ._finish import Outputs, finish
-from .report import read_scan
 
 SCAN_BOUND = 300.0
 """Seconds the demo scan may take at most (it takes ~10 s on the shipped 40-odd devices)."""

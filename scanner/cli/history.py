@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import json
-
 import click
-from tabulate import tabulate
+
+from camsweep.reports.history import HISTORY_RENDERERS
 
 from ..inventory import Inventory
 
 
 @click.command("history")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Inventory database (default: see README).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(HISTORY_RENDERERS)), default="table", show_default=True)
 def command(db_path: str | None, fmt: str) -> None:
     """List the scans stored in the inventory, oldest first."""
     with Inventory(db_path) as inv:
         scans = inv.scans()
-    if fmt == "json":
-        click.echo(json.dumps([{
-            "id": s.id, "started": s.started, "finished": s.finished, "mode": s.mode, "partial": s.partial,
-            "targets": list(s.targets), "devices": s.device_count, "restricted": s.restricted_count,
-        } for s in scans], indent=2))
-        return
-    rows = [[s.id, s.started[:19], s.mode + (" (partial)" if s.partial else ""), " ".join(s.targets),
-             s.device_count, s.restricted_count] for s in scans]
-    click.echo(tabulate(rows, headers=["scan", "started (UTC)", "mode", "targets", "devices", "restricted"]))
+    click.echo(HISTORY_RENDERERS[fmt](scans), nl=False)

@@ -3,45 +3,21 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from camsweep.reports import REPORT_FORMATS, render_report, write_atomic
+from camsweep.reports import REPORT_FORMATS, render_report
 
 from .. import restrictions, runconfig
-from ..errors import CamsweepError, InputFileError
+from ..errors import CamsweepError
 from ..findings import Assessment, evaluate
 from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
-
-
-def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: not valid JSON: nested too deeply") from None
-    if isinstance(data, dict) and isinstance(data.get("scan"), dict):
-        data = data["scan"]  # a report JSON carries the scan it was made from
-    if not isinstance(data, dict) or "devices" not in data:
-        raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
-    try:
-        return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error.__class__.__name__}: {error}") from None
+from ..savedscan import read_scan, write_atomic
+from ._finish import exit_code as finishing_code
 
 
 def _policy_help() -> str:
@@ -53,8 +29,6 @@ def _policy_help() -> str:
 
 
 def exit_code(assessment: Assessment) -> int:
-    from ._finish import exit_code as finishing_code
-
     return finishing_code(assessment, "restricted", 0)
 
 

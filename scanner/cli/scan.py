@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from dataclasses import replace
@@ -14,10 +13,8 @@ import click
 
 from ..config import DEFAULT_PORTS, ScanConfig, default_state_dir
 from ..errors import OutputError, UsageError
-from ..models import ScanResult
+from ..savedscan import save_state
 from ._finish import finish_and_exit, output_options, outputs_from
-
-STATE_FILE = "last-scan.json"
 
 CREDENTIALS_HELP = """\b
 Credentials file (TOML; chmod 600 -- a file others can read is used with a warning):
@@ -28,20 +25,6 @@ Credentials file (TOML; chmod 600 -- a file others can read is used with a warni
 Used for ONVIF GetDeviceInformation/GetNetworkInterfaces and one read-only
 maker page over HTTP (Digest; Basic only over HTTPS) on the hosts it covers,
 one login attempt each. Passwords are never logged or written anywhere."""
-
-
-def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
-    """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
-    from camsweep.reports import write_atomic
-
-    path = Path(state_dir) if state_dir else default_state_dir()
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
-    except OSError as exc:
-        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
-    target = path / STATE_FILE
-    write_atomic(target, json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n")
-    return target
 
 
 def parse_ports(text: str) -> tuple[int, ...]:
