@@ -36,7 +36,6 @@ from camsweep.passive import analyse_capture
 from camsweep.passive.capture import LINKTYPE_ETHERNET, open_capture
 from camsweep.types import RESTRICTED_MAKERS
 
-from tests.conftest import lab_unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "lab-capture.pcap"
@@ -191,10 +190,7 @@ def _addressed_to(frame: bytes, ip: str, mac: bytes) -> bool:
 # -- the chatty lab ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def chatty_lab() -> Iterator[Any]:
-    reason = lab_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+def chatty_lab(needs_root: None) -> Iterator[Any]:
     from camsweep.lab import Lab
 
     with Lab(prefix=f"cs-p{os.getpid()}-", chatter=True, chatter_period=PERIOD) as lab:
@@ -341,10 +337,8 @@ def test_cli_lab_up_passes_the_chatter_options(monkeypatch: pytest.MonkeyPatch) 
     assert made == [{"chatter": True, "chatter_period": 2.5}, {"chatter": False, "chatter_period": 5.0}]
 
 
+@pytest.mark.usefixtures("needs_root")
 def test_chatty_lab_tears_down_its_client_namespace(tmp_path: Path) -> None:
-    reason = lab_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
     import shutil
 
     from camsweep.lab import Lab, check_isolated

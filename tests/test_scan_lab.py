@@ -25,8 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
 SCAN_BOUND = 120  # seconds: the subprocess is killed (and the test fails) beyond this
 
-pytestmark = pytest.mark.lab
-
 
 TRUTH_TYPES = {"intercom": "doorbell/intercom", "access_control": "access control"}
 """Ground-truth type names (PROFILES.md) that DeviceType spells differently."""
