@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from tabulate import tabulate
 
+from camsweep.jsonio import dumps
 from camsweep.models import IdentifiedDevice
 
 from .text import clean
@@ -19,15 +18,17 @@ def render_text(item: IdentifiedDevice) -> str:
         # Brand, model, firmware and serial are device text: cleaned like every other value here.
         f"verdict: maker {v.manufacturer.value}, brand {clean(v.brand or '-')}, type {v.device_type.value}, "
         f"model {clean(v.model or '-')}, firmware {clean(v.firmware or '-')}, serial {clean(v.serial or '-')}",
-        f"confidence: {v.confidence_level} ({v.confidence:.2f})",
+        f"confidence: {clean(v.confidence_level)} ({v.confidence:.2f})",
     ]
     if v.summary:
         lines.append(f"summary: {clean(v.summary, 300)}")
     lines.append("")
     lines.append(f"rule hits ({len(v.hits)}):")
     if v.hits:
-        rows = [[h.rule_id, h.tier.value, f"{h.certainty:.2f}", h.maker.value if h.maker else "", clean(h.brand or ""),
-                 h.probe, h.seen_at.strftime("%H:%M:%S"), clean(h.field), clean(h.value, 60)] for h in v.hits]
+        # A saved scan is a file anyone may hand over: every text in it is cleaned, not only device text.
+        rows = [[clean(h.rule_id), h.tier.value, f"{h.certainty:.2f}", h.maker.value if h.maker else "",
+                 clean(h.brand or ""), clean(h.probe), h.seen_at.strftime("%H:%M:%S"), clean(h.field),
+                 clean(h.value, 60)] for h in v.hits]
         lines.append(tabulate(rows, headers=["rule", "tier", "certainty", "maker", "brand", "probe", "time",
                                              "field", "value"], tablefmt="simple"))
     lines.append("")
@@ -36,7 +37,7 @@ def render_text(item: IdentifiedDevice) -> str:
     lines.append(f"observations ({len(d.observations)}):")
     for o in d.observations:
         where = f"{o.ip or '-'}" + (f":{o.port}" if o.port else "") + (f" {o.mac}" if o.mac else "")
-        head = f"- {o.time:%H:%M:%S} {o.probe} {o.kind.value} {clean(where)}"
+        head = f"- {o.time:%H:%M:%S} {clean(o.probe)} {o.kind.value} {clean(where)}"
         if o.problem:  # may quote the device (a URL it sent, a parser message)
             head += f"  PROBLEM {clean(o.problem, 200)}"
         if o.truncated:
@@ -50,7 +51,7 @@ def render_text(item: IdentifiedDevice) -> str:
 
 
 def render_json(item: IdentifiedDevice) -> str:
-    return json.dumps(item.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return dumps(item.to_dict(), indent=2) + "\n"
 
 
 RENDERERS = {"text": render_text, "json": render_json}

@@ -3,11 +3,12 @@ between two of them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
+
+from camsweep.jsonio import dumps
 
 from .text import clean
 
@@ -16,13 +17,13 @@ if TYPE_CHECKING:  # the inventory's records; reports never open the database
 
 
 def render_history_text(scans: Sequence[ScanSummary]) -> str:
-    rows = [[s.id, s.started[:19], s.mode + (" (partial)" if s.partial else ""), " ".join(s.targets),
-             s.device_count, s.restricted_count] for s in scans]
+    rows = [[s.id, clean(s.started[:19]), clean(s.mode) + (" (partial)" if s.partial else ""),
+             clean(" ".join(s.targets), 120), s.device_count, s.restricted_count] for s in scans]
     return tabulate(rows, headers=["scan", "started (UTC)", "mode", "targets", "devices", "restricted"]) + "\n"
 
 
 def render_history_json(scans: Sequence[ScanSummary]) -> str:
-    return json.dumps([{
+    return dumps([{
         "id": s.id, "started": s.started, "finished": s.finished, "mode": s.mode, "partial": s.partial,
         "targets": list(s.targets), "devices": s.device_count, "restricted": s.restricted_count,
     } for s in scans], indent=2) + "\n"
@@ -42,7 +43,7 @@ def render_diff_text(old_id: int, new_id: int, changes: Sequence[Change]) -> str
 
 
 def render_diff_json(old_id: int, new_id: int, changes: Sequence[Change]) -> str:
-    return json.dumps({"old": old_id, "new": new_id, "changes": [
+    return dumps({"old": old_id, "new": new_id, "changes": [
         {"identity": c.identity, "what": c.what, "details": list(c.details),
          "before": c.before and _sighting(c.before),
          "after": c.after and _sighting(c.after)} for c in changes]}, indent=2) + "\n"

@@ -18,7 +18,6 @@ import base64
 import hashlib
 import html
 import ipaddress
-import json
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -26,6 +25,7 @@ from typing import Any
 
 from camsweep import __version__
 from camsweep.findings import Assessment, Finding, Status
+from camsweep.jsonio import dumps
 from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .text import clean
@@ -48,8 +48,8 @@ def e(value: object, limit: int = 2000) -> str:
 
 def script_json(data: Any) -> str:
     """JSON safe to embed inside a <script> element."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    for raw, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    text = dumps(data, sort_keys=True)  # U+2028/U+2029 (and lone surrogates) are escaped there
+    for raw, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
         text = text.replace(raw, escaped)
     return text
 

@@ -6,9 +6,8 @@
 
 from __future__ import annotations
 
-import json
-
 from camsweep.findings import Assessment
+from camsweep.jsonio import dumps
 from camsweep.models import ScanResult
 
 REPORT_VERSION = 1
@@ -16,7 +15,7 @@ REPORT_VERSION = 1
 
 
 def render(result: ScanResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps(result.to_dict(), indent=2) + "\n"
 
 
 def report_dict(assessment: Assessment) -> dict[str, object]:
@@ -27,4 +26,4 @@ def report_dict(assessment: Assessment) -> dict[str, object]:
 
 
 def render_report(assessment: Assessment) -> str:
-    return json.dumps(report_dict(assessment), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps(report_dict(assessment), indent=2) + "\n"

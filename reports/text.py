@@ -17,6 +17,22 @@ def clean(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]|\r(?!\n)"
+)
+
+
+def for_terminal(text: str) -> str:
+    """Rendered output made safe to print as a whole: what ``clean`` removes from values, except
+    the line breaks, tabs and CRLF line ends (CSV) that the output's own layout uses.
+
+    The renderers clean every device value; this is the net under them for any value a renderer
+    forgets (a saved scan can put device text in any field), so nothing on stdout can drive the
+    terminal, reorder its text or fail to encode.
+    """
+    return _TERMINAL_UNSAFE.sub("?", text)
+
+
 _LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 

@@ -107,7 +107,7 @@ def _device(group: list[Observation], seen_on_wire: dict[str, set[str]] | None =
         | {
             o.port
             for o in group
-            if o.port and o.problem is None and o.kind in (ArtefactKind.HTTP_RESPONSE, ArtefactKind.RTSP_BANNER, ArtefactKind.TLS_CERTIFICATE)
+            if o.port and o.usable and o.kind in (ArtefactKind.HTTP_RESPONSE, ArtefactKind.RTSP_BANNER, ArtefactKind.TLS_CERTIFICATE)
         }
     )
     key = macs[0] if macs else ips[0]

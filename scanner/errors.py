@@ -26,7 +26,7 @@ class ExitCode:
     USAGE = 2  # usage, configuration or data error; nothing was sent
     RESTRICTED = 3  # finished; at least one device falls under the chosen policy
     NEW_RESTRICTED = 4  # with --fail-on new: a restricted device not in the previous scan
-    SCAN_FAILED = 5  # the scan could not run (e.g. interface vanished, lock held)
+    SCAN_FAILED = 5  # the scan could not run (e.g. interface vanished, lock held), or was not stored
     PARTIAL = 6  # interrupted or input only partly readable; results kept, marked partial
 
 

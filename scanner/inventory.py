@@ -9,15 +9,16 @@ exactly as it was. Default location: ``$XDG_STATE_HOME/camsweep/inventory.sqlite
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
+from . import jsonio
 from .config import default_state_dir
-from .errors import InventoryError
+from .errors import InputFileError, InventoryError
 from .models import IdentifiedDevice, ScanResult
 
 DB_SCHEMA_VERSION = 1
@@ -104,15 +105,58 @@ def _create_private(path: Path) -> None:
     """Create a new database file as 0600 (sqlite would make it 0644 less the umask).
 
     The inventory lists every device, its weaknesses and where it is. SQLite gives its -wal and
-    -shm files the database file's permissions. An existing file is left as it is.
+    -shm files the database file's permissions. An existing file is left as it is; a symbolic link
+    to a missing file is refused, because sqlite would create the file it points to with its own
+    (0644) permissions, wherever that is.
     """
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except FileExistsError:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise InventoryError(
+                f"{path}: is a symbolic link to a missing file; refusing to create a database through it "
+                "(remove the link, or give --db the real path)"
+            ) from None
         return
     except OSError as exc:
         raise InventoryError(f"{path}: cannot create the database: {exc.strerror}") from None
     os.close(fd)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: Any) -> Any:
+    """A value SQLite can bind: a lone surrogate (device text) cannot be encoded as UTF-8 and is
+    replaced by U+FFFD here; the scan's full JSON keeps it, escaped (``jsonio.dumps``)."""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _typed(row: Sequence[Any], *kinds: Any) -> Sequence[Any]:
+    """``row`` when each value has its column's type; a damaged database gives other types."""
+    for value, kind in zip(row, kinds, strict=True):
+        if not isinstance(value, kind):
+            expected = "text" if kind in (str, _TEXT_OR_NULL) else _SQL_TYPES.get(kind, "another type")
+            raise ValueError(f"{_SQL_TYPES.get(type(value), 'a value')} where {expected} belongs")
+    return row
+
+
+_SQL_TYPES = {bytes: "a blob", str: "text", int: "an integer", float: "a real", type(None): "null"}
+
+
+_TEXT_OR_NULL = (str, type(None))
+
+def _reason(error: object, limit: int = 200) -> str:
+    """An error's message as part of one line: sqlite quotes the damaged schema text itself,
+    newlines and all."""
+    text = " ".join(str(error).split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_DB_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+"""What a damaged file raises from the sqlite3 module (its error message itself may be bytes of
+the damaged schema, which then fail to decode)."""
 
 
 class Inventory:
@@ -127,11 +171,29 @@ class Inventory:
         _create_private(self.path)
         try:
             self.db = sqlite3.connect(self.path, timeout=10)
+        except _DB_ERRORS as exc:
+            raise InventoryError(f"{self.path}: not a usable camsweep database ({_reason(exc)})") from None
+        try:
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")
             self._check_schema()
-        except sqlite3.DatabaseError as exc:
-            raise InventoryError(f"{self.path}: not a usable camsweep database ({exc})") from None
+        except _DB_ERRORS as exc:
+            self.db.close()
+            raise InventoryError(f"{self.path}: not a usable camsweep database ({_reason(exc)})") from None
+        except InventoryError:
+            self.db.close()
+            raise
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every read goes through here: a damaged file (a flipped byte, a truncated page) is
+        one InventoryError, whichever query meets it first."""
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except _DB_ERRORS as exc:
+            raise self.damaged(exc) from None
+
+    def damaged(self, why: object) -> InventoryError:
+        return InventoryError(f"{self.path}: the database is damaged ({_reason(why)}); restore it from a backup or move it away")
 
     def _check_schema(self) -> None:
         has_meta = self.db.execute(
@@ -139,7 +201,10 @@ class Inventory:
         ).fetchone()
         if has_meta:
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+            text = str(row[0]) if row else ""
+            if not (text.isdecimal() and len(text) < 10):
+                raise InventoryError(f"{self.path}: not a camsweep inventory (schema version {jsonio.quote(text)})")
+            version = int(text)
             if version > DB_SCHEMA_VERSION:
                 raise InventoryError(
                     f"{self.path}: database schema {version} is newer than this camsweep ({DB_SCHEMA_VERSION}); upgrade camsweep"
@@ -174,30 +239,31 @@ class Inventory:
             identity_of(i): (identity_of(i) in restricted) if restricted is not None else i.verdict.is_restricted_maker
             for i in items
         }
+        def write(sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+            return self.db.execute(sql, [_text(p) for p in params])
+
         try:
             with self.db:
-                cur = self.db.execute(
+                cur = write(
                     "INSERT INTO scans (started, finished, mode, partial, targets, device_count, restricted_count, result)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         result.started.isoformat(), result.finished.isoformat(), result.mode,
-                        int(result.partial), json.dumps(list(result.targets)), len(items),
-                        sum(flags.values()), json.dumps(result.to_dict()),
+                        int(result.partial), jsonio.dumps(list(result.targets)), len(items),
+                        sum(flags.values()), jsonio.dumps(result.to_dict()),
                     ),
                 )
                 scan_id = int(cur.lastrowid or 0)
                 for item in items:
                     identity = identity_of(item)
-                    self.db.execute(
+                    write(
                         "INSERT INTO devices (identity, first_scan, last_scan) VALUES (?, ?, ?)"
                         " ON CONFLICT(identity) DO UPDATE SET last_scan = excluded.last_scan",
                         (identity, scan_id, scan_id),
                     )
-                    device_id = self.db.execute(
-                        "SELECT id FROM devices WHERE identity = ?", (identity,)
-                    ).fetchone()[0]
+                    device_id = write("SELECT id FROM devices WHERE identity = ?", (identity,)).fetchone()[0]
                     v, d = item.verdict, item.device
-                    self.db.execute(
+                    write(
                         "INSERT OR REPLACE INTO sightings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
                             scan_id, device_id, d.ip, d.mac, d.hostnames[0] if d.hostnames else None,
@@ -205,19 +271,26 @@ class Inventory:
                             v.serial, v.confidence, int(flags[identity]),
                         ),
                     )
-        except sqlite3.DatabaseError as exc:
-            raise InventoryError(f"{self.path}: could not store the scan ({exc}); earlier scans are intact") from None
+        except _DB_ERRORS as exc:
+            raise InventoryError(f"{self.path}: could not store the scan ({_reason(exc)}); earlier scans are intact") from None
         return scan_id
 
     def scans(self) -> list[ScanSummary]:
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT id, started, finished, mode, partial, targets, device_count, restricted_count"
             " FROM scans ORDER BY id"
-        ).fetchall()
-        return [
-            ScanSummary(r[0], r[1], r[2], r[3], bool(r[4]), tuple(json.loads(r[5])), r[6], r[7])
-            for r in rows
-        ]
+        )
+        out = []
+        for row in rows:
+            try:
+                r = _typed(row, int, str, str, str, int, str, int, int)
+                targets = jsonio.loads(r[5])
+                if not (isinstance(targets, list) and all(isinstance(t, str) for t in targets)):
+                    raise ValueError("targets is not a list of strings")
+            except ValueError as exc:
+                raise self.damaged(f"scan {row[0]!r}: {exc}") from None
+            out.append(ScanSummary(r[0], r[1], r[2], r[3], bool(r[4]), tuple(targets), r[6], r[7]))
+        return out
 
     def resolve(self, ref: str | int | None, offset: int = 0) -> int:
         """A scan id from a user reference: a number, ``last``/None (newest), ``last~N``."""
@@ -237,21 +310,28 @@ class Inventory:
         return ids[index]
 
     def load(self, scan_id: int) -> ScanResult:
-        row = self.db.execute("SELECT result FROM scans WHERE id = ?", (scan_id,)).fetchone()
-        if not row:
+        rows = self._rows("SELECT result FROM scans WHERE id = ?", (scan_id,))
+        if not rows:
             raise InventoryError(f"no scan {scan_id} in {self.path}")
         try:
-            return ScanResult.from_dict(json.loads(row[0]))
-        except (ValueError, KeyError) as exc:
-            raise InventoryError(f"{self.path}: scan {scan_id} is unreadable ({exc})") from None
+            return ScanResult.from_dict(jsonio.loads(_typed(rows[0], str)[0]))
+        except (ValueError, InputFileError) as exc:
+            raise self.damaged(f"scan {scan_id}: {exc}") from None
 
     def sightings(self, scan_id: int) -> dict[str, Sighting]:
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.brand, s.device_type, s.model, s.firmware, s.restricted"
             " FROM sightings s JOIN devices d ON d.id = s.device_id WHERE s.scan_id = ?",
             (scan_id,),
-        ).fetchall()
-        return {r[0]: Sighting(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8])) for r in rows}
+        )
+        out = {}
+        for row in rows:
+            try:
+                r = _typed(row, str, *[_TEXT_OR_NULL] * 2, str, _TEXT_OR_NULL, str, *[_TEXT_OR_NULL] * 2, int)
+            except ValueError as exc:
+                raise self.damaged(f"a sighting in scan {scan_id}: {exc}") from None
+            out[r[0]] = Sighting(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+        return out
 
     def diff(self, old: int, new: int) -> list[Change]:
         """New, gone and changed devices between two scans."""
@@ -269,25 +349,30 @@ class Inventory:
 
     def new_restricted(self, scan_id: int) -> list[Sighting]:
         """Restricted devices in ``scan_id`` that no earlier scan had seen."""
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT d.identity FROM sightings s JOIN devices d ON d.id = s.device_id"
             " WHERE s.scan_id = ? AND s.restricted = 1 AND d.first_scan = ?",
             (scan_id, scan_id),
-        ).fetchall()
+        )
         current = self.sightings(scan_id)
+        if any(r[0] not in current for r in rows):  # the two queries disagree: a damaged index
+            raise self.damaged(f"scan {scan_id}: sightings do not match")
         return [current[r[0]] for r in rows]
 
     def prune(self, keep: int) -> int:
         """Keep the newest ``keep`` scans; returns how many were removed."""
         ids = [s.id for s in self.scans()]
         doomed = ids[:-keep] if keep > 0 else []
-        with self.db:
-            for scan_id in doomed:
-                self.db.execute("DELETE FROM sightings WHERE scan_id = ?", (scan_id,))
-                self.db.execute("DELETE FROM scans WHERE id = ?", (scan_id,))
-            self.db.execute(
-                "DELETE FROM devices WHERE id NOT IN (SELECT DISTINCT device_id FROM sightings)"
-            )
+        try:
+            with self.db:
+                for scan_id in doomed:
+                    self.db.execute("DELETE FROM sightings WHERE scan_id = ?", (scan_id,))
+                    self.db.execute("DELETE FROM scans WHERE id = ?", (scan_id,))
+                self.db.execute(
+                    "DELETE FROM devices WHERE id NOT IN (SELECT DISTINCT device_id FROM sightings)"
+                )
+        except _DB_ERRORS as exc:
+            raise self.damaged(exc) from None
         return len(doomed)
 
     def iter_results(self) -> Iterator[tuple[int, ScanResult]]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field as _field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from .jsonio import Reader, quote
+
 # The shared enums live in camsweep.types (the data package uses them too); re-exported here.
 from .types import ArtefactKind, DeviceType, Manufacturer, Tier
 
@@ -54,16 +56,26 @@ def normalize_ip(value: str | None) -> str | None:
         return None
 
 
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
+"""Code points UTF-8 cannot encode: surrogates, which JSON escapes (``"\\ud800"``) and
+surrogateescape decoding let into a str. Every other code point encodes."""
+
+
+def encodable(text: str) -> tuple[str, int]:
+    """``text`` with every code point UTF-8 cannot encode replaced by U+FFFD, and how many were."""
+    if text.isascii() or not _UNENCODABLE.search(text):
+        return text, 0
+    return _UNENCODABLE.subn("\ufffd", text)
+
+
 def bound(text: str | None, limit: int = RAW_LIMIT) -> str | None:
     if text is None:
         return None
     return text if len(text) <= limit else text[:limit]
 
 
-def _dt(value: str | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
+UNENCODABLE_TEXT = "unencodable-text:"
+"""How ``Observation.problem`` starts when only text UTF-8 cannot encode was replaced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +86,11 @@ class Observation:
     ``sadp.serial``, ...; the full list is in ARCHITECTURE.md). Fingerprint rules match on those
     keys. ``raw`` keeps the artefact itself, cut to ``RAW_LIMIT`` characters (``truncated`` says so).
     ``problem`` records input that was bad (garbage, oversize, XML bomb, ...): such an observation
-    is kept as evidence of what happened but carries no fields.
+    is kept as evidence of what happened but carries no fields. The one exception is text that
+    UTF-8 cannot encode (a lone surrogate from a JSON escape): every source of observations (codecs,
+    captures, short form, saved files) comes through here, so it is replaced by U+FFFD here, once,
+    the fields are kept, and ``problem`` says ``unencodable-text: N code point(s) replaced`` --
+    otherwise writing the scan as JSON or into SQLite would fail on it.
     """
 
     probe: str
@@ -87,6 +103,42 @@ class Observation:
     fields: Mapping[str, str] = _field(default_factory=dict)
     truncated: bool = False
     problem: str | None = None
+
+    def __post_init__(self) -> None:
+        replaced = 0
+
+        def clean(text: object) -> object:
+            nonlocal replaced
+            if not isinstance(text, str):
+                return text
+            text, count = encodable(text)
+            replaced += count
+            return text
+
+        for name in ("probe", "ip", "mac", "raw", "problem"):
+            value = getattr(self, name)
+            cleaned = clean(value)
+            if cleaned is not value:
+                object.__setattr__(self, name, cleaned)
+        fields = None
+        if any(not (isinstance(k, str) and k.isascii() and isinstance(v, str) and v.isascii())
+               for k, v in self.fields.items()):
+            fields = {clean(k): clean(v) for k, v in self.fields.items()}
+        if replaced == 0:
+            return
+        if fields is not None:
+            object.__setattr__(self, "fields", fields)
+        note = f"{UNENCODABLE_TEXT} {replaced} code point(s) replaced"
+        object.__setattr__(self, "problem", f"{self.problem}; {note}" if self.problem else note)
+
+    @property
+    def usable(self) -> bool:
+        """True when the fields are evidence: no problem, or only unencodable text replaced.
+
+        A replaced lone surrogate does not make the rest of a reply untrue (a DHIP answer whose
+        model carries one still says Dahua firmware), so such an observation still counts.
+        """
+        return self.problem is None or self.problem.startswith(UNENCODABLE_TEXT)
 
     @classmethod
     def make(
@@ -139,18 +191,20 @@ class Observation:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Observation":
+    def from_dict(cls, data: "Mapping[str, Any] | Reader") -> "Observation":
+        """Read one saved observation; a malformed one raises InputFileError (see ``Reader``)."""
+        r = _reader(data)
         return cls(
-            probe=str(data["probe"]),
-            kind=ArtefactKind(data["kind"]),
-            time=_dt(data["time"]),
-            ip=data.get("ip"),
-            mac=data.get("mac"),
-            port=data.get("port"),
-            raw=data.get("raw"),
-            fields={str(k): str(v) for k, v in (data.get("fields") or {}).items()},
-            truncated=bool(data.get("truncated", False)),
-            problem=data.get("problem"),
+            probe=r.text("probe"),
+            kind=r.choice("kind", ArtefactKind),
+            time=r.moment("time"),
+            ip=r.converted("ip", normalize_ip, "an IP address"),
+            mac=r.converted("mac", normalize_mac, "a MAC address"),
+            port=r.opt_integer("port", 0, 65535),
+            raw=r.opt_text("raw"),
+            fields=r.text_map("fields"),
+            truncated=r.flag("truncated", False),
+            problem=r.opt_text("problem"),
         )
 
 
@@ -184,14 +238,15 @@ class Device:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Device":
+    def from_dict(cls, data: "Mapping[str, Any] | Reader") -> "Device":
+        r = _reader(data)
         return cls(
-            key=str(data["key"]),
-            macs=tuple(data.get("macs", ())),
-            ips=tuple(data.get("ips", ())),
-            hostnames=tuple(data.get("hostnames", ())),
-            open_ports=tuple(int(p) for p in data.get("open_ports", ())),
-            observations=tuple(Observation.from_dict(o) for o in data.get("observations", ())),
+            key=r.text("key"),
+            macs=r.texts("macs", normalize_mac, "a MAC address"),
+            ips=r.texts("ips", normalize_ip, "an IP address"),
+            hostnames=r.texts("hostnames"),
+            open_ports=r.integers("open_ports", 0, 65535),
+            observations=tuple(Observation.from_dict(o) for o in r.children("observations")),
         )
 
 
@@ -229,20 +284,21 @@ class RuleHit:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RuleHit":
+    def from_dict(cls, data: "Mapping[str, Any] | Reader") -> "RuleHit":
+        r = _reader(data)
         return cls(
-            rule_id=data["rule_id"],
-            rule_file=data["rule_file"],
-            field=data["field"],
-            value=data["value"],
-            probe=data["probe"],
-            seen_at=_dt(data["seen_at"]),
-            tier=Tier(data["tier"]),
-            certainty=float(data["certainty"]),
-            maker=Manufacturer(data["maker"]) if data.get("maker") else None,
-            brand=data.get("brand"),
-            extracted=dict(data.get("extracted") or {}),
-            description=data.get("description", ""),
+            rule_id=r.text("rule_id"),
+            rule_file=r.text("rule_file"),
+            field=r.text("field"),
+            value=r.text("value"),
+            probe=r.text("probe"),
+            seen_at=r.moment("seen_at"),
+            tier=r.choice("tier", Tier),
+            certainty=r.number("certainty", 0.0, 1.0),
+            maker=r.choice("maker", Manufacturer) if r.data.get("maker") else None,
+            brand=r.opt_text("brand"),
+            extracted=r.text_map("extracted"),
+            description=r.text("description", ""),
         )
 
 
@@ -287,19 +343,20 @@ class Verdict:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Verdict":
+    def from_dict(cls, data: "Mapping[str, Any] | Reader") -> "Verdict":
+        r = _reader(data)
         return cls(
-            manufacturer=Manufacturer(data.get("manufacturer", "unknown")),
-            brand=data.get("brand"),
-            device_type=DeviceType(data.get("device_type", "unknown")),
-            model=data.get("model"),
-            firmware=data.get("firmware"),
-            serial=data.get("serial"),
-            confidence=float(data.get("confidence", 0.0)),
-            confidence_level=data.get("confidence_level", "none"),
-            hits=tuple(RuleHit.from_dict(h) for h in data.get("hits", ())),
-            conflicts=tuple(data.get("conflicts", ())),
-            summary=data.get("summary", ""),
+            manufacturer=r.choice("manufacturer", Manufacturer, Manufacturer.UNKNOWN),
+            brand=r.opt_text("brand"),
+            device_type=r.choice("device_type", DeviceType, DeviceType.UNKNOWN),
+            model=r.opt_text("model"),
+            firmware=r.opt_text("firmware"),
+            serial=r.opt_text("serial"),
+            confidence=r.number("confidence", 0.0, 1.0, 0.0),
+            confidence_level=r.text("confidence_level", "none"),
+            hits=tuple(RuleHit.from_dict(h) for h in r.children("hits")),
+            conflicts=r.texts("conflicts"),
+            summary=r.text("summary", ""),
         )
 
 
@@ -314,8 +371,9 @@ class IdentifiedDevice:
         return {"device": self.device.to_dict(), "verdict": self.verdict.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "IdentifiedDevice":
-        return cls(Device.from_dict(data["device"]), Verdict.from_dict(data["verdict"]))
+    def from_dict(cls, data: "Mapping[str, Any] | Reader") -> "IdentifiedDevice":
+        r = _reader(data)
+        return cls(Device.from_dict(r.child("device")), Verdict.from_dict(r.child("verdict")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,23 +412,30 @@ class ScanResult:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ScanResult":
+    def from_dict(cls, data: "Mapping[str, Any] | Reader") -> "ScanResult":
+        """Read a saved scan, checking every value's type and range: a malformed file raises
+        InputFileError naming the place (callers add the file's name), never another exception."""
         from .errors import SchemaVersionError
 
-        version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        r = _reader(data)
+        version = r.data.get("schema_version")
+        if type(version) is not int or version != SCHEMA_VERSION:  # True == 1 is not a version
             raise SchemaVersionError(
-                f"scan result has schema_version {version!r}; this camsweep reads {SCHEMA_VERSION}"
+                f"scan result has schema_version {quote(version)}; this camsweep reads {SCHEMA_VERSION}"
             )
         return cls(
-            started=_dt(data["started"]),
-            finished=_dt(data["finished"]),
-            devices=tuple(IdentifiedDevice.from_dict(d) for d in data.get("devices", ())),
-            targets=tuple(data.get("targets", ())),
-            methods=tuple(data.get("methods", ())),
-            partial=bool(data.get("partial", False)),
-            notes=tuple(data.get("notes", ())),
-            data_versions=dict(data.get("data_versions") or {}),
-            mode=data.get("mode", "scan"),
-            operator=data.get("operator", ""),
+            started=r.moment("started"),
+            finished=r.moment("finished"),
+            devices=tuple(IdentifiedDevice.from_dict(d) for d in r.children("devices")),
+            targets=r.texts("targets"),
+            methods=r.texts("methods"),
+            partial=r.flag("partial", False),
+            notes=r.texts("notes"),
+            data_versions=r.text_map("data_versions"),
+            mode=r.text("mode", "scan"),
+            operator=r.text("operator", ""),
         )
+
+
+def _reader(data: "Mapping[str, Any] | Reader") -> Reader:
+    return data if isinstance(data, Reader) else Reader(data)

@@ -14,7 +14,6 @@ saved scan itself.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -22,8 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import jsonio
 from .config import default_state_dir
-from .errors import InputFileError, OutputError
+from .errors import InputFileError, OutputError, SchemaVersionError
 from .models import ScanResult
 
 STATE_FILE = "last-scan.json"
@@ -89,14 +89,19 @@ def last_scan_path(state_dir: str | Path | None) -> Path:
     return (Path(state_dir) if state_dir else default_state_dir()) / STATE_FILE
 
 
+def make_state_dir(path: str | Path) -> None:
+    """Create the state directory (private: it holds the device inventory) or say why not."""
+    try:
+        Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
+
+
 def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
     """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
     target = last_scan_path(state_dir)
-    try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
-    except OSError as exc:
-        raise OutputError(f"cannot create the state directory {target.parent}: {exc.strerror or exc}") from None
-    write_atomic(target, json.dumps(result.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    make_state_dir(target.parent)
+    write_atomic(target, jsonio.dumps(result.to_dict(), indent=1) + "\n")
     return target
 
 
@@ -104,27 +109,30 @@ def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
 
 
 def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON."""
+    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON.
+
+    Any malformed content raises InputFileError (one line naming the file and the place), never
+    another exception.
+    """
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read: {error.strerror or error}") from None
+        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
     except UnicodeDecodeError:
         raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
+    text = jsonio.read_text(path, stdin_text)
     try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as error:
+        data: Any = jsonio.loads(text)
+    except ValueError as error:
         raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    except RecursionError:
-        raise InputFileError(f"{path}: not valid JSON: nested too deeply") from None
     if isinstance(data, dict) and isinstance(data.get("scan"), dict):
         data = data["scan"]  # a report JSON carries the scan it was made from
     if not isinstance(data, dict) or "devices" not in data:
         raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
     try:
         return ScanResult.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error.__class__.__name__}: {error}") from None
+    except SchemaVersionError as error:
+        raise SchemaVersionError(f"{path}: {error}") from None
+    except InputFileError as error:
+        raise InputFileError(f"{path}: not a valid saved scan: {error}") from None
 
 
 def load_result(path: str | Path) -> ScanResult:

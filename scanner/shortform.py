@@ -25,14 +25,15 @@ import json
 import logging
 from typing import Any, Iterable, Iterator, Mapping
 
+from . import jsonio
 from .errors import InputFileError, SchemaVersionError
-from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult
+from .jsonio import MAX_INPUT_BYTES, Reader, read_text  # noqa: F401 (read_text is part of this module's API)
+from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult, normalize_ip, normalize_mac
 from .protocols import dhcp, dhip, http, mdns, onvif, rtsp, sadp, tls, upnp, wsd
 
 log = logging.getLogger("camsweep")
 
 PROBE = "input"
-MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 SHORT_FORM_KEYS = frozenset(
     {
@@ -43,133 +44,167 @@ SHORT_FORM_KEYS = frozenset(
 )
 
 
-def read_text(path: str, stdin_text: str | None = None) -> str:
-    """Read an input file (``-`` for stdin) with a size bound and a clear error."""
-    if path == "-":
-        if stdin_text is None:
-            raise InputFileError("-: no input on stdin")
-        return stdin_text
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_INPUT_BYTES:
-        raise InputFileError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-
-
 def parse_documents(text: str, name: str) -> list[Any]:
     """A JSON document, or JSON lines (one object per non-empty line)."""
     stripped = text.strip()
     if not stripped:
         raise InputFileError(f"{name}: empty input")
     try:
-        return [json.loads(stripped)]
-    except json.JSONDecodeError as whole_error:
+        return [jsonio.loads(stripped)]
+    except ValueError as whole_error:
         docs = []
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                docs.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+                docs.append(jsonio.loads(line))
+            except ValueError as exc:
                 if lineno == 1 and len(docs) == 0:
-                    raise InputFileError(
-                        f"{name}: not valid JSON: {whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
-                    ) from None
-                raise InputFileError(f"{name}: line {lineno}: not valid JSON: {exc.msg}") from None
+                    raise InputFileError(f"{name}: not valid JSON: {_json_problem(whole_error, True)}") from None
+                raise InputFileError(f"{name}: line {lineno}: not valid JSON: {_json_problem(exc, False)}") from None
         return docs
 
 
+def _json_problem(error: ValueError, where: bool) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"{error.msg} at line {error.lineno} column {error.colno}" if where else error.msg
+    return str(error)  # too deep, or a number too long to read
+
+
 def observations_from_documents(docs: Iterable[Any], name: str) -> list[Observation]:
+    """Observations from decoded documents: host objects, saved scans, lists of them (any depth)."""
     out: list[Observation] = []
-    for doc in docs:
-        if isinstance(doc, list):
-            out.extend(observations_from_documents(doc, name))
+    pending: list[Iterator[Any]] = [iter(docs)]  # a stack, not recursion: [[[[...]]]] is not a host
+    while pending:
+        doc = next(pending[-1], _END)
+        if doc is _END:
+            pending.pop()
+        elif isinstance(doc, list):
+            pending.append(iter(doc))
         elif isinstance(doc, Mapping):
             out.extend(_from_mapping(doc, name))
         else:
-            raise InputFileError(f"{name}: expected a JSON object per host, got {type(doc).__name__}")
+            raise InputFileError(f"{name}: expected a JSON object per host, got {jsonio.type_name(doc)}")
     return out
+
+
+_END = object()
 
 
 def _from_mapping(doc: Mapping[str, Any], name: str) -> list[Observation]:
     if "schema_version" in doc:
-        if doc["schema_version"] != SCHEMA_VERSION:
+        version = doc["schema_version"]
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise SchemaVersionError(
-                f"{name}: schema_version {doc['schema_version']!r} is not supported (this camsweep reads {SCHEMA_VERSION})"
+                f"{name}: schema_version {jsonio.quote(version)} is not supported (this camsweep reads {SCHEMA_VERSION})"
             )
         try:
             if "devices" in doc:
                 result = ScanResult.from_dict(doc)
                 return [o for d in result.devices for o in d.device.observations]
-            return [Observation.from_dict(o) for o in doc.get("observations", ())]
-        except (KeyError, ValueError, TypeError) as exc:
+            return [Observation.from_dict(o) for o in Reader(doc).children("observations")]
+        except InputFileError as exc:
             raise InputFileError(f"{name}: does not follow schema {SCHEMA_VERSION}: {exc}") from None
     try:
         return list(short_form(doc))
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise InputFileError(f"{name}: host {doc.get('ip') or doc.get('mac')!r}: {exc}") from None
+    except InputFileError as exc:
+        host = doc.get("ip") or doc.get("mac")
+        raise InputFileError(f"{name}: host {jsonio.quote(host)}: {exc}") from None
 
 
 def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
-    """Turn one hand-written host object into observations, through the same parsers probes use."""
+    """Turn one hand-written host object into observations, through the same parsers probes use.
+
+    Each value's type is checked first (InputFileError naming the key): the parsers get device
+    text of the types they expect, and a wrong type is the author's mistake, not a device's.
+    """
+    r = Reader(doc)
     for key in doc:
         if key not in SHORT_FORM_KEYS:
             log.debug("short form: ignoring unknown key %r", key)
-    ip, mac = doc.get("ip"), doc.get("mac")
+    ip = r.converted("ip", normalize_ip, "an IP address")
+    mac = r.converted("mac", normalize_mac, "a MAC address")
     where = {"probe": PROBE, "ip": ip, "mac": mac}
     if mac:
         yield Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=ip, mac=mac, raw=mac)
-    if doc.get("hostname"):
+    hostname = r.opt_text("hostname")
+    if hostname:
+        yield Observation.make(PROBE, ArtefactKind.HOSTNAME, ip=ip, mac=mac, fields={"hostname.name": hostname})
+    for port in r.integers("ports", 1, 65535):
         yield Observation.make(
-            PROBE, ArtefactKind.HOSTNAME, ip=ip, mac=mac, fields={"hostname.name": doc["hostname"]}
+            PROBE, ArtefactKind.OPEN_PORT, ip=ip, mac=mac, port=port,
+            fields={"port.number": port, "port.protocol": "tcp"},
         )
-    for port in doc.get("ports", ()):
-        yield Observation.make(
-            PROBE, ArtefactKind.OPEN_PORT, ip=ip, mac=mac, port=int(port),
-            fields={"port.number": int(port), "port.protocol": "tcp"},
-        )
-    for resp in doc.get("http", ()):
-        headers = resp.get("headers") or {}
-        header_list = list(headers.items()) if isinstance(headers, Mapping) else [tuple(h) for h in headers]
+    for resp in r.children("http"):
+        port = resp.integer("port", 1, 65535, 80)
         yield http.parse_response(
-            int(resp.get("status", 200)), header_list, resp.get("body", "") or "",
-            path=resp.get("path", "/"), port=int(resp.get("port", 80)),
-            scheme=resp.get("scheme", "https" if int(resp.get("port", 80)) in (443, 8443) else "http"),
+            resp.integer("status", 100, 999, 200), _headers(resp), resp.text("body", ""),
+            path=resp.text("path", "/"), port=port,
+            scheme=resp.text("scheme", "https" if port in (443, 8443) else "http"),
             **where,
         )
-    if doc.get("rtsp"):
-        yield rtsp.parse_reply(doc["rtsp"], port=554, **where)
-    if doc.get("tls_subject") or doc.get("tls_issuer"):
-        yield tls.from_names(doc.get("tls_subject", ""), doc.get("tls_issuer", ""), port=443, **where)
-    if doc.get("onvif_probematch"):
-        yield wsd.parse_message(doc["onvif_probematch"], **where)
-    if doc.get("onvif_device_info"):
-        yield onvif.parse_device_information(doc["onvif_device_info"], **where)
-    if doc.get("sadp"):
-        yield sadp.parse_reply(doc["sadp"], **where)
-    if doc.get("dhip"):
-        yield dhip.parse_reply(doc["dhip"], **where)
-    if doc.get("ssdp"):
-        yield upnp.parse_ssdp(doc["ssdp"], **where)
-    if doc.get("upnp"):
-        yield upnp.parse_description(doc["upnp"], **where)
-    for record in doc.get("mdns", ()):
+    text = {key: r.opt_text(key) for key in _TEXT_KEYS}
+    if text["rtsp"]:
+        yield rtsp.parse_reply(text["rtsp"], port=554, **where)
+    if text["tls_subject"] or text["tls_issuer"]:
+        yield tls.from_names(text["tls_subject"] or "", text["tls_issuer"] or "", port=443, **where)
+    if text["onvif_probematch"]:
+        yield wsd.parse_message(text["onvif_probematch"], **where)
+    device_info = _text_or_object(r, "onvif_device_info")
+    if device_info:
+        if not isinstance(device_info, str):
+            device_info = r.text_map("onvif_device_info")
+        yield onvif.parse_device_information(device_info, **where)
+    if text["sadp"]:
+        yield sadp.parse_reply(text["sadp"], **where)
+    dhip_reply = _text_or_object(r, "dhip")  # DHIP JSON is free-form: the codec reads what it knows
+    if dhip_reply:
+        yield dhip.parse_reply(dhip_reply, **where)
+    if text["ssdp"]:
+        yield upnp.parse_ssdp(text["ssdp"], **where)
+    if text["upnp"]:
+        yield upnp.parse_description(text["upnp"], **where)
+    for record in r.children("mdns"):
+        txt = record.data.get("txt")
+        if not isinstance(txt, (str, list, Mapping, type(None))):
+            raise record.bad("txt", f"expected an object, a list or a string, got {jsonio.type_name(txt)}")
         yield mdns.from_service(
-            record.get("type", ""), record.get("name", ""), server=record.get("server"),
-            service_port=record.get("port"), txt=record.get("txt") or {}, **where,
+            record.text("type", ""), record.text("name", ""), server=record.opt_text("server"),
+            service_port=record.opt_integer("port", 0, 65535), txt=txt or {}, **where,
         )
     if doc.get("dhcp"):
-        d = doc["dhcp"]
+        d = r.child("dhcp")
+        param_list: Any = d.data.get("param_list")
+        if not isinstance(param_list, (str, type(None))):
+            param_list = d.integers("param_list", 0, 255)
         yield dhcp.from_options(
-            hostname=d.get("hostname"), vendor_class=d.get("vendor_class"),
-            param_list=d.get("param_list"), **where,
+            hostname=d.opt_text("hostname"), vendor_class=d.opt_text("vendor_class"), param_list=param_list, **where,
         )
+
+
+_TEXT_KEYS = ("rtsp", "tls_subject", "tls_issuer", "onvif_probematch", "sadp", "ssdp", "upnp")
+
+
+def _text_or_object(r: Reader, key: str) -> str | Mapping[str, Any] | None:
+    value = r.data.get(key)
+    if value is None or isinstance(value, (str, Mapping)):
+        return value
+    raise r.bad(key, f"expected an object or a string, got {jsonio.type_name(value)}")
+
+
+def _headers(resp: Reader) -> list[tuple[str, str]]:
+    """HTTP headers as an object, or as a list of [name, value] pairs (keeps order and repeats)."""
+    headers = resp.data.get("headers")
+    if headers is None or isinstance(headers, Mapping):
+        return list(resp.text_map("headers").items())
+    if not isinstance(headers, list):
+        raise resp.bad("headers", f"expected an object or a list of [name, value] pairs, got {jsonio.type_name(headers)}")
+    pairs = []
+    for index, pair in enumerate(headers):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise InputFileError(f"{resp.at('headers')}[{index}]: expected a [name, value] pair of strings")
+        pairs.append((pair[0], pair[1]))
+    return pairs
 
 
 def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observation]:
@@ -177,8 +212,5 @@ def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observatio
     out: list[Observation] = []
     for path in paths:
         text = read_text(path, stdin_text)
-        try:
-            out.extend(observations_from_documents(parse_documents(text, path), path))
-        except RecursionError:  # json and the list walk recurse: [[[[... is not a host
-            raise InputFileError(f"{path}: JSON nested too deeply") from None
+        out.extend(observations_from_documents(parse_documents(text, path), path))
     return out

@@ -3,7 +3,7 @@
 How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdict.conflicts``):
 
 1. **Hits.** Every rule of ``fingerprints/`` is matched (``re.search``) against every field of every
-   observation of the device; observations with a ``problem`` are skipped. Three kinds of values
+   observation of the device; observations with a ``problem`` (other than replaced unencodable text) are skipped. Three kinds of values
    are *derived* here rather than sent by a device, and have rule files of their own:
 
    * ``http.header_shape`` per HTTP observation: ``server=<present|absent> upper=<header names
@@ -248,7 +248,7 @@ def _match_field(field_key: str, value: str, probe: str, seen_at: datetime, db: 
 
 
 def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]:
-    if observation.problem:
+    if not observation.usable:
         return []
     values = {**observation.fields, **derived_fields(observation)}
     hits: list[_Hit] = []

@@ -27,8 +27,9 @@ FOLDERS = {"camsweep": ROOT / "scanner", "camsweep.fingerprints": ROOT / "finger
            "camsweep.reports": ROOT / "reports"}
 
 BASE = {"camsweep.types", "camsweep.errors"}
-REPORT_TYPES = {"camsweep", "camsweep.models", "camsweep.findings"}
-"""What the renderers may see of the core: the results they render (and ``__version__``)."""
+REPORT_TYPES = {"camsweep", "camsweep.models", "camsweep.findings", "camsweep.jsonio"}
+"""What the renderers may see of the core: the results they render, the one JSON writer (which
+imports only the errors) and ``__version__``."""
 ALLOWED = {
     "base": {"base"},
     "data": {"base", "data"},

@@ -71,15 +71,24 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """camsweep: find Hikvision, Dahua and OEM-rebadged cameras, NVRs and DVRs, with evidence.
 
     Exit codes: 0 nothing restricted found, 2 usage/config/data error, 3 restricted devices
-    found, 4 new restricted devices (--fail-on new), 5 scan failed, 6 partial result.
+    found, 4 new restricted devices (--fail-on new), 5 scan failed or not stored, 6 partial result.
     """
     setup_logging(verbose, quiet)
     ctx.ensure_object(dict)
 
 
+def echo(text: str, nl: bool = True) -> None:
+    """Print rendered output on stdout; every command's output goes through here (see for_terminal)."""
+    from camsweep.reports.text import for_terminal
+
+    click.echo(for_terminal(text), nl=nl)
+
+
 def fail(error: CamsweepError) -> None:
     """Report a camsweep error as one line on stderr and exit with its code."""
-    click.echo(f"camsweep: error: {error}", err=True)
+    from camsweep.reports.text import escape_controls  # messages may quote file content
+
+    click.echo(f"camsweep: error: {escape_controls(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 

@@ -1,8 +1,9 @@
-"""What every command that produces a scan result does at the end: judge, store, render, exit.
+"""What every command that produces a scan result does at the end: judge, render, store, exit.
 
 Shared by ``scan``, ``scan --pcap``, ``listen`` and ``demo`` so that all of them judge devices
-against the same policy, store into the same inventory, write reports the same (atomic) way and
-exit with the same documented codes.
+against the same policy, write reports the same (atomic) way, store into the same inventory and
+exit with the same documented codes. The report comes first: a store that fails (a full disk, a
+database damaged since the run began) is said in one line and exit 5, and hides nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import Any, Callable
 
 import click
 
-from ..errors import ExitCode
+from ..errors import CamsweepError, ExitCode
 from ..findings import Assessment, Status, evaluate
 from ..inventory import Inventory, identity_of
 from ..models import ScanResult
-from ..savedscan import write_atomic
+from ..savedscan import make_state_dir, save_state, write_atomic
+from . import echo
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -39,6 +41,8 @@ class Outputs:
     reports: tuple[tuple[str, str], ...] = field(default=())
     """Extra (format, path) reports written atomically (config file [output] reports)."""
     keep_scans: int | None = None
+    last_scan: str | None = None
+    """State directory to keep the result in as last-scan.json (for ``explain``); None: not kept."""
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,11 +81,49 @@ def render_for(assessment: Assessment, fmt: str) -> str:
     return render_report(assessment, fmt)
 
 
-def finish(result: ScanResult, outputs: Outputs) -> int:
-    """Judge, store, write; returns the exit code (the caller exits with it)."""
-    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
-    new_restricted = 0
+def check_store(outputs: Outputs) -> None:
+    """Open (or create) the inventory and the state directory before any work, so that a bad
+    ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
+    if outputs.last_scan is not None:
+        make_state_dir(outputs.last_scan)
     if not outputs.no_store:
+        Inventory(outputs.db_path).close()
+
+
+def finish(result: ScanResult, outputs: Outputs) -> int:
+    """Judge, write and print, then store; returns the exit code (the caller exits with it).
+
+    Storing runs even when writing a report file failed (that error is raised after it), and a
+    failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
+    ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
+    """
+    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
+    try:
+        _deliver(assessment, outputs)
+    finally:
+        new_restricted = _store(result, assessment, outputs)
+    if new_restricted is None:
+        return ExitCode.SCAN_FAILED
+    return exit_code(assessment, outputs.fail_on, new_restricted)
+
+
+def _deliver(assessment: Assessment, outputs: Outputs) -> None:
+    for fmt, path in outputs.reports:
+        write_atomic(path, render_for(assessment, fmt))
+    if outputs.output:
+        write_atomic(outputs.output, render_for(assessment, outputs.fmt))
+    elif not outputs.quiet:
+        echo(render_for(assessment, outputs.fmt), nl=False)
+
+
+def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:
+    """Keep last-scan.json and store in the inventory; the number of new restricted devices, or
+    None when either failed (said on stderr: this never raises, see ``finish``)."""
+    try:
+        if outputs.last_scan is not None:
+            save_state(result, outputs.last_scan)
+        if outputs.no_store:
+            return 0
         by_key = {item.device.key: item for item in result.devices}
         restricted = {
             identity_of(by_key[f.key]) for f in assessment.findings
@@ -92,17 +134,19 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
             new_restricted = len(inv.new_restricted(scan_id))
             if outputs.keep_scans:
                 inv.prune(outputs.keep_scans)
-    for fmt, path in outputs.reports:
-        write_atomic(path, render_for(assessment, fmt))
-    if outputs.output:
-        write_atomic(outputs.output, render_for(assessment, outputs.fmt))
-    elif not outputs.quiet:
-        click.echo(render_for(assessment, outputs.fmt), nl=False)
-    return exit_code(assessment, outputs.fail_on, new_restricted)
+        return new_restricted
+    except CamsweepError as error:
+        from camsweep.reports.text import escape_controls
+
+        click.echo(f"camsweep: error: this scan was not stored ({escape_controls(str(error))}); "
+                   "its report is complete", err=True)
+        return None
 
 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:
-    """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0."""
+    """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0.
+
+    (A result that could not be stored exits 5 before this is asked: see ``finish``.)"""
     if fail_on == "new" and new_restricted:
         return ExitCode.NEW_RESTRICTED
     if fail_on == "restricted" and assessment.restricted_count:

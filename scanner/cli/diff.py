@@ -7,6 +7,7 @@ import click
 from camsweep.reports.history import DIFF_RENDERERS
 
 from ..inventory import Inventory
+from . import echo
 
 
 @click.command("diff")
@@ -23,4 +24,4 @@ def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> 
         new_id = inv.resolve(new or "last")
         old_id = inv.resolve(old) if old else inv.resolve("last", offset=1)
         changes = inv.diff(old_id, new_id)
-    click.echo(DIFF_RENDERERS[fmt](old_id, new_id, changes), nl=False)
+    echo(DIFF_RENDERERS[fmt](old_id, new_id, changes), nl=False)

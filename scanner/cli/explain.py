@@ -11,6 +11,7 @@ from camsweep.reports.explain import RENDERERS
 from ..errors import UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
 from ..savedscan import last_scan_path, load_result
+from . import echo
 
 
 def check_address(key: str) -> tuple[str | None, str | None]:
@@ -39,4 +40,4 @@ def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str
     """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""
     check_address(address)
     item = find_device(load_result(Path(scan_file) if scan_file else last_scan_path(state_dir)), address)
-    click.echo(RENDERERS[fmt](item), nl=False)
+    echo(RENDERERS[fmt](item), nl=False)

@@ -7,6 +7,7 @@ import click
 from camsweep.reports.history import HISTORY_RENDERERS
 
 from ..inventory import Inventory
+from . import echo
 
 
 @click.command("history")
@@ -16,4 +17,4 @@ def command(db_path: str | None, fmt: str) -> None:
     """List the scans stored in the inventory, oldest first."""
     with Inventory(db_path) as inv:
         scans = inv.scans()
-    click.echo(HISTORY_RENDERERS[fmt](scans), nl=False)
+    echo(HISTORY_RENDERERS[fmt](scans), nl=False)

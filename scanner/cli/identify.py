@@ -8,6 +8,7 @@ import click
 
 from .. import shortform
 from ..verdicts import identify_result
+from . import echo
 from camsweep.reports import render
 
 
@@ -25,4 +26,4 @@ def command(files: tuple[str, ...], fmt: str) -> None:
     stdin_text = sys.stdin.read() if "-" in files else None
     observations = shortform.load(files, stdin_text=stdin_text)
     result = identify_result(observations, targets=files)
-    click.echo(render(result, fmt), nl=False)
+    echo(render(result, fmt), nl=False)

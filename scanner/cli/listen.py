@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..passive import listen
-from ._finish import finish_and_exit, output_options, outputs_from
+from ._finish import check_store, finish_and_exit, output_options, outputs_from
 
 
 @click.command("listen")
@@ -24,4 +24,5 @@ def command(interface: str, duration: float, targets: tuple[str, ...], **options
     certificates and the ports they serve on. Results go to the same inventory as active scans.
     """
     outputs = outputs_from(options)
+    check_store(outputs)
     finish_and_exit(listen(interface, duration, targets=targets), outputs)

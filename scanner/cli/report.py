@@ -17,6 +17,7 @@ from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
 from ..savedscan import read_scan, write_atomic
+from . import echo
 from ._finish import exit_code as finishing_code
 
 
@@ -75,5 +76,5 @@ def command(scan: str | None, db_path: str | None, policy_spec: str | None, conf
     if output:
         write_atomic(output, text)
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     sys.exit(exit_code(assessment))

@@ -13,8 +13,7 @@ import click
 
 from ..config import DEFAULT_PORTS, ScanConfig, default_state_dir
 from ..errors import OutputError, UsageError
-from ..savedscan import save_state
-from ._finish import finish_and_exit, output_options, outputs_from
+from ._finish import check_store, finish_and_exit, output_options, outputs_from
 
 CREDENTIALS_HELP = """\b
 Credentials file (TOML; chmod 600 -- a file others can read is used with a warning):
@@ -139,7 +138,8 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     exploit paths, configuration changes. Public ranges are refused without --allow-public.
 
     Exit codes: 0 no restricted device, 2 bad input (nothing sent), 3 restricted device(s)
-    found, 4 new ones (--fail-on new), 5 scan failed, 6 interrupted (partial result printed).
+    found, 4 new ones (--fail-on new), 5 scan failed or not stored, 6 interrupted (partial result
+    printed).
     """
     from .. import credentials as credentials_mod
     from .. import runconfig
@@ -148,11 +148,11 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     if pcap_path:
         from ..passive import analyse_capture
 
-        outputs = outputs_from(output)
+        outputs = replace(outputs_from(output), last_scan=str(Path(state_dir) if state_dir else default_state_dir()))
         if outputs.output:
             _check_writable(outputs.output)
+        check_store(outputs)
         result = analyse_capture(pcap_path, targets=targets)
-        save_state(result, state_dir)
         finish_and_exit(result, outputs)
 
     settings: dict[str, Any] = dict(
@@ -161,7 +161,7 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
         host_timeout=host_timeout, listen_window=listen_window, concurrency=concurrency, rate=rate,
         allow_public=allow_public,
     )
-    outputs = outputs_from(output)
+    outputs = replace(outputs_from(output), last_scan=str(Path(state_dir) if state_dir else default_state_dir()))
     lock: runconfig.RunLock | None = None
     if config_path:
         run_config = runconfig.load(config_path)
@@ -192,13 +192,13 @@ def command(ctx: click.Context, targets: tuple[str, ...], interface: str | None,
     checked = plan(config)  # every usage error is raised here, before anything is sent
     if outputs.output:
         _check_writable(outputs.output)
+    check_store(outputs)
     with lock if lock is not None else contextlib.nullcontext():
         progress = Progress(sys.stderr.isatty())
         try:
             result = run(checked, progress)
         finally:
             progress.clear()
-        save_state(result, state_dir)
         finish_and_exit(result, outputs)
 
 

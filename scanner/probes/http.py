@@ -30,10 +30,11 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from ..config import Credential
 from ..models import ArtefactKind, Observation
+from ..protocols._common import bound_headers
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog
 
@@ -48,7 +49,7 @@ HIKVISION_PAGES = ("/ISAPI/System/deviceInfo", "/doc/page/login.asp")
 DAHUA_PAGES = ("/cgi-bin/magicBox.cgi?action=getDeviceType",)
 AUTH_PAGES = {"hikvision": "/ISAPI/System/deviceInfo", "dahua": "/cgi-bin/magicBox.cgi?action=getSystemInfo"}
 """The one page asked with the user's credentials, per hinted maker: read-only identity pages."""
-# Never requested, whatever a page links to (fingerprints.md section 13).
+# Never requested, whatever a page links to (fingerprints.md section 13). Checked by forbidden().
 _FORBIDDEN = re.compile(r"/SDK/webLanguage|[?&]auth=|/current_config|RPC2_Login|/RPC2\b", re.IGNORECASE)
 
 _HIK_SERVER = re.compile(r"(hikvision|dnvrs|dvrdvs|interlogix)-webs|^app-webs|^webs$|^webserver$", re.IGNORECASE)
@@ -158,7 +159,8 @@ def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float
                 original = getattr(response.raw, "_original_response", None)
                 message = getattr(original, "msg", None)
                 items = message.items() if message is not None else response.raw.headers.items()
-                result.headers = [(str(k), str(v)) for k, v in items]
+                # Bounded here, so the hint, redirect and login steps never see a 6 MB header.
+                result.headers = bound_headers(items)
                 body = bytearray()
                 while len(body) <= max_body:
                     if time.monotonic() - started > total:
@@ -195,6 +197,29 @@ def fetch(url: str, *, connect_timeout: float, read_timeout: float, total: float
     return result
 
 
+def forbidden(path: str) -> bool:
+    """True if ``path`` (with its query) is one we never request, however it is spelled.
+
+    A redirect is device input: ``/%63urrent_config``, ``/RPC%32``, ``/%2563urrent_config`` or
+    ``\\current_config`` reach the same handler on a device that decodes (even twice) or takes
+    backslashes as slashes, so the path is compared as written, percent-decoded until it no longer
+    changes, and with backslashes as slashes and control characters and whitespace removed.
+    Dot segments and doubled slashes need nothing: the patterns are searched anywhere in the path.
+    """
+    forms = [path]
+    decoded = path
+    for _ in range(4):
+        again = unquote(decoded, errors="replace")
+        if again == decoded:
+            break
+        decoded = again
+        forms.append(decoded)
+    else:
+        return True  # still encoded after four rounds: nothing a device serves, only a disguise
+    forms.append(re.sub(r"[\x00-\x20\x7f]+", "", decoded.replace("\\", "/")))
+    return any(_FORBIDDEN.search(form) for form in forms)
+
+
 def _refused(exc: BaseException) -> bool:
     text = repr(exc)
     return "Connection refused" in text or "Errno 111" in text
@@ -202,11 +227,11 @@ def _refused(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     """The innermost useful message of a requests/urllib3 exception chain, one line."""
-    text = str(exc)
+    text = str(exc)[:600]
     cause: BaseException | None = exc
     while cause is not None:
         if cause.args and isinstance(cause.args[0], str):
-            text = cause.args[0]
+            text = cause.args[0][:600]
         cause = cause.__cause__ or cause.__context__
     return re.sub(r"\s+", " ", text)[:300]
 
@@ -327,7 +352,7 @@ class HttpProbe(Probe):
 
         def get(port: int, scheme: str, path: str) -> Fetched | None:
             nonlocal budget
-            if budget <= 0 or ctx.cancelled.is_set() or (port, path) in done or _FORBIDDEN.search(path):
+            if budget <= 0 or ctx.cancelled.is_set() or (port, path) in done or forbidden(path):
                 return None
             remaining = ends - time.monotonic()
             if remaining < 0.5:
@@ -430,6 +455,9 @@ class HttpProbe(Probe):
         path = url.path or "/"
         if url.query:
             path += "?" + url.query
+        if forbidden(path):
+            log.debug("http: not following redirect of %s to a path never requested", host.ip)
+            return None
         return target_port, url.scheme, path
 
 

@@ -14,7 +14,7 @@ import inspect
 import io
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec
 from xml.etree.ElementTree import Element, ParseError
@@ -34,6 +34,16 @@ DOCUMENT_LIMIT = 256 * 1024
 
 MAX_HEADERS = 256
 """Header lines kept from one HTTP/RTSP/SSDP message; the rest are ignored."""
+
+HEADER_BLOCK_LIMIT = 64 * 1024
+"""Bytes of one message's header block read (every header together); the rest is ignored. Real
+devices send well under 2 KiB; http.client alone would hand over 6.4 MB (100 lines of 64 KiB)."""
+
+HEADER_VALUE_LIMIT = 8 * 1024
+"""Characters of one header value kept, folded continuation lines included."""
+
+LOG_DETAIL_LIMIT = 200
+"""Characters of device-influenced text (an exception message) put into one log line."""
 
 P = ParamSpec("P")
 
@@ -67,7 +77,10 @@ def raw_text(data: Any) -> str | None:
         return bytes(data[: RAW_LIMIT * 4 + 4]).decode("utf-8", errors="replace")
     if isinstance(data, str):
         return data[: RAW_LIMIT + 1]
-    return repr(data)[: RAW_LIMIT + 1]
+    try:
+        return repr(data)[: RAW_LIMIT + 1]
+    except (ValueError, RecursionError):  # an int of over 4,300 digits; nesting deeper than repr goes
+        return f"<{type(data).__name__} that cannot be shown>"
 
 
 def check_size(data: str | bytes, limit: int) -> None:
@@ -203,31 +216,62 @@ def collapse(text: str) -> str:
 # ------------------------------------------------------------------ HTTP-style header blocks
 
 
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(r"\r?\n")
+
+
 def split_message(raw: str | bytes, *, what: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """Split an HTTP/RTSP/SSDP message into start line, headers in wire order, and body bytes.
 
     The header block must be UTF-8 (``invalid-utf8`` otherwise); the body is returned as bytes.
     Folded continuation lines are joined to the previous header; lines without a colon are skipped.
+    Bounded: only the first ``HEADER_BLOCK_LIMIT`` bytes can be the header block (a longer one is
+    cut at its last whole line and the message has no body), and ``bound_headers`` applies.
     """
     data = as_bytes(raw)
-    match = re.search(rb"\r?\n\r?\n", data)
-    head, body = (data[: match.start()], data[match.end() :]) if match else (data, b"")
+    match = _BLANK_LINE.search(data, 0, HEADER_BLOCK_LIMIT + 4)
+    if match:
+        head, body = data[: match.start()], data[match.end() :]
+    elif len(data) <= HEADER_BLOCK_LIMIT:
+        head, body = data, b""
+    else:
+        head = data[:HEADER_BLOCK_LIMIT]
+        head, body = head[: head.rfind(b"\n") + 1 or len(head)], b""
     text = decode_utf8(head, f"{what} header block")
-    lines = re.split(r"\r?\n", text.lstrip("\r\n"))
+    lines = _LINE_END.split(text.lstrip("\r\n"))
     start = lines[0].strip() if lines else ""
-    headers: list[tuple[str, str]] = []
+    # Continuations are collected and joined once: joining per line made a folded header quadratic.
+    headers: list[tuple[str, list[str]]] = []
     for line in lines[1:]:
         if line[:1] in (" ", "\t") and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, f"{value} {line.strip()}".strip())
+            headers[-1][1].append(line.strip())
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip():
             continue
         if len(headers) >= MAX_HEADERS:
             break
-        headers.append((name.strip(), value.strip()))
-    return start, headers, body
+        headers.append((name.strip(), [value.strip()]))
+    return start, bound_headers((name, " ".join(p for p in parts if p)) for name, parts in headers), body
+
+
+def bound_headers(headers: Iterable[tuple[object, object]]) -> list[tuple[str, str]]:
+    """Headers as (name, value) strings, bounded: at most ``MAX_HEADERS``, each value cut to
+    ``HEADER_VALUE_LIMIT`` characters, all of them together to ``HEADER_BLOCK_LIMIT``.
+
+    Everything that reads headers from a device (the codecs, the HTTP probe's redirect and hint
+    checks, the authentication step) sees them through this, so a header's size costs nothing.
+    """
+    out: list[tuple[str, str]] = []
+    budget = HEADER_BLOCK_LIMIT
+    for name, value in headers:
+        if len(out) >= MAX_HEADERS or budget <= 0:
+            break
+        name_text = str(name)[:HEADER_VALUE_LIMIT]
+        value_text = str(value)[: min(HEADER_VALUE_LIMIT, max(budget - len(name_text), 0))]
+        budget -= len(name_text) + len(value_text)
+        out.append((name_text, value_text))
+    return out
 
 
 def header_fields(prefix: str, headers: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -251,12 +295,8 @@ def header_values(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
     return [str(v) for n, v in headers if str(n).strip().lower() == wanted]
 
 
-def unique_lines(values: Sequence[str | None]) -> str:
-    out: list[str] = []
-    for value in values:
-        if value and value not in out:
-            out.append(value)
-    return "\n".join(out)
+def unique_lines(values: Iterable[str | None]) -> str:
+    return "\n".join(dict.fromkeys(value for value in values if value))
 
 
 # ------------------------------------------------------------------------------- the guard
@@ -279,8 +319,9 @@ def guarded(kind: ArtefactKind, raw_arg: str | None) -> Callable[[Callable[P, Ob
             except BadInput as exc:
                 problem = exc.problem
             except Exception as exc:  # noqa: BLE001 - a codec bug must not end a scan; record it
-                log.warning("%s: parser error on device input: %s: %s", fn.__qualname__, type(exc).__name__, exc)
-                problem = f"parser-error: {type(exc).__name__}: {exc}"
+                # One short line: the message may quote the device's input (60 KB seen per packet).
+                log.warning("%s: parser error on device input: %s", fn.__qualname__, one_line(exc))
+                problem = f"parser-error: {type(exc).__name__}: {str(exc)[:512]}"
             try:
                 bound = signature.bind_partial(*args, **kwargs)
                 bound.apply_defaults()
@@ -289,7 +330,7 @@ def guarded(kind: ArtefactKind, raw_arg: str | None) -> Callable[[Callable[P, Ob
                 call = dict(kwargs)
             raw = call.get(raw_arg) if raw_arg else None
             if isinstance(raw, Mapping):
-                raw = repr(dict(raw))
+                raw = dict(raw)  # raw_text shows it with repr, which may refuse: the guard must not raise
             return failed(kind, problem, raw=raw, **_where(call))
 
         return wrapper
@@ -320,11 +361,25 @@ def failed(
     time: datetime | None = None,
 ) -> Observation:
     """An observation that records bad input: raw kept (bounded), no fields."""
-    log.debug("%s from %s: %s", kind.value, ip or mac or "?", problem)
-    return Observation.make(
+    observation = Observation.make(
         probe, kind, ip=_safe_ip(ip), mac=mac if isinstance(mac, str) else None, port=port,
         raw=raw_text(raw), problem=problem[:512], time=time,
     )
+    log.debug("%s from %s: %s", kind.value, observation.ip or observation.mac or "?",
+              _printable(observation.problem or "")[:LOG_DETAIL_LIMIT])
+    return observation
+
+
+def one_line(exc: BaseException, limit: int = LOG_DETAIL_LIMIT) -> str:
+    """``Type: start of message`` on one printable line of at most ``limit`` characters."""
+    text = f"{type(exc).__name__}: {str(exc)[: limit * 2]}"
+    text = _printable(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _printable(text: str) -> str:
+    """Control, bidi and unencodable characters escaped (``\\x1b``, ``\\u202e``, ``\\ud800``)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def _safe_ip(ip: Any) -> str | None:

@@ -30,7 +30,8 @@ def _param_list(value: Iterable[int] | str | bytes | None) -> str:
         items = [x.strip() for x in value.replace(" ", ",").split(",") if x.strip()]
     else:
         items = [str(x).strip() for x in value]
-    numbers = [str(int(x)) for x in items if x.isdigit() and int(x) < 256]
+    # isdigit() alone admits "²" (int() refuses it) and 5,000 digits (int() refuses over 4,300).
+    numbers = [str(int(x)) for x in items if x.isascii() and x.isdigit() and len(x) <= 3 and int(x) < 256]
     return ",".join(numbers)
 
 

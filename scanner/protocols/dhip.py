@@ -95,8 +95,8 @@ def decode(data: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
 def _json_object(text: str) -> dict[str, Any]:
     try:
         obj = json.loads(text.strip(" \t\r\n\x00"))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise BadInput("not-json", f"DHIP body is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: also a number of over 4,300 digits
+        raise BadInput("not-json", f"DHIP body is not JSON: {str(exc)[:200]}") from None
     if not isinstance(obj, dict):
         raise BadInput("garbage", f"DHIP body is a JSON {type(obj).__name__}, not an object")
     return obj
@@ -110,7 +110,10 @@ def _scalar(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
-        return str(value).strip()
+        try:
+            return str(value).strip()
+        except ValueError:  # an int of over 4,300 digits
+            return None
     return None
 
 

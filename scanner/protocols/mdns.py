@@ -51,6 +51,16 @@ def txt_lines(txt: TxtInput) -> str:
     return "\n".join(lines)
 
 
+def _port(value: object) -> int | None:
+    """A service port as zeroconf gives it (int) or a short form holds it (int or digits), else BadInput."""
+    if value is None:
+        return None
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 5 and int(text) <= 65535):
+        raise BadInput("garbage", f"service port {str(value)[:40]!r} is not a port number")
+    return int(text)
+
+
 def _strip_dot(name: str | None) -> str:
     return (name or "").strip().rstrip(".")
 
@@ -73,6 +83,7 @@ def from_service(
     ``service_type`` and ``server`` lose their trailing dot (``_CGI._tcp.local``); a full
     ``instance`` name ending in ``.<service_type>`` is cut to its instance label.
     """
+    port = _port(service_port)
     stype = _strip_dot(service_type)
     label = _strip_dot(instance)
     if stype and label.lower().endswith("." + stype.lower()):
@@ -83,11 +94,11 @@ def from_service(
         "mdns.service_type": stype,
         "mdns.instance": label,
         "mdns.server": _strip_dot(server),
-        "mdns.port": str(int(service_port)) if service_port is not None else "",
+        "mdns.port": str(port) if port is not None else "",
         "mdns.txt": txt_lines(txt),
     }
     raw = "\n".join(f"{k}={v}" for k, v in fields.items() if v)
     return Observation.make(
-        probe, ArtefactKind.MDNS_RECORD, ip=ip, mac=mac, port=int(service_port) if service_port else None,
+        probe, ArtefactKind.MDNS_RECORD, ip=ip, mac=mac, port=port or None,
         raw=raw, fields=fields, time=time,
     )
