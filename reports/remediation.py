@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from camsweep.findings import Assessment, Finding
+from tabulate import tabulate
 
 from .text import clean
 

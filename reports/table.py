@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from camsweep.models import ScanResult
+from tabulate import tabulate
 
 from .text import clean
 

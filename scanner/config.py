@@ -1,10 +1,31 @@
-"""Scan settings: what to scan, how, and how hard. Built by the CLI or by a library caller."""
+"""Settings, each declared once, on its dataclass field: name, type, default, help, command-line
+option, config-file key and the check of its value (``field.metadata["setting"]``, a ``Setting``).
+
+* ``ScanConfig``: what to scan, how, and how hard (built by the CLI or by a library caller).
+* ``Outputs``: where a run's results go, under which policy, what makes its exit code non-zero
+  and how many scans the inventory keeps (``scan``, ``listen``; the config file's ``[output]``,
+  ``[policy]`` and ``[retention]``).
+
+The click options of the commands (``scanner/cli/_settings.py``) and the keys of the config file
+(``scanner/runconfig.py``) are generated from these declarations. Every value is checked by the
+same code wherever it comes from -- ``Declared.convert`` for what a user typed, construction for a
+library caller -- so a bad value is one line and exit 2 from the command line, the config file and
+the library alike.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass, field
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from .errors import UsageError
+from .targets import MAX_HOSTS
+
 
 def default_state_dir() -> Path:
     """Where camsweep keeps its state: ``$XDG_STATE_HOME/camsweep`` (``~/.local/state/camsweep``)."""
@@ -13,6 +34,9 @@ def default_state_dir() -> Path:
 
 
 DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8899, 37777, 37778, 34567)
+FAIL_ON = ("restricted", "new", "never")
+MAX_PORT_RANGE = 1024
+"""Ports in one ``a-b`` range at most (a typo such as ``1-65535`` is refused rather than swept)."""
 
 
 @dataclass(frozen=True)
@@ -24,38 +48,276 @@ class Credential:
     password: str = field(repr=False)
 
 
+# ------------------------------------------------------------------------------------ declarations
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How a user gives one setting and how its value is checked: a dataclass field's metadata."""
+
+    help: str
+    cli: tuple[str, ...] = ()
+    """Command-line option names (``("-i", "--interface")``), or an argument's name in capitals
+    (``("TARGETS",)``); () = not on the command line."""
+    key: str | None = None
+    """``section.name`` in the config file; None = not in the config file."""
+    check: Callable[[Any], str | None] | None = None
+    """What is wrong with a value (``"must be positive, not 0"``), or None."""
+    parse: Callable[[Any, Path | None], Any] | None = None
+    """(user's value, the config file's folder or None) -> the field's value, for a setting whose
+    user form differs from its type (ports as text or a list); raises ValueError("must ...")."""
+    show: Callable[[Any], Any] | None = None
+    """The field's value -> its command-line form (the option's default)."""
+    read: Callable[[str], Any] | None = None
+    """The user names a file holding the value (credentials): read when the run starts, not when
+    the config file is loaded, so that ``report --config`` never opens a password file."""
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
+    """Allowed values (or a function returning them, for lists owned by a module loaded later)."""
+    path: Literal["file", "dir"] | None = None
+    """The value is a path; in a config file, relative to the file."""
+    metavar: str | None = None
+    cli_form: type | None = None
+    """The command line's type when it is not the field's (ports: text)."""
+    file_form: type | None = None
+    """The config file's type when it is not the field's (ports, policy names: a list)."""
+
+
+def setting(default: Any, help: str, **how: Any) -> Any:
+    """A dataclass field declared as a setting (see ``Setting``)."""
+    if isinstance(how.get("cli"), str):
+        how["cli"] = (how["cli"],)
+    return field(default=default, metadata={"setting": Setting(help=help, **how)})
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One setting of a settings dataclass, with what its field says (name, type, default)."""
+
+    name: str
+    kind: type
+    """The field's type without ``| None``; ``tuple`` for any tuple."""
+    optional: bool
+    default: Any
+    setting: Setting
+
+    @property
+    def label(self) -> str:
+        """How the command line names it in an error: its long option, or an argument's name."""
+        return max(self.setting.cli, key=len) if self.setting.cli else self.name
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        choices = self.setting.choices
+        return choices() if callable(choices) else choices
+
+    @property
+    def cli_form(self) -> type:
+        return self.setting.cli_form or (str if self.setting.read else self.kind)
+
+    @property
+    def file_form(self) -> tuple[type, ...]:
+        """The TOML types a config file may give (an int is a fine float)."""
+        form = self.setting.file_form or (str if self.setting.read else self.kind)
+        return {float: (int, float), tuple: (list,)}.get(form, (form,))
+
+    @property
+    def cli_default(self) -> Any:
+        return self.setting.show(self.default) if self.setting.show else self.default
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with a field value, or None: the one check every source goes through."""
+        if value is None and self.optional:
+            return None
+        choices = self.choices
+        if choices and value not in choices:
+            return f"must be one of {', '.join(choices)}, not {value!r}"
+        return self.setting.check(value) if self.setting.check else None
+
+    def convert(self, raw: Any, relative_to: Path | None = None) -> Any:
+        """A user's value (command line, or a config file in folder ``relative_to``) -> the field's
+        value, checked. Raises ValueError with what is wrong ("must be positive, not 0")."""
+        if self.setting.path and relative_to is not None and isinstance(raw, str):
+            raw = _relative_to(relative_to, raw)
+        if self.setting.read:
+            return raw  # a path: read when the run starts
+        if self.setting.parse:
+            value = self.setting.parse(raw, relative_to)
+        elif self.kind is tuple:
+            value = tuple(str(item) for item in raw)
+        elif self.kind is float:
+            value = float(raw)
+        else:
+            value = raw
+        problem = self.problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def _relative_to(folder: Path, value: str) -> str:
+    """Paths in the config file are relative to the file, so cron's working directory does not matter."""
+    expanded = os.path.expanduser(value)
+    return expanded if os.path.isabs(expanded) else str(folder / expanded)
+
+
+@functools.cache
+def declared(cls: type) -> tuple[Declared, ...]:
+    """The settings of a settings dataclass, in field order."""
+    hints = get_type_hints(cls)
+    found = []
+    for f in fields(cls):
+        if "setting" not in f.metadata:
+            continue
+        kind, optional = hints[f.name], False
+        if get_origin(kind) in (Union, types.UnionType):
+            args = [a for a in get_args(kind) if a is not type(None)]
+            kind, optional = args[0], len(args) < len(get_args(kind))
+        kind = get_origin(kind) or kind
+        found.append(Declared(f.name, kind, optional, f.default, f.metadata["setting"]))
+    return tuple(found)
+
+
+def check_fields(instance: Any) -> None:
+    """Raise UsageError (exit 2) naming the first field whose value is wrong."""
+    for item in declared(type(instance)):
+        problem = item.problem(getattr(instance, item.name))
+        if problem:
+            raise UsageError(f"{item.name} {problem}")
+
+
+# ---------------------------------------------------------------------------------------- checks
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else f"must be positive, not {value}"
+
+
+def _at_least(low: int) -> Callable[[int], str | None]:
+    def check(value: int) -> str | None:
+        return None if value >= low else f"must be at least {low}, not {value}"
+
+    return check
+
+
+def parse_ports(raw: str | list[Any], _folder: Path | None = None) -> tuple[int, ...]:
+    """``"80,443,8000-8010"`` (command line) or ``[80, 443, "8000-8010"]`` (config file) -> ports."""
+    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
+    ports: list[int] = []
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        try:
+            if "-" in item:
+                low, high = (int(x) for x in item.split("-", 1))
+                if high < low or high - low > MAX_PORT_RANGE:
+                    raise ValueError
+                ports.extend(range(low, high + 1))
+            else:
+                ports.append(int(item))
+        except ValueError:
+            raise ValueError(f"must be ports or ranges like 80,443,8000-8010, not {item!r}") from None
+    return tuple(dict.fromkeys(ports))
+
+
+def _valid_ports(ports: tuple[int, ...]) -> str | None:
+    bad = [p for p in ports if not 0 < int(p) < 65536]
+    if bad:
+        return f"must be ports 1-65535 ({bad[0]} is out of range)"
+    return None if ports else "must name at least one port"
+
+
+def _read_credentials(path: str) -> Any:
+    from .credentials import load
+
+    return load(path)
+
+
+def _report_formats() -> tuple[str, ...]:
+    from camsweep.reports import REPORT_FORMATS  # the renderers say which formats exist
+
+    return REPORT_FORMATS
+
+
+def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | None:
+    """Policy names as the command line gives them (comma-separated) or a config file (a list)."""
+    return raw if isinstance(raw, str) else (",".join(str(name) for name in raw) or None)
+
+
+def _parse_reports(raw: list[Any], relative_to: Path | None) -> tuple[tuple[str, str], ...]:
+    reports = []
+    for n, entry in enumerate(raw, 1):
+        if not isinstance(entry, dict) or set(entry) != {"format", "path"} or not all(
+                isinstance(v, str) for v in entry.values()):
+            raise ValueError(f"entry {n} needs exactly 'format' and 'path' (strings)")
+        path = _relative_to(relative_to, entry["path"]) if relative_to is not None else entry["path"]
+        reports.append((entry["format"], path))
+    return tuple(reports)
+
+
+def _valid_reports(reports: tuple[tuple[str, str], ...]) -> str | None:
+    formats = _report_formats()
+    for n, (fmt, _) in enumerate(reports, 1):
+        if fmt not in formats:
+            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(formats)})"
+    return None
+
+
+# -------------------------------------------------------------------------------------- settings
+
+
 @dataclass(frozen=True)
 class ScanConfig:
-    targets: tuple[str, ...] = ()
-    """Expanded later by scanner.targets; CIDRs, ranges a.b.c.d-e, hosts, hostnames."""
-    interface: str | None = None
-    methods: tuple[str, ...] = ()
-    """Probe names to run; empty = all registered probes."""
-    ports: tuple[int, ...] = DEFAULT_PORTS
-    credentials: tuple[Credential, ...] = ()
-    connect_timeout: float = 1.0
-    """Seconds to wait for a TCP connect."""
-    read_timeout: float = 2.0
-    """Seconds to wait for each read of a reply."""
-    host_timeout: float = 8.0
-    """Upper bound on all per-host probing of one host."""
-    listen_window: float = 2.5
-    """Seconds the multicast/broadcast probes listen for answers (shared by all of them)."""
-    concurrency: int = 256
-    """Global limit on simultaneous probe tasks."""
-    per_host: int = 3
-    """Politeness: at most this many simultaneous probes against one host."""
-    rate: int = 1000
-    """Packets per second for sweeps (ARP, unicast discovery)."""
-    max_body: int = 256 * 1024
-    """Bytes read at most from any one reply body."""
-    allow_public: bool = False
-    max_hosts: int = 65536
-    """Refuse target sets covering more addresses than this (clear error, nothing sent)."""
-    request_timeout: float = 3.0
-    """Upper bound on one whole request/reply exchange (a server dripping bytes is cut off)."""
-    max_requests: int = 4
-    """Politeness: HTTP requests per host beyond ``/`` on each open web port (redirects, maker pages)."""
+    """What to scan, how, and how hard. Field order is the order of ``camsweep scan --help``."""
+
+    targets: tuple[str, ...] = setting(
+        (), "CIDRs, ranges like 10.0.0.5-40, hosts, host names (expanded by scanner.targets).",
+        cli="TARGETS", key="scan.targets")
+    interface: str | None = setting(
+        None, "Interface to scan from (default: the default route's).", cli=("-i", "--interface"),
+        key="scan.interface")
+    methods: tuple[str, ...] = setting(
+        (), "Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
+            "(arp, wsd, sadp, dhip, ssdp, mdns, ports, http, rtsp, tls, onvif).",
+        cli="--methods", key="scan.methods", metavar="LIST")
+    credentials: tuple[Credential, ...] = setting(
+        (), "TOML file of ONVIF credentials per host/subnet (see below).", cli="--credentials",
+        key="scan.credentials", path="file", read=_read_credentials)
+    ports: tuple[int, ...] = setting(
+        DEFAULT_PORTS, "TCP ports to check, e.g. '80,443,8000-8010'.", cli="--ports", key="scan.ports",
+        parse=parse_ports, check=_valid_ports, show=lambda ports: ",".join(map(str, ports)),
+        cli_form=str, file_form=list)
+    connect_timeout: float = setting(
+        1.0, "Seconds per TCP connect.", cli="--connect-timeout", key="scan.connect_timeout", check=_positive)
+    read_timeout: float = setting(
+        2.0, "Seconds per read of a reply.", cli="--read-timeout", key="scan.read_timeout", check=_positive)
+    request_timeout: float = setting(
+        3.0, "Seconds for one whole request/reply (a slow-dripping device is cut off).",
+        cli="--request-timeout", key="scan.request_timeout", check=_positive)
+    host_timeout: float = setting(
+        8.0, "Seconds at most per host.", cli="--host-timeout", key="scan.host_timeout", check=_positive)
+    listen_window: float = setting(
+        2.5, "Seconds to listen for multicast/broadcast discovery answers.", cli="--listen",
+        key="scan.listen", check=_positive)
+    concurrency: int = setting(
+        256, "Probe tasks at once.", cli="--concurrency", key="scan.concurrency", check=_at_least(1))
+    per_host: int = setting(
+        3, "Connections open to one device at a time, at most (politeness).", cli="--per-host",
+        key="scan.per_host", check=_at_least(1))
+    rate: int = setting(
+        1000, "Packets per second at most for sweeps.", cli="--rate", key="scan.rate", check=_at_least(1))
+    allow_public: bool = setting(
+        False, "Allow public (non-private) target ranges.", cli="--allow-public", key="scan.allow_public")
+    # For library callers only (no option, no config key): limits the CLI keeps fixed.
+    max_body: int = setting(256 * 1024, "Bytes read at most from any one reply body.", check=_at_least(1))
+    max_hosts: int = setting(
+        MAX_HOSTS, "Refuse target sets covering more addresses than this (clear error, nothing sent).",
+        check=_at_least(1))
+    max_requests: int = setting(
+        4, "Politeness: HTTP requests per host beyond / on each open web port (redirects, maker pages).",
+        check=_at_least(0))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def credential_for(self, ip: str) -> Credential | None:
         """Most specific credential whose network contains ``ip``."""
@@ -69,3 +331,40 @@ class ScanConfig:
             if addr in net and net.prefixlen > best_len:
                 best, best_len = cred, net.prefixlen
         return best
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run's results go and what makes its exit code non-zero (``scan``, ``listen``)."""
+
+    fmt: str = setting(
+        "table", "table (devices + remediation list), json (full evidence + findings), csv "
+                 "(remediation list), html (single-file report).", cli="--format", choices=_report_formats)
+    output: str | None = setting(
+        None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
+    db_path: str | None = setting(
+        None, "Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).", cli="--db",
+        key="output.db", path="file")
+    no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
+    policy: str | None = setting(
+        None, "Policies to apply, comma-separated (default: all). `camsweep report --help` lists them.",
+        cli="--policy", key="policy.names", parse=_policy_names, file_form=list)
+    fail_on: str = setting(
+        "restricted", "Exit 3 when restricted devices are found; with `new`, exit 4 only for restricted "
+                      "devices no earlier scan had seen.", cli="--fail-on", key="policy.fail_on", choices=FAIL_ON)
+    state_dir: str | None = setting(
+        None, "Where last-scan.json goes (default: $XDG_STATE_HOME/camsweep).", cli="--state-dir",
+        key="output.state_dir", path="dir")
+    reports: tuple[tuple[str, str], ...] = setting(
+        (), "Reports written atomically after each run: { format, path } tables.", key="output.reports",
+        parse=_parse_reports, check=_valid_reports)
+    keep_scans: int | None = setting(
+        None, "Stored scans kept in the inventory; older ones are pruned.", key="retention.keep_scans",
+        check=_at_least(1))
+    quiet: bool = False
+    """Unattended (config file): nothing on stdout; report files only. Not a setting of its own."""
+    keep_last_scan: bool = False
+    """Keep the result as last-scan.json in ``state_dir`` (for ``explain``): ``scan`` does. Not a setting."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)

@@ -91,10 +91,13 @@ def _linking_mac(o: Observation, seen_on_wire: dict[str, set[str]]) -> str | Non
 
 def _device(group: list[Observation], seen_on_wire: dict[str, set[str]] | None = None) -> Device:
     group.sort(key=lambda o: o.time)
-    wire = set().union(*((seen_on_wire or {}).get(o.ip, set()) for o in group if o.ip))
-    claimed = {o.mac for o in group if o.mac} - wire
-    macs = sorted(wire & {o.mac for o in group if o.mac}) + sorted(claimed)
-    ips = sorted({o.ip for o in group if o.ip}, key=_ip_sort_key)
+    # Per distinct IP, not per observation: one IP claimed by N MACs has N observations that all
+    # name it, and a union per observation made this step quadratic (issue 19).
+    distinct_ips = {o.ip for o in group if o.ip}
+    wire = set().union(*((seen_on_wire or {}).get(ip, set()) for ip in distinct_ips))
+    group_macs = {o.mac for o in group if o.mac}
+    macs = sorted(wire & group_macs) + sorted(group_macs - wire)
+    ips = sorted(distinct_ips, key=_ip_sort_key)
     hostnames = sorted(
         {o.fields[k].rstrip(".") for o in group for k in _HOSTNAME_FIELDS if k in o.fields}
     )

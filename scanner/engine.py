@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import netif
+from .bounds import ObservationBudget
 from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
@@ -134,17 +135,11 @@ def _interface_for(targets: Targets) -> str | None:
 
 def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
          root: bool | None = None) -> Plan:
-    """Check the whole configuration; raise a CamsweepError if anything is wrong. Sends nothing."""
+    """Check what the configuration asks of this system (methods, targets, interface, privileges;
+    each value was checked when the ScanConfig was built); raise a CamsweepError if anything is
+    wrong. Sends nothing."""
     registry = available_probes() if registry is None else registry
     methods, explicit = select_methods(config.methods, registry)
-    for port in config.ports:
-        if not 0 < int(port) < 65536:
-            raise UsageError(f"port {port} is out of range 1-65535")
-    for name in ("connect_timeout", "read_timeout", "host_timeout", "listen_window", "request_timeout"):
-        if float(getattr(config, name)) <= 0:
-            raise UsageError(f"{name.replace('_', '-')} must be positive")
-    if config.concurrency < 1 or config.per_host < 1 or config.rate < 1:
-        raise UsageError("--concurrency, per-host limit and --rate must be at least 1")
     interface = netif.choose_interface(config.interface) if config.interface else None
     notes: list[str] = []
     if config.targets:
@@ -178,10 +173,12 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
 
 
 class _Collector:
-    """Thread-safe store of observations; drops out-of-scope ones and late arrivals."""
+    """Thread-safe store of observations; drops out-of-scope ones, late arrivals and what the
+    budget (scanner/bounds.py: bytes and counts per host, per kind, in all) has no room for."""
 
-    def __init__(self, targets: Targets) -> None:
+    def __init__(self, targets: Targets, budget: ObservationBudget | None = None) -> None:
         self.targets = targets
+        self.budget = budget or ObservationBudget()
         self.observations: list[Observation] = []
         self.lock = threading.Lock()
         self.closed = False
@@ -202,7 +199,7 @@ class _Collector:
             log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
             return
         with self.lock:
-            if not self.closed:
+            if not self.closed and self.budget.admit(observation):
                 self.observations.append(observation)
                 self.seen.add(observation.ip or observation.mac or "")
 
@@ -284,6 +281,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     with collector.lock:
         collector.closed = True
         observations = list(collector.observations)
+        notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
     return _identify(observations, checked, started, partial, notes)
 

@@ -22,7 +22,9 @@ Example (README "Scheduled scans")::
     [retention]
     keep_scans = 90
 
-Every key is checked: a typo is reported with the closest valid key.
+The keys are generated from the settings declared in ``scanner/config.py`` (``ScanConfig`` for
+``[scan]``, ``Outputs`` for the rest), and every value is checked by the same code as the command
+line's options; a typo'd key is named with the closest valid one. Paths are relative to the file.
 """
 
 from __future__ import annotations
@@ -31,42 +33,38 @@ import difflib
 import fcntl
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from .config import Declared, Outputs, ScanConfig, declared
 from .errors import ConfigError, ScanError
 
-_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "scan": {
-        "targets": list, "interface": str, "methods": list, "ports": list, "credentials": str,
-        "listen": (int, float), "connect_timeout": (int, float), "read_timeout": (int, float),
-        "host_timeout": (int, float), "concurrency": int, "per_host": int, "rate": int,
-        "allow_public": bool,
-    },
-    "policy": {"names": list, "fail_on": str},
-    "output": {"db": str, "reports": list, "state_dir": str},
-    "retention": {"keep_scans": int},
-}
-REPORT_FORMATS = ("table", "json", "csv", "html")
-FAIL_ON = ("restricted", "new", "never")
+SETTINGS = (ScanConfig, Outputs)
+"""The settings dataclasses whose declared keys make up the config file."""
 
 
-@dataclass(frozen=True)
-class ReportTarget:
-    format: str
-    path: str
+def schema() -> dict[str, dict[str, tuple[type, Declared]]]:
+    """section -> key -> (settings dataclass, the setting the key sets), from the declarations."""
+    sections: dict[str, dict[str, tuple[type, Declared]]] = {}
+    for cls in SETTINGS:
+        for item in declared(cls):
+            if item.setting.key:
+                section, key = item.setting.key.split(".", 1)
+                sections.setdefault(section, {})[key] = (cls, item)
+    return sections
 
 
 @dataclass(frozen=True)
 class RunConfig:
+    """A checked config file: field name -> value, per settings dataclass (only the keys given)."""
+
     path: str
     scan: Mapping[str, Any] = field(default_factory=dict)
-    policy_names: tuple[str, ...] = ()
-    fail_on: str = "restricted"
-    db: str | None = None
-    reports: tuple[ReportTarget, ...] = ()
-    keep_scans: int | None = None
+    """ScanConfig fields; ``credentials`` is the path of the credentials file, read when the scan starts."""
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    """Outputs fields ([output], [policy], [retention])."""
 
 
 def _unknown(path: str, where: str, key: str, valid: list[str]) -> ConfigError:
@@ -84,54 +82,28 @@ def load(path: str) -> RunConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
+    sections = schema()
+    folder = Path(path).resolve().parent
+    values: dict[type, dict[str, Any]] = {cls: {} for cls in SETTINGS}
     for section, body in data.items():
-        if section not in _SCHEMA:
-            raise _unknown(path, "", section, list(_SCHEMA))
+        if section not in sections:
+            raise _unknown(path, "", section, list(sections))
         if not isinstance(body, dict):
             raise ConfigError(f"{path}: '{section}' must be a table ([{section}])")
         for key, value in body.items():
-            if key not in _SCHEMA[section]:
-                raise _unknown(path, f"{section}.", key, list(_SCHEMA[section]))
-            expected = _SCHEMA[section][key]
-            if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-                names = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
+            if key not in sections[section]:
+                raise _unknown(path, f"{section}.", key, list(sections[section]))
+            owner, item = sections[section][key]
+            expected = item.file_form
+            if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+                names = "/".join(t.__name__ for t in expected)
                 raise ConfigError(f"{path}: '{section}.{key}' must be {names}, not {type(value).__name__}")
-
-    policy = data.get("policy", {})
-    fail_on = policy.get("fail_on", "restricted")
-    if fail_on not in FAIL_ON:
-        raise ConfigError(f"{path}: 'policy.fail_on' must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
-    output = data.get("output", {})
-    reports = []
-    for n, entry in enumerate(output.get("reports", ()), 1):
-        if not isinstance(entry, dict) or set(entry) != {"format", "path"}:
-            raise ConfigError(f"{path}: output.reports entry {n} needs exactly 'format' and 'path'")
-        if entry["format"] not in REPORT_FORMATS:
-            raise ConfigError(
-                f"{path}: output.reports entry {n}: unknown format {entry['format']!r} (valid: {', '.join(REPORT_FORMATS)})"
-            )
-        reports.append(ReportTarget(entry["format"], _relative_to(path, entry["path"])))
-    scan = dict(data.get("scan", {}))
-    if "credentials" in scan:
-        scan["credentials"] = _relative_to(path, scan["credentials"])
-    keep = data.get("retention", {}).get("keep_scans")
-    if keep is not None and keep < 1:
-        raise ConfigError(f"{path}: 'retention.keep_scans' must be at least 1")
-    return RunConfig(
-        path=path,
-        scan=scan,
-        policy_names=tuple(policy.get("names", ())),
-        fail_on=fail_on,
-        db=_relative_to(path, output["db"]) if "db" in output else None,
-        reports=tuple(reports),
-        keep_scans=keep,
-    )
-
-
-def _relative_to(config_path: str, value: str) -> str:
-    """Paths in the config are relative to the config file, so cron's cwd does not matter."""
-    expanded = os.path.expanduser(value)
-    return expanded if os.path.isabs(expanded) else str(Path(config_path).resolve().parent / expanded)
+            try:
+                converted = item.convert(value, relative_to=folder)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: '{section}.{key}' {exc}") from None
+            values[owner][item.name] = converted
+    return RunConfig(path=path, scan=values[ScanConfig], outputs=values[Outputs])
 
 
 class RunLock:

@@ -259,11 +259,15 @@ def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]
 
 def _oui_hits(device: Device, db: FingerprintDB) -> list[_Hit]:
     hits = []
+    first_seen: dict[str, Observation] = {}  # one pass, not one search per MAC (issue 19)
+    for o in device.observations:
+        if o.mac:
+            first_seen.setdefault(o.mac, o)
     for mac in device.macs:
         found = oui_lookup.lookup(mac, db)
         if found is None:
             continue
-        source = next((o for o in device.observations if o.mac == mac), None)
+        source = first_seen.get(mac)
         entry = found.entry
         brand = _canonical_brand(entry.brand, db)
         hits.append(

@@ -73,9 +73,9 @@ def in_netns(*command: str) -> list[str]:
     return ["ip", "netns", "exec", NETNS, *command]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(in_netns(sys.executable, str(ROOT / "scan.py"), *args), capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+                          timeout=120, cwd=ROOT, env=None if env is None else {**os.environ, **env})
 
 
 def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
@@ -96,6 +96,7 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "--ports", "http", "127.0.0.1"], "--ports"),
     (["scan", "--credentials", "/nonexistent/creds.toml", "127.0.0.1"], "cannot read credentials"),
     (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
+    (["scan", "--per-host", "0", "127.0.0.1"], "--per-host must be at least 1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     done = run(*args)
@@ -178,7 +179,7 @@ def test_explain_unknown_device(tmp_path: Path) -> None:
     assert done.returncode == ExitCode.USAGE and "no device 198.18.0.99" in done.stderr
 
 
-def _config(tmp_path: Path, port: int) -> Path:
+def _config(tmp_path: Path, port: int, scan: str = "", output: str = "") -> Path:
     config = tmp_path / "camsweep.toml"
     config.write_text(f"""
 [scan]
@@ -186,12 +187,13 @@ targets = ["127.0.0.1"]
 methods = ["ports,http"]
 ports = [{port}]
 listen = 1.0
-
+{scan}
 [policy]
 fail_on = "never"
 
 [output]
 reports = [{{ format = "json", path = "report.json" }}]
+{output}
 """)
     return config
 
@@ -213,6 +215,30 @@ def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
     assert done.returncode == ExitCode.SCAN_FAILED
     assert "another camsweep run" in done.stderr
     assert not (tmp_path / "report.json").exists()
+
+
+def test_config_file_state_dir_holds_the_last_scan_and_the_run_lock(web: int, tmp_path: Path) -> None:
+    from camsweep.runconfig import RunLock
+
+    # Before, [output] state_dir was accepted and ignored: both went to $XDG_STATE_HOME/camsweep.
+    config = _config(tmp_path, web, scan="request_timeout = 5", output='state_dir = "state"')
+    xdg = {"XDG_STATE_HOME": str(tmp_path / "xdg")}
+    state = tmp_path / "state"  # relative to the config file
+    with RunLock(state / "run.lock"):
+        done = run("scan", "--config", str(config), "--no-store", env=xdg)
+    assert done.returncode == ExitCode.SCAN_FAILED
+    assert f"another camsweep run holds {state / 'run.lock'}" in done.stderr
+    done = run("scan", "--config", str(config), "--no-store", env=xdg)
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert json.loads((state / "last-scan.json").read_text())["targets"] == ["127.0.0.1"]
+    assert not (tmp_path / "xdg").exists()
+
+
+def test_a_bad_value_in_the_config_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    config = _config(tmp_path, 80, scan="request_timeout = 0")
+    done = run("scan", "--config", str(config), "--no-store")
+    assert done.returncode == ExitCode.USAGE
+    assert done.stderr.splitlines() == [f"camsweep: error: {config}: 'scan.request_timeout' must be positive, not 0.0"]
 
 
 def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:

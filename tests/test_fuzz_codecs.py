@@ -31,16 +31,28 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-
 from camsweep import fingerprints
+from camsweep.errors import InputFileError
 from camsweep.models import FIELD_LIMIT, RAW_LIMIT, ArtefactKind, Device, Observation
 from camsweep.probes import http as http_probe
 from camsweep.probes import onvif as onvif_probe
 from camsweep.probes import rtsp as rtsp_probe
-from camsweep.protocols import _common, dhcp, dhip, http, mdns, onvif, rtsp, sadp, tls, upnp, wsd
+from camsweep.protocols import (
+    _common,
+    dhcp,
+    dhip,
+    http,
+    mdns,
+    onvif,
+    rtsp,
+    sadp,
+    tls,
+    upnp,
+    wsd,
+)
 from camsweep.verdicts import identify
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 FUZZ = settings(
     derandomize=True,
@@ -592,9 +604,13 @@ def test_observation_make_and_from_dict(fields: dict[str, Any], raw: str | None,
     """Every source of observations ends here (codecs, captures, the short form, saved files)."""
     obs = check(Observation.make("f\ud800", ArtefactKind.HOSTNAME, ip=ip, mac=mac, raw=raw, fields=fields,
                                  problem=problem), ArtefactKind.HOSTNAME, codec=False)
-    again = Observation.from_dict({**obs.to_dict(), "raw": raw, "problem": problem, "ip": ip, "mac": mac})
-    for text in _strings(again):
-        text.encode("utf-8")
+    try:
+        again = Observation.from_dict({**obs.to_dict(), "raw": raw, "problem": problem, "ip": ip, "mac": mac})
+    except InputFileError:
+        pass  # a saved file with an address that is not one is refused in one line (test_fuzz_saved)
+    else:
+        for text in _strings(again):
+            text.encode("utf-8")
     assert Observation.from_dict(json.loads(json.dumps(obs.to_dict()))) == obs
 
 

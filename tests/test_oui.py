@@ -96,3 +96,17 @@ def test_snapshot_names_the_netaddr_data() -> None:
     assert "netaddr" in text
     if netaddr.__version__ == DB.oui.netaddr_version:
         assert DB.oui.snapshot in text
+
+
+def test_registry_read_once_gives_netaddrs_answers() -> None:
+    """ieee_org reads netaddr's registry once (issue 19); it must answer as netaddr.EUI does."""
+    from netaddr.eui import ieee
+
+    checked = 0
+    for value in sorted(ieee.OUI_INDEX)[::5]:
+        mac = f"{value:06x}000001"
+        want = str(netaddr.EUI(mac).oui.registration().org).strip()
+        assert oui.ieee_org(mac) == want, mac
+        checked += 1
+    assert checked > 5_000
+    assert oui.ieee_org("02:00:00:00:00:01") is None  # not registered (locally administered)

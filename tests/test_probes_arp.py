@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
-from types import SimpleNamespace
 
 import pytest
 
+from camsweep.config import ScanConfig
 from camsweep.probes import ProbeContext
 from camsweep.probes import arp as arp_module
 from camsweep.probes._udp import InterfaceAddress
@@ -49,7 +49,7 @@ def test_sweep_finishes_while_frames_keep_arriving(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(scapy.arch, "get_if_hwaddr", lambda iface: "02:00:00:00:00:01")
     monkeypatch.setattr(conf, "L2socket", lambda iface, type: flood)
-    config = SimpleNamespace(interface="eth-test", read_timeout=0.2)
+    config = ScanConfig(interface="eth-test", read_timeout=0.2)
     found: list[object] = []
     ctx = ProbeContext(config=config, emit=found.append, cancelled=threading.Event(), in_scope=lambda ip: True)
 

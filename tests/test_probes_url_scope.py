@@ -11,6 +11,7 @@ import pytest
 import requests
 import urllib3
 
+from camsweep.config import ScanConfig
 from camsweep.engine import ScanHost
 from camsweep.probes.onvif import OnvifProbe
 from camsweep.probes.ssdp import location_target
@@ -50,15 +51,15 @@ def test_ssdp_backslash_trick_is_rewritten_not_passed_on() -> None:
 @pytest.mark.parametrize("xaddr", TRICKS)
 def test_onvif_xaddr_leads_only_to_the_host(xaddr: str) -> None:
     host = ScanHost(ip="127.0.0.5", xaddrs=[xaddr.replace("desc.xml", "onvif/device_service")])
-    url = OnvifProbe(object()).device_service_url(host)
+    url = OnvifProbe(ScanConfig()).device_service_url(host)
     assert url is None or _host_requests_would_contact(url) == "127.0.0.5"
 
 
 def test_onvif_backslash_xaddr_keeps_port_and_path() -> None:
     host = ScanHost(ip="127.0.0.5", xaddrs=["http://evil.example\\@127.0.0.5:8899/onvif/device_service"])
-    assert OnvifProbe(object()).device_service_url(host) == "http://127.0.0.5:8899/onvif/device_service"
+    assert OnvifProbe(ScanConfig()).device_service_url(host) == "http://127.0.0.5:8899/onvif/device_service"
 
 
 def test_onvif_xaddr_with_bad_port_is_skipped_not_raised() -> None:
     host = ScanHost(ip="127.0.0.5", xaddrs=["http://127.0.0.5:99999/onvif/device_service"], open_ports={80})
-    assert OnvifProbe(object()).device_service_url(host) == "http://127.0.0.5:80/onvif/device_service"
+    assert OnvifProbe(ScanConfig()).device_service_url(host) == "http://127.0.0.5:80/onvif/device_service"

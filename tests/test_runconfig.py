@@ -32,13 +32,16 @@ def test_good_config(tmp_path):
     path = tmp_path / "camsweep.toml"
     path.write_text(GOOD)
     cfg = load(str(path))
-    assert cfg.scan["targets"] == ["198.18.0.0/24"]
-    assert cfg.scan["credentials"] == str(tmp_path / "creds.toml")  # relative to the config file
-    assert cfg.policy_names == ("us-federal",) and cfg.fail_on == "new"
-    assert cfg.db == str(tmp_path / "inv.sqlite")
-    assert [(r.format, r.path) for r in cfg.reports] == [
-        ("html", "/tmp/camsweep-test/latest.html"), ("csv", str(tmp_path / "out.csv"))]
-    assert cfg.keep_scans == 30
+    assert cfg.scan == {
+        "targets": ("198.18.0.0/24",), "methods": ("-arp",),
+        "credentials": str(tmp_path / "creds.toml"),  # relative to the config file; read when a scan starts
+        "listen_window": 2.5,
+    }
+    assert cfg.outputs == {
+        "policy": "us-federal", "fail_on": "new", "db_path": str(tmp_path / "inv.sqlite"),
+        "reports": (("html", "/tmp/camsweep-test/latest.html"), ("csv", str(tmp_path / "out.csv"))),
+        "keep_scans": 30,
+    }
 
 
 @pytest.mark.parametrize("text,message", [

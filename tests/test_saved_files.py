@@ -114,7 +114,8 @@ def test_identify_report_explain_read_saved_json_holding_a_lone_surrogate(tmp_pa
 
 def test_finish_prints_and_stores_a_result_holding_a_lone_surrogate(tmp_path: Path, capsys) -> None:
     result = result_with_model(SURROGATE_MODEL)
-    code = finish(result, Outputs(fmt="json", db_path=str(tmp_path / "inv.sqlite"), last_scan=str(tmp_path / "state")))
+    code = finish(result, Outputs(fmt="json", db_path=str(tmp_path / "inv.sqlite"), state_dir=str(tmp_path / "state"),
+                                  keep_last_scan=True))
     out = capsys.readouterr().out
     assert code == ExitCode.RESTRICTED
     assert json.loads(out)["scan"]["devices"][0]["verdict"]["model"] == SURROGATE_MODEL

@@ -54,7 +54,9 @@ class _LazyGroup(click.Group):
 def setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     handler = logging.StreamHandler(sys.stderr)
-    from camsweep.reports.text import SafeLogFormatter  # messages quote device text: no raw control characters
+    from camsweep.reports.text import (
+        SafeLogFormatter,  # messages quote device text: no raw control characters
+    )
 
     handler.setFormatter(SafeLogFormatter("camsweep: %(levelname)s: %(message)s"))
     log.handlers[:] = [handler]

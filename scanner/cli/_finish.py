@@ -8,69 +8,22 @@ database damaged since the run began) is said in one line and exit 5, and hides 
 
 from __future__ import annotations
 
-import functools
 import getpass
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import click
 
+from ..config import Outputs
 from ..errors import CamsweepError, ExitCode
 from ..findings import Assessment, Status, evaluate
 from ..inventory import Inventory, identity_of
 from ..models import ScanResult
-from ..savedscan import make_state_dir, save_state, write_atomic
+from ..savedscan import last_scan_path, make_state_dir, save_state, write_atomic
 from . import echo
+from ._settings import options
 
-FORMATS = ("table", "json", "csv", "html")
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """Where results go and what makes the exit code non-zero."""
-
-    fmt: str = "table"
-    output: str | None = None
-    db_path: str | None = None
-    no_store: bool = False
-    policy: str | None = None
-    fail_on: str = "restricted"
-    quiet: bool = False
-    """Unattended (cron): nothing on stdout; report files only."""
-    reports: tuple[tuple[str, str], ...] = field(default=())
-    """Extra (format, path) reports written atomically (config file [output] reports)."""
-    keep_scans: int | None = None
-    last_scan: str | None = None
-    """State directory to keep the result in as last-scan.json (for ``explain``); None: not kept."""
-
-
-def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-                  help="table (devices + remediation list), json (full evidence + findings), csv "
-                       "(remediation list), html (single-file report).")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to this file (atomically).")
-    @click.option("--db", "db_path", type=click.Path(dir_okay=False),
-                  help="Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).")
-    @click.option("--no-store", is_flag=True, help="Do not store this result in the inventory.")
-    @click.option("--policy", default=None, help="Policies to apply, comma-separated (default: all). "
-                                                 "`camsweep report --help` lists them.")
-    @click.option("--fail-on", type=click.Choice(["restricted", "new", "never"]), default="restricted",
-                  show_default=True, help="Exit 3 when restricted devices are found; with `new`, exit 4 only "
-                                          "for restricted devices no earlier scan had seen.")
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs)
-
-    return wrapper
-
-
-def outputs_from(options: dict[str, Any]) -> Outputs:
-    """Pop the output options (added by ``output_options``) out of a command's kwargs."""
-    return Outputs(
-        fmt=options.pop("fmt"), output=options.pop("output"), db_path=options.pop("db_path"),
-        no_store=options.pop("no_store"), policy=options.pop("policy"), fail_on=options.pop("fail_on"),
-    )
+output_options = options(Outputs, ["fmt", "output", "db_path", "no_store", "policy", "fail_on"])
+"""The output, inventory and policy options every command that produces a scan result takes."""
 
 
 def render_for(assessment: Assessment, fmt: str) -> str:
@@ -84,8 +37,8 @@ def render_for(assessment: Assessment, fmt: str) -> str:
 def check_store(outputs: Outputs) -> None:
     """Open (or create) the inventory and the state directory before any work, so that a bad
     ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
-    if outputs.last_scan is not None:
-        make_state_dir(outputs.last_scan)
+    if outputs.keep_last_scan:
+        make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:
         Inventory(outputs.db_path).close()
 
@@ -120,8 +73,8 @@ def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int 
     """Keep last-scan.json and store in the inventory; the number of new restricted devices, or
     None when either failed (said on stderr: this never raises, see ``finish``)."""
     try:
-        if outputs.last_scan is not None:
-            save_state(result, outputs.last_scan)
+        if outputs.keep_last_scan:
+            save_state(result, outputs.state_dir)
         if outputs.no_store:
             return 0
         by_key = {item.device.key: item for item in result.devices}

@@ -10,9 +10,11 @@ from pathlib import Path
 import click
 
 from .._child import python_command
+from ..config import Outputs
 from ..errors import ScanError
 from ..savedscan import read_scan
-from ._finish import Outputs, finish
+from ._finish import finish
+from ._settings import options
 
 SCAN_BOUND = 300.0
 """Seconds the demo scan may take at most (it takes ~10 s on the shipped 40-odd devices)."""
@@ -22,8 +24,7 @@ SCAN_BOUND = 300.0
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default="camsweep-demo-report.html",
               show_default=True, help="Where to write the HTML report.")
 @click.option("--count", type=int, default=None, help="Clone the shipped profiles up to N devices.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Inventory to store the demo scan in (default: a throw-away one).")
+@options(Outputs, ["db_path"], db_path={"help": "Inventory to store the demo scan in (default: a throw-away one)."})
 def command(report_path: str, count: int | None, db_path: str | None) -> None:
     """Try camsweep safely (Linux, root): build the emulated lab, scan it, print the remediation
     list and the path of the HTML report, and tear the lab down.

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import click
-
 from camsweep.reports.history import DIFF_RENDERERS
 
+from ..config import Outputs
 from ..inventory import Inventory
 from . import echo
+from ._settings import options
 
 
 @click.command("diff")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Inventory database (default: see README).")
+@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
 @click.option("--format", "fmt", type=click.Choice(list(DIFF_RENDERERS)), default="table", show_default=True)
 def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> None:
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).

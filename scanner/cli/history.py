@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import click
-
 from camsweep.reports.history import HISTORY_RENDERERS
 
+from ..config import Outputs
 from ..inventory import Inventory
 from . import echo
+from ._settings import options
 
 
 @click.command("history")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Inventory database (default: see README).")
+@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
 @click.option("--format", "fmt", type=click.Choice(list(HISTORY_RENDERERS)), default="table", show_default=True)
 def command(db_path: str | None, fmt: str) -> None:
     """List the scans stored in the inventory, oldest first."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
+from camsweep.reports import render
 
 from .. import shortform
 from ..verdicts import identify_result
 from . import echo
-from camsweep.reports import render
 
 
 @click.command("identify")

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-
-from camsweep.reports import REPORT_FORMATS, render_report
+from camsweep.reports import render_report
 
 from .. import restrictions, runconfig
+from ..config import Outputs
 from ..errors import CamsweepError
 from ..findings import Assessment, evaluate
 from ..inventory import Inventory
@@ -19,6 +19,7 @@ from ..policy import describe
 from ..savedscan import read_scan, write_atomic
 from . import echo
 from ._finish import exit_code as finishing_code
+from ._settings import options
 
 
 def _policy_help() -> str:
@@ -45,25 +46,24 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
 
 @click.command("report")
 @click.argument("scan", metavar="[SCAN]", required=False)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              help="Inventory database to read stored scans from (default: see README).")
-@click.option("--policy", "policy_spec", default=None, help=_policy_help())
+@options(Outputs, ["db_path", "policy"],
+         db_path={"help": "Inventory database to read stored scans from (default: see README)."},
+         policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy from a config file's [policy] names (--policy wins).")
-@click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
-              help="table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file).")
-@click.option("-o", "--output", "output", default=None, help="Write to this file (atomically) instead of stdout.")
+@options(Outputs, ["fmt", "output"],
+         fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
+         output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
-def command(scan: str | None, db_path: str | None, policy_spec: str | None, config_path: str | None, fmt: str, output: str | None,
-            operator: str | None) -> None:
+def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
+            output: str | None, operator: str | None) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
     Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
     """
-    if policy_spec is None and config_path:
-        names = runconfig.load(config_path).policy_names
-        policy_spec = ",".join(names) if names else None
+    if policy is None and config_path:
+        policy = runconfig.load(config_path).outputs.get("policy")
     result = load_scan(scan, db_path)
     who = operator
     if who is None:
@@ -71,7 +71,7 @@ def command(scan: str | None, db_path: str | None, policy_spec: str | None, conf
             who = getpass.getuser()
         except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
             who = None
-    assessment = evaluate(result, policy_spec, operator=who)
+    assessment = evaluate(result, policy, operator=who)
     text = render_report(assessment, fmt)
     if output:
         write_atomic(output, text)

@@ -61,8 +61,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
-    if analyser.dropped_observations:
-        notes.append(f"{analyser.dropped_observations} observations dropped at the memory bound")
+    notes += analyser.budget.notes()
     return identify_result(
         analyser.observations(), targets=targets or (path,), mode="pcap", started=started,
         partial=problem is not None, notes=tuple(notes), methods=("passive",),
@@ -119,6 +118,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
     if partial:
         notes.append("interrupted: results so far")
+    notes += analyser.budget.notes()
     return identify_result(
         analyser.observations(), targets=targets or (interface,), mode="listen", started=started,
         partial=partial, notes=tuple(notes), methods=("passive",),

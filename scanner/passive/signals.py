@@ -5,7 +5,8 @@ answers, SSDP NOTIFY and replies, WS-Discovery Hello/Bye/ProbeMatches, SADP and 
 clear-text HTTP responses, RTSP replies, TLS 1.2 certificates, and the TCP ports hosts serve on
 (SYN-ACKs). Memory stays bounded whatever the capture's length: observations are kept per
 (host, artefact) -- a device announcing itself every minute for a week is one observation --
-and per-flow buffers are capped in size and number.
+within the caps of ``scanner.bounds`` (bytes and counts per host, per kind and in all, MACs per
+IP, hosts seen only at layer 2), and per-flow buffers are capped in size and number.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Callable
 
+from ..bounds import ObservationBudget
 from ..models import ArtefactKind, Observation
 from ..protocols import dhcp, dhip, http, mdns, rtsp, sadp, tls, upnp, wsd
 from .decode import TCP, UDP, Packet, mac_text
@@ -24,7 +26,6 @@ log = logging.getLogger("camsweep")
 PROBE = "passive"
 MAX_FLOWS = 4096
 FLOW_BYTES = 64 * 1024
-MAX_OBSERVATIONS = 200_000
 SYN, ACK = 0x02, 0x10
 
 UDP_PORTS = {67, 68, 1900, 3702, 5353, 37020, 37810}
@@ -33,23 +34,22 @@ UDP_PORTS = {67, 68, 1900, 3702, 5353, 37020, 37810}
 class Analyser:
     """Feed it frames (``feed``); read the observations it made (``observations``)."""
 
-    def __init__(self, in_scope: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, in_scope: Callable[[str], bool] | None = None, budget: ObservationBudget | None = None) -> None:
         self.in_scope = in_scope or (lambda ip: True)
+        self.budget = budget or ObservationBudget()
+        """What may be kept; its ``notes()`` say what a flood made it cut."""
         self._scoped = in_scope is not None
         self._found: dict[tuple[object, ...], Observation] = {}
         self._flows: OrderedDict[tuple[str, int, str, int], bytearray | None] = OrderedDict()
         self._requests: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
         self.packets = 0
-        self.dropped_observations = 0
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _keep(self, key: tuple[object, ...], obs: Observation) -> None:
         if key in self._found:
             return
-        if len(self._found) >= MAX_OBSERVATIONS:
-            self.dropped_observations += 1
-            return
-        self._found[key] = obs
+        if self.budget.admit(obs):
+            self._found[key] = obs
 
     def observations(self) -> list[Observation]:
         return list(self._found.values())

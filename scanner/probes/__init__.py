@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
+from ..config import ScanConfig
 from ..models import Observation
 
 MODULES = ("arp", "wsd", "sadp", "dhip", "ssdp", "mdns", "ports", "http", "rtsp", "tls", "onvif")
@@ -48,7 +49,7 @@ class HostInfo:
 class ProbeContext:
     """Everything a probe may use. Probes never print and never raise on bad replies."""
 
-    config: "object"  # scanner.config.ScanConfig
+    config: ScanConfig
     emit: Callable[[Observation], None]
     cancelled: threading.Event
     in_scope: Callable[[str], bool]
@@ -63,7 +64,7 @@ class Probe:
     needs_root: ClassVar[bool] = False
     """True if the probe needs raw sockets (CAP_NET_RAW); skipped with a note otherwise."""
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: ScanConfig) -> None:
         self.config = config
 
     def discover(self, ctx: ProbeContext) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from ..config import ScanConfig
 from ..errors import ScanError, UsageError
 from ..models import Observation
 from . import HostInfo, Probe, ProbeContext
@@ -291,15 +292,15 @@ def _refused_destination(sock: socket.socket) -> str | None:
     return address[0] if address else None
 
 
-def window_deadline(config: object) -> float:
+def window_deadline(config: ScanConfig) -> float:
     """End of the shared listen window that started now (monotonic clock)."""
-    return time.monotonic() + float(getattr(config, "listen_window", 2.5))
+    return time.monotonic() + config.listen_window
 
 
-def host_deadline(config: object) -> float:
+def host_deadline(config: ScanConfig) -> float:
     """End of a bounded wait for one host's unicast answer."""
-    read_timeout = float(getattr(config, "read_timeout", 2.0))
-    host_timeout = float(getattr(config, "host_timeout", 8.0))
+    read_timeout = config.read_timeout
+    host_timeout = config.host_timeout
     return time.monotonic() + min(read_timeout, host_timeout)
 
 
@@ -470,7 +471,7 @@ class DatagramDiscoveryProbe(Probe):
     volatile_fields: ClassVar[tuple[str, ...]] = ()
     """Fields that differ between copies of one device's answer (echoed ids)."""
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
         self._answered: set[str] = set()
         """Hosts that answered the multicast round: no need to ask them again."""
@@ -479,7 +480,7 @@ class DatagramDiscoveryProbe(Probe):
         raise NotImplementedError
 
     def discover(self, ctx: ProbeContext) -> None:
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         emit = OnceEmitter(ctx, self.volatile_fields)
         payloads, accept = self.new_round()
 
@@ -507,7 +508,7 @@ class DatagramDiscoveryProbe(Probe):
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         if ctx.cancelled.is_set() or host.ip in self._answered:
             return
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         emit = OnceEmitter(ctx, self.volatile_fields)
         payloads, accept = self.new_round()
 

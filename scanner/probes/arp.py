@@ -76,7 +76,7 @@ class ArpProbe(Probe):
 
     def discover(self, ctx: ProbeContext) -> None:
         config = self.config
-        addresses = interface_addresses(getattr(config, "interface", None))
+        addresses = interface_addresses(config.interface)
         targets = list(sweep_targets(addresses, ctx.in_scope))
         if not targets:
             log.debug("arp: no in-scope address on %s", addresses[0].name)
@@ -141,7 +141,7 @@ class ArpProbe(Probe):
                         log.debug("arp: send to %s failed: %s", ip, exc)
                     drain(time.monotonic())  # keep the socket buffer short during big sweeps
 
-            wait = float(getattr(config, "read_timeout", 2.0))
+            wait = config.read_timeout
             sweep(targets)
             drain(time.monotonic() + wait / 2)
             # One retry for the silent ones: a request or its reply may have been lost.

@@ -330,17 +330,17 @@ class HttpProbe(Probe):
             ctx.emit(observation)
         if got.problem is not None or got.oversize:
             problem = got.problem or "http-oversize"
-            detail = got.detail or f"body larger than {self.config.max_body} bytes; read cut"  # type: ignore[attr-defined]
+            detail = got.detail or f"body larger than {self.config.max_body} bytes; read cut"
             ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
                                       raw=f"GET {path}: {detail}", problem=problem))
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
-        cfg: Any = self.config
+        cfg = self.config
         ports = [p for p in WEB_PORTS if p in host.open_ports]
         ports += sorted(p for p in host.open_ports if p not in NOT_HTTP and p not in ports)
-        budget = int(getattr(cfg, "max_requests", 4)) + len(ports)
+        budget = cfg.max_requests + len(ports)
         limits = dict(connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout,
-                      total=getattr(cfg, "request_timeout", 3.0), max_body=cfg.max_body)
+                      total=cfg.request_timeout, max_body=cfg.max_body)
         done: set[tuple[int, str]] = set()
         replies: dict[tuple[int, str], Fetched] = {}
         follow: list[tuple[int, str, str]] = []
@@ -385,7 +385,7 @@ class HttpProbe(Probe):
                 for path in pages:
                     get(port, scheme, path)
 
-        credential = cfg.credential_for(host.ip) if getattr(cfg, "credentials", ()) else None
+        credential = cfg.credential_for(host.ip) if cfg.credentials else None
         if credential is None or not hinted or ctx.cancelled.is_set():
             return
         # One login per host, whatever was hinted: the maker that answered first.

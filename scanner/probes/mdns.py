@@ -13,6 +13,7 @@ import secrets
 import time
 from typing import Any
 
+from ..config import ScanConfig
 from ..models import Observation
 from ..protocols import mdns as mdns_codec
 from . import HostInfo, Probe, ProbeContext, register
@@ -88,7 +89,7 @@ class MdnsProbe(Probe):
     name = "mdns"
     description = "mDNS/DNS-SD browse of camera/NVR service types (_CGI, _onvif, _rtsp, ...)"
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
         self._answered: set[str] = set()
         """Hosts whose services the multicast browse already resolved."""
@@ -102,7 +103,7 @@ class MdnsProbe(Probe):
             Zeroconf,
         )
 
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         deadline = window_deadline(self.config)
         announced: queue.Queue[tuple[str, str]] = queue.Queue()
 
@@ -178,7 +179,7 @@ class MdnsProbe(Probe):
         from zeroconf import DNSIncoming, DNSOutgoing, DNSQuestion
         from zeroconf.const import _CLASS_IN, _FLAGS_QR_QUERY, _TYPE_PTR
 
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         query = DNSOutgoing(_FLAGS_QR_QUERY, multicast=False, id_=secrets.randbelow(0xFFFF) + 1)
         for service_type in SERVICE_TYPES:
             query.add_question(DNSQuestion(service_type, _TYPE_PTR, _CLASS_IN))

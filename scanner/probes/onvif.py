@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import ScanConfig
 from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog
@@ -36,7 +37,7 @@ def _wsdl_path() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(onvif.__file__)), "wsdl", "devicemgmt.wsdl")
 
 
-def _transport(cfg: Any) -> Any:
+def _transport(cfg: ScanConfig) -> Any:
     """A zeep transport that only ever talks to the device, with bounded replies."""
     from zeep.transports import Transport
 
@@ -142,8 +143,8 @@ class OnvifProbe(Probe):
         return None
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
-        cfg: Any = self.config
-        credential = cfg.credential_for(host.ip) if getattr(cfg, "credentials", ()) else None
+        cfg = self.config
+        credential = cfg.credential_for(host.ip) if cfg.credentials else None
         if credential is None:
             return
         url = self.device_service_url(host)
@@ -154,7 +155,7 @@ class OnvifProbe(Probe):
 
         from ..protocols import onvif as onvif_codec
 
-        total = 2 * float(getattr(cfg, "request_timeout", 3.0)) + float(cfg.connect_timeout)
+        total = 2 * cfg.request_timeout + float(cfg.connect_timeout)
         secrets = (credential.password, credential.username)
         dog = Watchdog(total)
         _local.watchdog = dog

@@ -14,6 +14,7 @@ import logging
 import threading
 
 from .. import netif
+from ..config import ScanConfig
 from ..models import ArtefactKind, Observation
 from ..targets import expand
 from . import HostInfo, Probe, ProbeContext, register
@@ -37,7 +38,7 @@ class PortsProbe(Probe):
     name = "ports"
     description = "TCP connect scan of the configured ports (also finds live hosts)"
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
         self._lock = threading.Lock()
         self._scanned: set[str] = set()
@@ -46,13 +47,13 @@ class PortsProbe(Probe):
         self.states: dict[str, int] = {}
 
     def _ports(self) -> tuple[int, ...]:
-        return tuple(dict.fromkeys(int(p) for p in getattr(self.config, "ports", ())))
+        return tuple(dict.fromkeys(int(p) for p in self.config.ports))
 
     def _sweep(self, ctx: ProbeContext, queue: SweepQueue, inflight: int, rest: tuple[int, ...] = ()) -> None:
         """Run the sweep; a host that proves alive gets the ports in ``rest`` queued at once."""
         cfg = self.config
         for ip, port, state in connect_sweep(
-            queue, timeout=float(getattr(cfg, "connect_timeout", 1.0)), max_inflight=inflight,
+            queue, timeout=cfg.connect_timeout, max_inflight=inflight,
             wait_rate=ctx.wait_rate, cancelled=ctx.cancelled,
         ):
             self.states[state] = self.states.get(state, 0) + 1
@@ -75,7 +76,7 @@ class PortsProbe(Probe):
         if not ports:
             return
         cfg = self.config
-        scope = expand(cfg.targets, allow_public=True, max_hosts=getattr(cfg, "max_hosts", 65536),  # type: ignore[attr-defined]
+        scope = expand(cfg.targets, allow_public=True, max_hosts=cfg.max_hosts,
                        resolve=lambda name: [])
         hosts = [ip for ip in scope.hosts() if ctx.in_scope(ip)]
         # One connect per address finds who is there (accepted or refused: alive); the other
@@ -84,7 +85,7 @@ class PortsProbe(Probe):
         # A routed address that stayed silent gets one more try: its first SYN may have been
         # dropped on the way (a router's neighbour table full, its ARP queue overrun), and no
         # ARP sweep or neighbour table vouches for hosts behind a router.
-        interface = getattr(cfg, "interface", None)
+        interface = cfg.interface
         on_link = netif.interface_networks(interface) if interface else []
         with self._lock:
             silent = [ip for ip in hosts if ip not in self.alive

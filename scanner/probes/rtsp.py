@@ -9,7 +9,6 @@ import logging
 import re
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext, register
@@ -45,8 +44,8 @@ class RtspProbe(Probe):
     def _probe(self, ctx: ProbeContext, host: HostInfo, port: int) -> None:
         from ..protocols import rtsp as rtsp_codec
 
-        cfg: Any = self.config
-        total = float(getattr(cfg, "request_timeout", 3.0))
+        cfg = self.config
+        total = cfg.request_timeout
         sock = connect(host.ip, port, cfg.connect_timeout)
         if sock is None:
             return

@@ -16,6 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import ScanConfig
 from ..models import ArtefactKind, Observation
 from ..protocols import upnp
 from . import HostInfo, Probe, ProbeContext, register
@@ -169,13 +170,13 @@ class SsdpProbe(Probe):
     name = "ssdp"
     description = "SSDP M-SEARCH and UPnP device description (manufacturer, model)"
 
-    def __init__(self, config: object) -> None:
+    def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
         self._answered: set[str] = set()
         """Hosts that already answered the multicast round: no need to ask them again."""
 
     def discover(self, ctx: ProbeContext) -> None:
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         emit = OnceEmitter(ctx)
         fetcher = _DescriptionFetcher(self, ctx, iface.ip)
 
@@ -201,7 +202,7 @@ class SsdpProbe(Probe):
         """Unicast M-SEARCH (UPnP 1.1) to the host: covers routed segments without multicast."""
         if ctx.cancelled.is_set() or host.ip in self._answered:
             return
-        iface = interface_address(getattr(self.config, "interface", None))
+        iface = interface_address(self.config.interface)
         emit = OnceEmitter(ctx)
         fetcher = _DescriptionFetcher(self, ctx, iface.ip)
 
@@ -219,7 +220,7 @@ class SsdpProbe(Probe):
     def _fetch_time(self) -> float:
         """Seconds a description fetch may take in all: connect plus one bounded exchange."""
         config = self.config
-        return float(getattr(config, "connect_timeout", 1.0)) + float(getattr(config, "request_timeout", 3.0))
+        return config.connect_timeout + config.request_timeout
 
     def _handle_reply(
         self, ctx: ProbeContext, emit: OnceEmitter, fetcher: _DescriptionFetcher, data: bytes, ip: str
@@ -251,10 +252,10 @@ class SsdpProbe(Probe):
                 status, body, truncated = fetch_bounded(
                     session,
                     url,
-                    connect_timeout=float(getattr(config, "connect_timeout", 1.0)),
-                    read_timeout=float(getattr(config, "read_timeout", 2.0)),
-                    max_body=int(getattr(config, "max_body", 256 * 1024)),
-                    total_timeout=float(getattr(config, "request_timeout", 3.0)),
+                    connect_timeout=config.connect_timeout,
+                    read_timeout=config.read_timeout,
+                    max_body=config.max_body,
+                    total_timeout=config.request_timeout,
                 )
         except (requests.RequestException, OSError) as exc:
             log.debug("ssdp: fetching %s failed: %s", url, exc)

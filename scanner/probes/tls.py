@@ -10,7 +10,6 @@ import logging
 import socket
 import ssl
 from collections.abc import Iterable
-from typing import Any
 
 from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext, register
@@ -61,12 +60,12 @@ class TlsProbe(Probe):
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         from ..protocols import tls as tls_codec
 
-        cfg: Any = self.config
+        cfg = self.config
         for port in sorted(p for p in host.open_ports if p in TLS_PORTS):
             if ctx.cancelled.is_set():
                 return
             der, detail = peer_certificate(host.ip, port, connect_timeout=cfg.connect_timeout,
-                                           read_timeout=cfg.read_timeout, total=float(getattr(cfg, "request_timeout", 3.0)))
+                                           read_timeout=cfg.read_timeout, total=cfg.request_timeout)
             if der is None:
                 if detail:
                     problem = "tls-timeout" if detail.startswith("timeout") else "tls-error"
