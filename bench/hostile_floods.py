@@ -58,7 +58,7 @@ def _limit_memory() -> None:
 def run_case(name: str, workdir: Path, timeout: float) -> dict[str, object]:
     capture = hf.write_pcap(workdir / f"{name}.pcap", CASES[name]())
     out = workdir / f"{name}.json"
-    cmd = [sys.executable, "-m", "scanner", "scan", "--pcap", str(capture), "--format", "json", "-o", str(out),
+    cmd = [sys.executable, "-m", "camsweep", "scan", "--pcap", str(capture), "--format", "json", "-o", str(out),
            "--db", str(workdir / f"{name}.sqlite"), "--state-dir", str(workdir / f"{name}-state"),
            "--fail-on", "never"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from scanner.models import ArtefactKind, Observation
+from camsweep.models import ArtefactKind, Observation
 
 BROADCAST = b"\xff" * 6
 SCANNER_MAC = bytes.fromhex("020000000002")

@@ -12,16 +12,16 @@ import re
 
 import pytest
 
-from scanner import bounds, engine
-from scanner.bounds import Caps, ObservationBudget, observation_bytes
-from scanner.config import ScanConfig
-from scanner.models import ArtefactKind, Observation
-from scanner.passive import analyse_capture
-from scanner.passive.capture import LINKTYPE_ETHERNET
-from scanner.passive.decode import decode
-from scanner.passive.signals import Analyser
-from scanner.probes import Probe, ProbeContext
-from scanner.verdicts import identify_result
+from camsweep import bounds, engine
+from camsweep.bounds import Caps, ObservationBudget, observation_bytes
+from camsweep.config import ScanConfig
+from camsweep.models import ArtefactKind, Observation
+from camsweep.passive import analyse_capture
+from camsweep.passive.capture import LINKTYPE_ETHERNET
+from camsweep.passive.decode import decode
+from camsweep.passive.signals import Analyser
+from camsweep.probes import Probe, ProbeContext
+from camsweep.verdicts import identify_result
 from tests import hostile_floods as hf
 
 
@@ -84,9 +84,10 @@ def test_bytes_are_utf8_bytes_not_characters() -> None:
     emoji = "\U0001F600" * 1000
     obs = Observation.make("http", ArtefactKind.HTTP_RESPONSE, ip="10.0.0.1", raw=emoji, fields={"http.body": emoji})
     assert observation_bytes(obs) == 4000 + 4000 + len("http.body")
-    # a lone surrogate (issue 19's DHIP answer) is measured, not fatal
+    # a lone surrogate (issue 19's DHIP answer) is replaced by U+FFFD (3 bytes) and said in problem
     odd = Observation.make("dhip", ArtefactKind.DHIP_REPLY, ip="10.0.0.1", fields={"dhip.model": "IPC-\ud800"})
-    assert observation_bytes(odd) == len("dhip.model") + len("IPC-") + 3
+    assert odd.fields["dhip.model"] == "IPC-\ufffd" and odd.problem
+    assert observation_bytes(odd) == len("dhip.model") + len("IPC-") + 3 + len(odd.problem)
 
 
 def test_per_kind_bytes_leave_room_for_other_kinds_of_the_same_host() -> None:

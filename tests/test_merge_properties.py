@@ -17,11 +17,11 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fingerprints
-from scanner.bounds import LAYER2, Caps, ObservationBudget, observation_bytes
-from scanner.devices import merge
-from scanner.models import ArtefactKind, Observation
-from scanner.verdicts import identify_devices
+from camsweep import fingerprints
+from camsweep.bounds import LAYER2, Caps, ObservationBudget, observation_bytes
+from camsweep.devices import merge
+from camsweep.models import ArtefactKind, Observation
+from camsweep.verdicts import identify_devices
 from tests import hostile_floods as hf
 
 DB = fingerprints.load()

@@ -5,7 +5,7 @@ answers, SSDP NOTIFY and replies, WS-Discovery Hello/Bye/ProbeMatches, SADP and 
 clear-text HTTP responses, RTSP replies, TLS 1.2 certificates, and the TCP ports hosts serve on
 (SYN-ACKs). Memory stays bounded whatever the capture's length: observations are kept per
 (host, artefact) -- a device announcing itself every minute for a week is one observation --
-within the caps of ``scanner.bounds`` (bytes and counts per host, per kind and in all, MACs per
+within the caps of ``camsweep.bounds`` (bytes and counts per host, per kind and in all, MACs per
 IP, hosts seen only at layer 2), and per-flow buffers are capped in size and number.
 """
 
