@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from camsweep.findings import Assessment
 from camsweep.models import ScanResult
+from camsweep.types import REPORT_FORMATS
 
 from . import csv_doc, html_doc, json_doc, remediation, table
 
@@ -27,14 +28,14 @@ RENDERERS: dict[str, Callable[[ScanResult], str]] = {
     "json": json_doc.render,
 }
 
+# One renderer per format of camsweep.types.REPORT_FORMATS (the settings offer those; a test
+# checks both lists are the same).
 REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
     "table": remediation.render,
     "json": json_doc.render_report,
     "csv": csv_doc.render,
     "html": html_doc.render,
 }
-
-REPORT_FORMATS = tuple(REPORT_RENDERERS)
 
 
 def render(result: ScanResult, fmt: str) -> str:

@@ -70,6 +70,11 @@ class Tier(str, enum.Enum):
     WEAK = "weak"
 
 
+REPORT_FORMATS = ("table", "json", "csv", "html")
+"""The formats a judged scan is rendered in: ``camsweep.reports`` has a renderer for each, and the
+settings (``--format``, a config file's ``[output] reports``) offer them."""
+
+
 # --------------------------------------------------------------------------- restricted makers
 
 _MAKER_ID = re.compile(r"^[a-z][a-z0-9]*$")
@@ -144,4 +149,4 @@ Manufacturer = _Manufacturer(  # type: ignore[call-overload]
 )
 Manufacturer.__doc__ = _Manufacturer.__doc__
 
-__all__ = ["ArtefactKind", "DeviceType", "Manufacturer", "RESTRICTED_MAKERS", "RESTRICTED_MAKER_NAMES", "Tier"]
+__all__ = ["ArtefactKind", "DeviceType", "Manufacturer", "REPORT_FORMATS", "RESTRICTED_MAKERS", "RESTRICTED_MAKER_NAMES", "Tier"]

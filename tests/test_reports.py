@@ -222,6 +222,12 @@ def test_cli_report_table_exit_3(scan_file, capsys):
     assert code == 3 and "camsweep remediation list -- policy all" in out and err == ""
 
 
+def test_every_report_format_has_one_renderer():
+    from camsweep.reports import REPORT_RENDERERS
+
+    assert tuple(REPORT_RENDERERS) == REPORT_FORMATS == ("table", "json", "csv", "html")
+
+
 @pytest.mark.parametrize("fmt", REPORT_FORMATS)
 def test_cli_report_formats_to_file(scan_file, tmp_path, capsys, fmt):
     target = tmp_path / f"out.{fmt}"
