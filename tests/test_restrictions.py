@@ -323,11 +323,9 @@ def test_no_code_spells_out_the_restricted_makers():
     from camsweep.types import RESTRICTED_MAKERS
 
     root = Path(__file__).resolve().parent.parent
-    # scanner/lab emulates devices (its profiles say what they are); the HTTP probe's maker hints
-    # and follow-up pages are item 6's other half (issue 11), moving into the fingerprint data.
-    skip = {root / "scanner" / "probes" / "http.py"}
+    # scanner/lab emulates devices: its profiles say what each one is.
     files = [p for folder in ("scanner", "fingerprints", "reports") for p in (root / folder).rglob("*.py")
-             if "lab" not in p.relative_to(root).parts and p not in skip]
+             if "lab" not in p.relative_to(root).parts]
     assert len(files) > 50
     found = []
     for path in files:
