@@ -6,13 +6,13 @@ from click.testing import CliRunner
 
 from camsweep.cli import cli
 from camsweep.errors import InventoryError
-from camsweep.inventory import Inventory
-from tests.test_inventory import item, result
+from camsweep.store.sqlite import SqliteStore
+from tests.test_store import item, result
 
 
 def _db(tmp_path):
     path = tmp_path / "inv.sqlite"
-    with Inventory(path) as inv:
+    with SqliteStore(path) as inv:
         inv.store(result(item("198.18.0.20", "58:50:ed:00:00:01")))
         inv.store(result(item("198.18.0.21", "58:50:ed:00:00:01", firmware="V5.7.18"), minutes=60))
     return str(path)
