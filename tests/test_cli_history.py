@@ -7,13 +7,13 @@ import json
 from datetime import timedelta
 
 import pytest
-from click.testing import CliRunner
-
 from camsweep.cli import cli
 from camsweep.errors import ExitCode, InventoryError, UsageError
 from camsweep.findings import evaluate
 from camsweep.models import Manufacturer
 from camsweep.store import open_store
+from click.testing import CliRunner
+
 from tests.test_store import dahua, item, result
 
 

@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from camsweep.errors import InventoryError, UsageError
 from camsweep.findings import evaluate
-from camsweep.models import Device, DeviceType, IdentifiedDevice, Manufacturer, ScanResult, Verdict
+from camsweep.models import (
+    Device,
+    DeviceType,
+    IdentifiedDevice,
+    Manufacturer,
+    ScanResult,
+    Verdict,
+)
 from camsweep.store import SCHEMA_VERSION, is_url, open_store
 from camsweep.store._base import migrations, statements
 from camsweep.store.sqlite import SqliteStore
+
 from tests.hostile_files import result_with_model
 
-T0 = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def item(ip, mac=None, maker=Manufacturer.HIKVISION, firmware="V5.7.3", serial=None, model="DS-2CD2043G2-I"):
@@ -168,7 +175,7 @@ def test_which_site_a_command_reads(db_location):
 
 
 def test_rollup_per_site(db_location):
-    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     north_1 = result(dahua(1), item("10.0.0.9", "00:40:8c:00:00:09", maker=Manufacturer.OTHER), site="north")
     north_2 = result(dahua(1), dahua(2), dahua(3), item("10.0.0.8", "00:40:8c:00:00:08", maker=Manufacturer.OTHER),
                      site="north", minutes=60)

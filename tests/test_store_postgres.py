@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from camsweep import jsonio
 from camsweep.models import Manufacturer
 from camsweep.store import SCHEMA_VERSION, open_store
 from camsweep.store.postgres import MIGRATION_LOCK, SITE_LOCK_CLASS
+
 from tests import hostile_floods
 from tests.pgserver import PASSWORD, PASSWORD_ROLE
 from tests.test_store import item, result
@@ -224,7 +224,7 @@ def test_the_readme_grants_let_a_reader_report_but_not_write(postgres, tmp_path)
         for args in (["history"], ["report", "--site", "north"], ["diff", "--all-sites"], ["report", "--all-sites"]):
             code, out, err = run(*args, "--db", reader)
             assert code in (0, 3) and not err, (args, err)
-        code, out, err = run("import", "scan", str(saved(tmp_path / "south.json", "south", 3)), "--db", reader)
+        code, _, err = run("import", "scan", str(saved(tmp_path / "south.json", "south", 3)), "--db", reader)
         assert code == 5 and err.count("\n") == 1 and "permission denied" in err, err
         assert postgres.sql("SELECT COUNT(*) FROM camsweep.scans", dbname=name) == [(1,)]
     finally:

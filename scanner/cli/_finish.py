@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import getpass
 import sys
+from dataclasses import replace
+from datetime import UTC
+from pathlib import Path
 
 import click
-
-from dataclasses import replace
-from datetime import timezone
-from pathlib import Path
 
 from ..config import Outputs, default_state_dir
 from ..errors import CamsweepError, ExitCode, InventoryError, OutputError
@@ -139,7 +138,7 @@ def keep_unstored(result: ScanResult, outputs: Outputs) -> Path:
 
     folder = Path(last_scan_dir(outputs)) / UNSTORED
     make_state_dir(str(folder))
-    stamp = result.finished.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = result.finished.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     site = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.site)[:40]
     path = folder / (f"{site}-{stamp}.json" if site else f"scan-{stamp}.json")
     write_atomic(path, jsonio.dumps(result.to_dict(), indent=1) + "\n")

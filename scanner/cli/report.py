@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,13 @@ from camsweep.reports import render_report, write_atomic
 
 from .. import jsonio, restrictions, runconfig
 from ..config import Outputs
-from ..errors import CamsweepError, ExitCode, InputFileError, SchemaVersionError, UsageError
+from ..errors import (
+    CamsweepError,
+    ExitCode,
+    InputFileError,
+    SchemaVersionError,
+    UsageError,
+)
 from ..findings import Assessment, evaluate
 from ..models import ScanResult
 from ..policy import describe
@@ -149,7 +155,7 @@ def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str
                          "with; --policy applies to one scan's report")
     if fmt not in sites.ROLLUP_FORMATS:
         raise UsageError(f"--all-sites reports as {', '.join(sites.ROLLUP_FORMATS)}, not {fmt}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with open_store(db_path) as inv:
         rows = inv.rollup(stale, now)
     _write(sites.render(rows, fmt, now, stale), output)

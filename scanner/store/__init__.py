@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import os
 
-from ._base import SCHEMA_VERSION, Change, ScanSummary, Sighting, SiteSummary, Store, identity_of
+from ._base import (
+    SCHEMA_VERSION,
+    Change,
+    ScanSummary,
+    Sighting,
+    SiteSummary,
+    Store,
+    identity_of,
+)
 
 
 def is_url(location: object) -> bool:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -57,7 +57,7 @@ SCHEMA_VERSION = len(migrations("sqlite"))
 def statements(sql: str) -> Iterator[str]:
     """The statements of a migration file: each ends with ``;`` at the end of a line; lines
     starting with ``--`` are comments."""
-    for part in re.split(r";[ \t]*$", sql, flags=re.M):
+    for part in re.split(r";[ \t]*$", sql, flags=re.MULTILINE):
         body = "\n".join(line for line in part.splitlines() if not line.lstrip().startswith("--")).strip()
         if body:
             yield body
@@ -243,6 +243,20 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _ready(self, *setup: str) -> None:
+        """Run a new connection's ``setup`` statements and bring the schema up to date; on any
+        failure, close the connection and raise one InventoryError line."""
+        try:
+            for statement in setup:
+                self._run(statement)
+            self.migrate()
+        except self._errors as exc:
+            self.close()
+            raise InventoryError(f"{self.where}: not a usable camsweep database ({reason(exc)})") from None
+        except InventoryError:
+            self.close()
+            raise
 
     # -- reading and writing, every error one line
 
@@ -519,7 +533,7 @@ class Store:
                 r = _typed(row, str, int, int, str, int, str, int, int, int, int, int)
                 finished = datetime.fromisoformat(r[3])
                 if finished.tzinfo is None:  # written without an offset: camsweep's times are UTC
-                    finished = finished.replace(tzinfo=timezone.utc)
+                    finished = finished.replace(tzinfo=UTC)
             except ValueError as exc:
                 raise self._read_error(f"site {row[0]!r}: {exc}") from None
             out.append(SiteSummary(

@@ -109,16 +109,7 @@ class PostgresStore(Store):
             self.db = psycopg.connect(url, **extra)
         except psycopg.Error as exc:
             raise InventoryError(f"{self.where}: cannot connect ({reason(exc)})") from None
-        try:
-            self.db.execute(f"SET search_path TO {SCHEMA}")
-            self.db.execute("SET TIME ZONE 'UTC'")
-            self.migrate()
-        except psycopg.Error as exc:
-            self.db.close()
-            raise InventoryError(f"{self.where}: not a usable camsweep database ({reason(exc)})") from None
-        except InventoryError:
-            self.db.close()
-            raise
+        self._ready(f"SET search_path TO {SCHEMA}", "SET TIME ZONE 'UTC'")
 
     def close(self) -> None:
         self.db.close()

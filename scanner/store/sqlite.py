@@ -76,16 +76,7 @@ class SqliteStore(Store):
             self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         except self._errors as exc:
             raise InventoryError(f"{self.path}: not a usable camsweep database ({reason(exc)})") from None
-        try:
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.migrate()
-        except self._errors as exc:
-            self.db.close()
-            raise InventoryError(f"{self.path}: not a usable camsweep database ({reason(exc)})") from None
-        except InventoryError:
-            self.db.close()
-            raise
+        self._ready("PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL")
 
     def close(self) -> None:
         self.db.close()
