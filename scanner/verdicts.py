@@ -259,6 +259,14 @@ def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]
     return hits
 
 
+def matched_rules(observation: Observation, db: FingerprintDB | None = None) -> list[Rule]:
+    """The rules that one observation matches, as step 1 matches them (the HTTP probe asks the
+    pages these rules name before the device is judged)."""
+    db = db or fingerprints.load()
+    ids = dict.fromkeys(hit.hit.rule_id for hit in _observation_hits(observation, db))  # a realm rule may hit twice
+    return [db.rule(rule_id) for rule_id in ids]
+
+
 def _oui_hits(device: Device, db: FingerprintDB) -> list[_Hit]:
     hits = []
     first_seen: dict[str, Observation] = {}  # one pass, not one search per MAC (issue 19)

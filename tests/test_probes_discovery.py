@@ -22,8 +22,9 @@ import pytest
 from camsweep.config import ScanConfig
 from camsweep.models import ArtefactKind, Observation
 from camsweep.probes import ProbeContext, _udp
+from camsweep.probes._http_client import HttpClient, Limits
 from camsweep.probes.arp import parse_proc_net_arp, read_neighbour_table, sweep_targets
-from camsweep.probes.ssdp import _source_bound_session, fetch_bounded, location_target
+from camsweep.probes.ssdp import location_target
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 
@@ -349,30 +350,24 @@ def http_server() -> object:
 
 def test_description_fetch_is_size_bounded_and_does_not_follow_redirects(http_server: object) -> None:
     port = http_server.server_address[1]  # type: ignore[attr-defined]
-    session = _source_bound_session("127.0.0.1")
-    status, body, truncated = fetch_bounded(
-        session, f"http://127.0.0.1:{port}/big", connect_timeout=2, read_timeout=2,
-        max_body=10_000, total_timeout=5,
-    )
-    assert (status, len(body), truncated) == (200, 10_000, True)
-    status, body, _ = fetch_bounded(
-        session, f"http://127.0.0.1:{port}/redirect", connect_timeout=2, read_timeout=2,
-        max_body=10_000, total_timeout=5,
-    )
-    assert status == 302  # reported as is; the redirect target is never contacted
-    session.close()
+    # As the SSDP probe fetches a LOCATION: the scan's client, bound to the interface's address.
+    client = HttpClient(Limits(connect_timeout=2, read_timeout=2, request_timeout=5, max_body=10_000),
+                        source_ip="127.0.0.1")
+    got = client.get(f"http://127.0.0.1:{port}/big")
+    assert (got.status, len(got.body), got.oversize) == (200, 10_000, True)
+    got = client.get(f"http://127.0.0.1:{port}/redirect")
+    assert got.status == 302  # reported as is; the redirect target is never contacted
+    assert got.header("location") == "http://192.0.2.1/elsewhere"
 
 
 @pytest.mark.timeout(20)
 def test_description_fetch_cuts_a_dripping_server_off(http_server: object) -> None:
     """Each byte comes well within the read timeout; only the total bound stops the read."""
     port = http_server.server_address[1]  # type: ignore[attr-defined]
-    with _source_bound_session("127.0.0.1") as session:
-        status, body, truncated = fetch_bounded(
-            session, f"http://127.0.0.1:{port}/drip", connect_timeout=2, read_timeout=2,
-            max_body=10_000, total_timeout=1,
-        )
-    assert status == 200 and truncated and 0 < len(body) < 600
+    client = HttpClient(Limits(connect_timeout=2, read_timeout=2, request_timeout=1, max_body=10_000),
+                        source_ip="127.0.0.1")
+    got = client.get(f"http://127.0.0.1:{port}/drip")
+    assert got.status == 200 and got.problem == "http-timeout" and 0 < len(got.body) < 600
 
 
 # ------------------------------------------------------------------------------------ lab tests
