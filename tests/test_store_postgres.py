@@ -169,6 +169,15 @@ def test_a_password_in_the_url_is_refused_in_one_line_and_never_shown(url, tmp_p
         assert "hunter2pass" not in out + err
 
 
+def test_a_url_in_the_config_file_is_not_taken_for_a_relative_path(tmp_path):
+    from camsweep import runconfig
+
+    url = "postgresql://camsweep_writer@db.example.org/camsweep?sslmode=verify-full"
+    config = tmp_path / "site.toml"
+    config.write_text(f'[output]\ndb = "{url}"\nsite = "depot-north"\n', encoding="utf-8")
+    assert runconfig.load(str(config)).outputs == {"db_path": url, "site": "depot-north"}
+
+
 def _password_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["PGPASSFILE"] = "/nonexistent"  # not the real ~/.pgpass

@@ -95,11 +95,11 @@ class SqliteStore(Store):
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.db.execute("COMMIT")  # inside: a COMMIT that fails (a full disk) is rolled back too
         except BaseException:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     @contextmanager
     def _migrating(self) -> Iterator[None]:
