@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 
 from camsweep.errors import DataFileError
-from camsweep.models import DeviceType, Manufacturer, Tier
+from camsweep.types import DeviceType, Manufacturer, Tier
 
 from ._paths import path_problem
 
@@ -269,11 +269,8 @@ class Maker:
 
     @property
     def manufacturer(self) -> Manufacturer:
-        """The verdict enum: hikvision/dahua by name, every other maker is ``other``."""
-        try:
-            return Manufacturer(self.id) if self.id in ("hikvision", "dahua") else Manufacturer.OTHER
-        except ValueError:  # pragma: no cover - guarded by the condition
-            return Manufacturer.OTHER
+        """The verdict enum: a restricted maker by its id, every other maker is ``other``."""
+        return Manufacturer.of(self.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,21 +14,29 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from tabulate import tabulate
 
 from camsweep import __version__
 from camsweep.jsonio import dumps
-from camsweep.store import SiteSummary
-from tabulate import tabulate
+from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .csv_doc import safe_cell
 from .html_doc import e
 from .text import clean
 
+if TYPE_CHECKING:  # the inventory's record; reports never open the database
+    from camsweep.store import SiteSummary
+
 ROLLUP_FORMATS = ("table", "csv", "json", "html")
 NO_SITE = "(no site)"
 """How a scan stored without --site is named (the one site of a one-machine inventory)."""
 
-COLUMNS = ["site", "last_scan", "last_scan_finished", "stale", "scans", "devices", "hikvision_dahua_made",
+MADE_BY = "/".join(RESTRICTED_MAKER_NAMES.values()) + "-made"
+"""The column of devices made by a restricted maker: "Hikvision/Dahua-made"."""
+
+COLUMNS = ["site", "last_scan", "last_scan_finished", "stale", "scans", "devices", "made_by_restricted_makers",
            "restricted", "overdue", "new_since_previous", "policy"]
 
 
@@ -51,7 +59,7 @@ def _totals(sites: Sequence[SiteSummary]) -> dict[str, int]:
         "sites": len(sites),
         "stale": sum(s.stale for s in sites),
         "devices": sum(s.devices for s in sites),
-        "hikvision_dahua_made": sum(s.made_by_restricted_makers for s in sites),
+        "made_by_restricted_makers": sum(s.made_by_restricted_makers for s in sites),
         "restricted": sum(s.restricted for s in sites),
         "overdue": sum(s.overdue for s in sites),
         "sites_with_restricted": sum(1 for s in sites if s.restricted),
@@ -60,7 +68,7 @@ def _totals(sites: Sequence[SiteSummary]) -> dict[str, int]:
 
 def _summary_line(sites: Sequence[SiteSummary], stale: timedelta) -> str:
     t = _totals(sites)
-    return (f"{t['sites']} site(s), {t['devices']} device(s), {t['hikvision_dahua_made']} made by Hikvision/Dahua, "
+    return (f"{t['sites']} site(s), {t['devices']} device(s), {t['made_by_restricted_makers']} {MADE_BY}, "
             f"{t['restricted']} restricted at {t['sites_with_restricted']} site(s), {t['overdue']} overdue; "
             f"{t['stale']} site(s) not scanned for over {age(stale)}")
 
@@ -74,7 +82,7 @@ def _table(sites: Sequence[SiteSummary], now: datetime, stale: timedelta) -> str
              age(s.age) + (" STALE" if s.stale else ""),
              s.devices, s.made_by_restricted_makers, s.restricted, s.overdue, "-" if s.new is None else s.new,
              clean(s.policy or "-", 40)] for s in sites]
-    headers = ["site", "scan", "last scan (UTC)", "age", "devices", "Hik/Dahua-made", "restricted", "overdue",
+    headers = ["site", "scan", "last scan (UTC)", "age", "devices", MADE_BY, "restricted", "overdue",
                "new", "policy"]
     return (tabulate(rows, headers=headers) + "\n\n" + _summary_line(sites, stale) + "\n"
             "Restricted and overdue: under the policy each site's scan was stored with; overdue as of "
@@ -126,7 +134,7 @@ def _html(sites: Sequence[SiteSummary], now: datetime, stale: timedelta) -> str:
             f"<td>{s.devices}</td><td>{s.made_by_restricted_makers}</td>{number(s.restricted, True)}"
             f"{number(s.overdue, True)}{number(s.new)}<td class=\"text\">{e(s.policy or '-')}</td></tr>"
         )
-    head = "".join(f"<th>{h}</th>" for h in ("site", "scan", "last scan", "devices", "Hikvision/Dahua-made",
+    head = "".join(f"<th>{e(h)}</th>" for h in ("site", "scan", "last scan", "devices", MADE_BY,
                                              "restricted", "overdue", "new", "policy"))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -111,7 +111,7 @@ def test_the_rollup_in_every_format(db_location, tmp_path):
     assert out.exit_code == ExitCode.RESTRICTED, out.output  # a site has restricted devices
     doc = json.loads(out.output)
     rows = {s["site"]: s for s in doc["sites"]}
-    assert (rows["north"]["devices"], rows["north"]["hikvision_dahua_made"], rows["north"]["restricted"],
+    assert (rows["north"]["devices"], rows["north"]["made_by_restricted_makers"], rows["north"]["restricted"],
             rows["north"]["new_since_previous"], rows["north"]["scans"]) == (3, 2, 2, 1, 2)
     assert rows["north"]["overdue"] == 2 and rows["south"]["restricted"] == 0 and rows["west"]["new_since_previous"] is None
     assert all(s["stale"] for s in doc["sites"])  # the test scans are from 2026-11-25, the report is now

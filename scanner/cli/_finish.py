@@ -11,15 +11,14 @@ from __future__ import annotations
 import getpass
 import sys
 from dataclasses import replace
-from datetime import UTC
-from pathlib import Path
 
 import click
 
-from ..config import Outputs, default_state_dir
-from ..errors import CamsweepError, ExitCode, InventoryError, OutputError
+from ..config import Outputs
+from ..errors import CamsweepError, ExitCode, InventoryError
 from ..findings import Assessment, evaluate
 from ..models import ScanResult
+from ..savedscan import keep_unstored, last_scan_path, make_state_dir, save_state, write_atomic
 from ..store import display, open_store
 from . import echo
 from ._settings import options
@@ -40,20 +39,9 @@ def check_store(outputs: Outputs) -> None:
     """Open (or create) the inventory and the state directory before any work, so that a bad
     ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
     if outputs.keep_last_scan:
-        make_state_dir(last_scan_dir(outputs))
+        make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:
         open_store(outputs.db_path).close()
-
-
-def last_scan_dir(outputs: Outputs) -> str:
-    return outputs.state_dir or str(default_state_dir())
-
-
-def make_state_dir(path: str) -> None:
-    try:
-        Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
-    except OSError as exc:
-        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
 
 
 def finish(result: ScanResult, outputs: Outputs) -> int:
@@ -76,8 +64,6 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
 
 
 def _deliver(assessment: Assessment, outputs: Outputs) -> None:
-    from camsweep.reports import write_atomic
-
     for fmt, path in outputs.reports:
         write_atomic(path, render_for(assessment, fmt))
     if outputs.output:
@@ -89,18 +75,16 @@ def _deliver(assessment: Assessment, outputs: Outputs) -> None:
 def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:
     """Keep last-scan.json and store in the inventory; the number of new restricted devices, or
     None when either failed (said on stderr: this never raises, see ``finish``)."""
-    from .scan import save_state
-
     try:
         if outputs.keep_last_scan:
-            save_state(result, last_scan_dir(outputs))
+            save_state(result, outputs.state_dir)
         if outputs.no_store:
             return 0
         return store(result, assessment, outputs)
     except InventoryError as error:
         said = f"this scan was not stored ({error}); its report is complete"
         try:
-            kept = keep_unstored(result, outputs)
+            kept = keep_unstored(result, outputs.state_dir)
         except CamsweepError as keeping:
             said += f"; its result could not be kept either ({keeping})"
         else:
@@ -123,26 +107,6 @@ def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
         if outputs.keep_scans:
             inventory.prune(outputs.keep_scans, result.site)
     return new_restricted
-
-
-UNSTORED = "unstored"
-"""Folder of the state directory where a result the inventory did not take is kept."""
-
-
-def keep_unstored(result: ScanResult, outputs: Outputs) -> Path:
-    """Write ``result`` as a file of its own that the next run does not overwrite (last-scan.json
-    is), for ``camsweep import scan``; its path."""
-    from camsweep.reports import write_atomic
-
-    from .. import jsonio
-
-    folder = Path(last_scan_dir(outputs)) / UNSTORED
-    make_state_dir(str(folder))
-    stamp = result.finished.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    site = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.site)[:40]
-    path = folder / (f"{site}-{stamp}.json" if site else f"scan-{stamp}.json")
-    write_atomic(path, jsonio.dumps(result.to_dict(), indent=1) + "\n")
-    return path
 
 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:

@@ -11,10 +11,10 @@ import click
 from ..config import Outputs
 from ..errors import InventoryError, ScanError, UsageError
 from ..findings import evaluate
+from ..savedscan import read_scan
 from ..store import display, open_store
 from . import echo
 from ._settings import given, options
-from .report import read_scan
 
 
 @click.group("import")

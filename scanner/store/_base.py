@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import jsonio
 from ..errors import InputFileError, InventoryError, UsageError
-from ..models import IdentifiedDevice, Manufacturer, ScanResult
+from ..models import IdentifiedDevice, ScanResult
+from ..types import RESTRICTED_MAKERS
 
 if TYPE_CHECKING:
     from ..findings import Assessment
@@ -120,7 +121,8 @@ class SiteSummary:
     last_finished: str
     devices: int
     made_by_restricted_makers: int
-    """Devices whose verdict names Hikvision or Dahua as the maker (whatever the label says)."""
+    """Devices whose verdict names a restricted maker (Hikvision, Dahua: ``types.RESTRICTED_MAKERS``)
+    as the maker, whatever the label says."""
     restricted: int
     """Devices restricted under the policy the scan was stored with (``policy``)."""
     overdue: int
@@ -137,7 +139,7 @@ class SiteSummary:
         return {
             "site": self.site, "scans": self.scans, "last_scan": self.last_scan,
             "last_finished": self.last_finished, "devices": self.devices,
-            "hikvision_dahua_made": self.made_by_restricted_makers, "restricted": self.restricted,
+            "made_by_restricted_makers": self.made_by_restricted_makers, "restricted": self.restricted,
             "overdue": self.overdue, "new_since_previous": self.new, "policy": self.policy,
             "age_seconds": int(self.age.total_seconds()), "stale": self.stale,
         }
@@ -192,7 +194,6 @@ def judgement(result: ScanResult, assessment: Assessment | None) -> dict[str, tu
     return out
 
 
-RESTRICTED_MAKERS = (Manufacturer.HIKVISION.value, Manufacturer.DAHUA.value)
 
 
 # ----------------------------------------------------------------------------------------- store
@@ -512,13 +513,14 @@ class Store:
         """One row per site, from its last stored scan (see ``SiteSummary``); ``now`` is the
         moment the report is for: deadlines before its day are overdue, and a site whose last
         scan finished more than ``stale`` before it is flagged."""
+        makers = ", ".join("?" * len(RESTRICTED_MAKERS))
         rows = self._rows(
             "WITH ranked AS (SELECT id, site, finished, device_count, policy,"
             "  ROW_NUMBER() OVER (PARTITION BY site ORDER BY id DESC) AS n,"
             "  COUNT(*) OVER (PARTITION BY site) AS scans FROM scans),"
             " previous AS (SELECT site, id FROM ranked WHERE n = 2)"
             " SELECT l.site, l.scans, l.id, l.finished, l.device_count, l.policy,"
-            "  (SELECT COUNT(*) FROM sightings s WHERE s.scan_id = l.id AND s.manufacturer IN (?, ?)),"
+            f"  (SELECT COUNT(*) FROM sightings s WHERE s.scan_id = l.id AND s.manufacturer IN ({makers})),"
             "  (SELECT COUNT(*) FROM sightings s WHERE s.scan_id = l.id AND s.restricted),"
             "  (SELECT COUNT(*) FROM sightings s WHERE s.scan_id = l.id AND s.restricted AND s.deadline < ?),"
             "  (SELECT COUNT(*) FROM sightings s JOIN previous p ON p.site = l.site WHERE s.scan_id = l.id"
