@@ -46,7 +46,7 @@ def age(span: timedelta) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h"
+        return f"{days}d {hours}h" if hours else f"{days}d"
     return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 

@@ -400,12 +400,12 @@ class Store:
         sites = self.sites()
         if site is not None:
             if site not in sites:
-                raise InventoryError(f"{self.where}: no scans of site {jsonio.quote(site)} (see `camsweep sites`)")
+                raise InventoryError(f"{self.where}: no scans of site {jsonio.quote(site)} (see `camsweep history`)")
             return site
         if len(sites) <= 1:
             return sites[0] if sites else ""
         raise UsageError(f"{self.where} holds scans of {len(sites)} sites: name one with --site NAME, "
-                         "or use --all-sites (`camsweep sites` lists them)")
+                         "or use --all-sites (`camsweep report --all-sites` lists them)")
 
     def scans(self, site: str | None = None) -> list[ScanSummary]:
         """Stored scans, oldest first: of ``site``, or of every site (None)."""
