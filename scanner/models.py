@@ -395,12 +395,15 @@ class ScanResult:
     mode: str = "scan"
     operator: str = ""
     """Who ran it (login name@host), for the audit manifest."""
+    site: str = ""
+    """The site it was made at (``--site``): the inventory tracks devices per site."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "mode": self.mode,
             "operator": self.operator,
+            "site": self.site,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "targets": list(self.targets),
@@ -434,6 +437,7 @@ class ScanResult:
             data_versions=r.text_map("data_versions"),
             mode=r.text("mode", "scan"),
             operator=r.text("operator", ""),
+            site=r.text("site", ""),
         )
 
 
