@@ -17,9 +17,11 @@ from collections.abc import Sequence
 from camsweep.audit import Manifest, manifest
 from camsweep.findings import Assessment, Finding, Status
 from camsweep.models import ScanResult
+from camsweep.types import RESTRICTED_MAKER_NAMES
 from rich.text import Text
 
 from . import table as device_table
+from .sites import MADE_BY
 from .terminal import (
     MANUAL_STYLE,
     OVERDUE_STYLE,
@@ -189,9 +191,9 @@ def closing_line(assessment: Assessment) -> str:
         looked = f"{result.addresses} address(es) scanned, {answered} host(s) answered"
     else:
         looked = f"{answered} host(s)"
-    made = sum(1 for f in assessment.findings if f.maker in ("hikvision", "dahua"))
+    made = sum(1 for f in assessment.findings if f.maker in RESTRICTED_MAKER_NAMES)
     seconds = (result.finished - result.started).total_seconds()
-    return (f"camsweep done: {looked}, {made} Hikvision/Dahua-made, {assessment.restricted_count} restricted under "
+    return (f"camsweep done: {looked}, {made} {MADE_BY}, {assessment.restricted_count} restricted under "
             f"policy {','.join(assessment.policies)}, in {seconds:.1f} s" + (" -- PARTIAL result" if result.partial else ""))
 
 

@@ -1,7 +1,7 @@
 """The audit trail: who ran a scan, where and with what (recorded when the scan runs), and what
 ties a report to the evidence it was rendered from.
 
-* :func:`at_scan_time` -- the ScanResult fields every scan records as it runs: site, operator,
+* :func:`at_scan_time` -- the ScanResult fields every scan records as it runs: the operator,
   this host's name, the interface and its addresses, the tool's version. The engine and the
   passive readers call it; a report never fills them in later (whoever renders a report is not
   whoever ran the scan).
@@ -50,11 +50,14 @@ def interface_addresses(interface: str | None) -> tuple[str, ...]:
     return tuple(str(address) for address in read(interface))
 
 
-def at_scan_time(*, site: str = "", operator: str = "", interface: str | None = None) -> dict[str, Any]:
-    """The audit fields of a ScanResult, as they are now: pass them to ``dataclasses.replace``."""
+def at_scan_time(*, interface: str | None = None) -> dict[str, Any]:
+    """The audit fields of a ScanResult, as they are now: pass them to ``dataclasses.replace``.
+
+    The operator is the login name behind sudo; ``--operator`` and ``--site`` (which the
+    inventory files the scan under) are the run's settings, set on the result by the CLI
+    (``cli/_finish.py``) before it is judged, saved or stored."""
     return {
-        "site": site,
-        "operator": operator or login_name(),
+        "operator": login_name(),
         "scanner_host": socket.gethostname(),
         "interface": interface or "",
         "interface_addresses": interface_addresses(interface),

@@ -25,6 +25,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import UsageError
 from .targets import MAX_HOSTS
+from .types import REPORT_FORMATS
 
 
 def default_state_dir() -> Path:
@@ -155,7 +156,10 @@ class Declared:
 
 
 def _relative_to(folder: Path, value: str) -> str:
-    """Paths in the config file are relative to the file, so cron's working directory does not matter."""
+    """Paths in the config file are relative to the file, so cron's working directory does not matter.
+    A URL (a ``postgresql://`` inventory) is not a path."""
+    if "://" in value:
+        return value
     expanded = os.path.expanduser(value)
     return expanded if os.path.isabs(expanded) else str(folder / expanded)
 
@@ -199,12 +203,6 @@ def _at_least(low: int) -> Callable[[int], str | None]:
     return check
 
 
-def _one_line(value: str) -> str | None:
-    if len(value) > 200:
-        return f"must be at most 200 characters, not {len(value)}"
-    return None if value.isprintable() else "must be one line of printable text"
-
-
 def parse_ports(raw: str | list[Any], _folder: Path | None = None) -> tuple[int, ...]:
     """``"80,443,8000-8010"`` (command line) or ``[80, 443, "8000-8010"]`` (config file) -> ports."""
     items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
@@ -232,16 +230,46 @@ def _valid_ports(ports: tuple[int, ...]) -> str | None:
     return None if ports else "must name at least one port"
 
 
+def _valid_db(location: str) -> str | None:
+    """A PostgreSQL URL must not carry a password: the command line shows it to every user (ps)
+    and keeps it in shell history, and a config file is copied about. libpq reads it from its own
+    places instead."""
+    from .store import postgres
+
+    if not postgres.is_url(location):
+        return None
+    try:
+        secret = postgres.secret_in(location)
+    except ValueError as exc:
+        return str(exc)
+    if secret:
+        return (f"must not hold a {secret} (it would show in the process list and shell history): "
+                "put it in ~/.pgpass, a service file (PGSERVICEFILE) or PGPASSWORD")
+    return None
+
+
+MAX_SITE = 100
+
+
+def _valid_site(name: str) -> str | None:
+    if len(name) > MAX_SITE:
+        return f"must be at most {MAX_SITE} characters, not {len(name)}"
+    if not all(c.isprintable() for c in name) or name != name.strip():
+        return "must be printable text without leading or trailing spaces"
+    return None
+
+
 def _read_credentials(path: str) -> Any:
     from .credentials import load
 
     return load(path)
 
 
-def _report_formats() -> tuple[str, ...]:
-    from camsweep.reports import REPORT_FORMATS  # the renderers say which formats exist
+def _method_names() -> tuple[str, ...]:
+    # the protocols' declarations say which methods exist (imported here: settings come first)
+    from .protocols import methods
 
-    return REPORT_FORMATS
+    return tuple(spec.name for spec in methods())
 
 
 def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | None:
@@ -261,10 +289,9 @@ def _parse_reports(raw: list[Any], relative_to: Path | None) -> tuple[tuple[str,
 
 
 def _valid_reports(reports: tuple[tuple[str, str], ...]) -> str | None:
-    formats = _report_formats()
     for n, (fmt, _) in enumerate(reports, 1):
-        if fmt not in formats:
-            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(formats)})"
+        if fmt not in REPORT_FORMATS:
+            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(REPORT_FORMATS)})"
     return None
 
 
@@ -283,7 +310,7 @@ class ScanConfig:
         key="scan.interface")
     methods: tuple[str, ...] = setting(
         (), "Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
-            "(arp, wsd, sadp, dhip, ssdp, mdns, ports, http, rtsp, tls, onvif).",
+            f"({', '.join(_method_names())}).",
         cli="--methods", key="scan.methods", metavar="LIST")
     credentials: tuple[Credential, ...] = setting(
         (), "TOML file of ONVIF credentials per host/subnet (see below).", cli="--credentials",
@@ -313,13 +340,6 @@ class ScanConfig:
         1000, "Packets per second at most for sweeps.", cli="--rate", key="scan.rate", check=_at_least(1))
     allow_public: bool = setting(
         False, "Allow public (non-private) target ranges.", cli="--allow-public", key="scan.allow_public")
-    # The audit trail: recorded in the result when the scan runs (scanner/audit.py).
-    site: str = setting(
-        "", "Site name recorded with the scan and shown in every report (e.g. 'Leeds depot').",
-        cli="--site", key="scan.site", check=_one_line)
-    operator: str = setting(
-        "", "Who runs the scan, recorded with it (default: the login name behind sudo).",
-        cli="--operator", key="scan.operator", check=_one_line)
     # For library callers only (no option, no config key): limits the CLI keeps fixed.
     max_body: int = setting(256 * 1024, "Bytes read at most from any one reply body.", check=_at_least(1))
     max_hosts: int = setting(
@@ -352,15 +372,22 @@ class Outputs:
 
     fmt: str = setting(
         "table", "table (devices + remediation list), json (full evidence + findings), csv "
-                 "(remediation list), html (single-file report).", cli="--format", choices=_report_formats)
+                 "(remediation list), html (single-file report).", cli="--format", choices=REPORT_FORMATS)
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
     all_hosts: bool = setting(
         False, "List every host that answered in the device table, not only those with maker evidence.",
         cli="--all")
     db_path: str | None = setting(
-        None, "Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).", cli="--db",
-        key="output.db", path="file")
+        None, "Inventory: an SQLite file (default: $XDG_STATE_HOME/camsweep/inventory.sqlite) or a "
+              "postgresql:// URL (password from ~/.pgpass, a service file or PGPASSWORD; never in the URL).",
+        cli="--db", key="output.db", path="file", check=_valid_db)
+    site: str = setting(
+        "", "Site name the scan is stored under (one inventory, many sites); history, diff and report "
+            "read that site.", cli="--site", key="output.site", check=_valid_site)
+    operator: str = setting(
+        "", "Who runs the scan, recorded with it and shown in every report (default: the login name "
+            "behind sudo).", cli="--operator", key="output.operator", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
         None, "Policies to apply, comma-separated (default: all). `camsweep report --help` lists them.",

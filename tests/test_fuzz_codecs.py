@@ -31,7 +31,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from camsweep import fingerprints
 from camsweep.errors import InputFileError
 from camsweep.models import FIELD_LIMIT, RAW_LIMIT, ArtefactKind, Device, Observation
 from camsweep.probes import http as http_probe
@@ -50,7 +49,7 @@ from camsweep.protocols import (
     upnp,
     wsd,
 )
-from camsweep.verdicts import identify
+from camsweep.verdicts import identify, load_fingerprints
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -619,9 +618,12 @@ def test_observation_make_and_from_dict(fields: dict[str, Any], raw: str | None,
 
 @FUZZ
 @given(headers, bodies)
-def test_http_probe_hints(header_list: list[tuple[str, str]], body: bytes) -> None:
-    fetched = http_probe.Fetched("http://198.18.0.9/", status=200, headers=_common.bound_headers(header_list), body=body)
-    assert http_probe.hints(fetched) <= {"hikvision", "dahua"}
+def test_http_probe_follow_ups(header_list: list[tuple[str, str]], body: bytes) -> None:
+    """The pages the probe asks next come from the rules a reply matches, whatever the reply holds."""
+    reply = http.parse_response(200, _common.bound_headers(header_list), body, path="/", port=80, probe="http")
+    pages, login = http_probe.follow_ups([reply])
+    named = {page for rule in DB.rules for page in (*rule.confirm_paths, rule.login_path) if page}
+    assert set(pages) <= named and (login is None or login in named)
 
 
 @FUZZ
@@ -633,12 +635,12 @@ def test_forbidden_path_check(path: str) -> None:
 @FUZZ
 @given(st.one_of(hostile_text, runs(["NotAuthori", "HTTP status 40", "time", "refused", " "], 20_000)))
 def test_onvif_error_classification(text: str) -> None:
-    assert onvif_probe.classify(RuntimeError(text), False).startswith("onvif-")
+    assert onvif_probe.classify(RuntimeError(text)).startswith("onvif-")
 
 
 # ------------------------------------------------------------------------- fingerprint rules
 
-DB = fingerprints.load()
+DB = load_fingerprints()
 RULES = sorted({rule.id: rule for key in DB.fields for rule in DB.rules_for(key)}.values(), key=lambda r: r.id)
 STRETCH = 64 * 1024
 """Characters a stretched value may reach: 16 times an observation's field limit, so a quadratic

@@ -19,12 +19,11 @@ from typing import Any
 
 import pytest
 
+from camsweep.types import RESTRICTED_MAKERS
+
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
-RESTRICTED = ("hikvision", "dahua")
 SCAN_BOUND = 120  # seconds: the subprocess is killed (and the test fails) beyond this
-
-pytestmark = pytest.mark.lab
 
 
 TRUTH_TYPES = {"intercom": "doorbell/intercom", "access_control": "access control"}
@@ -101,7 +100,7 @@ def test_every_hikvision_dahua_and_oem_device_is_identified(lab_scan: dict[str, 
     wrong: list[str] = []
     for device in lab_scan["lab"].devices:
         truth = device.truth
-        if truth["manufacturer"] not in RESTRICTED or device.ip not in found:
+        if truth["manufacturer"] not in RESTRICTED_MAKERS or device.ip not in found:
             continue
         item = found[device.ip]
         verdict = item["verdict"]
@@ -127,7 +126,7 @@ def test_no_other_device_is_called_hikvision_or_dahua(lab_scan: dict[str, Any]) 
     false_positives = [
         (ip, item["verdict"]["manufacturer"])
         for ip, item in _by_ip(lab_scan["result"]).items()
-        if item["verdict"]["manufacturer"] in RESTRICTED and truth_by_ip.get(ip) != item["verdict"]["manufacturer"]
+        if item["verdict"]["manufacturer"] in RESTRICTED_MAKERS and truth_by_ip.get(ip) != item["verdict"]["manufacturer"]
     ]
     assert false_positives == []
 
@@ -168,6 +167,15 @@ def test_onvif_credentials_are_used_and_never_shown(lab_scan: dict[str, Any]) ->
 
 def test_saved_state_matches_the_printed_result(lab_scan: dict[str, Any]) -> None:
     assert json.loads(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
+
+
+def test_every_field_the_probes_emit_is_declared(lab_scan: dict[str, Any]) -> None:
+    """What every probe really emits against every profile (credentials included) is declared."""
+    from camsweep import protocols
+
+    keys = {k for item in lab_scan["result"]["devices"] for o in item["device"]["observations"] for k in o["fields"]}
+    assert {"http.authenticated", "onvif.hw_address", "onvif.xaddrs", "sadp.model", "dhip.model"} <= keys
+    assert sorted(k for k in keys if not protocols.declares(k)) == []
 
 
 def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_table(lab: Any) -> None:

@@ -43,9 +43,9 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "per_host": ("1", ["--per-host", "1"], 1),
     "rate": ("50", ["--rate", "50"], 50),
     "allow_public": ("true", ["--allow-public"], True),
-    "site": ('"Leeds depot"', ["--site", "Leeds depot"], "Leeds depot"),
-    "operator": ('"alice"', ["--operator", "alice"], "alice"),
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
+    "site": ('"north depot"', ["--site", "north depot"], "north depot"),
+    "operator": ('"night-cron"', ["--operator", "night-cron"], "night-cron"),
     "policy": ('["us-federal", "uk-gov"]', ["--policy", "us-federal,uk-gov"], "us-federal,uk-gov"),
     "fail_on": ('"never"', ["--fail-on", "never"], "never"),
     "state_dir": ('"state"', ["--state-dir", "{dir}/state"], "{dir}/state"),
@@ -182,7 +182,7 @@ BAD = [
     ("ports", ",", "[]", (), "must name at least one port"),
     ("ports", "http", '["http"]', None, "must be ports or ranges like 80,443,8000-8010, not 'http'"),
     ("ports", "9-3", '["9-3"]', None, "must be ports or ranges like 80,443,8000-8010, not '9-3'"),
-    ("site", "Leeds\ndepot", '"Leeds\\ndepot"', "Leeds\ndepot", "must be one line of printable text"),
+    ("operator", "alice\nbob", '"alice\\nbob"', None, "must be printable text without leading or trailing spaces"),
 ]
 
 

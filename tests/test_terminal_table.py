@@ -111,7 +111,7 @@ def test_abbreviations_are_explained_once_and_the_report_ends_with_its_manifest_
     assert any("CVE-...?" in line for line in keys) and any("OVERDUE" in line for line in keys)
     assert text.count("note: onvif: no --credentials given") == 1
     lines = text.splitlines()
-    assert lines[-2].startswith("report: generated ") and f"evidence SHA-256 " in lines[-2]
+    assert lines[-2].startswith("report: generated ") and "evidence SHA-256 " in lines[-2]
     assert lines[-1] == ("camsweep done: 508 address(es) scanned, 13 host(s) answered, 8 Hikvision/Dahua-made, "
                          "6 restricted under policy all, in 240.0 s")
 

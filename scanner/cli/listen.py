@@ -14,8 +14,7 @@ from ._settings import given, options
 
 
 @click.command("listen")
-@options(ScanConfig, ["interface", "site", "operator"],
-         interface={"required": True, "help": "Interface to listen on (needs root)."})
+@options(ScanConfig, ["interface"], interface={"required": True, "help": "Interface to listen on (needs root)."})
 @click.option("-d", "--duration", type=float, default=60.0, show_default=True, help="Seconds to listen.")
 @click.option("--only", "targets", multiple=True, metavar="CIDR",
               help="Keep only hosts in these networks (repeatable).")
@@ -29,9 +28,7 @@ def command(ctx: click.Context, interface: str, duration: float, targets: tuple[
     certificates and the ports they serve on. Results go to the same inventory as active scans.
     """
     outputs = Outputs(**given(Outputs, ctx, params))
-    config = ScanConfig(**given(ScanConfig, ctx, params))
     check_store(outputs)
     with ScanProgress.for_terminal() as progress:
-        result = listen(interface, duration, targets=targets, site=config.site, operator=config.operator,
-                        on_event=progress)
+        result = listen(interface, duration, targets=targets, on_event=progress)
     finish_and_exit(result, outputs)

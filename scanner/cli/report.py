@@ -3,50 +3,24 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
-from camsweep.reports import write_atomic
 from camsweep.reports.terminal import View
 
-from .. import audit, jsonio, restrictions, runconfig
+from .. import audit, restrictions, runconfig
 from ..config import Outputs
-from ..errors import CamsweepError, InputFileError, SchemaVersionError, UsageError
+from ..errors import CamsweepError, ExitCode, UsageError
 from ..findings import Assessment, evaluate
-from ..inventory import Inventory
-from ..models import ScanResult
 from ..policy import describe
+from ..savedscan import write_atomic
+from ..store import open_store
 from . import echo, echo_notes, terminal_view
+from ._finish import exit_code as finishing_code
 from ._finish import render_for
+from ._scope import load_scan, scope, scope_options
 from ._settings import options
-
-
-def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON.
-
-    Any malformed content raises InputFileError (one line naming the file and the place), never
-    another exception.
-    """
-    try:
-        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
-    text = jsonio.read_text(path, stdin_text)
-    try:
-        data: Any = jsonio.loads(text)
-    except ValueError as error:
-        raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    if isinstance(data, dict) and isinstance(data.get("scan"), dict):
-        data = data["scan"]  # a report JSON carries the scan it was made from
-    if not isinstance(data, dict) or "devices" not in data:
-        raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
-    try:
-        return ScanResult.from_dict(data)
-    except SchemaVersionError as error:
-        raise SchemaVersionError(f"{path}: {error}") from None
-    except InputFileError as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error}") from None
 
 
 def _policy_help() -> str:
@@ -58,26 +32,25 @@ def _policy_help() -> str:
 
 
 def exit_code(assessment: Assessment) -> int:
-    from ._finish import exit_code as finishing_code
-
     return finishing_code(assessment, "restricted", 0)
 
 
-def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
-    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``."""
-    if ref == "-" or (ref is not None and Path(ref).exists()):
-        return read_scan(ref)
-    if ref is not None and (ref.endswith(".json") or "/" in ref):
-        return read_scan(ref)  # a path that does not exist: read_scan names the problem
-    with Inventory(db_path) as inv:
-        return inv.load(inv.resolve(ref or "last"))
+STALE = "7d"
+
+
+def parse_age(text: str) -> timedelta:
+    """``36h``, ``7d``, ``2w``, ``90m`` -> a timedelta; raises UsageError."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) < 1 or len(number) > 6:
+        raise UsageError(f"--stale must be an age like 36h, 7d or 2w, not {text!r}")
+    return timedelta(**{units[unit]: int(number)})
 
 
 @click.command("report")
 @click.argument("scan", metavar="[SCAN]", required=False)
-@options(Outputs, ["db_path", "policy"],
-         db_path={"help": "Inventory database to read stored scans from (default: see README)."},
-         policy={"help": _policy_help()})
+@scope_options
+@options(Outputs, ["policy"], policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy from a config file's [policy] names (--policy wins).")
 @options(Outputs, ["fmt", "output"],
@@ -86,29 +59,64 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
 @click.option("--sign", "key", default=None, metavar="KEY",
               help="Also write OUTPUT.sig, a detached SSH signature (ssh-keygen -Y sign, namespace camsweep-report) "
                    "made with this private key; needs -o. README \"Audit trail\" shows how to verify it.")
-def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, key: str | None) -> None:
+@click.option("--stale", default=STALE, show_default=True, metavar="AGE",
+              help="With --all-sites: flag sites whose last scan is older than this (e.g. 36h, 7d, 2w).")
+@click.pass_context
+def command(ctx: click.Context, scan: str | None, policy: str | None, config_path: str | None, fmt: str,
+            output: str | None, key: str | None, stale: str, **params: Any) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
-    Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
+    With --all-sites, the roll-up of a shared inventory instead: one row per site from its last
+    scan (devices, Hikvision/Dahua-made, restricted, overdue, new since the previous scan), sites
+    not scanned within --stale flagged.
+
+    Exit code 3 when a device falls under the chosen policy (any site's, with --all-sites), 6 when
+    the scan was partial, else 0.
     """
     if key is not None and not output:
         raise UsageError("--sign needs -o/--output: the signature is of the report file")
+    db_path, site, all_sites = scope(ctx, params)
+    if all_sites:
+        _rollup(db_path, site, scan, policy, fmt, output, parse_age(stale), key)
     if policy is None and config_path:
         policy = runconfig.load(config_path).outputs.get("policy")
-    result = load_scan(scan, db_path)
+    result = load_scan(scan, db_path, site)
     # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
     assessment = evaluate(result, policy, operator=result.operator or None)
     if output:
-        text = render_for(assessment, fmt, View())
+        _write(render_for(assessment, fmt, View()), output, key)
+    else:
+        echo(render_for(assessment, fmt, terminal_view()), nl=False)
+        if fmt == "table":  # the other formats carry the notes inside
+            echo_notes(result.notes)
+    sys.exit(exit_code(assessment))
+
+
+def _write(text: str, output: str | None, key: str | None = None) -> None:
+    if output:
         # Signed before anything is written: a key that cannot be used leaves no report behind.
         signature = audit.sign(text.encode("utf-8"), key) if key else None
         write_atomic(output, text)
         if signature is not None:
             write_atomic(output + ".sig", signature.decode("ascii"))
     else:
-        echo(render_for(assessment, fmt, terminal_view()), nl=False)
-        if fmt == "table":  # the other formats carry the notes inside
-            echo_notes(result.notes)
-    sys.exit(exit_code(assessment))
+        echo(text, nl=False)
+
+
+def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str | None, fmt: str,
+            output: str | None, stale: timedelta, key: str | None) -> None:
+    from camsweep.reports import sites
+
+    if site is not None or scan:
+        raise UsageError("--all-sites reports every site's last scan: give no SCAN and no --site")
+    if policy:
+        raise UsageError("--all-sites counts restricted devices under the policy each scan was stored "
+                         "with; --policy applies to one scan's report")
+    if fmt not in sites.ROLLUP_FORMATS:
+        raise UsageError(f"--all-sites reports as {', '.join(sites.ROLLUP_FORMATS)}, not {fmt}")
+    now = datetime.now(UTC)
+    with open_store(db_path) as inv:
+        rows = inv.rollup(stale, now)
+    _write(sites.render(rows, fmt, now, stale), output, key)
+    sys.exit(ExitCode.RESTRICTED if any(r.restricted for r in rows) else ExitCode.OK)

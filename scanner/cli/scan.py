@@ -10,15 +10,12 @@ from typing import Any
 
 import click
 
-from .. import jsonio, runconfig
+from .. import runconfig
 from ..config import Outputs, ScanConfig, default_state_dir
 from ..errors import OutputError
-from ..models import ScanResult
 from ._finish import check_store, finish_and_exit, output_options
 from ._progress import ScanProgress
 from ._settings import given, options
-
-STATE_FILE = "last-scan.json"
 
 CREDENTIALS_HELP = """\b
 Credentials file (TOML; chmod 600 -- a file others can read is used with a warning):
@@ -31,17 +28,6 @@ maker page over HTTP (Digest; Basic only over HTTPS) on the hosts it covers,
 one login attempt each. Passwords are never logged or written anywhere."""
 
 
-def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
-    """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
-    from camsweep.reports import write_atomic
-
-    from ._finish import make_state_dir
-
-    path = Path(state_dir) if state_dir else default_state_dir()
-    make_state_dir(str(path))
-    target = path / STATE_FILE
-    write_atomic(target, jsonio.dumps(result.to_dict(), indent=1) + "\n")
-    return target
 
 
 @click.command("scan", epilog=CREDENTIALS_HELP)
@@ -74,13 +60,11 @@ def command(ctx: click.Context, config_path: str | None, pcap_path: str | None, 
         from ..passive import analyse_capture
 
         outputs = replace(Outputs(**given(Outputs, ctx, params)), keep_last_scan=True)
-        config = ScanConfig(**given(ScanConfig, ctx, params))
         if outputs.output:
             _check_writable(outputs.output)
         check_store(outputs)
         with ScanProgress.for_terminal() as progress:
-            result = analyse_capture(pcap_path, targets=config.targets, site=config.site, operator=config.operator,
-                                     on_event=progress)
+            result = analyse_capture(pcap_path, targets=params["targets"], on_event=progress)
         finish_and_exit(result, outputs)
 
     run_config = runconfig.load(config_path) if config_path else None

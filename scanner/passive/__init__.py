@@ -44,14 +44,12 @@ def _scope(targets: Iterable[str]) -> Callable[[str], bool] | None:
     return lambda ip: any(ipaddress.ip_address(ip) in n for n in nets)
 
 
-def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHandler | None = None,
-                    site: str = "", operator: str = "") -> ScanResult:
+def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices in a capture file. A truncated/corrupt tail gives a partial result.
 
     ``on_event(kind, data)`` hears "phase" {"name": "read", "bytes": file size}, then every
     10,000 packets "read" {"bytes", "packets", "hosts"} (so far), then "phase" {"name": "identify"}.
-    ``site`` and ``operator`` go into the result's audit trail (``operator`` defaults to the
-    login name behind sudo)."""
+    The result records the capture's file name and the audit trail (``audit.at_scan_time``)."""
     from ..verdicts import identify_result
 
     targets = tuple(targets)
@@ -77,12 +75,12 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHa
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
-    notes += analyser.budget.notes()
+    notes += capture.notes() + analyser.cut_notes() + defrag.notes() + analyser.budget.notes()
     result = identify_result(
         analyser.observations(), targets=targets or (path,), mode="pcap", started=started,
         partial=problem is not None, notes=tuple(notes), methods=("passive",),
     )
-    return replace(result, capture=path, **audit.at_scan_time(site=site, operator=operator))
+    return replace(result, capture=path, **audit.at_scan_time())
 
 
 ETH_P_ALL = 0x0003
@@ -90,8 +88,7 @@ PACKET_OUTGOING = 4
 
 
 def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
-           stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None,
-           site: str = "", operator: str = "") -> ScanResult:
+           stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
 
     ``on_event(kind, data)`` hears "phase" {"name": "listen", "seconds": duration}, then about
@@ -145,6 +142,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         on_event("phase", {"name": "identify"})
     analyser.flush(time.time())
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
+    notes += analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
     notes += analyser.budget.notes()
@@ -152,4 +150,4 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         analyser.observations(), targets=targets or (interface,), mode="listen", started=started,
         partial=partial, notes=tuple(notes), methods=("passive",),
     )
-    return replace(result, **audit.at_scan_time(site=site, operator=operator, interface=interface))
+    return replace(result, **audit.at_scan_time(interface=interface))

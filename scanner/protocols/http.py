@@ -7,11 +7,16 @@ Dahua firmware sends ``CONNECTION:`` and ``CONTENT-LENGTH:`` in upper case and n
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from ..errors import InputFileError
+from ..jsonio import type_name
 from ..models import ArtefactKind, Observation
 from ._common import (
     HEADER_VALUE_LIMIT,
@@ -25,10 +30,16 @@ from ._common import (
     split_message,
     unique_lines,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = [
     "BODY_LIMIT",
+    "SPEC",
     "auth_fields",
+    "digest_authorization",
     "parse_challenge",
     "parse_challenges",
     "parse_raw_response",
@@ -124,6 +135,59 @@ def parse_challenge(value: str) -> tuple[str, dict[str, str]]:
     return challenges[0] if challenges else ("", {})
 
 
+_DIGESTS = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256", "SHA": "sha1"}
+"""RFC 7616 algorithms (each also as ``<name>-sess``) by their hashlib names; ``SHA`` is no standard
+name, but some servers send it and the client camsweep used before (requests) answered it."""
+
+
+def digest_authorization(challenge: Mapping[str, str], username: str, password: str, method: str, uri: str,
+                         *, cnonce: str | None = None) -> str | None:
+    """The ``Authorization`` value answering one Digest challenge (RFC 7616 / RFC 2617), or None.
+
+    ``challenge`` is the parameter dict ``parse_challenges`` gives for a ``Digest`` challenge;
+    ``uri`` is the request target (path and query). Only ``qop=auth`` (or none, RFC 2069) is
+    answered -- ``auth-int`` would hash the body -- and only the algorithms in ``_DIGESTS``;
+    anything else gives None, so the caller never sends a header the device cannot check.
+    The request counter is always 1: each answer is used for exactly one request.
+    """
+    realm, nonce = challenge.get("realm"), challenge.get("nonce")
+    if realm is None or not nonce:
+        return None
+    algorithm = challenge.get("algorithm") or "MD5"
+    base = algorithm.upper().removesuffix("-SESS")
+    name = _DIGESTS.get(base)
+    if name is None or name not in hashlib.algorithms_available:
+        return None
+    offered = [q.strip().lower() for q in challenge.get("qop", "").split(",") if q.strip()]
+    if offered and "auth" not in offered:
+        return None
+
+    def digest(text: str) -> str:
+        return hashlib.new(name, text.encode("utf-8")).hexdigest()
+
+    cnonce = cnonce or secrets.token_hex(8)
+    nc = "00000001"
+    ha1 = digest(f"{username}:{realm}:{password}")
+    if algorithm.upper().endswith("-SESS"):
+        ha1 = digest(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = digest(f"{method}:{uri}")
+    if offered:
+        response = digest(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+    else:
+        response = digest(f"{ha1}:{nonce}:{ha2}")
+
+    def quoted(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    parts = [f"username={quoted(username)}", f"realm={quoted(realm)}", f"nonce={quoted(nonce)}",
+             f"uri={quoted(uri)}", f"response={quoted(response)}", f"algorithm={algorithm}"]
+    if "opaque" in challenge:
+        parts.append(f"opaque={quoted(challenge['opaque'])}")
+    if offered:
+        parts += ["qop=auth", f"nc={nc}", f"cnonce={quoted(cnonce)}"]
+    return "Digest " + ", ".join(parts)
+
+
 def auth_fields(prefix: str, headers: Sequence[tuple[str, str]]) -> dict[str, str]:
     """``<prefix>.auth.scheme`` / ``.realm`` from all ``WWW-Authenticate`` headers.
 
@@ -206,3 +270,70 @@ def parse_raw_response(
     return parse_response(
         status, headers, body, path=path, port=port, scheme=scheme, probe=probe, ip=ip, mac=mac, time=time
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """A clear-text reply seen on the wire, filed under the path of the request it answers."""
+    yield (("http", heard.src, heard.sport, heard.path),
+           parse_raw_response(heard.payload, path=heard.path, port=heard.sport, **heard.where()))
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    for resp in r.children("http"):
+        port = resp.integer("port", 1, 65535, 80)
+        yield parse_response(
+            resp.integer("status", 100, 999, 200), _short_form_headers(resp), resp.text("body", ""),
+            path=resp.text("path", "/"), port=port,
+            scheme=resp.text("scheme", "https" if port in (443, 8443) else "http"),
+            **where,
+        )
+
+
+def _short_form_headers(resp: Reader) -> list[tuple[str, str]]:
+    """HTTP headers as an object, or as a list of [name, value] pairs (keeps order and repeats)."""
+    headers = resp.data.get("headers")
+    if headers is None or isinstance(headers, Mapping):
+        return list(resp.text_map("headers").items())
+    if not isinstance(headers, list):
+        raise resp.bad("headers", f"expected an object or a list of [name, value] pairs, got {type_name(headers)}")
+    pairs = []
+    for index, pair in enumerate(headers):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise InputFileError(f"{resp.at('headers')}[{index}]: expected a [name, value] pair of strings")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+SPEC = ProtocolSpec(
+    name="http",
+    title="HTTP probe",
+    order=80,
+    holds_connections=True,
+    families={
+        "http.header": "HTTP Server header",
+        "http.header_shape": "HTTP header quirks",
+        "http.auth": "HTTP realm",
+        "http.body": "HTTP reply body",
+        "http.title": "HTTP title",
+    },
+    fields={
+        "http.status": Field("http.status", "response status"),
+        "http.path": Field("http.path", "request path"),
+        "http.port": Field("http.port", "TCP port"),
+        "http.scheme": Field("http.scheme", "`http` or `https`"),
+        "http.header.*": Field("http.header", "header value by lower-case name (e.g. `http.header.server`)"),
+        "http.header_names": Field("http.header_names", "header names in wire order and original case, joined by `\\n`"),
+        "http.header_shape": Field(
+            "http.header_shape",
+            "derived by the verdict: `server=<present|absent> upper=<upper-case header names>`"),
+        "http.auth.scheme": Field("http.auth", "`WWW-Authenticate` schemes"),
+        "http.auth.realm": Field("http.auth", "`WWW-Authenticate` realms"),
+        "http.title": Field("http.title", "page title"),
+        "http.body": Field("http.body", "body (first 16 KiB)"),
+        "http.authenticated": Field(
+            "http.authenticated", "`yes` on the one authenticated read of a maker page (`--credentials`)"),
+    },
+    short_form=("http",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, tcp=(b"HTTP/1.",), framing="message", requests=(b"GET ", b"HEAD ", b"POST ")),
+)
