@@ -240,6 +240,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     registry = available_probes() if registry is None else registry
     cfg = checked.config
     notify = on_event or (lambda kind, data: None)
+    Watchdog.resume()  # an earlier scan in this process may have been interrupted
     started = utcnow()
     notes = list(checked.notes)
     collector = _Collector(checked.targets)
@@ -290,13 +291,18 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
 
 
 def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.Future[Any]]:
-    """Wait in short slices (so Ctrl-C is seen at once); return the futures not done."""
+    """Wait in short slices (so Ctrl-C is seen at once); return the futures not done.
+
+    A future cancelled before it ran (``shutdown(cancel_futures=True)`` after Ctrl-C) is done, but
+    ``cf.wait`` never says so (only a worker taking it up would): left to it, a host's coordinator
+    would wait out the host's whole time limit, and the process with it."""
     pending = set(futures)
     while pending:
         slice_ = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if slice_ <= 0:
             break
         _, pending = cf.wait(pending, timeout=slice_)
+        pending = {future for future in pending if not future.cancelled()}
     return pending
 
 

@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import pty
+import signal
 import struct
 import subprocess
 import termios
@@ -29,8 +30,11 @@ class PtyRun:
         self._master = master
         self._chunks: list[bytes] = []
         self._lock = threading.Lock()
+        # Ctrl-C as at a terminal: a test run started in the background (nohup, CI) ignores SIGINT,
+        # and its children would inherit that.
         self.process = subprocess.Popen(list(command), stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
-                                        start_new_session=True)
+                                        start_new_session=True,
+                                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         os.close(slave)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

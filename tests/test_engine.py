@@ -346,6 +346,17 @@ def test_ctrl_c_ends_a_tls_handshake_the_device_never_answers() -> None:
     assert got["result"] == (None, "timeout: no complete TLS handshake in time")
 
 
+def test_an_exchange_started_just_after_ctrl_c_is_cut_on_entry_until_the_next_scan() -> None:
+    from camsweep.probes._tcp import Watchdog
+
+    Watchdog.stop_all()  # a probe checked its cancel flag just before Ctrl-C, then starts an exchange
+    with Watchdog(600) as late:
+        assert late.fired
+    Watchdog.resume()  # what the next scan's run() does first
+    with Watchdog(600) as next_scans:
+        assert not next_scans.fired
+
+
 def test_root_only_methods_are_skipped_with_a_note_or_refused_when_asked_for() -> None:
     registry: dict[str, type[Probe]] = {"announcer": _Announcer, "rooted": _Rooted}
     checked = engine.plan(ScanConfig(targets=("127.0.0.1",)), registry=registry, root=False)

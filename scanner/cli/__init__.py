@@ -127,9 +127,19 @@ def fail(error: CamsweepError) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     try:
-        return cli.main(args=argv, prog_name="camsweep", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="camsweep", standalone_mode=False)
     except CamsweepError as error:
         fail(error)
-    except KeyboardInterrupt:
+    except click.exceptions.NoArgsIsHelpError as error:  # `camsweep` alone: the help, as click shows it
+        error.show()
+        sys.exit(error.exit_code)
+    except click.ClickException as error:
+        # A bad option or value (an unknown --format, a missing argument) is one line like every
+        # other error; `--help` says the rest.
+        command = f"{error.ctx.command_path} --help" if getattr(error, "ctx", None) else "camsweep --help"
+        click.echo(f"camsweep: error: {error.format_message()} (see {command})", err=True)
+        sys.exit(error.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("camsweep: interrupted", err=True)
         sys.exit(ExitCode.PARTIAL)
+    sys.exit(code or 0)

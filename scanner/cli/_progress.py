@@ -40,6 +40,7 @@ class ScanProgress:
         self._task: Any = None
         self._total: float | None = None
         self._begun = 0.0
+        self._addresses = 0
 
     @classmethod
     def for_terminal(cls, attended: bool = True) -> ScanProgress:
@@ -80,7 +81,7 @@ class ScanProgress:
             if kind == "phase":
                 self._phase(data)
             elif kind == "discover":
-                self._update(None, f"{data['answered']} host(s) answered")
+                self._update(None, f"{data['answered']} host(s) answered of {self._addresses} address(es)")
             elif kind == "progress":
                 self._update(data["probed"], f"{data['probed']}/{data['total']} host(s), {data['devices']} device(s) found")
             elif kind == "read":
@@ -94,7 +95,8 @@ class ScanProgress:
         total: float | None = None
         counts = ""
         if name == "discover":
-            total, counts = data.get("expected"), f"0 host(s) answered of {data.get('addresses', 0)} address(es)"
+            self._addresses = data.get("addresses", 0)
+            total, counts = data.get("expected"), f"0 host(s) answered of {self._addresses} address(es)"
         elif name == "hosts":
             total, counts = data.get("total"), f"0/{data.get('total', 0)} host(s)"
         elif name == "read":
