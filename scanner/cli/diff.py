@@ -26,7 +26,7 @@ def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **pa
     scan. With --all-sites, every site's last scan with the one before it.
     """
     db_path, site, all_sites = scope(ctx, params)
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         chosen = inv.choose_site(site, all_sites)
         if chosen is None:
             if old or new:

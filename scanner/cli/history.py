@@ -19,7 +19,7 @@ from ._scope import scope, scope_options
 def command(ctx: click.Context, fmt: str, **params: Any) -> None:
     """List the scans stored in the inventory, oldest first: every site's, or --site NAME's."""
     db_path, site, all_sites = scope(ctx, params)
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         chosen = inv.choose_site(site, all_sites) if site is not None else None
         scans = inv.scans(chosen)
     echo(HISTORY_RENDERERS[fmt](scans), nl=False)
