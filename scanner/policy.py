@@ -8,11 +8,10 @@ applies *anywhere*, each line saying which jurisdiction it comes from.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .restrictions import Instrument, RestrictionsData
 
 ALL = "all"
@@ -56,9 +55,7 @@ def select(data: RestrictionsData, spec: str | Iterable[str] | None = None) -> S
     valid = policy_names(data)
     for name in names:
         if name != ALL and name not in known:
-            close = difflib.get_close_matches(name, valid, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"unknown policy {name!r}{hint}; valid policies: {', '.join(valid)}")
+            raise UsageError(f"unknown policy {name!r}{did_you_mean(name, valid)}; valid policies: {', '.join(valid)}")
     unique = tuple(dict.fromkeys(names))
     if ALL in unique:
         return Selection(unique, data.instruments)

@@ -97,6 +97,17 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "--credentials", "/nonexistent/creds.toml", "127.0.0.1"], "cannot read credentials"),
     (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
     (["scan", "--per-host", "0", "127.0.0.1"], "--per-host must be at least 1"),
+    (["scan", "10.0.0.0/33"], "target '10.0.0.0/33': prefix length 33 is over 32"),
+    (["scan", "10.0.0.0/24,10.0.1.0/24"], "separate them with spaces"),
+    (["scan", "10.0.0.0/24", "--exclude", "10.0.0.0/40"], "--exclude '10.0.0.0/40': prefix length 40 is over 32"),
+    (["scan", "10.0.0.0/24", "--exclude", "10.0.0.0/23"], "--exclude leaves no address of the targets"),
+    (["scan", "-iL", "/nonexistent/hosts.txt"], "/nonexistent/hosts.txt: cannot read the target file"),
+    (["scan", "--policy", "uk", "127.0.0.1"], "unknown policy 'uk' (did you mean 'uk-gov'?)"),
+    (["scan", "--format", "xml", "127.0.0.1"], "'xml' is not one of table, json, csv, html"),
+    (["scan", "--format", "jsno", "127.0.0.1"], "(did you mean 'json'?)"),
+    (["scan", "--fail-on", "nwe", "127.0.0.1"], "'nwe' is not one of restricted, new, never (did you mean 'new'?)"),
+    (["history", "--format", "xml"], "Invalid value for '--format': 'xml' is not one of table, json"),
+    (["scan", "--bogus", "127.0.0.1"], "No such option '--bogus' (see 'camsweep scan --help')"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     done = run(*args)
