@@ -280,3 +280,13 @@ def test_asking_for_a_root_only_method_without_raw_sockets_is_refused() -> None:
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == ExitCode.USAGE
     assert done.stderr.strip() == "camsweep: error: method 'arp' needs root or CAP_NET_RAW; run as root or leave it out"
+
+
+def test_a_target_file_is_read_and_checked_like_targets(tmp_path: Path) -> None:
+    """-iL's targets go through the same checks (here: public space), before anything is sent."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("# lab\n198.18.0.0/24\n8.8.8.8   # a typo: public\n")
+    done = run("scan", "-iL", str(hosts))
+    assert done.returncode == ExitCode.USAGE and done.stdout == ""
+    assert done.stderr.strip() == ("camsweep: error: target '8.8.8.8' (8.8.8.8/32) is public address space; "
+                                   "scanning it needs --allow-public")
