@@ -81,13 +81,13 @@ class ScanError(CamsweepError):
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'uk-gov'?)`` for a mistyped choice, or ``""``: the names ``value`` is a
-    part of (``uk`` -> ``uk-gov``, up to three), else the closest spellings (``jsno`` -> ``json``)."""
+    part of (``uk`` -> ``uk-gov``, up to three), else the closest spelling (``jsno`` -> ``json``)."""
     import difflib
 
     options = list(choices)
     word = value.strip().lower()
     close = [c for c in options if word and word in c.lower().split("-")] if word else []
-    close = close or difflib.get_close_matches(word, options, n=3)
+    close = close or difflib.get_close_matches(word, options, n=1)
     if not close or len(close) > 3:
         return ""
     quoted = [repr(c) for c in close]
