@@ -174,8 +174,8 @@ def test_readers_create_nothing_where_no_database_is(tmp_path, args):
     missing = tmp_path / "typo" / "inv.sqlite"
     proc = run(*args, "--db", str(missing))
     assert proc.returncode == ExitCode.USAGE and proc.stdout == ""
-    assert proc.stderr.splitlines() == [f"camsweep: error: {missing}: no inventory database there "
-                                        "(give --db the path a scan stored to)"]
+    assert proc.stderr.splitlines() == [
+        f"camsweep: error: {missing}: no inventory database there (give --db the path a scan stored to)"]
     assert list(tmp_path.iterdir()) == []
 
 
