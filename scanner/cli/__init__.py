@@ -106,6 +106,10 @@ class Choice(click.Choice):  # type: ignore[type-arg]
             self.fail(f"{value!r} is not one of {', '.join(valid)}{did_you_mean(str(value), valid)}", param, ctx)
 
 
+_NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+"""What click (8.2 on) raises for a group called without a command: its message is the help."""
+
+
 def _usage_line(error: click.UsageError) -> str:
     """A click usage error as one line (click prints a usage block, a hint and the error)."""
     command = error.ctx.command_path if error.ctx is not None else "camsweep"
@@ -123,6 +127,9 @@ def main(argv: list[str] | None = None) -> Any:
     except CamsweepError as error:
         fail(error)
     except click.UsageError as error:
+        if isinstance(error, _NO_ARGS_HELP):  # `camsweep` or `camsweep lab` alone: the help, as click shows it
+            error.show()
+            sys.exit(error.exit_code)
         fail(UsageError(_usage_line(error)))
     except click.ClickException as error:  # e.g. a file click could not open
         fail(UsageError(error.format_message()))
