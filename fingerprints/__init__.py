@@ -7,9 +7,13 @@ The data format is described in ``fingerprints/README.md`` and in ``_db.py``.
 from __future__ import annotations
 
 from ._db import (
+    BRAND_ALONE_CHECK,
     DATA_DIR,
+    RELATION_WORDS,
+    WITH_EVIDENCE_CHECK,
     EXTRACTABLE,
     Brand,
+    BrandRelation,
     Example,
     FingerprintDB,
     Maker,
@@ -18,15 +22,23 @@ from ._db import (
     Rule,
     iter_examples,
     load,
+    MakersData,
+    Source,
+    is_wiki,
     load_directory,
+    load_makers,
     normalise_name,
 )
 from ._verify import verify
 
 __all__ = [
+    "BRAND_ALONE_CHECK",
     "DATA_DIR",
+    "RELATION_WORDS",
+    "WITH_EVIDENCE_CHECK",
     "EXTRACTABLE",
     "Brand",
+    "BrandRelation",
     "Example",
     "FingerprintDB",
     "Maker",
@@ -35,7 +47,11 @@ __all__ = [
     "Rule",
     "iter_examples",
     "load",
+    "MakersData",
+    "Source",
+    "is_wiki",
     "load_directory",
+    "load_makers",
     "normalise_name",
     "verify",
 ]
