@@ -15,13 +15,13 @@ import click
 
 from ..config import Outputs, default_state_dir
 from ..errors import CamsweepError, ExitCode, OutputError
-from ..findings import Assessment, Status, evaluate
+from ..findings import Assessment, evaluate
 from ..inventory import Inventory, identity_of
 from ..models import ScanResult
 from . import echo
 from ._settings import options
 
-output_options = options(Outputs, ["fmt", "output", "db_path", "no_store", "policy", "fail_on"])
+output_options = options(Outputs, ["fmt", "output", "db_path", "no_store", "policy", "fail_on", "as_of", "max_data_age"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
@@ -62,7 +62,8 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
     ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
     """
-    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
+    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser(),
+                          as_of=outputs.as_of, max_data_age=outputs.max_data_age)
     try:
         _deliver(assessment, outputs)
     finally:
@@ -94,10 +95,7 @@ def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int 
         if outputs.no_store:
             return 0
         by_key = {item.device.key: item for item in result.devices}
-        restricted = {
-            identity_of(by_key[f.key]) for f in assessment.findings
-            if f.status is Status.RESTRICTED and f.key in by_key
-        }
+        restricted = {identity_of(by_key[f.key]) for f in assessment.flagged if f.key in by_key}
         with Inventory(outputs.db_path) as inv:
             scan_id = inv.store(result, restricted=restricted)
             new_restricted = len(inv.new_restricted(scan_id))
@@ -115,10 +113,12 @@ def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:
     """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0.
 
+    "Restricted" is ``Assessment.flagged``: under a policy the devices it restricts; without one,
+    every Hikvision/Dahua-made device, so that a run without a policy still signals them.
     (A result that could not be stored exits 5 before this is asked: see ``finish``.)"""
     if fail_on == "new" and new_restricted:
         return ExitCode.NEW_RESTRICTED
-    if fail_on == "restricted" and assessment.restricted_count:
+    if fail_on == "restricted" and assessment.flagged:
         return ExitCode.RESTRICTED
     if assessment.result.partial:
         return ExitCode.PARTIAL

@@ -18,7 +18,7 @@ from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
 from . import echo
-from ._settings import options
+from ._settings import given, options
 
 
 def read_scan(path: str) -> ScanResult:
@@ -53,7 +53,8 @@ def _policy_help() -> str:
         names = ", ".join(name for name, _, _ in describe(restrictions.load()))
     except CamsweepError:  # help text must never fail; the real load reports its own error
         names = "see README"
-    return f"Comma-separated policies (default: all). Valid: {names}."
+    return (f"Who you are: comma-separated policies (default: none: the instruments naming each device's "
+            f"maker, without duties or deadlines). Valid: {names}. `camsweep restrictions` shows what each selects.")
 
 
 def exit_code(assessment: Assessment) -> int:
@@ -78,20 +79,25 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
          db_path={"help": "Inventory database to read stored scans from (default: see README)."},
          policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
-              help="Take the policy from a config file's [policy] names (--policy wins).")
-@options(Outputs, ["fmt", "output"],
+              help="Take the policy (and max_data_age) from a config file's [policy] table (options win).")
+@options(Outputs, ["fmt", "output", "as_of", "max_data_age"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
 def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, operator: str | None) -> None:
+            output: str | None, as_of: str | None, max_data_age: int, operator: str | None) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
-    Exit code 3 when a device falls under the chosen policy, 6 when the scan was partial, else 0.
+    Exit code 3 when a device is restricted under the chosen policy (without a policy: when a
+    Hikvision/Dahua-made device is found), 6 when the scan was partial, else 0.
     """
-    if policy is None and config_path:
-        policy = runconfig.load(config_path).outputs.get("policy")
+    ctx = click.get_current_context()
+    file = runconfig.load(config_path).outputs if config_path else {}
+    if policy is None:
+        policy = file.get("policy")
+    settings = given(Outputs, ctx, {"as_of": as_of, "max_data_age": max_data_age},
+                     {k: v for k, v in file.items() if k == "max_data_age"})
     result = load_scan(scan, db_path)
     who = operator
     if who is None:
@@ -99,7 +105,8 @@ def command(scan: str | None, db_path: str | None, policy: str | None, config_pa
             who = getpass.getuser()
         except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
             who = None
-    assessment = evaluate(result, policy, operator=who)
+    assessment = evaluate(result, policy, operator=who, as_of=settings.get("as_of"),
+                          max_data_age=settings.get("max_data_age", Outputs.max_data_age))
     text = render_report(assessment, fmt)
     if output:
         write_atomic(output, text)
