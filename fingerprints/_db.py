@@ -35,19 +35,20 @@ DATA_DIR = Path(__file__).resolve().parent
 EXTRACTABLE = ("model", "firmware", "serial", "brand", "device_type")
 """Named regex groups a rule may use; their values are copied into the verdict."""
 
-RELATIONS = ("house", "subsidiary", "affiliate", "oem", "former-subsidiary", "mix", "former-owner")
+RELATIONS = ("house", "subsidiary", "affiliate", "oem", "former-subsidiary", "former-oem", "mix", "former-owner")
 """How a brand relates to a maker (``makers.toml`` explains each). What follows from each:"""
 GROUP_RELATIONS = frozenset({"house", "subsidiary", "affiliate"})
 """The maker's own group: a unit under such a label is the maker's own, not an OEM unit."""
 LABEL_NAMES_MAKER = frozenset({"house", "subsidiary"})
 """The label alone says who made the unit."""
-BRAND_ALONE_CHECK = frozenset({"oem", "former-subsidiary"})
+BRAND_ALONE_CHECK = frozenset({"oem", "former-subsidiary", "former-oem"})
 """A unit under the label with no maker evidence needs a manual check (it may be the maker's)."""
 WITH_EVIDENCE_CHECK = frozenset({"mix"})
 """A manual check only when the device's other evidence points to the maker."""
 RELATION_WORDS = {
     "oem": "{brand} relabels {maker} units",
     "former-subsidiary": "{brand} was a {maker} subsidiary",
+    "former-oem": "{brand} used to relabel {maker} units",
     "mix": "{brand} has sold {maker}-made units among others",
     "affiliate": "{brand} is a {maker} affiliate",
     "former-owner": "{brand} sold a product line to {maker}",
@@ -120,6 +121,8 @@ RULE_FILE_SCHEMA: dict[str, Any] = {
         },
     },
 }
+_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+"""A date as precise as its source: ``2018``, ``2018-02`` or ``2018-02-06``."""
 _SOURCE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["text", "retrieved"],
@@ -171,6 +174,8 @@ MAKERS_SCHEMA: dict[str, Any] = {
                                 "maker": {"type": "string", "pattern": _ID},
                                 "relation": {"enum": list(RELATIONS)},
                                 "period": {"type": "string", "minLength": 1},
+                                "since": {"type": "string", "pattern": _PARTIAL_DATE},
+                                "until": {"type": "string", "pattern": _PARTIAL_DATE},
                                 "note": {"type": "string", "minLength": 1},
                                 "sources": {"type": "array", "minItems": 1, "items": _SOURCE_SCHEMA},
                             },
@@ -324,6 +329,9 @@ class BrandRelation:
     sources: tuple[Source, ...]
     period: str | None = None
     note: str | None = None
+    since: str | None = None
+    until: str | None = None
+    """When the relation began and ended, as precise as the source (``2018-02``, ``2023``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,7 +503,17 @@ def _relation(path: Path, entry: str, raw: Mapping[str, Any], makers: Mapping[st
         except ValueError:
             raise DataFileError(str(path), f"retrieved {source['retrieved']!r} is not a real date", entry=entry) from None
         sources.append(Source(source["text"], source["retrieved"], source.get("url")))
-    return BrandRelation(raw["maker"], raw["relation"], tuple(sources), raw.get("period"), raw.get("note"))
+    for key in ("since", "until"):
+        if key in raw:
+            parts = [int(p) for p in raw[key].split("-")]
+            try:
+                date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+            except ValueError:
+                raise DataFileError(str(path), f"{key} {raw[key]!r} is not a real date", entry=entry) from None
+    if raw.get("since", "") > raw.get("until", "9999"):
+        raise DataFileError(str(path), "since is after until", entry=entry)
+    return BrandRelation(raw["maker"], raw["relation"], tuple(sources), raw.get("period"), raw.get("note"),
+                         raw.get("since"), raw.get("until"))
 
 
 _WIKI = re.compile(r"(?i)wikipedia|\bwiki\b")

@@ -125,11 +125,39 @@ def render_markdown(view: View) -> str:
         ids = [i.id for i in data.instruments if i.duties_for(set(p.audiences))]
         out.append("| " + " | ".join(_md(c) for c in (f"`{p.name}`", p.who, ", ".join(p.audiences),
                                                           ", ".join(ids) or "(none binds it)")) + " |")
+    out += ["", "## Maker–brand relations", "",
+            "From `fingerprints/makers.toml`, the one place they live (the verdicts and findings read them). "
+            "`oem`, `former-subsidiary` and `former-oem` brands make a manual check on the label alone; `mix` "
+            "brands only when the device's other evidence points to the maker; `former-owner` says nothing "
+            "about who made a unit.", "",
+            "| brand | maker | relation | when | sources |", "|---|---|---|---|---|"]
+    out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in brand_rows(data, markdown=True)]
     out += ["", "## Vocabulary", ""]
     for title, words in (("Audiences (binds)", data.vocabulary.audiences), ("Duty kinds", data.vocabulary.duty_kinds),
                          ("Legal force", data.vocabulary.force), ("Covers", data.vocabulary.covers)):
         out += [f"### {title}", ""] + [f"* `{k}`: {_md(v)}" for k, v in words.items()] + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def brand_rows(data: RestrictionsData, markdown: bool = False) -> list[list[str]]:
+    """(brand, maker, relation, when, sources) for every relation to a restricted maker."""
+    rows = []
+    seen: set[str] = set()
+    for brand in data.brands.brands.values():
+        if brand.name in seen:
+            continue
+        seen.add(brand.name)
+        for r in brand.relations:
+            if r.maker not in data.makers:
+                continue
+            span = (f"{r.since} to {r.until}" if r.since and r.until else f"since {r.since}" if r.since
+                    else f"until {r.until}" if r.until else "")
+            when = "; ".join(x for x in (span, r.period) if x)
+            sources = "; ".join(
+                (f"[{x.text}]({x.url})" if markdown else f"{x.text} <{x.url}>") + f" (retrieved {x.retrieved})"
+                if x.url else f"{x.text} (retrieved {x.retrieved})" for x in r.sources)
+            rows.append([brand.name, data.maker_name(r.maker), r.relation, when, sources])
+    return rows
 
 
 def render_table(view: View) -> str:
@@ -197,6 +225,8 @@ def view_dict(view: View) -> dict[str, Any]:
              "instruments": [i.id for i in data.instruments if i.duties_for(set(p.audiences))]}
             for p in (data.policy(n) for n in names)
         ],
+        "brands": [dict(zip(("brand", "maker", "relation", "when", "sources"), row, strict=True))
+                   for row in brand_rows(data)],
         "vocabulary": {
             "audiences": dict(data.vocabulary.audiences),
             "duty_kinds": dict(data.vocabulary.duty_kinds),

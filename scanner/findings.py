@@ -723,7 +723,8 @@ def _priority(status: Status, kev: tuple[KevMatch, ...], verdict: Verdict) -> tu
 
 def _notes(data: RestrictionsData, verdict: Verdict, subject: str, matches: list[InstrumentMatch]) -> list[str]:
     ids = {m.id for m in matches}
-    notes = [n.text for n in data.notes if verdict.device_type.value in n.device_types and ids & set(n.instruments)]
+    notes = [f"{n.text} (source: {n.source})" for n in data.notes
+             if verdict.device_type.value in n.device_types and ids & set(n.instruments)]
     known = data.brand(verdict.brand)
     relation = known.relation_to(subject) if known is not None else None
     if relation is not None and relation.note:

@@ -185,11 +185,13 @@ RESTRICTIONS_SCHEMA: dict[str, Any] = {
         "note": {
             "type": "array",
             "items": {
-                "type": "object", "required": ["device_types", "instruments", "text"], "additionalProperties": False,
+                "type": "object", "required": ["device_types", "instruments", "text", "source"],
+                "additionalProperties": False,
                 "properties": {
                     "device_types": {"type": "array", "minItems": 1, "items": {"enum": [t.value for t in DeviceType]}},
                     "instruments": {**_STRS, "minItems": 1},
                     "text": _STR,
+                    "source": _STR,
                 },
             },
         },
@@ -504,6 +506,7 @@ class Note:
     device_types: tuple[str, ...]
     instruments: tuple[str, ...]
     text: str
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -870,6 +873,8 @@ def load_restrictions(path: Path) -> tuple[dict[str, Any], tuple[Instrument, ...
             raise DataFileError(str(path), "declared but bound by no instrument and chosen by no policy",
                                 entry=f"audience.{audience}")
     for note in data.get("note", ()):
+        if is_wiki(note["source"]):
+            raise DataFileError(str(path), "a wiki is not a source", entry=note["text"][:40])
         for ref in note["instruments"]:
             if ref not in seen:
                 raise DataFileError(str(path), f"note names unknown instrument {ref!r}", entry=note["text"][:40])
@@ -956,7 +961,8 @@ def load(
             audiences={k: v["description"] for k, v in raw["audience"].items()},
         ),
         wording=dict(raw["wording"]),
-        notes=tuple(Note(tuple(n["device_types"]), tuple(n["instruments"]), n["text"]) for n in raw.get("note", ())),
+        notes=tuple(Note(tuple(n["device_types"]), tuple(n["instruments"]), n["text"], n["source"])
+                    for n in raw.get("note", ())),
         recommendations=tuple(Recommendation(r["id"], r["when"], r["text"], r["source"])
                               for r in raw.get("recommendation", ())),
         retired_policies=dict(raw.get("retired_policies", {})),

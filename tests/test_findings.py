@@ -337,7 +337,7 @@ def test_oem_and_subsidiary_reach_is_explained(data):
 
 def test_recorders_carry_the_section_889_note(data):
     found = judge(data, "us-federal", which=("dahua-nvr",))["dahua-nvr"]
-    assert any("recorders" in n for n in found.notes)
+    assert any("recorders" in n and "source: IPVM 2022-07-07" in n for n in found.notes)
     assert not any("recorders" in n for n in judge(data, "uk-central-government", which=("dahua-nvr",))["dahua-nvr"].notes)
 
 

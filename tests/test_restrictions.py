@@ -194,6 +194,8 @@ def _copy(tmp_path: Path, name: str, edit) -> Path:
         (lambda s: s.replace('sources = [{ text = "SecurityInfoWatch 2018-02-06: FLIR sold',
                              'sources = [{ text = "Wikipedia: FLIR sold', 1), "a wiki is not a source"),
         (lambda s: s.replace('relation = "former-owner"', 'relation = "reseller"', 1), "reseller"),
+        (lambda s: s.replace('since = "2018-02"\nuntil = "2023"', 'since = "2018-13"\nuntil = "2023"', 1), "not a real date"),
+        (lambda s: s.replace('since = "2018-02"\nuntil = "2023"', 'since = "2024"\nuntil = "2023"', 1), "since is after until"),
         (lambda s: s.replace('retrieved = "2026-12-04" },\n]\n\n[[brand]]\nname = "HiWatch"',
                              'retrieved = "2026-02-30" },\n]\n\n[[brand]]\nname = "HiWatch"', 1), "not a real date"),
     ],
@@ -558,3 +560,7 @@ def test_restrictions_md_is_generated_from_the_data(capsys):
     for i in DATA.instruments:
         assert sum(row.startswith(f"| {i.id} |") for row in rows) == 1, i.id
     assert "| UK-TIMELINE |" in committed and "by 2025-04 (month)" in committed
+    # Every maker-brand relation, with when it held and its sources.
+    assert "| FLIR | Dahua | former-owner | until 2018-02;" in committed
+    assert "| Lorex | Dahua | former-subsidiary | 2018-02 to 2023;" in committed
+    assert "| Honeywell | Hikvision | mix |" in committed and "| Honeywell | Dahua | mix |" in committed
