@@ -70,9 +70,9 @@ def header_lines(assessment: Assessment) -> list[str]:
     versions = assessment.data_versions
     when = assessment.evaluated_on.isoformat() if assessment.evaluated_on else "?"
     lines = [
-        f"camsweep remediation list -- policy {assessment.policy_label}; judged at {when}; "
-        f"restrictions data {versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}), "
-        f"KEV as of {versions.get('kev_as_of', '?')}"
+        (f"camsweep remediation list -- policy {assessment.policy_label}; judged at {when}; "
+         f"restrictions data {versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}), "
+         f"KEV as of {versions.get('kev_as_of', '?')}")
     ]
     if assessment.policy_hint:
         lines.append(assessment.policy_hint)

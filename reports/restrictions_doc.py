@@ -104,12 +104,12 @@ def render_markdown(view: View) -> str:
     out = [
         "# Restrictions data",
         "",
-        f"Generated from `fingerprints/restrictions.toml` (version {data.version}, as of {data.as_of.isoformat()}) "
-        "by `camsweep restrictions --format markdown`; do not edit by hand (a test checks that this file is "
-        "what the data gives). One row per instrument: whom it binds, what it covers, its duties, legal force, "
-        "dates as the source gives them (with their precision), citations and how it was verified. "
-        "A duty's deadline is the only date anything is due by; a month or year deadline is past only "
-        "once that whole month or year has ended.",
+        (f"Generated from `fingerprints/restrictions.toml` (version {data.version}, as of {data.as_of.isoformat()}) "
+         "by `camsweep restrictions --format markdown`; do not edit by hand (a test checks that this file is "
+         "what the data gives). One row per instrument: whom it binds, what it covers, its duties, legal force, "
+         "dates as the source gives them (with their precision), citations and how it was verified. "
+         "A duty's deadline is the only date anything is due by; a month or year deadline is past only "
+         "once that whole month or year has ended."),
         "",
         "| id | where | binds | covers | duty | force | dates | citation | verification |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -126,10 +126,10 @@ def render_markdown(view: View) -> str:
         out.append("| " + " | ".join(_md(c) for c in (f"`{p.name}`", p.who, ", ".join(p.audiences),
                                                           ", ".join(ids) or "(none binds it)")) + " |")
     out += ["", "## Maker–brand relations", "",
-            "From `fingerprints/makers.toml`, the one place they live (the verdicts and findings read them). "
-            "`oem`, `former-subsidiary` and `former-oem` brands make a manual check on the label alone; `mix` "
-            "brands only when the device's other evidence points to the maker; `former-owner` says nothing "
-            "about who made a unit.", "",
+            ("From `fingerprints/makers.toml`, the one place they live (the verdicts and findings read them). "
+             "`oem`, `former-subsidiary` and `former-oem` brands make a manual check on the label alone; `mix` "
+             "brands only when the device's other evidence points to the maker; `former-owner` says nothing "
+             "about who made a unit."), "",
             "| brand | maker | relation | when | sources |", "|---|---|---|---|---|"]
     out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in brand_rows(data, markdown=True)]
     out += ["", "## Vocabulary", ""]

@@ -367,7 +367,7 @@ class Outputs:
         "restricted", "Exit 3 when restricted devices are found (without a policy: Hikvision/Dahua-made "
                       "devices); with `new`, exit 4 only for those no earlier scan had seen.",
         cli="--fail-on", key="policy.fail_on", choices=FAIL_ON)
-    as_of: date | None = setting(
+    as_of: date | None = setting(  # noqa: RUF009 - setting() is a dataclasses.field, not a shared default
         None, "Judge deadlines, and the data's age, at this date (YYYY-MM-DD; default: the day the scan ended).",
         cli="--as-of", parse=parse_date, cli_form=str, metavar="DATE")
     max_data_age: int = setting(

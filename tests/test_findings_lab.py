@@ -11,10 +11,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-
 from camsweep import policy, restrictions
 from camsweep.findings import Status, assess
 from camsweep.models import ScanResult
+
 from tests.test_findings import ALL_UNITS, DAY, EXPECTED, duties
 
 pytestmark = pytest.mark.lab
