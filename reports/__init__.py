@@ -7,7 +7,10 @@ Two families:
   (``camsweep report``): ``table`` (remediation list), ``json`` (scan + findings + data versions),
   ``csv`` (remediation list, spreadsheet-safe), ``html`` (single self-contained file).
 
-Writing a rendered report to a file goes through :func:`write_atomic`.
+The commands that look into stored results have renderers of the same kind (records in, text out):
+``explain.RENDERERS`` (one device's evidence), ``history.HISTORY_RENDERERS`` and
+``history.DIFF_RENDERERS`` (the inventory's scans and the changes between two). Writing a rendered
+report to a file is the library's job (``camsweep.savedscan.write_atomic``).
 """
 
 from __future__ import annotations
@@ -16,23 +19,23 @@ from collections.abc import Callable
 
 from camsweep.findings import Assessment
 from camsweep.models import ScanResult
+from camsweep.types import REPORT_FORMATS
 
 from . import csv_doc, html_doc, json_doc, remediation, table
-from .output import write_atomic
 
 RENDERERS: dict[str, Callable[[ScanResult], str]] = {
     "table": table.render,
     "json": json_doc.render,
 }
 
+# One renderer per format of camsweep.types.REPORT_FORMATS (the settings offer those; a test
+# checks both lists are the same).
 REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
     "table": remediation.render,
     "json": json_doc.render_report,
     "csv": csv_doc.render,
     "html": html_doc.render,
 }
-
-REPORT_FORMATS = tuple(REPORT_RENDERERS)
 
 
 def render(result: ScanResult, fmt: str) -> str:
@@ -43,4 +46,4 @@ def render_report(assessment: Assessment, fmt: str) -> str:
     return REPORT_RENDERERS[fmt](assessment)
 
 
-__all__ = ["RENDERERS", "REPORT_FORMATS", "REPORT_RENDERERS", "render", "render_report", "write_atomic"]
+__all__ = ["RENDERERS", "REPORT_FORMATS", "REPORT_RENDERERS", "render", "render_report"]

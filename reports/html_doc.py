@@ -24,8 +24,9 @@ from datetime import datetime
 from typing import Any
 
 from camsweep import __version__
-from camsweep.findings import MAKER_NAMES, Assessment, Finding, Status
+from camsweep.findings import Assessment, Finding, Status
 from camsweep.jsonio import dumps
+from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .text import clean
 
@@ -35,7 +36,8 @@ STATUS_LABELS = {
     Status.MANUAL_CHECK: "needs a manual check",
     Status.CLEAR: "clear",
 }
-MAKER_COLOURS = {"hikvision": "#c62828", "dahua": "#ef6c00"}
+# Chart colours of the restricted makers, given in the order restrictions.toml lists them.
+MAKER_PALETTE = ("#c62828", "#ef6c00", "#ad1457", "#6a1b9a")
 OTHER_COLOUR = "#607d8b"
 
 
@@ -130,7 +132,7 @@ COLUMNS = [
 def _evidence_block(f: Finding) -> str:
     rows = "".join(
         f"<tr><td>{e(h.rule_id)}</td><td>{e(h.tier)}</td><td>{e(h.field)}</td><td class=\"val\">{e(h.value, 300)}</td>"
-        f"<td>{e(h.probe)}</td><td>{e(MAKER_NAMES.get(h.maker or '', h.maker or ''))}</td></tr>"
+        f"<td>{e(h.probe)}</td><td>{e(RESTRICTED_MAKER_NAMES.get(h.maker or '', h.maker or ''))}</td></tr>"
         for h in f.evidence
     )
     parts = [f'<details class="evidence"><summary>{len(f.evidence)} rule hit(s)</summary>']
@@ -273,8 +275,8 @@ def _summary(assessment: Assessment) -> str:
 
 def _charts(assessment: Assessment) -> str:
     findings = assessment.findings
-    makers = _counts(MAKER_NAMES.get(f.maker, f.maker) for f in findings)
-    colours = {MAKER_NAMES[k]: v for k, v in MAKER_COLOURS.items()}
+    makers = _counts(RESTRICTED_MAKER_NAMES.get(f.maker, f.maker) for f in findings)
+    colours = {name: MAKER_PALETTE[i % len(MAKER_PALETTE)] for i, name in enumerate(RESTRICTED_MAKER_NAMES.values())}
     brands = _counts(f.brand or "(none)" for f in findings)
     types = _counts(f.device_type for f in findings)
     return (

@@ -12,13 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from camsweep.jsonio import dumps
-from camsweep.restrictions import Citation, Instrument, PreciseDate, RestrictionsData
 from tabulate import tabulate
 
 from .text import clean
+
+if TYPE_CHECKING:  # the renderer only reads the data objects it is handed (tests/test_boundaries.py)
+    from camsweep.restrictions import (
+        Citation,
+        Instrument,
+        PreciseDate,
+        RestrictionsData,
+    )
 
 FORMATS = ("table", "json", "markdown")
 _DATE_WORDS = {"announced": "announced", "effective": "effective", "ended": "ended", "completed": "completed",

@@ -26,6 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import UsageError
 from .targets import MAX_HOSTS
+from .types import REPORT_FORMATS
 
 
 def default_state_dir() -> Path:
@@ -158,7 +159,10 @@ class Declared:
 
 
 def _relative_to(folder: Path, value: str) -> str:
-    """Paths in the config file are relative to the file, so cron's working directory does not matter."""
+    """Paths in the config file are relative to the file, so cron's working directory does not matter.
+    A URL (a ``postgresql://`` inventory) is not a path."""
+    if "://" in value:
+        return value
     expanded = os.path.expanduser(value)
     return expanded if os.path.isabs(expanded) else str(folder / expanded)
 
@@ -229,16 +233,39 @@ def _valid_ports(ports: tuple[int, ...]) -> str | None:
     return None if ports else "must name at least one port"
 
 
+def _valid_db(location: str) -> str | None:
+    """A PostgreSQL URL must not carry a password: the command line shows it to every user (ps)
+    and keeps it in shell history, and a config file is copied about. libpq reads it from its own
+    places instead."""
+    from .store import postgres
+
+    if not postgres.is_url(location):
+        return None
+    try:
+        secret = postgres.secret_in(location)
+    except ValueError as exc:
+        return str(exc)
+    if secret:
+        return (f"must not hold a {secret} (it would show in the process list and shell history): "
+                "put it in ~/.pgpass, a service file (PGSERVICEFILE) or PGPASSWORD")
+    return None
+
+
+MAX_SITE = 100
+
+
+def _valid_site(name: str) -> str | None:
+    if len(name) > MAX_SITE:
+        return f"must be at most {MAX_SITE} characters, not {len(name)}"
+    if not all(c.isprintable() for c in name) or name != name.strip():
+        return "must be printable text without leading or trailing spaces"
+    return None
+
+
 def _read_credentials(path: str) -> Any:
     from .credentials import load
 
     return load(path)
-
-
-def _report_formats() -> tuple[str, ...]:
-    from camsweep.reports import REPORT_FORMATS  # the renderers say which formats exist
-
-    return REPORT_FORMATS
 
 
 def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | None:
@@ -268,10 +295,9 @@ def _parse_reports(raw: list[Any], relative_to: Path | None) -> tuple[tuple[str,
 
 
 def _valid_reports(reports: tuple[tuple[str, str], ...]) -> str | None:
-    formats = _report_formats()
     for n, (fmt, _) in enumerate(reports, 1):
-        if fmt not in formats:
-            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(formats)})"
+        if fmt not in REPORT_FORMATS:
+            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(REPORT_FORMATS)})"
     return None
 
 
@@ -352,12 +378,16 @@ class Outputs:
 
     fmt: str = setting(
         "table", "table (devices + remediation list), json (full evidence + findings), csv "
-                 "(remediation list), html (single-file report).", cli="--format", choices=_report_formats)
+                 "(remediation list), html (single-file report).", cli="--format", choices=REPORT_FORMATS)
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
     db_path: str | None = setting(
-        None, "Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).", cli="--db",
-        key="output.db", path="file")
+        None, "Inventory: an SQLite file (default: $XDG_STATE_HOME/camsweep/inventory.sqlite) or a "
+              "postgresql:// URL (password from ~/.pgpass, a service file or PGPASSWORD; never in the URL).",
+        cli="--db", key="output.db", path="file", check=_valid_db)
+    site: str = setting(
+        "", "Site name the scan is stored under (one inventory, many sites); history, diff and report "
+            "read that site.", cli="--site", key="output.site", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
         None, "Who you are: policies to apply, comma-separated (default: none, which lists the instruments "

@@ -56,8 +56,7 @@ from .restrictions import (
     RestrictionsData,
     kev_matches,
 )
-
-MAKER_NAMES = {"hikvision": "Hikvision", "dahua": "Dahua"}
+from .types import RESTRICTED_MAKER_NAMES
 
 # Order in which device types are handled within one priority: recorders hold every camera's video.
 _TYPE_ORDER = {
@@ -296,7 +295,7 @@ class Finding:
 
     @property
     def maker_label(self) -> str:
-        return MAKER_NAMES.get(self.maker, self.maker)
+        return RESTRICTED_MAKER_NAMES.get(self.maker, self.maker)
 
     @property
     def brand_vs_maker(self) -> str:
@@ -304,7 +303,7 @@ class Finding:
         maker = self.maker_label
         if not self.brand or self.brand.casefold() == maker.casefold():
             return maker
-        if self.maker not in MAKER_NAMES:
+        if self.maker not in RESTRICTED_MAKER_NAMES:
             return f"{self.brand} (maker {maker})"
         return f"{self.brand} (made by {maker}, OEM)" if self.oem_unit else f"{self.brand} ({maker})"
 
@@ -332,7 +331,7 @@ class Finding:
         if self.status is Status.MANUAL_CHECK:
             text = "check manually (label, firmware, who manufactured it)"
             if self.if_confirmed:
-                name = MAKER_NAMES.get(self.maker, self.maker) if self.maker in MAKER_NAMES else "Hikvision/Dahua"
+                name = RESTRICTED_MAKER_NAMES.get(self.maker, "the maker the evidence points to")
                 text += f"; if confirmed as {name}: " + "; ".join(a.sentence() for a in self.if_confirmed)
             return text
         return "; ".join(a.sentence() for a in self.actions)
@@ -515,17 +514,17 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
         if maker_hits and all(h.tier in (Tier.NETWORK, Tier.WEAK) for h in maker_hits):
             reasons.append(
                 f"only {'/'.join(sorted({h.tier.value for h in maker_hits}))}-tier evidence "
-                f"(e.g. the MAC OUI) points to {MAKER_NAMES[maker]}: NIC vendors and OEMs share OUIs"
+                f"(e.g. the MAC OUI) points to {RESTRICTED_MAKER_NAMES[maker]}: NIC vendors and OEMs share OUIs"
             )
         elif not maker_hits and not verdict.hits:
-            reasons.append(f"no rule hit backs the {MAKER_NAMES[maker]} verdict")
+            reasons.append(f"no rule hit backs the {RESTRICTED_MAKER_NAMES[maker]} verdict")
         return reasons, maker
     # Not a Hikvision/Dahua verdict: does anything still point there?
-    pointing: list[str] = sorted({h.maker.value for h in verdict.hits if h.maker and h.maker.value in MAKER_NAMES})
+    pointing: list[str] = sorted({h.maker.value for h in verdict.hits if h.maker and h.maker.restricted})
     if pointing:
         ids = ", ".join(sorted({h.rule_id for h in verdict.hits if h.maker and h.maker.value in pointing}))
         reasons.append(
-            f"evidence for {'/'.join(MAKER_NAMES[m] for m in pointing)} ({ids}) but the verdict is "
+            f"evidence for {'/'.join(RESTRICTED_MAKER_NAMES[m] for m in pointing)} ({ids}) but the verdict is "
             f"{verdict.manufacturer.value}"
         )
     if verdict.conflicts and pointing:
@@ -534,10 +533,10 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
     if known is not None and (verdict.manufacturer is Manufacturer.UNKNOWN or _uncertain_level(verdict)):
         # A relabeller's name alone is a reason to look; a brand that only sometimes sells the
         # maker's products is one only when the device's other evidence already points there.
-        behind = [r for r in known.relations if r.maker in MAKER_NAMES and (
+        behind = [r for r in known.relations if r.maker in RESTRICTED_MAKER_NAMES and (
             r.relation in BRAND_ALONE_CHECK or (r.relation in WITH_EVIDENCE_CHECK and r.maker in pointing))]
         if behind:
-            words = "; ".join(RELATION_WORDS[r.relation].format(brand=verdict.brand, maker=MAKER_NAMES[r.maker])
+            words = "; ".join(RELATION_WORDS[r.relation].format(brand=verdict.brand, maker=RESTRICTED_MAKER_NAMES[r.maker])
                               for r in behind)
             reasons.append(f"brand {verdict.brand!r}: {words}, and no firmware evidence settled who made this unit")
             pointing = pointing or [r.maker for r in behind]
@@ -590,7 +589,7 @@ def _named_products(instrument: Instrument, unit: _Unit) -> bool | None:
 
 
 def _why(instrument: Instrument, unit: _Unit, data: RestrictionsData, products: bool | None, state: InForce) -> str:
-    name = MAKER_NAMES[unit.maker]
+    name = RESTRICTED_MAKER_NAMES[unit.maker]
     words = data.word
     if instrument.kev_based:
         affected = ", ".join(m.cve.id for m in unit.kev) or "a known-exploited vulnerability"
@@ -812,7 +811,7 @@ def assess_device(
 def _verdict_why(verdict: Verdict, subject: str | None, evidence: tuple[Evidence, ...], oem_unit: bool) -> str:
     if not subject:
         return verdict.summary or f"verdict: {verdict.manufacturer.value}"
-    name = MAKER_NAMES[subject]
+    name = RESTRICTED_MAKER_NAMES[subject]
     strong = [e for e in evidence if e.maker == subject]
     tiers = sorted({e.tier for e in strong}, key=["firmware", "label", "network", "weak"].index)
     basis = f"{'/'.join(tiers)} evidence" if tiers else "no direct rule evidence"

@@ -36,16 +36,13 @@ import jsonschema
 from .errors import DataFileError
 from .fingerprints import Brand, MakersData, is_wiki, load_makers
 from .fingerprints._db import DATA_DIR
-from .models import DeviceType
+from .types import RESTRICTED_MAKERS, DeviceType
 
 log = logging.getLogger("camsweep")
 
 RESTRICTIONS_FILE = DATA_DIR / "restrictions.toml"
 KEV_FILE = DATA_DIR / "kev.toml"
 MAKERS_FILE = DATA_DIR / "makers.toml"
-
-MAKER_IDS = ("hikvision", "dahua")
-"""Maker ids used by the data; they equal ``camsweep.models.Manufacturer`` values."""
 
 VERIFICATION = ("primary", "secondary-only")
 """How an instrument was read: in its official text (or an official reprint), or in secondary sources only."""
@@ -122,7 +119,7 @@ INSTRUMENT_SCHEMA: dict[str, Any] = {
         "authority": _STR,
         "title": _STR,
         "force": _STR,
-        "makers": {"type": "array", "items": {"enum": list(MAKER_IDS)}, "uniqueItems": True},
+        "makers": {"type": "array", "items": {"enum": list(RESTRICTED_MAKERS)}, "uniqueItems": True},
         "covers": _STR,
         "covers_oem": {"oneOf": [{"type": "boolean"}, {"const": "unclear"}]},
         "covered_entities": {**_STRS, "minItems": 1},
@@ -160,7 +157,7 @@ RESTRICTIONS_SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                     "properties": {"name": _STR, "legal_names": _STRS},
                 }
-                for m in MAKER_IDS
+                for m in RESTRICTED_MAKERS
             },
         },
         "force": {"type": "object", "minProperties": 1, "additionalProperties": _DESCRIBED},
@@ -232,7 +229,7 @@ AFFECTED_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "label": _STR,
-        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(MAKER_IDS)}},
+        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(RESTRICTED_MAKERS)}},
         "brands": _STRS,
         "models": _STRS,
         "build_before": {"type": "string", "pattern": _FULL_DATE},

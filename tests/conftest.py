@@ -1,12 +1,25 @@
-"""Shared pytest fixtures.
+"""Shared pytest fixtures, and the ``lab`` marker.
+
+``needs_root``: a test (or fixture) that needs root -- network namespaces, ``ip netns``, tcpdump,
+``setpriv``, the device lab, the demo -- requests this fixture, directly or through another
+fixture; it skips only when not root AND not in CI (in CI, ``CI`` set, such tests run and fail
+loudly if they cannot). Every test whose fixtures include it is marked ``lab`` at collection, so
+``pytest -m "not lab"`` is a root-free run and no test module marks itself.
 
 ``lab``: the emulated device lab (scanner/lab/), brought up once per test session with the shipped
-profiles and torn down at the end (also on Ctrl-C). Tests that use it skip only when not root AND
-not in CI; in CI (``CI`` set) they run, and fail loudly if the lab cannot start. The session's lab
-uses its own namespace prefix ``cs-s<pid>-`` (scanner: ``lab.scanner_namespace``), so test runs
-started at the same time on one machine, or a `camsweep lab up` demo, do not collide.
-``CAMSWEEP_LAB_COUNT=N`` runs the session's lab with N devices (profiles cloned), to check the lab
-and camsweep at scale. ``lab_scan``: one scan of both segments of that lab, shared by the tests.
+profiles and torn down at the end (also on Ctrl-C). The session's lab uses its own namespace prefix
+``cs-s<pid>-`` (scanner: ``lab.scanner_namespace``), so test runs started at the same time on one
+machine, or a `camsweep lab up` demo, do not collide. ``CAMSWEEP_LAB_COUNT=N`` runs the session's
+lab with N devices (profiles cloned), to check the lab and camsweep at scale. ``lab_scan``: one
+scan of both segments of that lab, shared by the tests.
+
+``postgres``: a throwaway PostgreSQL server (``tests/pgserver.py``) started once per session on a
+Unix socket in a temporary folder, as an unprivileged user, and stopped at the end, also after a
+failure. Its tests skip only outside CI when the server programs are missing (Debian package
+``postgresql``); in CI they must run. ``pg_url``: a fresh database on it for one test.
+
+``XDG_STATE_HOME`` points into the session's temporary folder, so nothing a test runs writes
+camsweep's state (last-scan.json, kept results, the default inventory) into the real home.
 """
 
 from __future__ import annotations
@@ -26,23 +39,78 @@ SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
 SCAN_BOUND = 120  # seconds: the lab scan's subprocess is killed (and the test fails) beyond this
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 def lab_unavailable_reason() -> str | None:
-    """Why lab tests must skip here, or None when they must run."""
+    """Why tests that need root must skip here, or None when they must run."""
     if os.geteuid() != 0 and not os.environ.get("CI"):
-        return "the device lab needs root (network namespaces); runs in CI"
+        return "needs root (network namespaces); runs in CI"
     return None
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "needs_root" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lab)
+
+
 @pytest.fixture(scope="session")
-def lab() -> Iterator[object]:
+def needs_root() -> None:
     reason = lab_unavailable_reason()
     if reason:
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lab(needs_root: None) -> Iterator[object]:
     from camsweep.lab import Lab
 
     count = int(os.environ["CAMSWEEP_LAB_COUNT"]) if os.environ.get("CAMSWEEP_LAB_COUNT") else None
     with Lab(count=count, prefix=f"cs-s{os.getpid()}-") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    from tests.pgserver import PgServer, bin_dir
+
+    if bin_dir() is None:
+        message = "PostgreSQL's server programs are not installed (Debian package postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; .ci/run installs them")
+        pytest.skip(message)
+    server = PgServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> Iterator[str]:
+    name = postgres.create_database()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_location(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty inventory of each backend: an SQLite file's path, a PostgreSQL database's URL.
+    The tests of what both backends share take this, so one suite runs against both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "inv.sqlite")
+    return request.getfixturevalue("pg_url")
 
 
 # ``lab_scan``: one ``camsweep scan`` of both lab segments from the scanner namespace (its JSON,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from camsweep.errors import CamsweepError
-from camsweep.inventory import Inventory
+from camsweep.store.sqlite import SqliteStore
 from camsweep.models import ScanResult
 from camsweep.runconfig import RunLock
 
@@ -26,7 +26,7 @@ def usual_umask():
 
 
 def test_state_dir_and_last_scan_are_private(tmp_path: Path) -> None:
-    from camsweep.cli.scan import save_state
+    from camsweep.savedscan import save_state
 
     state = tmp_path / "state" / "camsweep"
     saved = save_state(_empty_result(), state)
@@ -41,7 +41,7 @@ def _empty_result() -> ScanResult:
 
 def test_new_inventory_database_is_private(tmp_path: Path) -> None:
     path = tmp_path / "db" / "inventory.sqlite"
-    with Inventory(path):
+    with SqliteStore(path):
         pass
     assert _mode(path.parent) == 0o700
     assert _mode(path) == 0o600
@@ -52,10 +52,10 @@ def test_new_inventory_database_is_private(tmp_path: Path) -> None:
 
 def test_existing_inventory_keeps_its_mode(tmp_path: Path) -> None:
     path = tmp_path / "inventory.sqlite"
-    with Inventory(path):
+    with SqliteStore(path):
         pass
     path.chmod(0o640)
-    with Inventory(path):
+    with SqliteStore(path):
         pass
     assert _mode(path) == 0o640
 

@@ -17,8 +17,6 @@ from camsweep.models import ScanResult
 
 from tests.test_findings import ALL_UNITS, DAY, EXPECTED, duties
 
-pytestmark = pytest.mark.lab
-
 LAB_UNITS = {
     "hik-camera": "198.18.0.21",  # hik-ds-2cd2385g1-i
     "dahua-nvr": "198.18.0.51",  # dahua-nvr2108-4ks3

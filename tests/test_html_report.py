@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from camsweep.reports import render_report, write_atomic
+from camsweep.reports import render_report
+from camsweep.savedscan import write_atomic
 from camsweep.reports.html_doc import JS, script_json
 from camsweep import restrictions
 from camsweep.findings import evaluate

@@ -11,7 +11,8 @@ from datetime import date
 
 import pytest
 
-from camsweep.reports import REPORT_FORMATS, render, render_report, write_atomic
+from camsweep.reports import REPORT_FORMATS, render, render_report
+from camsweep.savedscan import write_atomic
 from camsweep.reports.csv_doc import COLUMNS, safe_cell
 from camsweep import restrictions
 from camsweep.cli import main
@@ -273,6 +274,12 @@ def test_cli_report_warns_when_the_data_is_old(scan_file, capsys):
     assert f"WARNING: the restrictions data is {(date(2027, 12, 1) - DATA.as_of).days} days old at 2027-12-01" in out
     _, out, _ = run_cli(["report", str(scan_file), "--as-of", "2026-12-10"], capsys)
     assert "WARNING" not in out.split("KEV as of")[1].split("\n")[1]  # the default (180 days) is not yet reached
+
+
+def test_every_report_format_has_one_renderer():
+    from camsweep.reports import REPORT_RENDERERS
+
+    assert tuple(REPORT_RENDERERS) == REPORT_FORMATS == ("table", "json", "csv", "html")
 
 
 @pytest.mark.parametrize("fmt", REPORT_FORMATS)

@@ -17,14 +17,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
+from camsweep.types import RESTRICTED_MAKERS
 
 from tests.conftest import SCAN_BOUND, SEGMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
-RESTRICTED = ("hikvision", "dahua")
-
-pytestmark = pytest.mark.lab
 
 
 TRUTH_TYPES = {"intercom": "doorbell/intercom", "access_control": "access control"}
@@ -70,7 +67,7 @@ def test_every_hikvision_dahua_and_oem_device_is_identified(lab_scan: dict[str, 
     wrong: list[str] = []
     for device in lab_scan["lab"].devices:
         truth = device.truth
-        if truth["manufacturer"] not in RESTRICTED or device.ip not in found:
+        if truth["manufacturer"] not in RESTRICTED_MAKERS or device.ip not in found:
             continue
         item = found[device.ip]
         verdict = item["verdict"]
@@ -96,7 +93,7 @@ def test_no_other_device_is_called_hikvision_or_dahua(lab_scan: dict[str, Any]) 
     false_positives = [
         (ip, item["verdict"]["manufacturer"])
         for ip, item in _by_ip(lab_scan["result"]).items()
-        if item["verdict"]["manufacturer"] in RESTRICTED and truth_by_ip.get(ip) != item["verdict"]["manufacturer"]
+        if item["verdict"]["manufacturer"] in RESTRICTED_MAKERS and truth_by_ip.get(ip) != item["verdict"]["manufacturer"]
     ]
     assert false_positives == []
 

@@ -44,6 +44,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "rate": ("50", ["--rate", "50"], 50),
     "allow_public": ("true", ["--allow-public"], True),
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
+    "site": ('"north depot"', ["--site", "north depot"], "north depot"),
     "policy": ('["us-federal", "us-grant"]', ["--policy", "us-federal,us-grant"], "us-federal,us-grant"),
     "fail_on": ('"never"', ["--fail-on", "never"], "never"),
     "max_data_age": ("90", ["--max-data-age", "90"], 90),

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import getpass
 import sys
+from dataclasses import replace
 
 import click
 
-from ..config import Outputs, default_state_dir
-from ..errors import CamsweepError, ExitCode, OutputError
+from ..config import Outputs
+from ..errors import CamsweepError, ExitCode, InventoryError
 from ..findings import Assessment, evaluate
-from ..inventory import Inventory, identity_of
 from ..models import ScanResult
+from ..savedscan import keep_unstored, last_scan_path, make_state_dir, save_state, write_atomic
+from ..store import display, open_store
 from . import echo
 from ._settings import options
 
-output_options = options(Outputs, ["fmt", "output", "db_path", "no_store", "policy", "fail_on", "as_of", "max_data_age"])
+output_options = options(Outputs, ["fmt", "output", "db_path", "site", "no_store", "policy", "fail_on", "as_of",
+                                    "max_data_age"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
@@ -37,22 +40,9 @@ def check_store(outputs: Outputs) -> None:
     """Open (or create) the inventory and the state directory before any work, so that a bad
     ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
     if outputs.keep_last_scan:
-        make_state_dir(last_scan_dir(outputs))
+        make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:
-        Inventory(outputs.db_path).close()
-
-
-def last_scan_dir(outputs: Outputs) -> str:
-    return outputs.state_dir or str(default_state_dir())
-
-
-def make_state_dir(path: str) -> None:
-    from pathlib import Path
-
-    try:
-        Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
-    except OSError as exc:
-        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
+        open_store(outputs.db_path).close()
 
 
 def finish(result: ScanResult, outputs: Outputs) -> int:
@@ -62,6 +52,8 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
     ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
     """
+    if outputs.site:
+        result = replace(result, site=outputs.site)
     assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser(),
                           as_of=outputs.as_of, max_data_age=outputs.max_data_age)
     try:
@@ -74,8 +66,6 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
 
 
 def _deliver(assessment: Assessment, outputs: Outputs) -> None:
-    from camsweep.reports import write_atomic
-
     for fmt, path in outputs.reports:
         write_atomic(path, render_for(assessment, fmt))
     if outputs.output:
@@ -87,27 +77,38 @@ def _deliver(assessment: Assessment, outputs: Outputs) -> None:
 def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:
     """Keep last-scan.json and store in the inventory; the number of new restricted devices, or
     None when either failed (said on stderr: this never raises, see ``finish``)."""
-    from .scan import save_state
-
     try:
         if outputs.keep_last_scan:
-            save_state(result, last_scan_dir(outputs))
+            save_state(result, outputs.state_dir)
         if outputs.no_store:
             return 0
-        by_key = {item.device.key: item for item in result.devices}
-        restricted = {identity_of(by_key[f.key]) for f in assessment.flagged if f.key in by_key}
-        with Inventory(outputs.db_path) as inv:
-            scan_id = inv.store(result, restricted=restricted)
-            new_restricted = len(inv.new_restricted(scan_id))
-            if outputs.keep_scans:
-                inv.prune(outputs.keep_scans)
-        return new_restricted
+        return store(result, assessment, outputs)
+    except InventoryError as error:
+        said = f"this scan was not stored ({error}); its report is complete"
+        try:
+            kept = keep_unstored(result, outputs.state_dir)
+        except CamsweepError as keeping:
+            said += f"; its result could not be kept either ({keeping})"
+        else:
+            where = f" --db {display(outputs.db_path)}" if outputs.db_path else ""
+            said += f"; store it later with: camsweep import scan {kept}{where}"
     except CamsweepError as error:
-        from camsweep.reports.text import escape_controls
+        said = f"this scan was not stored ({error}); its report is complete"
+    from camsweep.reports.text import escape_controls
 
-        click.echo(f"camsweep: error: this scan was not stored ({escape_controls(str(error))}); "
-                   "its report is complete", err=True)
-        return None
+    click.echo(f"camsweep: error: {escape_controls(said)}", err=True)
+    return None
+
+
+def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
+    """Store ``result`` judged as ``assessment`` and prune its site's old scans (retention); the
+    number of restricted devices no earlier scan of the site had seen."""
+    with open_store(outputs.db_path) as inventory:
+        scan_id = inventory.store(result, assessment)
+        new_restricted = len(inventory.new_restricted(scan_id))
+        if outputs.keep_scans:
+            inventory.prune(outputs.keep_scans, result.site)
+    return new_restricted
 
 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:

@@ -1,49 +1,43 @@
-"""``camsweep diff [A] [B]``: new, gone and changed devices between two stored scans."""
+"""``camsweep diff [A] [B]``: new, gone and changed devices between two stored scans of a site."""
 
 from __future__ import annotations
 
-import click
-from camsweep.reports.text import clean
-from tabulate import tabulate
+from typing import Any
 
-from .. import jsonio
-from ..config import Outputs
-from ..inventory import Inventory
+import click
+from camsweep.reports.history import DIFF_RENDERERS
+
+from ..errors import UsageError
+from ..store import Change, Store, open_store
 from . import echo
-from ._settings import options
+from ._scope import scope, scope_options
 
 
 @click.command("diff")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
-@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> None:
+@scope_options
+@click.option("--format", "fmt", type=click.Choice(list(DIFF_RENDERERS)), default="table", show_default=True)
+@click.pass_context
+def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **params: Any) -> None:
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).
 
-    Without arguments, compares the last two scans; with one, compares it with the last scan.
+    Without arguments, compares the site's last two scans; with one, compares it with the last
+    scan. With --all-sites, every site's last scan with the one before it.
     """
-    with Inventory(db_path) as inv:
-        new_id = inv.resolve(new or "last")
-        old_id = inv.resolve(old) if old else inv.resolve("last", offset=1)
-        changes = inv.diff(old_id, new_id)
-    if fmt == "json":
-        echo(jsonio.dumps({"old": old_id, "new": new_id, "changes": [
-            {"identity": c.identity, "what": c.what, "details": list(c.details),
-             "before": c.before and _row(c.before),
-             "after": c.after and _row(c.after)} for c in changes]}, indent=2))
-        return
-    rows = []
-    for c in changes:
-        s = c.after or c.before
-        assert s is not None
-        rows.append([c.what, clean(s.ip or ""), clean(s.mac or ""), s.manufacturer, clean(s.brand or ""),
-                     clean(s.model or ""), "yes" if s.restricted else "", clean("; ".join(c.details), 120)])
-    echo(f"scan {old_id} -> scan {new_id}: {len(changes)} change(s)")
-    if rows:
-        echo(tabulate(rows, headers=["change", "IP", "MAC", "maker", "brand", "model", "restricted", "details"]))
+    db_path, site, all_sites = scope(ctx, params)
+    with open_store(db_path) as inv:
+        chosen = inv.choose_site(site, all_sites)
+        if chosen is None:
+            if old or new:
+                raise UsageError("--all-sites compares each site's last two scans: give no scan ids")
+            pairs = [_pair(inv, None, None, name) for name in inv.sites() if len(inv.scans(name)) > 1]
+        else:
+            pairs = [_pair(inv, old, new, chosen)]
+    echo(DIFF_RENDERERS[fmt](pairs, chosen is None), nl=False)
 
 
-def _row(s) -> dict:
-    return {"ip": s.ip, "mac": s.mac, "manufacturer": s.manufacturer, "brand": s.brand,
-            "device_type": s.device_type, "model": s.model, "firmware": s.firmware, "restricted": s.restricted}
+def _pair(inv: Store, old: str | None, new: str | None, site: str) -> tuple[str, int, int, list[Change]]:
+    new_id = inv.resolve(new or "last", site=site)
+    old_id = inv.resolve(old, site=site) if old else inv.resolve("last", offset=1, site=site)
+    return site, old_id, new_id, inv.diff(old_id, new_id)

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import click
-from camsweep.reports.text import clean
-from tabulate import tabulate
+from typing import Any
 
-from .. import jsonio
-from ..config import Outputs
-from ..inventory import Inventory
+import click
+from camsweep.reports.history import HISTORY_RENDERERS
+
+from ..store import open_store
 from . import echo
-from ._settings import options
+from ._scope import scope, scope_options
 
 
 @click.command("history")
-@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def command(db_path: str | None, fmt: str) -> None:
-    """List the scans stored in the inventory, oldest first."""
-    with Inventory(db_path) as inv:
-        scans = inv.scans()
-    if fmt == "json":
-        echo(jsonio.dumps([{
-            "id": s.id, "started": s.started, "finished": s.finished, "mode": s.mode, "partial": s.partial,
-            "targets": list(s.targets), "devices": s.device_count, "restricted": s.restricted_count,
-        } for s in scans], indent=2))
-        return
-    rows = [[s.id, clean(s.started[:19]), clean(s.mode) + (" (partial)" if s.partial else ""),
-             clean(" ".join(s.targets), 120), s.device_count, s.restricted_count] for s in scans]
-    echo(tabulate(rows, headers=["scan", "started (UTC)", "mode", "targets", "devices", "restricted"]))
+@scope_options
+@click.option("--format", "fmt", type=click.Choice(list(HISTORY_RENDERERS)), default="table", show_default=True)
+@click.pass_context
+def command(ctx: click.Context, fmt: str, **params: Any) -> None:
+    """List the scans stored in the inventory, oldest first: every site's, or --site NAME's."""
+    db_path, site, all_sites = scope(ctx, params)
+    with open_store(db_path) as inv:
+        chosen = inv.choose_site(site, all_sites) if site is not None else None
+        scans = inv.scans(chosen)
+    echo(HISTORY_RENDERERS[fmt](scans), nl=False)

@@ -4,48 +4,25 @@ from __future__ import annotations
 
 import getpass
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-from camsweep.reports import render_report, write_atomic
+from camsweep.reports import render_report
 
-from .. import jsonio, restrictions, runconfig
+from .. import restrictions, runconfig
 from ..config import Outputs
-from ..errors import CamsweepError, InputFileError, SchemaVersionError
+from ..errors import CamsweepError, ExitCode, UsageError
 from ..findings import Assessment, evaluate
-from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
+from ..savedscan import read_scan, write_atomic
+from ..store import open_store
 from . import echo
+from ._finish import exit_code as finishing_code
+from ._scope import scope, scope_options
 from ._settings import given, options
-
-
-def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON.
-
-    Any malformed content raises InputFileError (one line naming the file and the place), never
-    another exception.
-    """
-    try:
-        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
-    text = jsonio.read_text(path, stdin_text)
-    try:
-        data: Any = jsonio.loads(text)
-    except ValueError as error:
-        raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    if isinstance(data, dict) and isinstance(data.get("scan"), dict):
-        data = data["scan"]  # a report JSON carries the scan it was made from
-    if not isinstance(data, dict) or "devices" not in data:
-        raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
-    try:
-        return ScanResult.from_dict(data)
-    except SchemaVersionError as error:
-        raise SchemaVersionError(f"{path}: {error}") from None
-    except InputFileError as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error}") from None
 
 
 def _policy_help() -> str:
@@ -58,47 +35,70 @@ def _policy_help() -> str:
 
 
 def exit_code(assessment: Assessment) -> int:
-    from ._finish import exit_code as finishing_code
-
     return finishing_code(assessment, "restricted", 0)
 
 
-def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
-    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``."""
+def load_scan(ref: str | None, db_path: str | None, site: str | None = None) -> ScanResult:
+    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``
+    (of ``site``, or of the inventory's only site)."""
     if ref == "-" or (ref is not None and Path(ref).exists()):
         return read_scan(ref)
     if ref is not None and (ref.endswith(".json") or "/" in ref):
         return read_scan(ref)  # a path that does not exist: read_scan names the problem
-    with Inventory(db_path) as inv:
-        return inv.load(inv.resolve(ref or "last"))
+    with open_store(db_path) as inv:
+        # A scan id names one scan whatever its site; "last" needs to know whose.
+        by_id = ref is not None and ref.isdigit() and site is None
+        return inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))
+
+
+STALE = "7d"
+
+
+def parse_age(text: str) -> timedelta:
+    """``36h``, ``7d``, ``2w``, ``90m`` -> a timedelta; raises UsageError."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) < 1 or len(number) > 6:
+        raise UsageError(f"--stale must be an age like 36h, 7d or 2w, not {text!r}")
+    return timedelta(**{units[unit]: int(number)})
 
 
 @click.command("report")
 @click.argument("scan", metavar="[SCAN]", required=False)
-@options(Outputs, ["db_path", "policy"],
-         db_path={"help": "Inventory database to read stored scans from (default: see README)."},
-         policy={"help": _policy_help()})
+@scope_options
+@options(Outputs, ["policy"], policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy (and max_data_age) from a config file's [policy] table (options win).")
 @options(Outputs, ["fmt", "output", "as_of", "max_data_age"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
-def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, as_of: str | None, max_data_age: int, operator: str | None) -> None:
+@click.option("--stale", default=STALE, show_default=True, metavar="AGE",
+              help="With --all-sites: flag sites whose last scan is older than this (e.g. 36h, 7d, 2w).")
+@click.pass_context
+def command(ctx: click.Context, scan: str | None, policy: str | None, config_path: str | None, fmt: str,
+            output: str | None, as_of: str | None, max_data_age: int, operator: str | None, stale: str,
+            **params: Any) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
+    With --all-sites, the roll-up of a shared inventory instead: one row per site from its last
+    scan (devices, Hikvision/Dahua-made, restricted, overdue, new since the previous scan), sites
+    not scanned within --stale flagged.
+
     Exit code 3 when a device is restricted under the chosen policy (without a policy: when a
-    Hikvision/Dahua-made device is found), 6 when the scan was partial, else 0.
+    Hikvision/Dahua-made device is found; any site's, with --all-sites), 6 when the scan was
+    partial, else 0.
     """
-    ctx = click.get_current_context()
+    db_path, site, all_sites = scope(ctx, params)
+    if all_sites:
+        _rollup(db_path, site, scan, policy, fmt, output, parse_age(stale))
     file = runconfig.load(config_path).outputs if config_path else {}
     if policy is None:
         policy = file.get("policy")
     settings = given(Outputs, ctx, {"as_of": as_of, "max_data_age": max_data_age},
                      {k: v for k, v in file.items() if k == "max_data_age"})
-    result = load_scan(scan, db_path)
+    result = load_scan(scan, db_path, site)
     who = operator
     if who is None:
         try:
@@ -107,9 +107,30 @@ def command(scan: str | None, db_path: str | None, policy: str | None, config_pa
             who = None
     assessment = evaluate(result, policy, operator=who, as_of=settings.get("as_of"),
                           max_data_age=settings.get("max_data_age", Outputs.max_data_age))
-    text = render_report(assessment, fmt)
+    _write(render_report(assessment, fmt), output)
+    sys.exit(exit_code(assessment))
+
+
+def _write(text: str, output: str | None) -> None:
     if output:
         write_atomic(output, text)
     else:
         echo(text, nl=False)
-    sys.exit(exit_code(assessment))
+
+
+def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str | None, fmt: str,
+            output: str | None, stale: timedelta) -> None:
+    from camsweep.reports import sites
+
+    if site is not None or scan:
+        raise UsageError("--all-sites reports every site's last scan: give no SCAN and no --site")
+    if policy:
+        raise UsageError("--all-sites counts restricted devices under the policy each scan was stored "
+                         "with; --policy applies to one scan's report")
+    if fmt not in sites.ROLLUP_FORMATS:
+        raise UsageError(f"--all-sites reports as {', '.join(sites.ROLLUP_FORMATS)}, not {fmt}")
+    now = datetime.now(UTC)
+    with open_store(db_path) as inv:
+        rows = inv.rollup(stale, now)
+    _write(sites.render(rows, fmt, now, stale), output)
+    sys.exit(ExitCode.RESTRICTED if any(r.restricted for r in rows) else ExitCode.OK)
