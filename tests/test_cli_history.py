@@ -220,3 +220,11 @@ def test_an_older_schema_is_not_upgraded_by_a_reader(tmp_path):
     out = CliRunner().invoke(cli, ["history", "--db", str(path)])
     assert "database schema 1 is older than this camsweep" in str(out.exception)
     assert path.read_bytes() == before
+
+
+def test_the_restrictions_listing_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = CliRunner().invoke(cli, ["restrictions", "--format", "json"])
+    assert out.exit_code == 0 and json.loads(out.output)
+    assert list(tmp_path.iterdir()) == []
