@@ -13,7 +13,8 @@ A device is one of:
                    in informational instruments (export/investment lists, ...) or not at all;
 * ``manual-check`` the verdict is uncertain (low confidence, conflicting evidence, MAC OUI only,
                    a brand known to relabel Hikvision/Dahua products without maker evidence):
-                   listed apart, never dropped;
+                   listed apart, never dropped; also a register row (``camsweep check``) no
+                   rule recognised: what it is cannot be decided from the register;
 * ``clear``        nothing points to Hikvision or Dahua.
 
 Everything here is pure: :func:`assess` takes a ScanResult and returns an :class:`Assessment`.
@@ -29,6 +30,7 @@ from datetime import date
 from typing import Any
 
 from .models import (
+    ArtefactKind,
     DeviceType,
     IdentifiedDevice,
     Manufacturer,
@@ -537,6 +539,17 @@ def _priority(status: Status, kev: tuple[KevMatch, ...], verdict: Verdict) -> tu
     return 3, f"covered {verdict.device_type.value}, {level or 'medium'} confidence"
 
 
+def _undecided_record(item: IdentifiedDevice) -> bool:
+    """A register row with no maker or brand: unlike a host on the wire (most of which are not
+    cameras at all), a row an auditor put in the register is one they need an answer for."""
+    verdict = item.verdict
+    return (
+        verdict.manufacturer is Manufacturer.UNKNOWN
+        and not verdict.brand
+        and any(o.kind is ArtefactKind.ASSET_RECORD for o in item.device.observations)
+    )
+
+
 def assess_device(
     item: IdentifiedDevice,
     data: RestrictionsData,
@@ -553,6 +566,8 @@ def assess_device(
         subnet=_subnet(device.ip, targets),
     )
     reasons, concern = _manual_reasons(verdict, data)
+    if _undecided_record(item):
+        reasons.append("register row: no rule recognised its make, model or serial, so what it is cannot be decided")
     if verdict.is_restricted_maker:
         maker = verdict.manufacturer.value
         status = Status.MANUAL_CHECK if reasons else Status.RESTRICTED

@@ -1,0 +1,188 @@
+"""``camsweep check``: asset registers and purchase lists (issue 16 items 1, 2 and 6)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from camsweep import assets
+from camsweep.cli import cli
+from camsweep.verdicts import identify_result
+
+ROOT = Path(__file__).resolve().parent.parent
+
+REGISTER = (
+    "Manufacturer,Part Number,Serial No,MAC Address,Location\n"
+    "Hikvision,DS-2CD2385G1-I,,,Lobby\n"
+    ",IPC-HDW4233C-A,,,Gate\n"
+    "Lorex,E891AB,,,Yard\n"
+    "Axis,P1214-E,,,Office\n"
+    "Acme,Gizmo,,zz:zz,Broken MAC\n"
+    ",,DS-2CD2T43G2-4I20210105AAWRF30001259,,Roof\n"
+)
+
+
+def check(tmp_path, name: str, content: str | bytes, *args: str):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return CliRunner().invoke(cli, ["check", str(path), "--no-store", *args])
+
+
+def by_model(path: str) -> dict[str, object]:
+    result = identify_result(assets.load([path]).observations, mode="check")
+    return {(d.verdict.model or d.device.key): d.verdict for d in result.devices}
+
+
+def test_header_synonyms_any_case_give_maker_brand_type_and_evidence(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text(REGISTER)
+    verdicts = by_model(str(path))
+    hik = verdicts["DS-2CD2385G1-I"]
+    assert (hik.manufacturer.value, hik.device_type.value) == ("hikvision", "camera")
+    assert {(h.rule_id, h.field) for h in hik.hits} >= {("asset-model-hikvision", "asset.model"),
+                                                        ("asset-make-hikvision", "asset.make")}
+    assert verdicts["IPC-HDW4233C-A"].manufacturer.value == "dahua"
+    lorex = verdicts["E891AB"]
+    assert lorex.brand == "Lorex" and lorex.manufacturer.value == "unknown"  # mixed sourcing: no verdict
+    serial_only = next(v for v in verdicts.values() if any(h.rule_id == "asset-serial-hikvision" for h in v.hits))
+    assert serial_only.manufacturer.value == "hikvision"
+
+
+def test_every_row_is_listed_and_a_bad_row_names_its_line(tmp_path):
+    result = check(tmp_path, "reg.csv", REGISTER, "--format", "json")
+    assert result.exit_code == 3, result.output  # restricted devices found
+    doc = json.loads(result.output)
+    text = json.dumps(doc)
+    assert "reg.csv:6: MAC 'zz:zz' is not a MAC address" in text
+    for model in ("DS-2CD2385G1-I", "IPC-HDW4233C-A", "E891AB", "P1214-E", "Gizmo"):
+        assert model in text
+    assert "Lorex" in text and "manual" in text  # the OEM brand with mixed sourcing: a manual check
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "html"])
+def test_every_report_format_carries_the_rows(tmp_path, fmt):
+    result = check(tmp_path, "reg.csv", REGISTER, "--format", fmt)
+    assert result.exit_code == 3, result.output
+    assert "DS-2CD2385G1-I" in result.output and "E891AB" in result.output
+
+
+def test_xlsx_register(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["VENDOR", "sku", "Site"])
+    sheet.append(["Dahua", "DH-SD42212S-HN", "HQ"])
+    sheet.append([None, None, None])
+    sheet.append(["Amcrest", "IP8M-2496E", "HQ"])
+    path = tmp_path / "reg.xlsx"
+    book.save(path)
+    verdicts = by_model(str(path))
+    assert verdicts["DH-SD42212S-HN"].manufacturer.value == "dahua"
+    assert verdicts["IP8M-2496E"].brand == "Amcrest"
+
+
+def test_json_lines_with_a_malformed_line(tmp_path):
+    path = tmp_path / "reg.jsonl"
+    path.write_text('{"Brand": "LTS", "Model": "CMIP8242WB"}\n[1]\n{"model": "DS-7608NXI-I2/8P/S"}\n')
+    register = assets.load([str(path)])
+    assert register.notes == ["reg.jsonl:2: row skipped: expected a JSON object, got a list"]
+    verdicts = by_model(str(path))
+    assert verdicts["CMIP8242WB"].brand == "LTS"
+    assert verdicts["DS-7608NXI-I2/8P/S"].device_type.value == "nvr"
+
+
+def test_plain_text_one_model_per_line(tmp_path):
+    path = tmp_path / "quote.txt"
+    path.write_text("DS-2CD2043G0-I\n\nIPC-B469HAD-LUF\n")
+    verdicts = by_model(str(path))
+    assert verdicts["DS-2CD2043G0-I"].manufacturer.value == "hikvision"
+    uniview = verdicts["IPC-B469HAD-LUF"]  # Uniview's look-alike IPC- number is not Dahua
+    assert uniview.manufacturer.value == "unknown"
+
+
+def test_csv_with_more_cells_than_header_is_reported_and_the_rest_read(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text("model;serial\nDS-2CD2043G0-I;x;extra\nIPC-HDBW4231F-AS;\n")
+    register = assets.load([str(path)])
+    assert register.notes == ["reg.csv:2: row skipped: 3 cells, the header has 2"]
+    assert [o.fields["asset.model"] for o in register.observations] == ["IPC-HDBW4231F-AS"]
+
+
+def test_csv_remediation_list_names_each_row_by_its_line(tmp_path):
+    result = check(tmp_path, "reg.csv", REGISTER, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    status = {r["hostname"]: r["status"] for r in rows}
+    # The Axis row (line 5) is decided and clear, so it is not on the remediation list; the row no
+    # rule recognises (line 6, "Acme Gizmo") is listed as a manual check, not dropped.
+    assert status == {"reg.csv:2": "restricted", "reg.csv:3": "restricted", "reg.csv:4": "manual-check",
+                      "reg.csv:6": "manual-check", "reg.csv:7": "restricted"}
+    gizmo = next(r for r in rows if r["hostname"] == "reg.csv:6")
+    assert "no rule recognised" in gizmo["manual_check_reasons"]
+
+
+def test_identify_object_without_address_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "obs.json"
+    path.write_text('[{"ip": "192.0.2.1", "ports": [80]}, {"comment": "lobby", "ports": [554]}]')
+    result = subprocess.run([sys.executable, "scan.py", "identify", str(path)], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"camsweep: error: {path}: object 2 ('lobby') has neither ip nor mac (nor a model): it cannot be placed"
+    ]
+
+
+def test_identify_model_only_record_and_oui_prefix(tmp_path):
+    path = tmp_path / "obs.json"
+    path.write_text('[{"model": "DS-2CD2385G1-I"}, {"mac": "A0:FF:0C", "comment": "oui only"}]')
+    result = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    devices = json.loads(result.output)["devices"]
+    assert len(devices) == 2
+    makers = sorted(d["verdict"]["manufacturer"] for d in devices)
+    assert makers == ["hikvision", "hikvision"]
+
+
+def test_identify_a_bare_model_with_an_ip_names_the_maker(tmp_path):
+    path = tmp_path / "obs.jsonl"
+    path.write_text('{"ip": "192.0.2.5", "model": "DS-2CD2385G1-I"}\n')
+    result = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
+    (device,) = json.loads(result.output)["devices"]
+    assert device["device"]["ips"] == ["192.0.2.5"] and device["device"]["hostnames"] == []
+    assert (device["verdict"]["manufacturer"], device["verdict"]["device_type"]) == ("hikvision", "camera")
+
+
+def test_identify_artefacts_without_an_address_are_refused_not_dropped(tmp_path):
+    path = tmp_path / "obs.json"
+    path.write_text('{"model": "DS-2CD2385G1-I", "rtsp": "RTSP/1.0 200 OK"}')
+    result = subprocess.run([sys.executable, "scan.py", "identify", str(path)], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode == 2
+    assert "rtsp need an ip or a full mac to place them" in result.stderr
+
+
+def test_table_names_rows_without_address_by_file_and_line(tmp_path):
+    result = check(tmp_path, "reg.csv", REGISTER)
+    lines = result.output.splitlines()
+    assert any(line.startswith("reg.csv:5 ") and " other " in line and "P1214-E" in line for line in lines)
+    assert any(line.startswith("reg.csv:6 ") and "Gizmo" in line for line in lines)
+
+
+def test_checks_are_stored_one_device_per_row(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text(REGISTER)
+    db = tmp_path / "inv.sqlite"
+    result = CliRunner().invoke(cli, ["check", str(path), "--db", str(db), "--format", "json"])
+    assert result.exit_code == 3, result.output
+    from camsweep.store import open_store
+
+    with open_store(str(db)) as inventory:
+        (scan,) = inventory.scans(None)
+        assert (scan.mode, scan.device_count) == ("check", 6)
