@@ -14,9 +14,11 @@ Three shapes are accepted (see README "Offline identification"):
      "sadp": "<xml>", "dhip": {...}, "upnp": "<xml>", "ssdp": "HTTP/1.1 200 OK\\r\\n...",
      "mdns": [{"type": "_CGI._tcp.local.", "name": "...", "server": "...", "port": 80, "txt": {"path": "/"}}],
      "dhcp": {"hostname": "...", "vendor_class": "...", "param_list": [1, 3, 6]},
-     "ports": [80, 554, 8000], "hostname": "..."}
+     "ports": [80, 554, 8000], "hostname": "...", "model": "DS-2CD2385G1-I"}
 
-Unknown keys are ignored with a debug log.
+Unknown keys are ignored with a debug log. An object is placed by its ``ip`` or ``mac``; one with
+neither is refused naming it (``object N``), unless it is a model-only record or carries only a MAC
+prefix (``A0:FF:0C``): then it is a record of its own, like a register row of ``camsweep check``.
 """
 
 from __future__ import annotations

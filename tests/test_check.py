@@ -22,7 +22,7 @@ REGISTER = (
     "Manufacturer,Part Number,Serial No,MAC Address,Location\n"
     "Hikvision,DS-2CD2385G1-I,,,Lobby\n"
     ",IPC-HDW4233C-A,,,Gate\n"
-    "Lorex,E891AB,,,Yard\n"
+    "Lorex,N845A62,,,Yard\n"
     "Axis,P1214-E,,,Office\n"
     "Acme,Gizmo,,zz:zz,Broken MAC\n"
     ",,DS-2CD2T43G2-4I20210105AAWRF30001259,,Roof\n"
@@ -49,10 +49,24 @@ def test_header_synonyms_any_case_give_maker_brand_type_and_evidence(tmp_path):
     assert {(h.rule_id, h.field) for h in hik.hits} >= {("asset-model-hikvision", "asset.model"),
                                                         ("asset-make-hikvision", "asset.make")}
     assert verdicts["IPC-HDW4233C-A"].manufacturer.value == "dahua"
-    lorex = verdicts["E891AB"]
+    lorex = verdicts["N845A62"]
     assert lorex.brand == "Lorex" and lorex.manufacturer.value == "unknown"  # mixed sourcing: no verdict
     serial_only = next(v for v in verdicts.values() if any(h.rule_id == "asset-serial-hikvision" for h in v.hits))
     assert serial_only.manufacturer.value == "hikvision"
+
+
+def test_an_oem_model_with_a_cited_relation_names_brand_and_maker(tmp_path):
+    register = "Brand,Model\nIntelbras,VIP 3230 D\nAmcrest,IP8M-2496E\nAmcrest,IP8M-2597E\n"
+    result = check(tmp_path, "quote.csv", register, "--format", "json")
+    findings = {f["model"]: f for f in json.loads(result.output)["findings"]}
+    for model, brand in (("VIP 3230 D", "Intelbras"), ("IP8M-2496E", "Amcrest")):
+        relabelled = findings[model]
+        assert (relabelled["status"], relabelled["brand"], relabelled["maker"], relabelled["oem_unit"]) == (
+            "restricted", brand, "dahua", True)
+        assert any(h["rule_id"] == "asset-model-oem-dahua-made" for h in relabelled["evidence"])
+    # Same brand, a model no source ties to Dahua: Amcrest sells others' units too -> manual check.
+    other = findings["IP8M-2597E"]
+    assert (other["status"], other["brand"], other["maker"]) == ("manual-check", "Amcrest", "unknown")
 
 
 def test_every_row_is_listed_and_a_bad_row_names_its_line(tmp_path):
@@ -61,7 +75,7 @@ def test_every_row_is_listed_and_a_bad_row_names_its_line(tmp_path):
     doc = json.loads(result.output)
     text = json.dumps(doc)
     assert "reg.csv:6: MAC 'zz:zz' is not a MAC address" in text
-    for model in ("DS-2CD2385G1-I", "IPC-HDW4233C-A", "E891AB", "P1214-E", "Gizmo"):
+    for model in ("DS-2CD2385G1-I", "IPC-HDW4233C-A", "N845A62", "P1214-E", "Gizmo"):
         assert model in text
     assert "Lorex" in text and "manual" in text  # the OEM brand with mixed sourcing: a manual check
 
@@ -70,7 +84,7 @@ def test_every_row_is_listed_and_a_bad_row_names_its_line(tmp_path):
 def test_every_report_format_carries_the_rows(tmp_path, fmt):
     result = check(tmp_path, "reg.csv", REGISTER, "--format", fmt)
     assert result.exit_code == 3, result.output
-    assert "DS-2CD2385G1-I" in result.output and "E891AB" in result.output
+    assert "DS-2CD2385G1-I" in result.output and "N845A62" in result.output
 
 
 def test_xlsx_register(tmp_path):
