@@ -157,11 +157,13 @@ def _jsonl_rows(lines: list[tuple[int, str]]) -> Rows:
 def _xlsx_rows(path: str) -> Rows:
     import zipfile
 
-    from openpyxl import load_workbook  # parses the sheet XML through defusedxml when installed
+    from openpyxl import load_workbook  # reads the XML through defusedxml (a dependency): no entities
 
     try:
-        if os.path.getsize(path) > MAX_INPUT_BYTES:
-            raise InputFileError(f"{path}: larger than {MAX_INPUT_BYTES} bytes")
+        with zipfile.ZipFile(path) as archive:  # a workbook is a zip: bound what it unpacks to, too
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if os.path.getsize(path) > MAX_INPUT_BYTES or unpacked > MAX_INPUT_BYTES:
+            raise InputFileError(f"{path}: larger than {MAX_INPUT_BYTES} bytes (packed or unpacked)")
         book = load_workbook(path, read_only=True, data_only=True)
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise InputFileError(f"{path}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
@@ -173,5 +175,9 @@ def _xlsx_rows(path: str) -> Rows:
         for n, cells in enumerate(rows, 2):
             if any(c is not None and str(c).strip() for c in cells):
                 yield n, _values(header, cells)
+    except InputFileError:
+        raise
+    except Exception as exc:  # openpyxl raises many types on a hostile sheet; any is one bad file
+        raise InputFileError(f"{path}: not a readable XLSX workbook ({exc.__class__.__name__})") from None
     finally:
         book.close()

@@ -142,11 +142,16 @@ def test_csv_remediation_list_names_each_row_by_its_line(tmp_path):
     assert "no rule recognised" in gizmo["manual_check_reasons"]
 
 
+def as_a_user(*args):
+    """The real entry point in a subprocess: exit code and stderr exactly as a user sees them."""
+    return subprocess.run([sys.executable, "scan.py", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+
+
 def test_identify_object_without_address_is_an_error_naming_it(tmp_path):
     path = tmp_path / "obs.json"
     path.write_text('[{"ip": "192.0.2.1", "ports": [80]}, {"comment": "lobby", "ports": [554]}]')
-    result = subprocess.run([sys.executable, "scan.py", "identify", str(path)], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)
+    result = as_a_user("identify", path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"camsweep: error: {path}: object 2 ('lobby') has neither ip nor mac (nor a model): it cannot be placed"
@@ -158,10 +163,12 @@ def test_identify_model_only_record_and_oui_prefix(tmp_path):
     path.write_text('[{"model": "DS-2CD2385G1-I"}, {"mac": "A0:FF:0C", "comment": "oui only"}]')
     result = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
-    devices = json.loads(result.output)["devices"]
-    assert len(devices) == 2
-    makers = sorted(d["verdict"]["manufacturer"] for d in devices)
-    assert makers == ["hikvision", "hikvision"]
+    model_only, oui_only = json.loads(result.output)["devices"]
+    assert model_only["verdict"]["manufacturer"] == "hikvision"
+    assert model_only["verdict"]["model"] == "DS-2CD2385G1-I"
+    verdict = oui_only["verdict"]
+    assert (verdict["manufacturer"], verdict["confidence_level"]) == ("hikvision", "low")  # OUI only
+    assert [(h["rule_file"], h["tier"]) for h in verdict["hits"]] == [("oui.toml", "network")]
 
 
 def test_identify_a_bare_model_with_an_ip_names_the_maker(tmp_path):
@@ -176,8 +183,7 @@ def test_identify_a_bare_model_with_an_ip_names_the_maker(tmp_path):
 def test_identify_artefacts_without_an_address_are_refused_not_dropped(tmp_path):
     path = tmp_path / "obs.json"
     path.write_text('{"model": "DS-2CD2385G1-I", "rtsp": "RTSP/1.0 200 OK"}')
-    result = subprocess.run([sys.executable, "scan.py", "identify", str(path)], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)
+    result = as_a_user("identify", path)
     assert result.returncode == 2
     assert "rtsp need an ip or a full mac to place them" in result.stderr
 
@@ -200,3 +206,45 @@ def test_checks_are_stored_one_device_per_row(tmp_path):
     with open_store(str(db)) as inventory:
         (scan,) = inventory.scans(None)
         assert (scan.mode, scan.device_count) == ("check", 6)
+
+
+def test_an_unreadable_csv_field_is_one_note_and_the_rows_after_it_are_read(tmp_path):
+    path = tmp_path / "reg.csv"
+    path.write_text('model,serial\nDS-2CD2043G0-I,1\n"' + "x" * 200_000 + '",2\nIPC-HDBW4231F-AS,3\n')
+    register = assets.load([str(path)])
+    assert register.notes == ["reg.csv:3: row skipped: not CSV: field larger than field limit (131072)"]
+    assert [o.fields["asset.model"] for o in register.observations] == ["DS-2CD2043G0-I", "IPC-HDBW4231F-AS"]
+
+
+def test_an_xlsx_declaring_entities_is_refused_in_one_line(tmp_path):
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Model"])
+    book.active.append(["DS-2CD2043G0-I"])
+    book.save(tmp_path / "plain.xlsx")
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as src, zipfile.ZipFile(tmp_path / "bomb.xlsx", "w") as dst:
+        for member in src.infolist():
+            data = src.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<worksheet", b'<!DOCTYPE worksheet [<!ENTITY a "aaaa">]><worksheet', 1)
+            dst.writestr(member, data)
+    result = as_a_user("check", tmp_path / "bomb.xlsx", "--no-store")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"camsweep: error: {tmp_path / 'bomb.xlsx'}: not a readable XLSX workbook (ValueError)"
+    ]
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty input"),
+    (b"\xff\xfe\x00garbage", "not UTF-8 text"),
+])
+def test_a_file_that_is_no_register_is_one_line(tmp_path, content, problem):
+    path = tmp_path / "reg.csv"
+    path.write_bytes(content)
+    result = as_a_user("check", path, "--no-store")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"camsweep: error: {path}: {problem}") and result.stderr.count("\n") == 1
