@@ -183,17 +183,20 @@ def reason(error: object, limit: int = 200) -> str:
 
 
 def judgement(result: ScanResult, assessment: Assessment | None) -> dict[str, tuple[bool, date | None]]:
-    """identity -> (restricted, earliest removal deadline) for every device of ``result``: under
-    ``assessment``'s policy, or, without one, restricted when the verdict names Hikvision or Dahua."""
+    """identity -> (restricted, earliest deadline) for every device of ``result``: under
+    ``assessment``'s policy (``Assessment.flagged``: without a policy, the Hikvision/Dahua-made
+    devices), or, without an assessment, restricted when the verdict names Hikvision or Dahua.
+
+    The deadline is the last day of the earliest deadline any required action carries (a month
+    deadline stands for its last day), so that the roll-up counts it overdue only once it has passed."""
     if assessment is None:
         return {identity_of(i): (i.verdict.is_restricted_maker, None) for i in result.devices}
-    from ..findings import Status
-
-    findings = {f.key: f for f in assessment.findings if f.status is Status.RESTRICTED}
+    findings = {f.key: f for f in assessment.flagged}
     out: dict[str, tuple[bool, date | None]] = {}
     for item in result.devices:
         finding = findings.get(item.device.key)
-        out[identity_of(item)] = (finding is not None, finding.deadline if finding else None)
+        deadline = min((a.deadline.last_day for a in finding.deadlines if a.deadline), default=None) if finding else None
+        out[identity_of(item)] = (finding is not None, deadline)
     return out
 
 
