@@ -5,7 +5,7 @@ from __future__ import annotations
 from camsweep.findings import Assessment, Finding
 from tabulate import tabulate
 
-from .text import clean
+from .text import clean, place
 
 HEADERS = ["#", "prio", "IP", "MAC", "brand (maker)", "type", "model", "firmware", "instruments", "KEV", "required action",
            "deadline", "recommended"]
@@ -48,7 +48,7 @@ def _remediation_rows(assessment: Assessment) -> list[list[str]]:
             [
                 str(number),
                 str(f.priority),
-                clean(f.location.ip, 40),
+                clean(place(f.location.ip, f.location.mac, f.location.hostnames), 40),
                 clean(f.location.mac, 17),
                 clean(f.brand_vs_maker, 36),
                 clean(f.device_type, 18),
@@ -98,7 +98,7 @@ def render(assessment: Assessment) -> str:
             tabulate(
                 [
                     [
-                        clean(f.location.ip, 40),
+                        clean(place(f.location.ip, f.location.mac, f.location.hostnames), 40),
                         clean(f.location.mac, 17),
                         clean(f"{f.maker} {f.confidence_level} {f.confidence:.2f}", 30),
                         clean(f.brand or "", 24),

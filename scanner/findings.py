@@ -16,7 +16,9 @@ A device is one of:
 * ``manual-check`` the verdict is uncertain (low confidence, conflicting evidence, MAC OUI only,
                    a brand that relabels Hikvision/Dahua products without maker evidence, or a
                    brand that sometimes sells them when other evidence points there): listed apart,
-                   never dropped, with what the policy would require if it is confirmed;
+                   never dropped, with what the policy would require if it is confirmed; also a
+                   register row (``camsweep check``) no rule recognised: what it is cannot be
+                   decided from the register;
 * ``clear``        nothing points to Hikvision or Dahua.
 
 The legal wording (what each instrument restricts, each duty's action and condition, the notes,
@@ -37,6 +39,7 @@ from typing import Any
 from .config import DEFAULT_MAX_DATA_AGE
 from .fingerprints import BRAND_ALONE_CHECK, RELATION_WORDS, WITH_EVIDENCE_CHECK
 from .models import (
+    ArtefactKind,
     DeviceType,
     IdentifiedDevice,
     Manufacturer,
@@ -731,6 +734,17 @@ def _notes(data: RestrictionsData, verdict: Verdict, subject: str, matches: list
     return notes
 
 
+def _undecided_record(item: IdentifiedDevice) -> bool:
+    """A register row with no maker or brand: unlike a host on the wire (most of which are not
+    cameras at all), a row an auditor put in the register is one they need an answer for."""
+    verdict = item.verdict
+    return (
+        verdict.manufacturer is Manufacturer.UNKNOWN
+        and not verdict.brand
+        and any(o.kind is ArtefactKind.ASSET_RECORD for o in item.device.observations)
+    )
+
+
 def assess_device(
     item: IdentifiedDevice,
     data: RestrictionsData,
@@ -748,6 +762,8 @@ def assess_device(
         subnet=_subnet(device.ip, targets),
     )
     reasons, concern = _manual_reasons(verdict, data)
+    if _undecided_record(item):
+        reasons.append("register row: no rule recognised its make, model or serial, so what it is cannot be decided")
     maker = verdict.manufacturer.value
     if verdict.is_restricted_maker:
         status = Status.MANUAL_CHECK if reasons else Status.LISTED

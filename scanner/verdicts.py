@@ -235,14 +235,20 @@ def matched_rules(observation: Observation, db: FingerprintDB | None = None) -> 
     return [db.rule(rule_id) for rule_id in ids]
 
 
+def _octets(prefix: str) -> list[str]:
+    return [prefix[i:i + 2] for i in range(0, 6, 2)]
+
+
 def _oui_hits(device: Device, db: FingerprintDB) -> list[_Hit]:
     hits = []
     first_seen: dict[str, Observation] = {}  # one pass, not one search per MAC (issue 19)
     for o in device.observations:
         if o.mac:
             first_seen.setdefault(o.mac, o)
-    for mac in device.macs:
-        found = oui_lookup.lookup(mac, db)
+    # A register or hand-written record may give only a MAC prefix (``A0:FF:0C``): OUI-only evidence.
+    prefixes = [o.fields["mac.oui"] for o in device.observations if not o.mac and "mac.oui" in o.fields]
+    for mac in (*device.macs, *prefixes):
+        found = oui_lookup.lookup(mac if ":" in mac else ":".join([*_octets(mac), "00", "00", "00"]), db)
         if found is None:
             continue
         source = first_seen.get(mac)

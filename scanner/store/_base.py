@@ -68,12 +68,15 @@ def statements(sql: str) -> Iterator[str]:
 
 
 def identity_of(item: IdentifiedDevice) -> str:
-    """Stable identity across IP changes, within a site: MAC, else serial (routed hosts), else IP."""
+    """Stable identity across IP changes, within a site: MAC, else serial (routed hosts), else IP,
+    else (a register row of ``camsweep check``) the device's key, ``record:file:line``."""
     if item.device.mac:
         return f"mac:{item.device.mac}"
     if item.verdict.serial:
         return f"serial:{item.verdict.manufacturer.value}:{item.verdict.serial}"
-    return f"ip:{item.device.ip}"
+    if item.device.ip:
+        return f"ip:{item.device.ip}"
+    return item.device.key
 
 
 @dataclass(frozen=True, slots=True)
