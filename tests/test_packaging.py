@@ -20,7 +20,7 @@ def test_installed_package_finds_its_data_from_another_directory(tmp_path):
     # neither need a writable checkout nor leave files there that a later build would pick up.
     tree = tmp_path / "tree"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "bench"))
+        ".git", ".venv", ".hypothesis", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "bench"))
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
