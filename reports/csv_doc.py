@@ -12,13 +12,14 @@ import io
 
 from camsweep.findings import Assessment, Finding
 
+from .remediation import deadlines_text
 from .text import _CONTROL
 
 COLUMNS = [
     "priority", "status", "ip", "mac", "hostname", "subnet", "brand", "maker", "oem_unit", "device_type",
-    "model", "firmware", "serial", "confidence", "instruments", "kev", "action", "deadline",
-    "deadline_source", "why", "manual_check_reasons", "evidence", "policy", "restrictions_version",
-    "restrictions_as_of", "kev_as_of",
+    "model", "firmware", "serial", "confidence", "instruments", "kev", "action", "deadlines", "overdue",
+    "recommendations", "why", "manual_check_reasons", "evidence", "policy", "evaluated_on",
+    "restrictions_version", "restrictions_as_of", "kev_as_of",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -55,15 +56,17 @@ def _row(finding: Finding, assessment: Assessment) -> list[str]:
         finding.firmware or "",
         finding.serial or "",
         f"{finding.confidence_level} {finding.confidence:.2f}",
-        " ".join(m.label for m in finding.instruments),
+        "; ".join(f"{j}: {' '.join(m.label for m in ms)}" for j, ms in finding.by_jurisdiction().items()),
         kev,
         finding.action_text,
-        finding.deadline.isoformat() if finding.deadline else "",
-        finding.deadline_source or "",
+        deadlines_text(finding),
+        "yes" if finding.overdue else "no",
+        "; ".join(f"{r.text} [{r.source}]" for r in finding.recommendations),
         finding.why,
         "; ".join(finding.manual_reasons),
         finding.evidence_summary(limit=6),
-        ",".join(assessment.policies),
+        assessment.policy_label,
+        assessment.evaluated_on.isoformat() if assessment.evaluated_on else "",
         versions.get("restrictions_version", ""),
         versions.get("restrictions_as_of", ""),
         versions.get("kev_as_of", ""),

@@ -32,7 +32,7 @@ from .text import clean
 
 STATUS_LABELS = {
     Status.RESTRICTED: "restricted",
-    Status.LISTED: "listed (informational)",
+    Status.LISTED: "listed (no duty)",
     Status.MANUAL_CHECK: "needs a manual check",
     Status.CLEAR: "clear",
 }
@@ -138,7 +138,13 @@ def _evidence_block(f: Finding) -> str:
     parts = [f'<details class="evidence"><summary>{len(f.evidence)} rule hit(s)</summary>']
     parts.append(f'<p class="why">{e(f.why, 1000)}</p>')
     if f.action_text:
-        parts.append(f"<p><b>Action:</b> {e(f.action_text, 2000)}</p>")
+        parts.append(f"<p><b>Required:</b> {e(f.action_text, 4000)}</p>")
+    for a in f.actions + f.if_confirmed:
+        if a.condition:
+            parts.append(f"<p class=\"muted\"><small>{e(', '.join(a.instruments))} applies only: {e(a.condition, 1000)}</small></p>")
+    if f.recommendations:
+        parts.append("<p><b>Recommended (no instrument requires it):</b></p><ul>" + "".join(
+            f"<li>{e(r.text)} <small>(source: {e(r.source)})</small></li>" for r in f.recommendations) + "</ul>")
     if f.summary:
         parts.append(f"<p>{e(f.summary, 1000)}</p>")
     if rows:
@@ -151,20 +157,16 @@ def _evidence_block(f: Finding) -> str:
     if f.manual_reasons:
         parts.append("<p><b>Why a manual check:</b></p><ul>" + "".join(f"<li>{e(r)}</li>" for r in f.manual_reasons) + "</ul>")
     if f.instruments:
-        parts.append(f"<p><b>Falls under ({len(f.instruments)}):</b></p><ul class=\"insts\">")
-        for m in f.instruments:
-            flags = [m.reach] if m.reach else []
-            if m.purpose_limited:
-                flags.append("only where used for public safety / government facilities / critical infrastructure / national security")
-            if m.verification != "V":
-                flags.append(f"data verification {m.verification}")
-            extra = f" <small>({e('; '.join(flags))})</small>" if flags else ""
-            parts.append(f"<li><b>{e(m.id)}</b> {e(m.jurisdiction)}: {e(m.name)}{extra}</li>")
+        parts.append(f"<p><b>Instruments naming the maker ({len(f.instruments)}), by jurisdiction:</b></p><ul class=\"insts\">")
+        for jurisdiction, matches in f.by_jurisdiction().items():
+            items = []
+            for m in matches:
+                duty = "; ".join(d.kind for d in m.duties)
+                state = "" if m.state == "in force" else f" [{m.state}]"
+                items.append(f"<b>{e(m.label)}</b>{e(state)} {e(m.name)}{f' <small>(binds you: {e(duty)})</small>' if duty else ''}"
+                             f"<br><small>{e(m.why, 1500)}</small>")
+            parts.append(f"<li>{e(jurisdiction)}<ul><li>" + "</li><li>".join(items) + "</li></ul></li>")
         parts.append("</ul>")
-    if f.informational:
-        parts.append(
-            f"<p><b>Also named in (informational, no device duty):</b> {e(', '.join(m.label for m in f.informational))}</p>"
-        )
     if f.kev:
         parts.append("<p><b>Known exploited vulnerabilities:</b></p><ul>")
         for k in f.kev:
@@ -174,8 +176,6 @@ def _evidence_block(f: Finding) -> str:
                 f"fixed in: {e(k.cve.fixed_in or 'see vendor advisory')})</li>"
             )
         parts.append("</ul>")
-    if f.deadline_texts:
-        parts.append("<p><b>Deadlines set by the instruments:</b></p><ul>" + "".join(f"<li>{e(t)}</li>" for t in f.deadline_texts) + "</ul>")
     if f.notes:
         parts.append("<ul class=\"notes\">" + "".join(f"<li>{e(n)}</li>" for n in f.notes) + "</ul>")
     parts.append("</details>")
@@ -183,15 +183,16 @@ def _evidence_block(f: Finding) -> str:
 
 
 def _instrument_cell(f: Finding) -> str:
-    """A few ids as they are; many (policy "all") as per-jurisdiction counts, ids in the tooltip."""
-    if not f.instruments:
-        return '<span class="muted">informational only</span>' if f.informational else ""
-    if len(f.instruments) <= 4:
-        return " ".join(f'<span class="inst">{e(m.label)}</span>' for m in f.instruments)
+    """The binding instruments (or, without a duty, every one) per jurisdiction; ids in the tooltip."""
+    shown = f.binding or f.instruments
+    if not shown:
+        return ""
+    if len(shown) <= 4:
+        return " ".join(f'<span class="inst">{e(m.label)}</span>' for m in shown)
     per: dict[str, int] = {}
-    for m in f.instruments:
+    for m in shown:
         per[m.jurisdiction] = per.get(m.jurisdiction, 0) + 1
-    ids = ", ".join(m.label for m in f.instruments)
+    ids = ", ".join(m.label for m in shown)
     return f'<span title="{e(ids)}">' + " ".join(
         f'<span class="inst">{e(j)}{f" ×{n}" if n > 1 else ""}</span>' for j, n in per.items()
     ) + "</span>"
@@ -199,7 +200,8 @@ def _instrument_cell(f: Finding) -> str:
 
 def _row(f: Finding) -> str:
     loc = f.location
-    deadline = f.deadline.isoformat() if f.deadline else ""
+    deadlines = f.deadlines
+    first = min((a.deadline.first_day.isoformat() for a in deadlines if a.deadline), default="")
     cells: list[tuple[str, str]] = [
         (f"{f.priority}", f'<span class="prio p{f.priority}" title="{e(f.priority_reason)}">{f.priority}</span>'),
         (f.status.value, f'<span class="status s-{f.status.value}">{e(STATUS_LABELS[f.status])}</span>'),
@@ -212,9 +214,13 @@ def _row(f: Finding) -> str:
         (f.firmware or "", e(f.firmware or "")),
         (f"{f.confidence:.4f}", f"{e(f.confidence_level)} {f.confidence:.2f}"),
         (" ".join(k.cve.id for k in f.kev), "<br>".join(f"{e(k.cve.id)} <small>({e(k.state.value)})</small>" for k in f.kev)),
-        ("; ".join(a.value for a in f.actions), "<br>".join(e(a.value) for a in f.actions)),
-        (deadline or "9999", e(deadline) + (f"<br><small>{e(f.deadline_source)}</small>" if f.deadline_source else "")
-         + (' <span class="overdue">overdue</span>' if f.overdue else "")),
+        ("; ".join(a.kind for a in f.actions), "<br>".join(f"{e(a.kind)} <small>({e(', '.join(a.instruments))})</small>"
+                                                          for a in f.actions)
+         + "".join(f'<br><small class="muted">recommended: {e(r.id)}</small>' for r in f.recommendations)),
+        # Each deadline with its own instrument; sorting uses the earliest day of any of them.
+        (first or "9999", "<br>".join(
+            f"{e(a.deadline)} <small>({e(', '.join(a.instruments))})</small>"
+            + (' <span class="overdue">overdue</span>' if a.overdue else "") for a in deadlines if a.deadline)),
         (" ".join(m.id for m in f.instruments), _instrument_cell(f)),
         (str(len(f.evidence)), _evidence_block(f)),
     ]
@@ -250,10 +256,11 @@ def _summary(assessment: Assessment) -> str:
     cards = [
         ("devices", "devices found", ""),
         ("restricted", "restricted under the policy", "bad"),
-        ("listed", "listed (informational only)", "warn"),
+        ("listed", "listed (no duty under the policy)" if assessment.policy_chosen else "Hikvision/Dahua-made (no policy chosen)", "warn"),
         ("manual_check", "need a manual check", "warn"),
         ("clear", "clear", "ok"),
         ("kev_affected", "with known-exploited firmware", "bad"),
+        ("overdue", "with an overdue deadline", "bad"),
     ]
     html_cards = "".join(
         f'<div class="card {cls}" id="count-{key.replace("_", "-")}"><span class="num">{counts[key]}</span>'
@@ -261,7 +268,9 @@ def _summary(assessment: Assessment) -> str:
         for key, label, cls in cards
     )
     partial = '<p class="partial">PARTIAL result: the scan was interrupted or an input was only partly readable.</p>' if assessment.result.partial else ""
-    return f'<section id="summary"><h2>Summary</h2><div class="cards">{html_cards}</div>{partial}</section>'
+    hint = f'<p class="partial" id="no-policy">{e(assessment.policy_hint)}</p>' if assessment.policy_hint else ""
+    warnings = "".join(f'<p class="partial warning">WARNING: {e(w)}</p>' for w in assessment.warnings)
+    return f'<section id="summary"><h2>Summary</h2><div class="cards">{html_cards}</div>{partial}{hint}{warnings}</section>'
 
 
 def _charts(assessment: Assessment) -> str:
@@ -291,26 +300,31 @@ def _manual(assessment: Assessment) -> str:
     return (
         f'<section id="manual"><h2>Needs a manual check ({len(manual)})</h2>'
         "<p>These verdicts are uncertain (low confidence, conflicting evidence, MAC OUI only, or a brand "
-        f"known to relabel Hikvision/Dahua products). Check the label and firmware by hand.</p><ul>{items}</ul></section>"
+        f"that relabels Hikvision/Dahua products). Check the label and firmware by hand.</p><ul>{items}</ul></section>"
     )
 
 
 def _instruments(assessment: Assessment) -> str:
+    from .restrictions_doc import citations_text, covers_text, dates_text, duties_text
+
     if not assessment.instruments:
         return ""
+    audiences = frozenset(assessment.audiences)
     rows = "".join(
-        f"<tr><td><b>{e(i.id)}</b></td><td>{e(i.jurisdiction)}</td><td>{e(i.name)}<br><small>{e(i.reference)}</small></td>"
-        f"<td>{e(i.effective)}</td><td>{e(i.binds)}</td><td>{e(i.remediation)}</td>"
-        f"<td>{e(i.deadline.isoformat() if i.deadline else (i.deadline_text or ''))}</td>"
+        f"<tr><td><b>{e(i.label)}</b></td><td>{e(i.jurisdiction)}</td><td>{e(i.title)}<br><small>{e(i.explanation)}</small></td>"
+        f"<td>{e(i.force)}</td><td>{e(', '.join(i.binds))}</td><td>{e(covers_text(i))}</td>"
+        f"<td>{e(duties_text(i, audiences, assessment.evaluated_on))}</td><td>{e(dates_text(i))}</td>"
         f"<td>{e(i.verification)}{(' – ' + e(i.verification_note)) if i.verification_note else ''}</td>"
-        f"<td><small>{'<br>'.join(e(c) for c in i.citations)}</small></td></tr>"
+        f"<td><small>{e(citations_text(i))}</small></td></tr>"
         for i in assessment.instruments
     )
     return (
         '<section id="instruments"><h2>Instruments referred to</h2>'
-        "<p class=\"muted\">Verification: V read in the cited source, S secondary sources only, U unverified.</p>"
-        '<div class="scroll"><table><thead><tr><th>id</th><th>where</th><th>instrument</th><th>effective</th><th>binds</th>'
-        "<th>remediation</th><th>deadline</th><th>verification</th><th>sources</th></tr></thead>"
+        "<p class=\"muted\">Verification: primary = read in the official text; secondary-only = read in news or "
+        "law-firm reports only (marked (S) elsewhere). Duties marked * bind the chosen policy; dates keep the "
+        "precision of their source (a month deadline is past only after that month).</p>"
+        '<div class="scroll"><table><thead><tr><th>id</th><th>where</th><th>instrument</th><th>force</th><th>binds</th>'
+        "<th>covers</th><th>duties</th><th>dates</th><th>verification</th><th>sources</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div></section>"
     )
 
@@ -327,7 +341,8 @@ def _kev(assessment: Assessment) -> str:
     )
     return (
         '<section id="kev"><h2>Known exploited vulnerabilities (CISA KEV)</h2>'
-        "<p class=\"muted\">KEV due dates bind US federal civilian agencies (BOD 22-01).</p>"
+        "<p class=\"muted\">Due dates as the catalog gives them; they bind only where a selected instrument "
+        "(a CISA directive for federal civilian agencies) makes them a duty.</p>"
         '<table><thead><tr><th>CVE</th><th>product</th><th>what</th><th>added</th><th>due</th><th>required action</th>'
         f"<th>fixed in</th></tr></thead><tbody>{rows}</tbody></table></section>"
     )
@@ -351,16 +366,12 @@ def _manifest(assessment: Assessment) -> str:
         ("Scan finished", _when(result.finished)),
         ("Networks / inputs", ", ".join(result.targets) or "(none recorded)"),
         ("Methods", ", ".join(result.methods) or "(none recorded)"),
-        ("Policy", ", ".join(assessment.policies)),
-        (
-            "Restrictions data",
-            f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}"
-            + (f"; sources current to {versions['restrictions_sources_current_to']}" if "restrictions_sources_current_to" in versions else "")
-            + ")",
-        ),
+        ("Policy", assessment.policy_label),
+        ("Judged at", assessment.evaluated_on.isoformat() if assessment.evaluated_on else "?"),
+        ("Restrictions data", f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')})"),
         ("KEV data", f"{versions.get('kev_version', '?')} (as of {versions.get('kev_as_of', '?')})"),
     ]
-    shown = {"restrictions_version", "restrictions_as_of", "restrictions_sources_current_to", "kev_version", "kev_as_of"}
+    shown = {"restrictions_version", "restrictions_as_of", "kev_version", "kev_as_of"}
     items += [(DATA_LABELS.get(key, f"Data: {key}"), value) for key, value in sorted(versions.items()) if key not in shown]
     items.append(("Report by", f"camsweep {__version__}"))
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v, 4000)}</dd>" for k, v in items)
@@ -473,7 +484,8 @@ def render(assessment: Assessment) -> str:
         "findings": [f.to_dict() for f in assessment.findings],
     }
     subtitle = (
-        f"Scan {_when(result.started)} – {_when(result.finished)} · policy <b>{e(', '.join(assessment.policies))}</b> · "
+        f"Scan {_when(result.started)} – {_when(result.finished)} · policy <b>{e(assessment.policy_label)}</b> · "
+        f"judged at {e(assessment.evaluated_on.isoformat() if assessment.evaluated_on else '?')} · "
         f"restrictions data {e(versions.get('restrictions_version', '?'))} (as of {e(versions.get('restrictions_as_of', '?'))}) · "
         f"KEV as of {e(versions.get('kev_as_of', '?'))}"
     )

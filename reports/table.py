@@ -15,7 +15,7 @@ from camsweep.models import IdentifiedDevice, Manufacturer, ScanResult
 from rich.text import Text
 
 from .terminal import MANUAL_STYLE, RESTRICTED_STYLE, Cell, Col, View, arrange, device_value, to_text
-from .text import clean
+from .text import clean, place
 
 if TYPE_CHECKING:
     from camsweep.findings import Finding
@@ -51,7 +51,7 @@ def section(result: ScanResult, view: View, findings: Mapping[str, Finding] | No
     for item, status in zip(shown, statuses):
         v, d = item.verdict, item.device
         rows.append([
-            clean(d.ip or "", 40),
+            clean(place(d.ip, d.mac, d.hostnames), 40),  # a register row (`camsweep check`): its name
             clean(d.mac or "", 17),
             v.manufacturer.value + (" (conflict)" if v.conflicts else ""),
             device_value(v.brand, view),

@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 import re
 
+from camsweep.types import RESTRICTED_MAKER_NAMES
+
+MADE_BY = "/".join(RESTRICTED_MAKER_NAMES.values()) + "-made"
+"""How the reports name devices made by a restricted maker: "Hikvision/Dahua-made"."""
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 """C0/C1 controls (ESC, CSI 0x9b, CR, BS...), bidi marks/overrides/isolates, lone surrogates."""
 _SPACE = re.compile(r"[\t\n\u2028\u2029]")
@@ -56,3 +61,11 @@ class SafeLogFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = escape_controls(record.message)
         return super().formatMessage(record)
+
+
+def place(ip: str | None, mac: str | None, hostnames: tuple[str, ...] | list[str]) -> str:
+    """The IP column: the IP, or for what has neither IP nor MAC (a register row of ``camsweep
+    check``) its name, so every row of a table says which line it came from."""
+    if ip or mac:
+        return ip or ""
+    return hostnames[0] if hostnames else ""

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -36,6 +38,10 @@ def default_state_dir() -> Path:
 
 DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8899, 37777, 37778, 34567)
 FAIL_ON = ("restricted", "new", "never")
+MAX_TARGET_FILE = 1024 * 1024
+"""Characters read at most from an -iL file (a typo naming a huge file is refused, not read whole)."""
+DEFAULT_MAX_DATA_AGE = 180
+"""Days after its as-of date at which a report warns that the restrictions (or KEV) data is old."""
 MAX_PORT_RANGE = 1024
 """Ports in one ``a-b`` range at most (a typo such as ``1-65535`` is refused rather than swept)."""
 
@@ -265,6 +271,32 @@ def _read_credentials(path: str) -> Any:
     return load(path)
 
 
+def read_target_file(path: str) -> tuple[str, ...]:
+    """Targets from a file (nmap's ``-iL``): one or more per line, ``#`` starts a comment,
+    blank lines are skipped; ``-`` is standard input."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(MAX_TARGET_FILE + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the target file ({getattr(exc, 'strerror', None) or exc})") from None
+    if len(text) > MAX_TARGET_FILE:
+        raise UsageError(f"{path}: target file is over {MAX_TARGET_FILE // 1024} KiB; give CIDRs or ranges instead")
+    found = tuple(word for line in text.splitlines() for word in line.partition("#")[0].split())
+    if not found:
+        raise UsageError(f"{path}: the target file names no target")
+    return found
+
+
+def _exclusions(raw: str | list[Any] | tuple[Any, ...], _folder: Path | None = None) -> tuple[str, ...]:
+    """``--exclude`` given once or more, each a comma-separated list (nmap's form), or a list in
+    the config file."""
+    items = [raw] if isinstance(raw, str) else raw
+    return tuple(part.strip() for item in items for part in str(item).split(",") if part.strip())
+
+
 def _method_names() -> tuple[str, ...]:
     # the protocols' declarations say which methods exist (imported here: settings come first)
     from .protocols import methods
@@ -275,6 +307,16 @@ def _method_names() -> tuple[str, ...]:
 def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | None:
     """Policy names as the command line gives them (comma-separated) or a config file (a list)."""
     return raw if isinstance(raw, str) else (",".join(str(name) for name in raw) or None)
+
+
+def parse_date(raw: str | date, _folder: Path | None = None) -> date:
+    """``YYYY-MM-DD`` -> a date (``--as-of``)."""
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"must be a date YYYY-MM-DD, not {raw!r}") from None
 
 
 def _parse_reports(raw: list[Any], relative_to: Path | None) -> tuple[tuple[str, str], ...]:
@@ -305,6 +347,12 @@ class ScanConfig:
     targets: tuple[str, ...] = setting(
         (), "CIDRs, ranges like 10.0.0.5-40, hosts, host names (expanded by scanner.targets).",
         cli="TARGETS", key="scan.targets")
+    target_file: tuple[str, ...] = setting(
+        (), "Also scan the targets in FILE: one per line, # comments, blank lines skipped ('-': stdin).",
+        cli=("-iL", "--target-file"), key="scan.target_file", path="file", read=read_target_file, metavar="FILE")
+    exclude: tuple[str, ...] = setting(
+        (), "Leave out these CIDRs, ranges, hosts (comma-separated, or the option again).",
+        cli="--exclude", key="scan.exclude", parse=_exclusions, metavar="LIST")
     interface: str | None = setting(
         None, "Interface to scan from (default: the default route's).", cli=("-i", "--interface"),
         key="scan.interface")
@@ -390,11 +438,19 @@ class Outputs:
             "behind sudo).", cli="--operator", key="output.operator", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
-        None, "Policies to apply, comma-separated (default: all). `camsweep report --help` lists them.",
+        None, "Who you are: policies to apply, comma-separated (default: none, which lists the instruments "
+              "naming each device's maker without duties or deadlines). `camsweep restrictions` lists them.",
         cli="--policy", key="policy.names", parse=_policy_names, file_form=list)
     fail_on: str = setting(
-        "restricted", "Exit 3 when restricted devices are found; with `new`, exit 4 only for restricted "
-                      "devices no earlier scan had seen.", cli="--fail-on", key="policy.fail_on", choices=FAIL_ON)
+        "restricted", "Exit 3 when restricted devices are found (without a policy: Hikvision/Dahua-made "
+                      "devices); with `new`, exit 4 only for those no earlier scan had seen.",
+        cli="--fail-on", key="policy.fail_on", choices=FAIL_ON)
+    as_of: date | None = setting(  # noqa: RUF009 - setting() is a dataclasses.field, not a shared default
+        None, "Judge deadlines, and the data's age, at this date (YYYY-MM-DD; default: the day the scan ended).",
+        cli="--as-of", parse=parse_date, cli_form=str, metavar="DATE")
+    max_data_age: int = setting(
+        DEFAULT_MAX_DATA_AGE, "Warn in the report when the restrictions or KEV data is older than this many days.",
+        cli="--max-data-age", key="policy.max_data_age", check=_at_least(1), metavar="DAYS")
     state_dir: str | None = setting(
         None, "Where last-scan.json goes (default: $XDG_STATE_HOME/camsweep).", cli="--state-dir",
         key="output.state_dir", path="dir")

@@ -126,13 +126,21 @@ def test_verify_reports_an_example_its_rule_no_longer_matches(tmp_path):
 
 @pytest.mark.parametrize(("args", "said"), [
     (["report", "scan.json", "--format", "pdf"], "Invalid value for '--format': 'pdf' is not one of"),
-    (["scan", "--bogus"], "No such option '--bogus'"),
+    (["scan", "--bogus"], "No such option"),
     (["explain"], "Missing argument 'ADDRESS'"),
 ])
-def test_a_bad_option_or_value_is_one_line_and_exit_2(args, said, capsys):
+def test_an_unknown_format_or_option_is_one_line_and_exit_2(args, said, capsys):
     with pytest.raises(SystemExit) as info:
         main(args)
     out, err = capsys.readouterr()
     assert info.value.code == 2 and out == ""
     assert err.splitlines() == [err.strip()] and err.startswith(f"camsweep: error: {said}"), err
-    assert err.strip().endswith(f"(see camsweep {args[0]} --help)")
+
+
+def test_click_usage_errors_are_one_line_and_a_bare_group_shows_its_help():
+    done = run("history", "extra")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "camsweep: error: Got unexpected extra argument (extra) (see 'camsweep history --help')"]
+    bare = run()
+    assert bare.returncode == 2 and bare.stderr.startswith("Usage: camsweep [OPTIONS] COMMAND") and "Commands:" in bare.stderr

@@ -7,6 +7,7 @@ matches no rule of that maker. Broken data files fail loudly, naming file, rule 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from camsweep import fingerprints
 from camsweep.errors import DataFileError
 from camsweep.fingerprints import DATA_DIR, FingerprintDB, Rule
@@ -127,8 +127,23 @@ def test_brands_resolve_through_aliases() -> None:
     assert DB.brand("HIKVISION").maker == "hikvision"
     assert DB.brand("LeChange").name == "Imou"
     annke = DB.brand("Annke")
-    assert annke.relation == "oem" and annke.maker == "hikvision" and not annke.label_implies_maker
-    assert DB.brand("EZVIZ").label_implies_maker
+    assert annke.relation == "mix" and annke.maker == "hikvision" and not annke.label_implies_maker
+    assert DB.brand("EZVIZ").label_implies_maker and DB.brand("EZVIZ").owner == "hikvision"
+    # A brand may relate to several makers (Honeywell has sold both makers' units), each with sources.
+    honeywell = DB.brand("Honeywell")
+    assert honeywell.makers == ("hikvision", "dahua") and honeywell.owner is None
+    assert all(r.relation == "mix" and r.sources for r in honeywell.relations)
+    # FLIR sold Lorex to Dahua: a former owner, not a relabeller of Dahua units.
+    assert DB.brand("FLIR").relation_to("dahua").relation == "former-owner"
+
+
+def test_every_brand_relation_has_a_source_and_no_wiki() -> None:
+    from camsweep.fingerprints import is_wiki
+
+    for brand in set(DB.brands.values()):
+        for relation in brand.relations:
+            assert relation.sources, (brand.name, relation.maker)
+            assert not any(is_wiki(s.text) or is_wiki(s.url or "") for s in relation.sources), brand.name
 
 
 def test_required_brands_present() -> None:
@@ -140,10 +155,12 @@ def test_required_brands_present() -> None:
 
 def test_loads_from_another_working_directory(tmp_path: Path) -> None:
     """Data is found next to the package, not relative to the current directory."""
-    root = Path(fingerprints.__file__).resolve().parent.parent
+    # The interpreter finds camsweep where it is installed (editable or not); nothing on PYTHONPATH:
+    # the package folder itself on the path would shadow the standard library (camsweep/types.py).
     code = "from camsweep.verdicts import load_fingerprints; db = load_fingerprints(); print(len(db.rules), db.version)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=True)
+                         env=env, check=True)
     assert out.stdout.split()[0] == str(len(DB.rules))
 
 

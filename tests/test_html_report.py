@@ -126,7 +126,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def html_text() -> str:
-    return render_report(evaluate(sample_result(), "all", data=DATA, operator="alice"), "html")
+    return render_report(evaluate(sample_result(), "uk-sensitive-sites", data=DATA, operator="alice"), "html")
 
 
 def test_no_external_resources(html_text):
@@ -166,7 +166,7 @@ def test_embedded_json_cannot_break_out(html_text):
     for raw in ("<", ">", "&", "\u2028", "\u2029"):
         assert raw not in blob
     data = json.loads(blob)
-    assert data["data_versions"]["restrictions_version"] == "2026.11.25"
+    assert data["data_versions"]["restrictions_version"] == DATA.version
     model = next(f["model"] for f in data["findings"] if f["location"]["ips"] == ["198.18.0.90"])
     assert model == HOSTILE_MODEL
     assert script_json({"x": "</script>\u2028&"}) == '{"x": "\\u003c/script\\u003e\\u2028\\u0026"}'
@@ -175,15 +175,29 @@ def test_embedded_json_cannot_break_out(html_text):
 def test_manifest_and_summary(html_text):
     page = Page(html_text)
     assert page.by_id["count-devices"].startswith("9") and page.by_id["count-restricted"].startswith("5")
-    assert page.by_id["count-manual-check"].startswith("3") and page.by_id["count-kev-affected"].startswith("2")
+    assert page.by_id["count-manual-check"].startswith("2") and page.by_id["count-kev-affected"].startswith("2")
+    assert page.by_id["count-overdue"].startswith("5")
     manifest = page.by_id["manifest"]
-    for expected in ("Operatoralice", "198.18.0.0/24, 198.18.1.0/24", "arp, sadp, dhip, http", "Policyall",
-                     "2026.11.25 (as of 2026-11-24; sources current to 2026-09)", "KEV data2026.11.25 (as of 2026-08-22)",
+    for expected in ("Operatoralice", "198.18.0.0/24, 198.18.1.0/24", "arp, sadp, dhip, http", "Policyuk-sensitive-sites",
+                     "Judged at2026-11-20", f"{DATA.version} (as of {DATA.as_of})", "KEV data2026.11.25 (as of 2026-08-22)",
                      "OUI data2024-06-01", "Fingerprint DB2026.11.25", "2026-11-20T09:00:00+00:00"):
         assert expected in manifest, expected
-    assert "Lorex (made by Dahua, OEM)" in page.by_id["devices"]
+    devices = page.by_id["devices"]
+    assert "Lorex (made by Dahua, OEM)" in devices
+    # Each deadline with its instrument, the month as the source gives it; recommendations apart.
+    assert "2025-04 (UK-TIMELINE) overdue" in devices and "recommended: update-firmware" in devices
     assert "low confidence (0.30)" in page.by_id["manual"]
-    assert "US-889-B" in page.by_id["instruments"] and "CVE-2021-36260" in page.by_id["kev"]
+    instruments = page.by_id["instruments"]
+    assert "UK-TIMELINE" in instruments and "2025-04 (month)" in instruments and "US-889-B" not in instruments
+    assert "CVE-2021-36260" in page.by_id["kev"]
+
+
+def test_without_a_policy_no_deadline_and_the_hint():
+    text = render_report(evaluate(sample_result(), data=DATA), "html")
+    page = Page(text)
+    assert "No policy chosen" in page.by_id["no-policy"] and "--policy NAME" in page.by_id["no-policy"]
+    assert '<span class="overdue">' not in text and page.by_id["count-overdue"].startswith("0")
+    assert "Policynone" in page.by_id["manifest"]
 
 
 def test_charts_count_makers_brands_types(html_text):
@@ -271,8 +285,8 @@ def test_browser_filter_from_fragment(report_file, tmp_path):
 @needs_browser
 def test_browser_status_filter_and_sort(report_file, tmp_path):
     page = dump_dom(report_file, tmp_path, "status=manual-check&sort=ip&dir=desc")
-    assert [r.ip for r in page.visible()] == ["198.18.1.50", "198.18.0.80", "198.18.0.60"]
-    assert page.by_id["shown"] == "Showing 3 of 9 devices"
+    assert [r.ip for r in page.visible()] == ["198.18.1.50", "198.18.0.60"]
+    assert page.by_id["shown"] == "Showing 2 of 9 devices"
     assert all(r.attrs["data-status"] == "manual-check" for r in page.visible())
     page = dump_dom(report_file, tmp_path, "sort=ip")
     ips = [r.ip for r in page.visible()]

@@ -29,6 +29,9 @@ CREDENTIALS = '[[credential]]\nnetwork = "198.18.0.0/24"\nusername = "audit"\npa
 # test's folder; paths in the file are relative to the file, on the command line absolute.
 SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "targets": ('["198.18.0.7", "198.18.1.0/24"]', ["198.18.0.7", "198.18.1.0/24"], ("198.18.0.7", "198.18.1.0/24")),
+    "target_file": ('"hosts.txt"', ["-iL", "{dir}/hosts.txt"], ("198.18.2.0/24", "198.18.3.4", "198.18.3.9-12")),
+    "exclude": ('["198.18.1.1", "198.18.1.8/30"]', ["--exclude", "198.18.1.1,198.18.1.8/30"],
+                ("198.18.1.1", "198.18.1.8/30")),
     "interface": ('"cs-test0"', ["-i", "cs-test0"], "cs-test0"),
     "methods": ('["-arp", "-mdns"]', ["--methods", "-arp", "--methods", "-mdns"], ("-arp", "-mdns")),
     "credentials": ('"creds.toml"', ["--credentials", "{dir}/creds.toml"],
@@ -46,8 +49,9 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
     "site": ('"north depot"', ["--site", "north depot"], "north depot"),
     "operator": ('"night-cron"', ["--operator", "night-cron"], "night-cron"),
-    "policy": ('["us-federal", "uk-gov"]', ["--policy", "us-federal,uk-gov"], "us-federal,uk-gov"),
+    "policy": ('["us-federal", "us-grant"]', ["--policy", "us-federal,us-grant"], "us-federal,us-grant"),
     "fail_on": ('"never"', ["--fail-on", "never"], "never"),
+    "max_data_age": ("90", ["--max-data-age", "90"], 90),
     "state_dir": ('"state"', ["--state-dir", "{dir}/state"], "{dir}/state"),
     "reports": ('[{ format = "csv", path = "r.csv" }]', None, (("csv", "{dir}/r.csv"),)),
     "keep_scans": ("5", None, 5),
@@ -55,8 +59,9 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
 FILE_ONLY = {"reports", "keep_scans"}
 """[output] reports is the file's form of --format/-o (several reports per run); [retention]
 keep_scans prunes the inventory, a decision for a scheduled run, not for one command."""
-COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "all_hosts"}
-"""How one run prints (--format, -o, --no-store, --all): a config file names its reports instead."""
+COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "as_of", "all_hosts"}
+"""How one run prints (--format, -o, --no-store, --all): a config file names its reports instead; --as-of
+judges one report at a chosen date (a scheduled run judges each scan at its own end)."""
 NOT_SETTINGS = {"config_path", "pcap_path"}
 """--config names the file itself; --pcap makes ``scan`` another command (nothing is sent)."""
 
@@ -88,6 +93,7 @@ def folder(tmp_path: Path) -> Path:
     creds = tmp_path / "creds.toml"
     creds.write_text(CREDENTIALS)
     os.chmod(creds, 0o600)
+    (tmp_path / "hosts.txt").write_text("# site north\n198.18.2.0/24\n\n198.18.3.4   # the NVR\n  198.18.3.9-12\n")
     return tmp_path
 
 

@@ -41,9 +41,17 @@ def _site() -> list[IdentifiedDevice]:
     return [*sample_devices(), long_one, *(_router(n) for n in (1, 2, 3))]
 
 
+POLICY = "uk-sensitive-sites"
+"""A policy with duties and past deadlines: restricted rows, overdue deadlines, manual checks."""
+
+
+def _scan():
+    return replace(sample_result(_site()), notes=("onvif: no --credentials given",), addresses=508)
+
+
 @pytest.fixture(scope="module")
 def assessment():
-    return evaluate(replace(sample_result(_site()), notes=("onvif: no --credentials given",), addresses=508), "all")
+    return evaluate(_scan(), POLICY)
 
 
 def _whole_values(assessment) -> list[str]:
@@ -75,7 +83,7 @@ def test_piped_output_has_one_line_per_device_and_every_value_whole(assessment) 
     for f in assessment.remediation:
         row = [line for line in lines if f" {f.location.ip} " in f" {line} " and (f.model or "")[:20] in line]
         assert len(row) == 2, f.location.ip  # its device-table row and its remediation row
-        assert "; ".join(a.value for a in f.actions) in row[1]  # the action in full, never "…"
+        assert remediation._action(f) in row[1] and "…" not in row[1]  # every required action in full
 
 
 def test_hosts_without_maker_evidence_are_counted_and_all_lists_them(assessment) -> None:
@@ -107,25 +115,29 @@ def test_abbreviations_are_explained_once_and_the_report_ends_with_its_manifest_
     text = remediation.render(assessment, View(devices=True))
     keys = [line for line in text.splitlines() if line.startswith("key: ")]
     assert len(keys) == len(set(keys)) >= 4
-    assert any(line.startswith("key: US×7: 7 instruments of that jurisdiction") for line in keys)
     assert any("CVE-...?" in line for line in keys) and any("OVERDUE" in line for line in keys)
+    # Without a policy every instrument naming the maker is shown: counted per jurisdiction, and said so.
+    unchosen = remediation.render(evaluate(_scan()), View(devices=True))
+    assert "US 18, UK" in unchosen
+    assert sum(line.startswith("key: US 18, UK 3: how many instruments of each jurisdiction") for line in
+               unchosen.splitlines()) == 1
     assert text.count("note: onvif: no --credentials given") == 1
     lines = text.splitlines()
     assert lines[-2].startswith("report: generated ") and "evidence SHA-256 " in lines[-2]
     assert lines[-1] == ("camsweep done: 508 address(es) scanned, 13 host(s) answered, 8 Hikvision/Dahua-made, "
-                         "6 restricted under policy all, in 240.0 s")
+                         f"6 restricted under policy {POLICY}, in 240.0 s")
 
 
 def test_without_findings_there_is_no_key_but_still_the_closing_line() -> None:
     axis = [d for d in sample_devices() if d.verdict.manufacturer is Manufacturer.OTHER]
-    text = remediation.render(evaluate(sample_result(axis), "all"), View(width=120))
-    assert "No Hikvision or Dahua device falls under the chosen policy." in text
+    text = remediation.render(evaluate(sample_result(axis), POLICY), View(width=120))
+    assert "No Hikvision or Dahua device found." in text
     assert "key: " not in text and text.splitlines()[-1].startswith("camsweep done: 1 host(s), 0 Hikvision/Dahua-made")
 
 
 def _report_on_pty(scan_file: Path, columns: int, **env: str) -> tuple[int, str]:
     base = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "NO_COLOR")}
-    run = PtyRun([sys.executable, str(ROOT / "scan.py"), "report", str(scan_file)], columns=columns,
+    run = PtyRun([sys.executable, str(ROOT / "scan.py"), "report", str(scan_file), "--policy", POLICY], columns=columns,
                  env={**base, "TERM": "xterm", **env})
     return run.finish(timeout=120), run.output
 

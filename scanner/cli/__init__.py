@@ -16,13 +16,15 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import CamsweepError, ExitCode
+from ..errors import CamsweepError, ExitCode, UsageError, did_you_mean
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
     "demo": ("camsweep.cli.demo", "Try it safely (root): emulated lab up, scan, remediation list, lab down."),
+    "check": ("camsweep.cli.check", "Check an asset register or purchase list for restricted devices (offline)."),
     "identify": ("camsweep.cli.identify", "Identify devices from saved observations (offline)."),
     "report": ("camsweep.cli.report", "Remediation list for a saved scan under a policy; --all-sites: the sites' roll-up."),
+    "restrictions": ("camsweep.cli.restrictions", "The instruments and policies behind the remediation list (table/json/markdown)."),
     "scan": ("camsweep.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
     "explain": ("camsweep.cli.explain", "Show every observation and rule hit behind one device's verdict."),
     "lab": ("camsweep.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
@@ -125,21 +127,48 @@ def fail(error: CamsweepError) -> None:
     sys.exit(error.exit_code)
 
 
+class Choice(click.Choice):  # type: ignore[type-arg]
+    """click's Choice, whose refusal names the valid values and the closest one."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            valid = [str(c) for c in self.choices]
+            self.fail(f"{value!r} is not one of {', '.join(valid)}{did_you_mean(str(value), valid)}", param, ctx)
+
+
+_NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+"""What click (8.2 on) raises for a group called without a command: its message is the help."""
+
+
+def _usage_line(error: click.UsageError) -> str:
+    """A click usage error as one line (click prints a usage block, a hint and the error)."""
+    command = error.ctx.command_path if error.ctx is not None else "camsweep"
+    message = error.format_message().rstrip(".")
+    if isinstance(error, click.BadParameter):
+        return message
+    return f"{message} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
+        # standalone_mode=False: click's own usage errors reach the handler below (one line,
+        # like every camsweep error) instead of click's usage block.
         code = cli.main(args=argv, prog_name="camsweep", standalone_mode=False)
     except CamsweepError as error:
         fail(error)
-    except click.exceptions.NoArgsIsHelpError as error:  # `camsweep` alone: the help, as click shows it
-        error.show()
-        sys.exit(error.exit_code)
-    except click.ClickException as error:
-        # A bad option or value (an unknown --format, a missing argument) is one line like every
-        # other error; `--help` says the rest.
-        command = f"{error.ctx.command_path} --help" if getattr(error, "ctx", None) else "camsweep --help"
-        click.echo(f"camsweep: error: {error.format_message()} (see {command})", err=True)
-        sys.exit(error.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except click.UsageError as error:
+        if isinstance(error, _NO_ARGS_HELP):  # `camsweep` or `camsweep lab` alone: the help, as click shows it
+            error.show()
+            sys.exit(error.exit_code)
+        fail(UsageError(_usage_line(error)))
+    except click.ClickException as error:  # e.g. a file click could not open
+        fail(UsageError(error.format_message()))
+    except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+
         click.echo("camsweep: interrupted", err=True)
         sys.exit(ExitCode.PARTIAL)
-    sys.exit(code or 0)
+    # A command returns only when it succeeded (exit codes leave through sys.exit); --help and
+    # --version return click's code.
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

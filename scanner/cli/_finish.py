@@ -24,7 +24,7 @@ from . import echo, echo_notes, terminal_view
 from ._settings import options
 
 output_options = options(Outputs, ["fmt", "output", "all_hosts", "db_path", "site", "operator", "no_store", "policy",
-                                   "fail_on"])
+                                   "fail_on", "as_of", "max_data_age"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
@@ -40,7 +40,13 @@ def render_for(assessment: Assessment, fmt: str, view: Any = None) -> str:
 
 def check_store(outputs: Outputs) -> None:
     """Open (or create) the inventory and the state directory before any work, so that a bad
-    ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
+    ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent.
+    A mistyped ``--policy`` is refused here too, not after the scan."""
+    if outputs.policy:
+        from ..policy import select
+        from ..restrictions import load
+
+        select(load(), outputs.policy)
     if outputs.keep_last_scan:
         make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:
@@ -56,7 +62,8 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     """
     # The run's own settings join what the scan recorded, before anything is judged, saved or stored.
     result = replace(result, site=outputs.site or result.site, operator=outputs.operator or result.operator)
-    assessment = evaluate(result, outputs.policy, operator=result.operator)
+    assessment = evaluate(result, outputs.policy, operator=result.operator, as_of=outputs.as_of,
+                          max_data_age=outputs.max_data_age)
     try:
         _deliver(assessment, outputs)
     finally:
@@ -119,10 +126,12 @@ def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:
     """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0.
 
+    "Restricted" is ``Assessment.flagged``: under a policy the devices it restricts; without one,
+    every Hikvision/Dahua-made device, so that a run without a policy still signals them.
     (A result that could not be stored exits 5 before this is asked: see ``finish``.)"""
     if fail_on == "new" and new_restricted:
         return ExitCode.NEW_RESTRICTED
-    if fail_on == "restricted" and assessment.restricted_count:
+    if fail_on == "restricted" and assessment.flagged:
         return ExitCode.RESTRICTED
     if assessment.result.partial:
         return ExitCode.PARTIAL

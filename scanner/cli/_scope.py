@@ -45,7 +45,7 @@ def load_scan(ref: str | None, db_path: str | None, site: str | None = None) -> 
         return read_scan(ref)
     if ref is not None and (ref.endswith(".json") or "/" in ref):
         return read_scan(ref)  # a path that does not exist: read_scan names the problem
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         # A scan id names one scan whatever its site; "last" needs to know whose.
         by_id = ref is not None and ref.isdigit() and site is None
         return inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))

@@ -11,7 +11,7 @@ from ..config import Outputs
 from ..errors import UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
 from ..savedscan import last_scan_path, load_result
-from . import echo
+from . import Choice, echo
 from ._scope import load_scan, scope, scope_options
 from ._settings import options
 
@@ -38,7 +38,7 @@ def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
                    "(a `--format json` report or last-scan.json); default: the last scan.")
 @options(Outputs, ["state_dir"], state_dir={"help": "Where the last scan was saved (default: $XDG_STATE_HOME/camsweep)."})
 @scope_options
-@click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(list(RENDERERS)), default="text", show_default=True)
 @click.pass_context
 def command(ctx: click.Context, address: str, scan_ref: str | None, state_dir: str | None, fmt: str,
             **params: Any) -> None:

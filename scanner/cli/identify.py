@@ -10,13 +10,13 @@ from camsweep.reports import render, table
 from .. import shortform
 from ..config import Outputs
 from ..verdicts import identify_result
-from . import echo, echo_notes, terminal_view
+from . import Choice, echo, echo_notes, terminal_view
 from ._settings import options
 
 
 @click.command("identify")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True,
               help="table for people, json for the full evidence (schema in README).")
 @options(Outputs, ["all_hosts"])
 def command(files: tuple[str, ...], fmt: str, all_hosts: bool) -> None:

@@ -20,7 +20,7 @@ from . import echo, echo_notes, terminal_view
 from ._finish import exit_code as finishing_code
 from ._finish import render_for
 from ._scope import load_scan, scope, scope_options
-from ._settings import options
+from ._settings import given, options
 
 
 def _policy_help() -> str:
@@ -28,7 +28,8 @@ def _policy_help() -> str:
         names = ", ".join(name for name, _, _ in describe(restrictions.load()))
     except CamsweepError:  # help text must never fail; the real load reports its own error
         names = "see README"
-    return f"Comma-separated policies (default: all). Valid: {names}."
+    return (f"Who you are: comma-separated policies (default: none: the instruments naming each device's "
+            f"maker, without duties or deadlines). Valid: {names}. `camsweep restrictions` shows what each selects.")
 
 
 def exit_code(assessment: Assessment) -> int:
@@ -52,8 +53,8 @@ def parse_age(text: str) -> timedelta:
 @scope_options
 @options(Outputs, ["policy"], policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
-              help="Take the policy from a config file's [policy] names (--policy wins).")
-@options(Outputs, ["fmt", "output"],
+              help="Take the policy (and max_data_age) from a config file's [policy] table (options win).")
+@options(Outputs, ["fmt", "output", "as_of", "max_data_age"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--sign", "key", default=None, metavar="KEY",
@@ -63,7 +64,8 @@ def parse_age(text: str) -> timedelta:
               help="With --all-sites: flag sites whose last scan is older than this (e.g. 36h, 7d, 2w).")
 @click.pass_context
 def command(ctx: click.Context, scan: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, key: str | None, stale: str, **params: Any) -> None:
+            output: str | None, as_of: str | None, max_data_age: int, key: str | None, stale: str,
+            **params: Any) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
@@ -71,19 +73,24 @@ def command(ctx: click.Context, scan: str | None, policy: str | None, config_pat
     scan (devices, Hikvision/Dahua-made, restricted, overdue, new since the previous scan), sites
     not scanned within --stale flagged.
 
-    Exit code 3 when a device falls under the chosen policy (any site's, with --all-sites), 6 when
-    the scan was partial, else 0.
+    Exit code 3 when a device is restricted under the chosen policy (without a policy: when a
+    Hikvision/Dahua-made device is found; any site's, with --all-sites), 6 when the scan was
+    partial, else 0.
     """
     if key is not None and not output:
         raise UsageError("--sign needs -o/--output: the signature is of the report file")
     db_path, site, all_sites = scope(ctx, params)
     if all_sites:
         _rollup(db_path, site, scan, policy, fmt, output, parse_age(stale), key)
-    if policy is None and config_path:
-        policy = runconfig.load(config_path).outputs.get("policy")
+    file = runconfig.load(config_path).outputs if config_path else {}
+    if policy is None:
+        policy = file.get("policy")
+    settings = given(Outputs, ctx, {"as_of": as_of, "max_data_age": max_data_age},
+                     {k: v for k, v in file.items() if k == "max_data_age"})
     result = load_scan(scan, db_path, site)
     # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
-    assessment = evaluate(result, policy, operator=result.operator or None)
+    assessment = evaluate(result, policy, operator=result.operator or None, as_of=settings.get("as_of"),
+                          max_data_age=settings.get("max_data_age", Outputs.max_data_age))
     if output:
         _write(render_for(assessment, fmt, View()), output, key)
     else:
@@ -116,7 +123,7 @@ def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str
     if fmt not in sites.ROLLUP_FORMATS:
         raise UsageError(f"--all-sites reports as {', '.join(sites.ROLLUP_FORMATS)}, not {fmt}")
     now = datetime.now(UTC)
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         rows = inv.rollup(stale, now)
     _write(sites.render(rows, fmt, now, stale), output, key)
     sys.exit(ExitCode.RESTRICTED if any(r.restricted for r in rows) else ExitCode.OK)

@@ -70,12 +70,15 @@ def statements(sql: str) -> Iterator[str]:
 
 
 def identity_of(item: IdentifiedDevice) -> str:
-    """Stable identity across IP changes, within a site: MAC, else serial (routed hosts), else IP."""
+    """Stable identity across IP changes, within a site: MAC, else serial (routed hosts), else IP,
+    else (a register row of ``camsweep check``) the device's key, ``record:file:line``."""
     if item.device.mac:
         return f"mac:{item.device.mac}"
     if item.verdict.serial:
         return f"serial:{item.verdict.manufacturer.value}:{item.verdict.serial}"
-    return f"ip:{item.device.ip}"
+    if item.device.ip:
+        return f"ip:{item.device.ip}"
+    return item.device.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,17 +218,20 @@ def reason(error: object, limit: int = 200) -> str:
 
 
 def judgement(result: ScanResult, assessment: Assessment | None) -> dict[str, tuple[bool, date | None]]:
-    """identity -> (restricted, earliest removal deadline) for every device of ``result``: under
-    ``assessment``'s policy, or, without one, restricted when the verdict names Hikvision or Dahua."""
+    """identity -> (restricted, earliest deadline) for every device of ``result``: under
+    ``assessment``'s policy (``Assessment.flagged``: without a policy, the Hikvision/Dahua-made
+    devices), or, without an assessment, restricted when the verdict names Hikvision or Dahua.
+
+    The deadline is the last day of the earliest deadline any required action carries (a month
+    deadline stands for its last day), so that the roll-up counts it overdue only once it has passed."""
     if assessment is None:
         return {identity_of(i): (i.verdict.is_restricted_maker, None) for i in result.devices}
-    from ..findings import Status
-
-    findings = {f.key: f for f in assessment.findings if f.status is Status.RESTRICTED}
+    findings = {f.key: f for f in assessment.flagged}
     out: dict[str, tuple[bool, date | None]] = {}
     for item in result.devices:
         finding = findings.get(item.device.key)
-        out[identity_of(item)] = (finding is not None, finding.deadline if finding else None)
+        deadline = min((a.deadline.last_day for a in finding.deadlines if a.deadline), default=None) if finding else None
+        out[identity_of(item)] = (finding is not None, deadline)
     return out
 
 
@@ -246,6 +252,8 @@ class Store:
     _errors: ClassVar[tuple[type[BaseException], ...]]
     where: str
     """How messages name the database: a path, or a URL without any secret in it."""
+    read_only: bool = False
+    """Opened for reading only (history, diff, report): nothing is created, migrated or written."""
 
     # -- what a backend provides
 
@@ -286,7 +294,10 @@ class Store:
         try:
             for statement in setup:
                 self._run(statement)
-            self.migrate()
+            if self.read_only:
+                self._check_current()
+            else:
+                self.migrate()
         except self._errors as exc:
             self.close()
             raise InventoryError(f"{self.where}: not a usable camsweep database ({reason(exc)})") from None
@@ -336,6 +347,16 @@ class Store:
         if version < 1:
             raise InventoryError(f"{self.where}: database schema {version} is not a camsweep inventory")
         return version
+
+    def _check_current(self) -> None:
+        """A read-only open: the schema must be this camsweep's already (an upgrade is a write)."""
+        version = self.version()
+        if version == 0:
+            raise InventoryError(f"{self.where}: holds no camsweep inventory yet (nothing stored there)")
+        if version < SCHEMA_VERSION:
+            raise InventoryError(
+                f"{self.where}: database schema {version} is older than this camsweep ({SCHEMA_VERSION}); "
+                "the next `camsweep scan` or `camsweep import` storing there upgrades it")
 
     def migrate(self, target: int = SCHEMA_VERSION) -> None:
         """Bring the schema to ``target`` (default: this camsweep's): the missing migrations and
