@@ -173,11 +173,11 @@ def test_table_output_is_the_default(web: int, tmp_path: Path) -> None:
                str(tmp_path), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("camsweep remediation list -- policy all;")
+    assert lines[0].startswith("camsweep remediation list -- policy none;")
     # A login page names no maker: the host is counted, not listed, unless --all is given.
     assert "1 device(s); 1 other host(s) answered with no maker evidence (--all lists them)" in lines
     assert re.fullmatch(r"camsweep done: 1 address\(es\) scanned, 1 host\(s\) answered, 0 Hikvision/Dahua-made, "
-                        r"0 restricted under policy all, in \d+\.\d s", lines[-1])
+                        r"0 restricted under policy none, in \d+\.\d s", lines[-1])
     assert "\x1b" not in done.stdout and "\r" not in done.stderr  # piped: no colour, no progress display
     listed = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--state-dir",
                  str(tmp_path), "--no-store", "--all")
