@@ -113,6 +113,13 @@ class Observation:
     problem: str | None = None
 
     def __post_init__(self) -> None:
+        # Nearly every observation is plain ASCII, which UTF-8 always encodes: one pass of
+        # str.isascii() over the text settles it without building a closure or new fields.
+        if all(text is None or (isinstance(text, str) and text.isascii())
+               for text in (self.probe, self.ip, self.mac, self.raw, self.problem)) and all(
+                isinstance(k, str) and k.isascii() and isinstance(v, str) and v.isascii()
+                for k, v in self.fields.items()):
+            return
         replaced = 0
 
         def clean(text: object) -> object:

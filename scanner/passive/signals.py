@@ -130,6 +130,11 @@ class Analyser:
         mac = mac_text(pkt.src_mac)
         if not mac:
             return
+        # A quarter of a site's frames can be ARP chatter repeating what is already kept; the key
+        # (mac_text is already the normalised form) settles that before building an Observation,
+        # the costliest step of this path. A key not found yet goes through make() as before.
+        if ("arp", pkt.src_ip, mac) in self._found:
+            return
         obs = Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=pkt.src_ip, mac=mac, raw=mac,
                                fields=mac_fields(mac), time=self._when(ts))
         if obs.mac:
