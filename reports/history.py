@@ -19,20 +19,32 @@ if TYPE_CHECKING:  # the inventory's records; reports never open the database
     """(site, older scan id, newer scan id, the changes between them)."""
 
 
+def source(scan: ScanSummary) -> str:
+    """What a scan looked at: its targets; the capture file of ``scan --pcap``; the interface
+    ``listen`` heard (with the networks ``--only`` kept, if any)."""
+    targets = scan.targets
+    if scan.mode == "pcap" and scan.capture:
+        return f"capture {scan.capture}" + (f" (only {' '.join(targets)})" if targets != (scan.capture,) else "")
+    if scan.mode == "listen" and scan.interface:
+        return f"listen on {scan.interface}" + (f" (only {' '.join(targets)})" if targets != (scan.interface,) else "")
+    return " ".join(targets)
+
+
 def render_history_text(scans: Sequence[ScanSummary]) -> str:
     sites = len({s.site for s in scans}) > 1  # a column only when it tells scans apart
     rows = [[s.id, *([clean(s.site, 40)] if sites else []), clean(s.started[:19]),
-             clean(s.mode) + (" (partial)" if s.partial else ""), clean(" ".join(s.targets), 120),
+             clean(s.mode) + (" (partial)" if s.partial else ""), clean(source(s), 120), clean(s.operator, 40),
              s.device_count, s.restricted_count] for s in scans]
-    headers = ["scan", *(["site"] if sites else []), "started (UTC)", "mode", "targets", "devices", "restricted"]
+    headers = ["scan", *(["site"] if sites else []), "started (UTC)", "mode", "source", "operator", "devices",
+               "restricted"]
     return tabulate(rows, headers=headers) + "\n"
 
 
 def render_history_json(scans: Sequence[ScanSummary]) -> str:
     return dumps([{
         "id": s.id, "site": s.site, "started": s.started, "finished": s.finished, "mode": s.mode,
-        "partial": s.partial, "targets": list(s.targets), "devices": s.device_count,
-        "restricted": s.restricted_count,
+        "partial": s.partial, "targets": list(s.targets), "capture": s.capture, "interface": s.interface,
+        "operator": s.operator, "devices": s.device_count, "restricted": s.restricted_count,
     } for s in scans], indent=2) + "\n"
 
 

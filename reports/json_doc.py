@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from camsweep.audit import manifest
 from camsweep.findings import Assessment
 from camsweep.jsonio import dumps
 from camsweep.models import ScanResult
@@ -21,6 +22,8 @@ def render(result: ScanResult) -> str:
 def report_dict(assessment: Assessment) -> dict[str, object]:
     body: dict[str, object] = {"report_version": REPORT_VERSION}
     body.update(assessment.to_dict())
+    # Who, where, with what, when rendered, and the SHA-256 of the "scan" member below (README "Audit trail").
+    body["manifest"] = manifest(assessment).to_dict()
     body["scan"] = assessment.result.to_dict()
     return body
 

@@ -20,11 +20,10 @@ from tabulate import tabulate
 
 from camsweep import __version__
 from camsweep.jsonio import dumps
-from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .csv_doc import safe_cell
 from .html_doc import e
-from .text import clean
+from .text import MADE_BY, clean
 
 if TYPE_CHECKING:  # the inventory's record; reports never open the database
     from camsweep.store import SiteSummary
@@ -32,9 +31,6 @@ if TYPE_CHECKING:  # the inventory's record; reports never open the database
 ROLLUP_FORMATS = ("table", "csv", "json", "html")
 NO_SITE = "(no site)"
 """How a scan stored without --site is named (the one site of a one-machine inventory)."""
-
-MADE_BY = "/".join(RESTRICTED_MAKER_NAMES.values()) + "-made"
-"""The column of devices made by a restricted maker: "Hikvision/Dahua-made"."""
 
 COLUMNS = ["site", "last_scan", "last_scan_finished", "stale", "scans", "devices", "made_by_restricted_makers",
            "restricted", "overdue", "new_since_previous", "policy"]

@@ -5,6 +5,11 @@ from __future__ import annotations
 import logging
 import re
 
+from camsweep.types import RESTRICTED_MAKER_NAMES
+
+MADE_BY = "/".join(RESTRICTED_MAKER_NAMES.values()) + "-made"
+"""How the reports name devices made by a restricted maker: "Hikvision/Dahua-made"."""
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 """C0/C1 controls (ESC, CSI 0x9b, CR, BS...), bidi marks/overrides/isolates, lone surrogates."""
 _SPACE = re.compile(r"[\t\n\u2028\u2029]")
@@ -31,6 +36,11 @@ def for_terminal(text: str) -> str:
     terminal, reorder its text or fail to encode.
     """
     return _TERMINAL_UNSAFE.sub("?", text)
+
+
+class Styled(str):
+    """Text whose every character went through ``for_terminal``, except the SGR colour sequences
+    ``reports.terminal.to_text`` added around it: safe to print as it is (``camsweep.cli.echo``)."""
 
 
 _LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

@@ -142,6 +142,11 @@ class ObservationBudget:
         self._cut: dict[tuple[str, str], _Cut] = {}
 
     @property
+    def hosts(self) -> int:
+        """Hosts (an IP, else a MAC) with at least one observation kept so far."""
+        return len(self._hosts)
+
+    @property
     def dropped(self) -> int:
         """Observations turned away so far."""
         return sum(cut.observations for cut in self._cut.values())

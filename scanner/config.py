@@ -423,6 +423,9 @@ class Outputs:
                  "(remediation list), html (single-file report).", cli="--format", choices=REPORT_FORMATS)
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
+    all_hosts: bool = setting(
+        False, "List every host that answered in the device table, not only those with maker evidence.",
+        cli="--all")
     db_path: str | None = setting(
         None, "Inventory: an SQLite file (default: $XDG_STATE_HOME/camsweep/inventory.sqlite) or a "
               "postgresql:// URL (password from ~/.pgpass, a service file or PGPASSWORD; never in the URL).",
@@ -430,6 +433,9 @@ class Outputs:
     site: str = setting(
         "", "Site name the scan is stored under (one inventory, many sites); history, diff and report "
             "read that site.", cli="--site", key="output.site", check=_valid_site)
+    operator: str = setting(
+        "", "Who runs the scan, recorded with it and shown in every report (default: the login name "
+            "behind sudo).", cli="--operator", key="output.operator", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
         None, "Who you are: policies to apply, comma-separated (default: none, which lists the instruments "

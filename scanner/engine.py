@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import netif
+from . import audit, netif
 from .bounds import ObservationBudget
 from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
@@ -35,7 +35,14 @@ from .targets import Targets, expand
 log = logging.getLogger("camsweep")
 
 EventHandler = Callable[[str, dict[str, Any]], None]
-"""``on_event(kind, data)``: "phase" {name}, "progress" {probed, total, devices}, "note" {text}."""
+"""``on_event(kind, data)``, called from the scan's threads (a handler must be thread-safe and quick):
+
+* "phase" {"name": "discover", "addresses": N, "expected": seconds discovery should take}
+* "discover" {"answered": hosts that answered so far} -- about twice a second during discovery
+* "phase" {"name": "hosts", "total": live hosts to probe}
+* "progress" {"probed", "total", "devices": hosts found so far} -- after each host is probed
+* "phase" {"name": "identify"} -- probing is over (also when interrupted)
+"""
 
 @dataclass(frozen=True)
 class Plan:
@@ -235,6 +242,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     registry = available_probes() if registry is None else registry
     cfg = checked.config
     notify = on_event or (lambda kind, data: None)
+    Watchdog.resume()  # an earlier scan in this process may have been interrupted
     started = utcnow()
     notes = list(checked.notes)
     collector = _Collector(checked.targets)
@@ -245,9 +253,11 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     partial = False
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
     try:
-        notify("phase", {"name": "discover"})
+        count = checked.targets.count
+        notify("phase", {"name": "discover", "addresses": count,
+                         "expected": cfg.listen_window + cfg.connect_timeout + 2.0 * count / cfg.rate})
         clock = time.monotonic()
-        notes += _discover(probes, collector, cancelled, limiter, connections, cfg, checked.targets.count)
+        notes += _discover(probes, collector, cancelled, limiter, connections, cfg, count, notify)
         for kind in registry.values():  # selected or not: this sends nothing
             for observation in kind.known_without_sending(checked.interface, collector.in_scope):
                 collector.emit(observation)
@@ -276,22 +286,30 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         observations = list(collector.observations)
         notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
-    return _identify(observations, checked, started, partial, notes)
+    result = _identify(observations, checked, started, partial, notes)
+    return replace(result, scope=tuple(str(net) for net in checked.targets.networks),
+                   addresses=checked.targets.count,
+                   **audit.at_scan_time(interface=checked.interface))
 
 
 def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.Future[Any]]:
-    """Wait in short slices (so Ctrl-C is seen at once); return the futures not done."""
+    """Wait in short slices (so Ctrl-C is seen at once); return the futures not done.
+
+    A future cancelled before it ran (``shutdown(cancel_futures=True)`` after Ctrl-C) is done, but
+    ``cf.wait`` never says so (only a worker taking it up would): left to it, a host's coordinator
+    would wait out the host's whole time limit, and the process with it."""
     pending = set(futures)
     while pending:
         slice_ = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
         if slice_ <= 0:
             break
         _, pending = cf.wait(pending, timeout=slice_)
+        pending = {future for future in pending if not future.cancelled()}
     return pending
 
 
 def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
-              connections: HostSlots, cfg: ScanConfig, count: int) -> list[str]:
+              connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
@@ -307,8 +325,12 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
 
     futures = {pool.submit(timed, p): p.name for p in probes}
+    deadline = time.monotonic() + cap
     try:
-        pending = _wait(futures, time.monotonic() + cap)
+        pending = set(futures)
+        while pending and time.monotonic() < deadline:
+            pending = _wait(pending, min(deadline, time.monotonic() + 0.5))
+            notify("discover", {"answered": len(collector.seen)})  # a set's size: no lock needed
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)

@@ -408,10 +408,26 @@ class ScanResult:
     notes: tuple[str, ...] = ()
     data_versions: Mapping[str, str] = _field(default_factory=dict)
     mode: str = "scan"
+    # The audit trail, recorded when the scan runs (scanner/audit.py ``at_scan_time``); a scan
+    # saved before these existed reads back with them empty.
     operator: str = ""
-    """Who ran it (login name@host), for the audit manifest."""
+    """Who ran it: ``--operator``, else the login name behind sudo."""
     site: str = ""
-    """The site it was made at (``--site``): the inventory tracks devices per site."""
+    """The site it was made at (``--site``, config ``[output] site``): the inventory tracks devices per site."""
+    scanner_host: str = ""
+    """Host name of the machine that ran the scan."""
+    interface: str = ""
+    """Interface scanned from or listened on ("" for a capture file)."""
+    interface_addresses: tuple[str, ...] = ()
+    """That interface's addresses when the scan ran (``198.18.0.2/24``)."""
+    tool_version: str = ""
+    """camsweep version that ran it."""
+    capture: str = ""
+    """The capture file a ``--pcap`` result was read from (as given)."""
+    scope: tuple[str, ...] = ()
+    """The networks an active scan's targets expanded to (CIDRs); empty for passive results."""
+    addresses: int = 0
+    """How many addresses the scope covers (what was scanned); 0 for passive results."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -419,9 +435,16 @@ class ScanResult:
             "mode": self.mode,
             "operator": self.operator,
             "site": self.site,
+            "scanner_host": self.scanner_host,
+            "interface": self.interface,
+            "interface_addresses": list(self.interface_addresses),
+            "tool_version": self.tool_version,
+            "capture": self.capture,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "targets": list(self.targets),
+            "scope": list(self.scope),
+            "addresses": self.addresses,
             "methods": list(self.methods),
             "partial": self.partial,
             "notes": list(self.notes),
@@ -453,6 +476,13 @@ class ScanResult:
             mode=r.text("mode", "scan"),
             operator=r.text("operator", ""),
             site=r.text("site", ""),
+            scanner_host=r.text("scanner_host", ""),
+            interface=r.text("interface", ""),
+            interface_addresses=r.texts("interface_addresses"),
+            tool_version=r.text("tool_version", ""),
+            capture=r.text("capture", ""),
+            scope=r.texts("scope"),
+            addresses=r.integer("addresses", 0, 2**32, 0),
         )
 
 

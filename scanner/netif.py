@@ -58,22 +58,27 @@ def choose_interface(name: str | None) -> str:
     return found
 
 
-def interface_networks(name: str) -> list[ipaddress.IPv4Network]:
-    """The IPv4 subnets configured on ``name`` (``ip -j addr``; sends nothing)."""
+def interface_addresses(name: str) -> list[ipaddress.IPv4Interface]:
+    """The IPv4 addresses configured on ``name``, with their prefix (``ip -j addr``; sends nothing)."""
     try:
         done = subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", name],
                               capture_output=True, text=True, timeout=5, check=False)
         links = json.loads(done.stdout or "[]") if done.returncode == 0 else []
     except (OSError, subprocess.SubprocessError, ValueError):
         links = []
-    nets: list[ipaddress.IPv4Network] = []
+    found: list[ipaddress.IPv4Interface] = []
     for link in links:
         for info in link.get("addr_info", []):
             if info.get("family") == "inet" and info.get("local") and info.get("prefixlen") is not None:
-                net = ipaddress.IPv4Network(f"{info['local']}/{info['prefixlen']}", strict=False)
-                if net not in nets:
-                    nets.append(net)
-    return nets
+                address = ipaddress.IPv4Interface(f"{info['local']}/{info['prefixlen']}")
+                if address not in found:
+                    found.append(address)
+    return found
+
+
+def interface_networks(name: str) -> list[ipaddress.IPv4Network]:
+    """The IPv4 subnets configured on ``name`` (sends nothing)."""
+    return list(dict.fromkeys(address.network for address in interface_addresses(name)))
 
 
 def has_raw_sockets() -> bool:

@@ -50,6 +50,15 @@ def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
         os.environ["XDG_STATE_HOME"] = before
 
 
+@pytest.fixture(autouse=True)
+def watchdogs_armed() -> None:
+    """Each test starts as a new scan does: an interrupted scan leaves ``Watchdog`` stopped (so
+    that any exchange still starting in that process ends at once) until the next scan resumes it."""
+    from camsweep.probes._tcp import Watchdog
+
+    Watchdog.resume()
+
+
 def lab_unavailable_reason() -> str | None:
     """Why tests that need root must skip here, or None when they must run."""
     if os.geteuid() != 0 and not os.environ.get("CI"):

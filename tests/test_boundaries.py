@@ -27,9 +27,9 @@ FOLDERS = {"camsweep": ROOT / "scanner", "camsweep.fingerprints": ROOT / "finger
            "camsweep.reports": ROOT / "reports"}
 
 BASE = {"camsweep.types", "camsweep.errors"}
-REPORT_TYPES = {"camsweep", "camsweep.models", "camsweep.findings", "camsweep.jsonio"}
+REPORT_TYPES = {"camsweep", "camsweep.models", "camsweep.findings", "camsweep.jsonio", "camsweep.audit"}
 """What the renderers may see of the core: the results they render, the one JSON writer (which
-imports only the errors) and ``__version__``."""
+imports only the errors), ``__version__`` and the audit manifest every report shows."""
 ALLOWED = {
     "base": {"base"},
     "data": {"base", "data"},

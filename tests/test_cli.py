@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from camsweep import __version__
-from camsweep.cli import COMMANDS, cli
+from camsweep.cli import COMMANDS, cli, main
 from camsweep.errors import ExitCode
 
 
@@ -122,6 +122,19 @@ def test_verify_reports_an_example_its_rule_no_longer_matches(tmp_path):
     proc = run("verify", "--fingerprints", str(copy))
     assert proc.returncode == ExitCode.USAGE
     assert "certainly-not-a-camera-server" in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["report", "scan.json", "--format", "pdf"], "Invalid value for '--format': 'pdf' is not one of"),
+    (["scan", "--bogus"], "No such option"),
+    (["explain"], "Missing argument 'ADDRESS'"),
+])
+def test_an_unknown_format_or_option_is_one_line_and_exit_2(args, said, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert err.splitlines() == [err.strip()] and err.startswith(f"camsweep: error: {said}"), err
 
 
 def test_click_usage_errors_are_one_line_and_a_bare_group_shows_its_help():

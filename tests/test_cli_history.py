@@ -4,6 +4,7 @@
 import csv
 import io
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,6 +52,33 @@ def test_history_lists_scans(db_location):
     assert out.exit_code == 0, out.output
     scans = json.loads(out.output)
     assert [s["id"] for s in scans] == [1, 2] and scans[0]["restricted"] == 1 and scans[0]["site"] == ""
+
+
+def test_history_shows_what_each_scan_looked_at_and_who_ran_it(db_location):
+    with open_store(db_location) as inv:
+        inv.store(replace(result(item("198.18.0.20", "58:50:ed:00:00:01")), operator="alice"))
+        inv.store(replace(result(minutes=10), mode="pcap", capture="/data/site.pcapng", targets=("198.18.0.0/24",)))
+        inv.store(replace(result(minutes=20), mode="listen", interface="eth1", targets=("eth1",), operator="bob"))
+    out = invoke("history", "--db", db_location)
+    assert out.exit_code == 0, out.output
+    rows = out.output.splitlines()[2:]
+    assert rows[0].split()[2:5] == ["scan", "198.18.0.0/24", "alice"]
+    assert "capture /data/site.pcapng (only 198.18.0.0/24)" in rows[1]
+    assert "listen on eth1 " in rows[2] and "bob" in rows[2]
+    scans = json.loads(invoke("history", "--db", db_location, "--format", "json").output)
+    assert [(s["capture"], s["interface"], s["operator"]) for s in scans] == [
+        ("", "", "alice"), ("/data/site.pcapng", "", ""), ("", "eth1", "bob")]
+
+
+def test_explain_takes_a_stored_scan_like_report(db_location):
+    db = _db(db_location)
+    out = invoke("explain", "198.18.0.20", "--scan", "last~1", "--db", db)
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("device 58:50:ed:00:00:01: IP 198.18.0.20")
+    out = invoke("explain", "198.18.0.21", "--scan", "2", "--db", db, "--format", "json")
+    assert json.loads(out.output)["verdict"]["firmware"] == "V5.7.18"
+    out = invoke("explain", "198.18.0.20", "--scan", "last", "--db", db)
+    assert out.exit_code != 0 and "no device 198.18.0.20" in str(out.exception)
 
 
 def test_diff_of_last_two_scans(db_location):

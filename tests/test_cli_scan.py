@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from camsweep import __version__
 from camsweep.errors import ExitCode
+from tests.pty_run import PtyRun
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "do-not-print-me-42"
@@ -168,13 +172,21 @@ def test_table_output_is_the_default(web: int, tmp_path: Path) -> None:
     done = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--state-dir",
                str(tmp_path), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
-    assert done.stdout.splitlines()[0].split()[:3] == ["IP", "MAC", "maker"]
-    assert "127.0.0.1" in done.stdout
-    assert "\r" not in done.stderr  # no progress display when stderr is not a terminal
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("camsweep remediation list -- policy none;")
+    # A login page names no maker: the host is counted, not listed, unless --all is given.
+    assert "1 device(s); 1 other host(s) answered with no maker evidence (--all lists them)" in lines
+    assert re.fullmatch(r"camsweep done: 1 address\(es\) scanned, 1 host\(s\) answered, 0 Hikvision/Dahua-made, "
+                        r"0 restricted under policy none, in \d+\.\d s", lines[-1])
+    assert "\x1b" not in done.stdout and "\r" not in done.stderr  # piped: no colour, no progress display
+    listed = run("scan", "127.0.0.1", "--methods", "ports,http", "--ports", str(web), "--state-dir",
+                 str(tmp_path), "--no-store", "--all")
+    row = next(line for line in listed.stdout.splitlines() if line.startswith("127.0.0.1 "))
+    assert row.split()[1:3] == ["unknown", "unknown"] and row.split()[-1] == "clear"
 
 
 @pytest.mark.parametrize("args, message", [
-    (["explain", "127.0.0.1", "--scan", "/nonexistent/scan.json"], "no such scan file"),
+    (["explain", "127.0.0.1", "--scan", "/nonexistent/scan.json"], "/nonexistent/scan.json: cannot read"),
     (["explain", "not-an-address", "--scan", "/dev/null"], "neither an IP"),
 ])
 def test_explain_bad_input(args: list[str], message: str) -> None:
@@ -211,11 +223,17 @@ reports = [{{ format = "json", path = "report.json" }}]
 
 
 def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
-    done = run("scan", "--config", str(_config(tmp_path, web)), "--state-dir", str(tmp_path / "state"), "--no-store")
+    config = _config(tmp_path, web, output='site = "Leeds depot"\noperator = "night-cron"')
+    done = run("scan", "--config", str(config), "--state-dir", str(tmp_path / "state"), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
-    assert done.stdout == ""  # unattended: report files only
+    assert done.stdout == "" and done.stderr == ""  # unattended: report files only, no progress
     report = json.loads((tmp_path / "report.json").read_text())["scan"]
     assert report["targets"] == ["127.0.0.1"] and report["methods"] == ["ports", "http"]
+    # The audit trail, recorded as the scan ran: who, where, from which interface, with what.
+    assert (report["site"], report["operator"]) == ("Leeds depot", "night-cron")
+    assert (report["interface"], report["interface_addresses"]) == ("lo", ["127.0.0.1/8"])
+    assert (report["scope"], report["addresses"]) == (["127.0.0.1/32"], 1)
+    assert report["scanner_host"] == socket.gethostname() and report["tool_version"] == __version__
 
 
 def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
@@ -271,6 +289,18 @@ def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
     assert process.returncode == ExitCode.PARTIAL, stderr
     assert "PARTIAL" in stdout and "127.0.0.1" in stdout
     assert json.loads((tmp_path / "last-scan.json").read_text())["partial"] is True
+
+
+def test_listen_shows_its_progress_on_a_terminal_and_a_config_run_shows_none(web: int, tmp_path: Path) -> None:
+    listening = PtyRun(in_netns(sys.executable, str(ROOT / "scan.py"), "listen", "-i", "lo", "-d", "1", "--no-store"),
+                       columns=120, cwd=str(ROOT))
+    assert listening.finish(timeout=60) == ExitCode.OK, listening.output
+    assert "listening" in listening.output and "host(s) heard" in listening.output
+    unattended = PtyRun(in_netns(sys.executable, str(ROOT / "scan.py"), "scan", "--config", str(_config(tmp_path, web)),
+                                 "--state-dir", str(tmp_path / "state"), "--no-store"), columns=120, cwd=str(ROOT))
+    assert unattended.finish(timeout=60) == ExitCode.OK, unattended.output
+    assert unattended.output == ""  # on a terminal too: cron's mail gets errors only
+    assert json.loads((tmp_path / "report.json").read_text())["scan"]["devices"]
 
 
 def test_asking_for_a_root_only_method_without_raw_sockets_is_refused() -> None:

@@ -322,6 +322,41 @@ def test_ctrl_c_returns_a_partial_result() -> None:
     assert [d.device.ips for d in result.devices] == [("127.0.0.9",)]
 
 
+def test_ctrl_c_ends_a_tls_handshake_the_device_never_answers() -> None:
+    """A TLS socket takes the descriptor over from the TCP socket it wraps: the watchdog must hold
+    the TLS socket, or Ctrl-C (Watchdog.stop_all) leaves the handshake waiting out its timeout."""
+    from camsweep.probes._tcp import Watchdog
+    from camsweep.probes.tls import peer_certificate
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    got: dict[str, Any] = {}
+
+    def handshake() -> None:
+        got["result"] = peer_certificate("127.0.0.1", listener.getsockname()[1], connect_timeout=5,
+                                         read_timeout=600, total=600)
+
+    worker = threading.Thread(target=handshake, daemon=True)
+    worker.start()
+    with listener, listener.accept()[0] as conn:
+        conn.settimeout(60)
+        assert conn.recv(5)[:1] == b"\x16"  # the ClientHello's record: the client waits for an answer now
+        Watchdog.stop_all()
+        worker.join(timeout=60)  # 600 s would pass before the handshake ended on its own
+    assert not worker.is_alive()
+    assert got["result"] == (None, "timeout: no complete TLS handshake in time")
+
+
+def test_an_exchange_started_just_after_ctrl_c_is_cut_on_entry_until_the_next_scan() -> None:
+    from camsweep.probes._tcp import Watchdog
+
+    Watchdog.stop_all()  # a probe checked its cancel flag just before Ctrl-C, then starts an exchange
+    with Watchdog(600) as late:
+        assert late.fired
+    Watchdog.resume()  # what the next scan's run() does first
+    with Watchdog(600) as next_scans:
+        assert not next_scans.fired
+
+
 def test_root_only_methods_are_skipped_with_a_note_or_refused_when_asked_for() -> None:
     registry: dict[str, type[Probe]] = {"announcer": _Announcer, "rooted": _Rooted}
     checked = engine.plan(ScanConfig(targets=("127.0.0.1",)), registry=registry, root=False)

@@ -48,6 +48,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "allow_public": ("true", ["--allow-public"], True),
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
     "site": ('"north depot"', ["--site", "north depot"], "north depot"),
+    "operator": ('"night-cron"', ["--operator", "night-cron"], "night-cron"),
     "policy": ('["us-federal", "us-grant"]', ["--policy", "us-federal,us-grant"], "us-federal,us-grant"),
     "fail_on": ('"never"', ["--fail-on", "never"], "never"),
     "max_data_age": ("90", ["--max-data-age", "90"], 90),
@@ -58,8 +59,8 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
 FILE_ONLY = {"reports", "keep_scans"}
 """[output] reports is the file's form of --format/-o (several reports per run); [retention]
 keep_scans prunes the inventory, a decision for a scheduled run, not for one command."""
-COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "as_of"}
-"""How one run prints (--format, -o, --no-store): a config file names its reports instead; --as-of
+COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "as_of", "all_hosts"}
+"""How one run prints (--format, -o, --no-store, --all): a config file names its reports instead; --as-of
 judges one report at a chosen date (a scheduled run judges each scan at its own end)."""
 NOT_SETTINGS = {"config_path", "pcap_path"}
 """--config names the file itself; --pcap makes ``scan`` another command (nothing is sent)."""
@@ -187,6 +188,7 @@ BAD = [
     ("ports", ",", "[]", (), "must name at least one port"),
     ("ports", "http", '["http"]', None, "must be ports or ranges like 80,443,8000-8010, not 'http'"),
     ("ports", "9-3", '["9-3"]', None, "must be ports or ranges like 80,443,8000-8010, not '9-3'"),
+    ("operator", "alice\nbob", '"alice\\nbob"', None, "must be printable text without leading or trailing spaces"),
 ]
 
 

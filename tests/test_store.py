@@ -101,6 +101,27 @@ def test_store_history_and_diff(db_location):
         assert inv.load(first).devices[0].device.ip == "198.18.0.20"
 
 
+def test_a_device_outside_the_newer_scans_targets_is_not_rescanned_not_gone(db_location):
+    both = ("198.18.0.0/24", "198.18.1.0/24")
+    cameras = (item("198.18.0.30", "58:50:ed:00:00:30"), item("198.18.1.40", "58:50:ed:00:00:40"))
+    with open_store(db_location) as inv:
+        first = inv.store(dataclasses.replace(result(*cameras), targets=both, scope=both))
+        # Only segment A scanned again, nothing answered there: the segment-A camera is gone; the
+        # segment-B one was not looked for.
+        second = inv.store(dataclasses.replace(result(minutes=60), targets=("198.18.0.1-254",),
+                                               scope=("198.18.0.0/24",)))
+        assert {c.identity: c.what for c in inv.diff(first, second)} == {
+            "mac:58:50:ed:00:00:30": "gone", "mac:58:50:ed:00:00:40": "not rescanned"}
+        # A passive result cannot tell gone from silent.
+        heard = inv.store(dataclasses.replace(result(minutes=120), mode="listen", targets=("eth1",), interface="eth1"))
+        assert {c.what for c in inv.diff(first, heard)} == {"not rescanned"}
+        # A scan stored without its scope is judged by its targets (host names unresolved).
+        old = inv.store(dataclasses.replace(result(minutes=180), targets=("198.18.1.0/24", "nvr.example.lan")))
+        assert {c.identity: c.what for c in inv.diff(first, old)} == {
+            "mac:58:50:ed:00:00:30": "not rescanned", "mac:58:50:ed:00:00:40": "gone"}
+        assert [s.scope for s in inv.scans()] == [both, ("198.18.0.0/24",), (), ()]
+
+
 def test_prune_keeps_the_newest_scans_of_its_site(db_location):
     with open_store(db_location) as inv:
         ids = [inv.store(result(item(f"198.18.0.{n}", f"58:50:ed:00:00:{n:02x}"), minutes=n, site="a"))
@@ -152,7 +173,9 @@ def test_device_identity_is_per_site(db_location):
         assert inv.resolve("last", site="north") == a
         with pytest.raises(InventoryError, match="a diff compares two scans of one site"):
             inv.diff(a, b)
-        c = inv.store(result(item("10.0.0.6", "58:50:ed:00:00:01"), site="north", minutes=5))
+        # A scan of that network (the device is gone only where the newer scan looked for it).
+        c = inv.store(dataclasses.replace(result(item("10.0.0.6", "58:50:ed:00:00:01"), site="north", minutes=5),
+                                          targets=("10.0.0.0/24",)))
         changes = {change.identity: change for change in inv.diff(a, c)}
         assert inv.new_restricted(c) == [] and changes["ip:10.0.0.7"].what == "gone"
         assert changes["mac:58:50:ed:00:00:01"].details == ("moved IP: 10.0.0.5 -> 10.0.0.6",)

@@ -10,6 +10,7 @@ by sleeping for a time.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -55,7 +56,8 @@ def saved(path: Path, site: str, devices: int, first: int = 0) -> Path:
                   f"02:00:00:{(first + n) // 65536:02x}:{(first + n) // 256 % 256:02x}:{(first + n) % 256:02x}",
                   maker=(Manufacturer.HIKVISION, Manufacturer.DAHUA, Manufacturer.OTHER)[(first + n) % 3])
              for n in range(devices)]
-    path.write_text(jsonio.dumps(result(*items, site=site).to_dict()), encoding="utf-8")
+    scanned = dataclasses.replace(result(*items, site=site), targets=("10.0.0.0/8",))  # holds every device
+    path.write_text(jsonio.dumps(scanned.to_dict()), encoding="utf-8")
     return path
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -29,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("camsweep.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
     "history": ("camsweep.cli.history", "List the scans stored in the inventory."),
     "import": ("camsweep.cli.imports", "Store saved scans in the inventory (e.g. one whose store failed)."),
-    "diff": ("camsweep.cli.diff", "Show new, gone and changed devices between two scans."),
+    "diff": ("camsweep.cli.diff", "Show new, gone, not rescanned and changed devices between two scans."),
     "verify": ("camsweep.cli.verify", "Check the data files and replay every fingerprint example."),
     "listen": ("camsweep.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
 }
@@ -83,10 +84,39 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 def echo(text: str, nl: bool = True) -> None:
-    """Print rendered output on stdout; every command's output goes through here (see for_terminal)."""
-    from camsweep.reports.text import for_terminal
+    """Print rendered output on stdout; every command's output goes through here (see for_terminal).
 
-    click.echo(for_terminal(text), nl=nl)
+    ``Styled`` text (a terminal report in colour) was made terminal-safe piece by piece as it was
+    laid out, around its own colour sequences, and is printed as it is."""
+    from camsweep.reports.text import Styled, for_terminal
+
+    if isinstance(text, Styled):
+        click.echo(text, nl=nl, color=True)
+    else:
+        click.echo(for_terminal(text), nl=nl)
+
+
+def echo_notes(notes: Iterable[str]) -> None:
+    """The result's notes, each once, on stderr (the terminal report leaves them out)."""
+    from camsweep.reports.text import clean
+
+    for note in notes:
+        click.echo(f"note: {clean(note, 400)}", err=True)
+
+
+def terminal_view(*, devices: bool = False, all_hosts: bool = False) -> Any:
+    """How a table printed on stdout will be read: the terminal's width (``COLUMNS``, else the
+    terminal's own) and colour when stdout is a terminal (not with ``NO_COLOR`` or ``TERM=dumb``);
+    no width and no colour when it is piped. Notes go to stderr (``echo_notes``)."""
+    import os
+    import shutil
+
+    from camsweep.reports.terminal import View
+
+    tty = sys.stdout.isatty()
+    colour = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    return View(width=shutil.get_terminal_size().columns if tty else None, colour=colour, notes=False,
+                devices=devices, all_hosts=all_hosts)
 
 
 def fail(error: CamsweepError) -> None:

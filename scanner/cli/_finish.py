@@ -8,9 +8,9 @@ database damaged since the run began) is said in one line and exit 5, and hides 
 
 from __future__ import annotations
 
-import getpass
 import sys
 from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -20,19 +20,21 @@ from ..findings import Assessment, evaluate
 from ..models import ScanResult
 from ..savedscan import keep_unstored, last_scan_path, make_state_dir, save_state, write_atomic
 from ..store import display, open_store
-from . import echo
+from . import echo, echo_notes, terminal_view
 from ._settings import options
 
-output_options = options(Outputs, ["fmt", "output", "db_path", "site", "no_store", "policy", "fail_on", "as_of",
-                                    "max_data_age"])
+output_options = options(Outputs, ["fmt", "output", "all_hosts", "db_path", "site", "operator", "no_store", "policy",
+                                   "fail_on", "as_of", "max_data_age"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
-def render_for(assessment: Assessment, fmt: str) -> str:
-    from camsweep.reports import render, render_report
+def render_for(assessment: Assessment, fmt: str, view: Any = None) -> str:
+    """The report in ``fmt``; a table is laid out for ``view`` (default: a file, device table first)."""
+    from camsweep.reports import remediation, render_report
+    from camsweep.reports.terminal import View
 
     if fmt == "table":
-        return render(assessment.result, "table") + "\n" + render_report(assessment, "table")
+        return remediation.render(assessment, view or View(devices=True))
     return render_report(assessment, fmt)
 
 
@@ -58,10 +60,10 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
     ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
     """
-    if outputs.site:
-        result = replace(result, site=outputs.site)
-    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser(),
-                          as_of=outputs.as_of, max_data_age=outputs.max_data_age)
+    # The run's own settings join what the scan recorded, before anything is judged, saved or stored.
+    result = replace(result, site=outputs.site or result.site, operator=outputs.operator or result.operator)
+    assessment = evaluate(result, outputs.policy, operator=result.operator, as_of=outputs.as_of,
+                          max_data_age=outputs.max_data_age)
     try:
         _deliver(assessment, outputs)
     finally:
@@ -72,12 +74,16 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
 
 
 def _deliver(assessment: Assessment, outputs: Outputs) -> None:
+    from camsweep.reports.terminal import View
+
     for fmt, path in outputs.reports:
-        write_atomic(path, render_for(assessment, fmt))
+        write_atomic(path, render_for(assessment, fmt, View(devices=True, all_hosts=outputs.all_hosts)))
     if outputs.output:
-        write_atomic(outputs.output, render_for(assessment, outputs.fmt))
-    elif not outputs.quiet:
-        echo(render_for(assessment, outputs.fmt), nl=False)
+        write_atomic(outputs.output, render_for(assessment, outputs.fmt, View(devices=True, all_hosts=outputs.all_hosts)))
+    elif not outputs.quiet:  # unattended runs print errors only
+        echo(render_for(assessment, outputs.fmt, terminal_view(devices=True, all_hosts=outputs.all_hosts)), nl=False)
+        if outputs.fmt == "table":  # the other formats carry the notes inside
+            echo_notes(assessment.result.notes)
 
 
 def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:

@@ -1,4 +1,5 @@
-"""Which inventory and which site a reading command (``history``, ``diff``, ``report``) reads.
+"""Which inventory and which site a reading command (``history``, ``diff``, ``report``) reads,
+and the scan ``report`` and ``explain`` read (``load_scan``).
 
 ``--db`` and ``--site`` are the settings of the same names (``scanner/config.py``: a URL with a
 password is refused here as everywhere); ``--all-sites`` reads every site. Given neither site
@@ -9,11 +10,15 @@ option, a command reads the inventory's only site, and asks which when there are
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from ..config import Outputs
+from ..models import ScanResult
+from ..savedscan import read_scan
+from ..store import open_store
 from ._settings import given, options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,3 +36,16 @@ def scope(ctx: click.Context, params: dict[str, Any]) -> tuple[str | None, str |
     """(database, site or None, all sites) from the command line; takes them out of ``params``."""
     values = given(Outputs, ctx, {name: params.pop(name) for name in ("db_path", "site")})
     return values.get("db_path"), values.get("site"), bool(params.pop("all_sites"))
+
+
+def load_scan(ref: str | None, db_path: str | None, site: str | None = None) -> ScanResult:
+    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``
+    (of ``site``, or of the inventory's only site)."""
+    if ref == "-" or (ref is not None and Path(ref).exists()):
+        return read_scan(ref)
+    if ref is not None and (ref.endswith(".json") or "/" in ref):
+        return read_scan(ref)  # a path that does not exist: read_scan names the problem
+    with open_store(db_path, read_only=True) as inv:
+        # A scan id names one scan whatever its site; "last" needs to know whose.
+        by_id = ref is not None and ref.isdigit() and site is None
+        return inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))

@@ -1,4 +1,4 @@
-"""``camsweep diff [A] [B]``: new, gone and changed devices between two stored scans of a site."""
+"""``camsweep diff [A] [B]``: new, gone, not rescanned and changed devices between two stored scans of a site."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **pa
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).
 
     Without arguments, compares the site's last two scans; with one, compares it with the last
-    scan. With --all-sites, every site's last scan with the one before it.
+    scan. With --all-sites, every site's last scan with the one before it. A device is "gone"
+    only when NEW scanned its address and it did not answer; one outside NEW's targets (or
+    missing from a passive NEW) is "not rescanned".
     """
     db_path, site, all_sites = scope(ctx, params)
     with open_store(db_path, read_only=True) as inv:

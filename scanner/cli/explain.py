@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import click
 from camsweep.reports.explain import RENDERERS
@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
 from ..savedscan import last_scan_path, load_result
 from . import Choice, echo
+from ._scope import load_scan, scope, scope_options
 from ._settings import options
 
 
@@ -32,12 +33,18 @@ def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
 
 @click.command("explain")
 @click.argument("address")
-@click.option("--scan", "scan_file", type=click.Path(dir_okay=False),
-              help="Saved scan (a `scan --format json` report or last-scan.json; default: the last scan).")
+@click.option("--scan", "scan_ref", metavar="SCAN",
+              help="A stored scan (an id from `camsweep history`, `last`, `last~1`) or a saved scan file "
+                   "(a `--format json` report or last-scan.json); default: the last scan.")
 @options(Outputs, ["state_dir"], state_dir={"help": "Where the last scan was saved (default: $XDG_STATE_HOME/camsweep)."})
+@scope_options
 @click.option("--format", "fmt", type=Choice(list(RENDERERS)), default="text", show_default=True)
-def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str) -> None:
+@click.pass_context
+def command(ctx: click.Context, address: str, scan_ref: str | None, state_dir: str | None, fmt: str,
+            **params: Any) -> None:
     """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""
     check_address(address)
-    item = find_device(load_result(Path(scan_file) if scan_file else last_scan_path(state_dir)), address)
-    echo(RENDERERS[fmt](item), nl=False)
+    db_path, site, _ = scope(ctx, params)
+    # SCAN as `report` takes it; without it the last scan this machine made (last-scan.json).
+    result = load_scan(scan_ref, db_path, site) if scan_ref else load_result(last_scan_path(state_dir))
+    echo(RENDERERS[fmt](find_device(result, address)), nl=False)

@@ -9,6 +9,7 @@ import click
 from ..config import Outputs, ScanConfig
 from ..passive import listen
 from ._finish import check_store, finish_and_exit, output_options
+from ._progress import ScanProgress
 from ._settings import given, options
 
 
@@ -28,4 +29,6 @@ def command(ctx: click.Context, interface: str, duration: float, targets: tuple[
     """
     outputs = Outputs(**given(Outputs, ctx, params))
     check_store(outputs)
-    finish_and_exit(listen(interface, duration, targets=targets), outputs)
+    with ScanProgress.for_terminal() as progress:
+        result = listen(interface, duration, targets=targets, on_event=progress)
+    finish_and_exit(result, outputs)

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import click
-from camsweep.reports import render_report
+from camsweep.reports.terminal import View
 
-from .. import restrictions, runconfig
+from .. import audit, restrictions, runconfig
 from ..config import Outputs
 from ..errors import CamsweepError, ExitCode, UsageError
 from ..findings import Assessment, evaluate
-from ..models import ScanResult
 from ..policy import describe
-from ..savedscan import read_scan, write_atomic
+from ..savedscan import write_atomic
 from ..store import open_store
-from . import echo
+from . import echo, echo_notes, terminal_view
 from ._finish import exit_code as finishing_code
-from ._scope import scope, scope_options
+from ._finish import render_for
+from ._scope import load_scan, scope, scope_options
 from ._settings import given, options
 
 
@@ -36,19 +34,6 @@ def _policy_help() -> str:
 
 def exit_code(assessment: Assessment) -> int:
     return finishing_code(assessment, "restricted", 0)
-
-
-def load_scan(ref: str | None, db_path: str | None, site: str | None = None) -> ScanResult:
-    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``
-    (of ``site``, or of the inventory's only site)."""
-    if ref == "-" or (ref is not None and Path(ref).exists()):
-        return read_scan(ref)
-    if ref is not None and (ref.endswith(".json") or "/" in ref):
-        return read_scan(ref)  # a path that does not exist: read_scan names the problem
-    with open_store(db_path, read_only=True) as inv:
-        # A scan id names one scan whatever its site; "last" needs to know whose.
-        by_id = ref is not None and ref.isdigit() and site is None
-        return inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))
 
 
 STALE = "7d"
@@ -72,12 +57,14 @@ def parse_age(text: str) -> timedelta:
 @options(Outputs, ["fmt", "output", "as_of", "max_data_age"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
-@click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
+@click.option("--sign", "key", default=None, metavar="KEY",
+              help="Also write OUTPUT.sig, a detached SSH signature (ssh-keygen -Y sign, namespace camsweep-report) "
+                   "made with this private key; needs -o. README \"Audit trail\" shows how to verify it.")
 @click.option("--stale", default=STALE, show_default=True, metavar="AGE",
               help="With --all-sites: flag sites whose last scan is older than this (e.g. 36h, 7d, 2w).")
 @click.pass_context
 def command(ctx: click.Context, scan: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, as_of: str | None, max_data_age: int, operator: str | None, stale: str,
+            output: str | None, as_of: str | None, max_data_age: int, key: str | None, stale: str,
             **params: Any) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
@@ -90,36 +77,42 @@ def command(ctx: click.Context, scan: str | None, policy: str | None, config_pat
     Hikvision/Dahua-made device is found; any site's, with --all-sites), 6 when the scan was
     partial, else 0.
     """
+    if key is not None and not output:
+        raise UsageError("--sign needs -o/--output: the signature is of the report file")
     db_path, site, all_sites = scope(ctx, params)
     if all_sites:
-        _rollup(db_path, site, scan, policy, fmt, output, parse_age(stale))
+        _rollup(db_path, site, scan, policy, fmt, output, parse_age(stale), key)
     file = runconfig.load(config_path).outputs if config_path else {}
     if policy is None:
         policy = file.get("policy")
     settings = given(Outputs, ctx, {"as_of": as_of, "max_data_age": max_data_age},
                      {k: v for k, v in file.items() if k == "max_data_age"})
     result = load_scan(scan, db_path, site)
-    who = operator
-    if who is None:
-        try:
-            who = getpass.getuser()
-        except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
-            who = None
-    assessment = evaluate(result, policy, operator=who, as_of=settings.get("as_of"),
+    # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
+    assessment = evaluate(result, policy, operator=result.operator or None, as_of=settings.get("as_of"),
                           max_data_age=settings.get("max_data_age", Outputs.max_data_age))
-    _write(render_report(assessment, fmt), output)
+    if output:
+        _write(render_for(assessment, fmt, View()), output, key)
+    else:
+        echo(render_for(assessment, fmt, terminal_view()), nl=False)
+        if fmt == "table":  # the other formats carry the notes inside
+            echo_notes(result.notes)
     sys.exit(exit_code(assessment))
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, key: str | None = None) -> None:
     if output:
+        # Signed before anything is written: a key that cannot be used leaves no report behind.
+        signature = audit.sign(text.encode("utf-8"), key) if key else None
         write_atomic(output, text)
+        if signature is not None:
+            write_atomic(output + ".sig", signature.decode("ascii"))
     else:
         echo(text, nl=False)
 
 
 def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str | None, fmt: str,
-            output: str | None, stale: timedelta) -> None:
+            output: str | None, stale: timedelta, key: str | None) -> None:
     from camsweep.reports import sites
 
     if site is not None or scan:
@@ -132,5 +125,5 @@ def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str
     now = datetime.now(UTC)
     with open_store(db_path, read_only=True) as inv:
         rows = inv.rollup(stale, now)
-    _write(sites.render(rows, fmt, now, stale), output)
+    _write(sites.render(rows, fmt, now, stale), output, key)
     sys.exit(ExitCode.RESTRICTED if any(r.restricted for r in rows) else ExitCode.OK)

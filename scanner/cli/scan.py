@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from .. import runconfig
 from ..config import Outputs, ScanConfig, default_state_dir
 from ..errors import OutputError
 from ._finish import check_store, finish_and_exit, output_options
+from ._progress import ScanProgress
 from ._settings import given, options
 
 CREDENTIALS_HELP = """\b
@@ -28,35 +28,6 @@ maker page over HTTP (Digest; Basic only over HTTPS) on the hosts it covers,
 one login attempt each. Passwords are never logged or written anywhere."""
 
 
-class Progress:
-    """Counts on one stderr line, only when stderr is a terminal; nothing otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.shown = False
-
-    def __call__(self, kind: str, data: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        if kind == "phase" and data.get("name") == "discover":
-            self._show("discovering hosts ...")
-        elif kind == "phase" and data.get("name") == "hosts":
-            self._show(f"{data.get('total', 0)} host(s) answered; probing ...")
-        elif kind == "progress":
-            self._show(f"probed {data['probed']}/{data['total']} host(s), {data['devices']} device(s) found")
-        elif kind == "phase" and data.get("name") == "identify":
-            self.clear()
-
-    def _show(self, text: str) -> None:
-        sys.stderr.write("\r\x1b[K" + text)
-        sys.stderr.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
-            self.shown = False
 
 
 @click.command("scan", epilog=CREDENTIALS_HELP)
@@ -92,7 +63,8 @@ def command(ctx: click.Context, config_path: str | None, pcap_path: str | None, 
         if outputs.output:
             _check_writable(outputs.output)
         check_store(outputs)
-        result = analyse_capture(pcap_path, targets=params["targets"])
+        with ScanProgress.for_terminal() as progress:
+            result = analyse_capture(pcap_path, targets=params["targets"], on_event=progress)
         finish_and_exit(result, outputs)
 
     run_config = runconfig.load(config_path) if config_path else None
@@ -104,11 +76,9 @@ def command(ctx: click.Context, config_path: str | None, pcap_path: str | None, 
     check_store(outputs)
     lock = runconfig.RunLock(Path(outputs.state_dir or default_state_dir()) / "run.lock") if run_config else None
     with lock if lock is not None else contextlib.nullcontext():
-        progress = Progress(sys.stderr.isatty())
-        try:
+        # The display ends when run() returns: at the end, or within a second of Ctrl-C.
+        with ScanProgress.for_terminal(attended=run_config is None) as progress:
             result = run(checked, progress)
-        finally:
-            progress.clear()
         finish_and_exit(result, outputs)
 
 

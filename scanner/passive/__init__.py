@@ -14,13 +14,18 @@ import logging
 import os
 import socket
 import time
-from typing import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from .. import audit
 from ..errors import PrivilegeError, UsageError
 from ..models import ScanResult, utcnow
 from .capture import LINKTYPE_ETHERNET, open_capture
 from .decode import Defragmenter, decode
 from .signals import Analyser
+
+if TYPE_CHECKING:
+    from ..engine import EventHandler
 
 __all__ = ["analyse_capture", "listen", "Analyser"]
 
@@ -39,8 +44,12 @@ def _scope(targets: Iterable[str]) -> Callable[[str], bool] | None:
     return lambda ip: any(ipaddress.ip_address(ip) in n for n in nets)
 
 
-def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callable[[int], None] | None = None) -> ScanResult:
-    """Identify devices in a capture file. A truncated/corrupt tail gives a partial result."""
+def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHandler | None = None) -> ScanResult:
+    """Identify devices in a capture file. A truncated/corrupt tail gives a partial result.
+
+    ``on_event(kind, data)`` hears "phase" {"name": "read", "bytes": file size}, then every
+    10,000 packets "read" {"bytes", "packets", "hosts"} (so far), then "phase" {"name": "identify"}.
+    The result records the capture's file name and the audit trail (``audit.at_scan_time``)."""
     from ..verdicts import identify_result
 
     targets = tuple(targets)
@@ -49,23 +58,29 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     last_ts = 0.0
     defrag = Defragmenter()
     with open_capture(path) as capture:
+        if on_event:
+            on_event("phase", {"name": "read", "bytes": capture.size})
         for ts, linktype, frame in capture.frames():
             pkt = decode(linktype, frame, defrag)
             if pkt is not None:
                 analyser.feed(ts, pkt)
             last_ts = ts
-            if progress and capture.frames_read % 100_000 == 0:
-                progress(capture.frames_read)
+            if on_event and capture.frames_read % 10_000 == 0:
+                on_event("read", {"bytes": capture.fh.tell(), "packets": capture.frames_read,
+                                  "hosts": analyser.budget.hosts})
         problem, count = capture.problem, capture.frames_read
     analyser.flush(last_ts)
+    if on_event:
+        on_event("phase", {"name": "identify"})
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
     notes += capture.notes() + analyser.cut_notes() + defrag.notes() + analyser.budget.notes()
-    return identify_result(
+    result = identify_result(
         analyser.observations(), targets=targets or (path,), mode="pcap", started=started,
         partial=problem is not None, notes=tuple(notes), methods=("passive",),
     )
+    return replace(result, capture=path, **audit.at_scan_time())
 
 
 ETH_P_ALL = 0x0003
@@ -73,8 +88,11 @@ PACKET_OUTGOING = 4
 
 
 def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
-           stop: Callable[[], bool] | None = None) -> ScanResult:
+           stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
+
+    ``on_event(kind, data)`` hears "phase" {"name": "listen", "seconds": duration}, then about
+    twice a second "listen" {"elapsed", "packets", "hosts"}, then "phase" {"name": "identify"}.
 
     The socket is a receive-only AF_PACKET socket: it is never written to, and frames the host
     itself sends are skipped. Needs CAP_NET_RAW (root).
@@ -99,8 +117,14 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     try:
         sock.bind((interface, 0))
         sock.settimeout(0.5)
-        deadline = time.monotonic() + duration
-        while time.monotonic() < deadline and not (stop and stop()):
+        begun = time.monotonic()
+        deadline, tick = begun + duration, begun
+        if on_event:
+            on_event("phase", {"name": "listen", "seconds": duration})
+        while (now := time.monotonic()) < deadline and not (stop and stop()):
+            if on_event and now >= tick:
+                tick = now + 0.5
+                on_event("listen", {"elapsed": now - begun, "packets": analyser.packets, "hosts": analyser.budget.hosts})
             try:
                 frame, address = sock.recvfrom(65535)
             except socket.timeout:
@@ -114,13 +138,16 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         partial = True
     finally:
         sock.close()
+    if on_event:
+        on_event("phase", {"name": "identify"})
     analyser.flush(time.time())
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
     notes += analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
     notes += analyser.budget.notes()
-    return identify_result(
+    result = identify_result(
         analyser.observations(), targets=targets or (interface,), mode="listen", started=started,
         partial=partial, notes=tuple(notes), methods=("passive",),
     )
+    return replace(result, **audit.at_scan_time(interface=interface))

@@ -218,6 +218,11 @@ class Capture:
             self._refuse_linktypes([linktype])
         self.linktypes.add(linktype)
 
+    @property
+    def size(self) -> int:
+        """The file's size in bytes (what reading it all means, for progress)."""
+        return os.fstat(self.fh.fileno()).st_size
+
     def _refuse_linktypes(self, linktypes: list[int]) -> None:
         names = ", ".join(f"{n} ({v})" for v, n in SUPPORTED_LINKTYPES.items())
         which = f"link type {linktypes[0]}" if len(linktypes) == 1 else "link types " + ", ".join(map(str, linktypes))

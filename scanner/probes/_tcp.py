@@ -29,11 +29,21 @@ class Watchdog:
     """
 
     _active: weakref.WeakSet[Watchdog] = weakref.WeakSet()
+    _stopped = threading.Event()
+    """Set by ``stop_all``: a watchdog entered after it fires at once. A probe that looked at its
+    cancel flag just before Ctrl-C set it may start one more exchange after ``stop_all`` ran;
+    without this, that exchange would wait out its whole deadline. ``resume`` clears it when the
+    next scan starts."""
 
     @classmethod
     def stop_all(cls) -> None:
+        cls._stopped.set()  # first: a watchdog entered from now on fires on entry
         for dog in list(cls._active):
             dog._fire()
+
+    @classmethod
+    def resume(cls) -> None:
+        cls._stopped.clear()
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -59,6 +69,8 @@ class Watchdog:
     def __enter__(self) -> Watchdog:
         self._active.add(self)
         self._timer.start()
+        if self._stopped.is_set():
+            self._fire()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -39,10 +39,13 @@ def peer_certificate(ip: str, port: int, *, connect_timeout: float, read_timeout
     if sock is None:
         return None, None
     with Watchdog(total) as dog:
-        dog.watch(sock)
         sock.settimeout(min(read_timeout, total))
         try:
-            with _context().wrap_socket(sock, server_hostname=None) as tls:
+            # Wrapping takes the descriptor over from `sock`: the watchdog must hold the TLS
+            # socket, or neither its deadline nor Ctrl-C (Watchdog.stop_all) could end a handshake.
+            with _context().wrap_socket(sock, server_hostname=None, do_handshake_on_connect=False) as tls:
+                dog.watch(tls)
+                tls.do_handshake()
                 der = tls.getpeercert(binary_form=True)
         except (TimeoutError, ssl.SSLError, OSError, ValueError) as exc:
             sock.close()

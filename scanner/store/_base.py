@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .. import jsonio
 from ..errors import InputFileError, InventoryError, UsageError
 from ..models import IdentifiedDevice, ScanResult
+from ..targets import parse_target
 from ..types import RESTRICTED_MAKERS
 
 if TYPE_CHECKING:
@@ -90,6 +92,31 @@ class ScanSummary:
     device_count: int
     restricted_count: int
     site: str = ""
+    operator: str = ""
+    interface: str = ""
+    """The interface the scan ran from or ``listen`` heard ("" for a capture file)."""
+    capture: str = ""
+    """The capture file of a ``scan --pcap`` result."""
+    scope: tuple[str, ...] = ()
+    """The networks an active scan covered ("" in scans stored before it was recorded)."""
+
+    def reached(self, ip: str | None) -> bool:
+        """Whether this scan looked for ``ip`` for sure: an active scan whose networks (else,
+        stored before they were recorded, its targets; host names unresolved) hold it. A passive
+        result reaches nothing for sure: a device it did not hear may have been silent."""
+        if self.mode != "scan":
+            return False
+        try:
+            address = ipaddress.ip_address(ip or "")
+        except ValueError:
+            return False
+        for spec in self.scope or self.targets:
+            try:
+                if any(address in net for net in parse_target(spec, resolve=lambda name: [])):
+                    return True
+            except UsageError:
+                continue
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +135,7 @@ class Sighting:
 @dataclass(frozen=True, slots=True)
 class Change:
     identity: str
-    what: str  # "new", "gone" or "changed"
+    what: str  # "new", "gone", "not rescanned" or "changed"
     before: Sighting | None
     after: Sighting | None
     details: tuple[str, ...] = ()
@@ -163,6 +190,14 @@ def _text(value: Any) -> Any:
 
 _TEXT_OR_NULL = (str, type(None))
 _SQL_TYPES = {bytes: "a blob", str: "text", int: "an integer", float: "a real", type(None): "null"}
+
+
+def _texts(text: str, name: str) -> tuple[str, ...]:
+    """A column holding a JSON list of strings; ValueError when it is not one."""
+    value = jsonio.loads(text)
+    if not (isinstance(value, list) and all(isinstance(t, str) for t in value)):
+        raise ValueError(f"{name} is not a list of strings")
+    return tuple(value)
 
 
 def _typed(row: Sequence[Any], *kinds: Any) -> Sequence[Any]:
@@ -365,9 +400,12 @@ class Store:
                 return int(known[0][0])
             scan_id = int(self._run(
                 "INSERT INTO scans (site, started, finished, mode, partial, targets, device_count,"
-                " restricted_count, policy, digest, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " restricted_count, policy, digest, operator, interface, capture, scope, result)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (site, result.started, result.finished, result.mode, result.partial,
-                 jsonio.dumps(list(result.targets)), len(items), restricted_count, policy, digest, text),
+                 jsonio.dumps(list(result.targets)), len(items), restricted_count, policy, digest,
+                 _text(result.operator), _text(result.interface), _text(result.capture),
+                 jsonio.dumps(list(result.scope)), text),
             )[0][0])
             self._run_many(
                 "INSERT INTO devices (site, identity, first_scan, last_scan) VALUES (?, ?, ?, ?)"
@@ -432,20 +470,25 @@ class Store:
         """Stored scans, oldest first: of ``site``, or of every site (None)."""
         where, params = ("WHERE site = ?", (site,)) if site is not None else ("", ())
         rows = self._rows(
-            "SELECT id, started, finished, mode, partial, targets, device_count, restricted_count, site"
-            f" FROM scans {where} ORDER BY id", params
+            "SELECT id, started, finished, mode, partial, targets, device_count, restricted_count, site,"
+            f" operator, interface, capture, scope FROM scans {where} ORDER BY id", params
         )
         out = []
         for row in rows:
             try:
-                r = _typed(row, int, str, str, str, int, str, int, int, str)
-                targets = jsonio.loads(r[5])
-                if not (isinstance(targets, list) and all(isinstance(t, str) for t in targets)):
-                    raise ValueError("targets is not a list of strings")
+                r = _typed(row, int, str, str, str, int, str, int, int, str, str, str, str, str)
+                targets, scope = _texts(r[5], "targets"), _texts(r[12], "scope")
             except ValueError as exc:
                 raise self._read_error(f"scan {row[0]!r}: {exc}") from None
-            out.append(ScanSummary(r[0], r[1], r[2], r[3], bool(r[4]), tuple(targets), r[6], r[7], r[8]))
+            out.append(ScanSummary(r[0], r[1], r[2], r[3], bool(r[4]), targets, r[6], r[7], r[8], r[9], r[10],
+                                   r[11], scope))
         return out
+
+    def summary(self, scan_id: int) -> ScanSummary:
+        found = [s for s in self.scans(self.site_of(scan_id)) if s.id == scan_id]
+        if not found:
+            raise InventoryError(f"no scan {scan_id} in {self.where}")
+        return found[0]
 
     def resolve(self, ref: str | int | None, offset: int = 0, site: str | None = None) -> int:
         """A scan id from a user reference: a number, ``last``/None (newest), ``last~N``; ``last``
@@ -500,18 +543,22 @@ class Store:
         return out
 
     def diff(self, old: int, new: int) -> list[Change]:
-        """New, gone and changed devices between two scans of one site."""
+        """New, gone and changed devices between two scans of one site. A device the newer scan
+        did not look for (its address outside that scan's networks, or the newer scan passive) is
+        "not rescanned", not "gone": only an active scan of its address can say it is not there."""
         if self.site_of(old) != self.site_of(new):
             raise InventoryError(
                 f"scan {old} is of site {jsonio.quote(self.site_of(old))} and scan {new} of site "
                 f"{jsonio.quote(self.site_of(new))}: a diff compares two scans of one site"
             )
         before, after = self.sightings(old), self.sightings(new)
+        newer = self.summary(new)
         changes: list[Change] = []
         for identity in sorted(after.keys() - before.keys()):
             changes.append(Change(identity, "new", None, after[identity]))
         for identity in sorted(before.keys() - after.keys()):
-            changes.append(Change(identity, "gone", before[identity], None))
+            what = "gone" if newer.reached(before[identity].ip) else "not rescanned"
+            changes.append(Change(identity, what, before[identity], None))
         for identity in sorted(before.keys() & after.keys()):
             details = tuple(_differences(before[identity], after[identity]))
             if details:
