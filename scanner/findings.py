@@ -152,6 +152,7 @@ class Evidence:
     probe: str
     maker: str | None
     brand: str | None
+    port: int | None = None
 
     @classmethod
     def from_hit(cls, hit: RuleHit) -> Evidence:
@@ -163,6 +164,7 @@ class Evidence:
             probe=hit.probe,
             maker=hit.maker.value if hit.maker else None,
             brand=hit.brand,
+            port=hit.port,
         )
 
     def short(self, limit: int = 60) -> str:
@@ -176,6 +178,7 @@ class Evidence:
             "field": self.field,
             "value": self.value,
             "probe": self.probe,
+            "port": self.port,
             "maker": self.maker,
             "brand": self.brand,
         }

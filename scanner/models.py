@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
+import uuid
 from dataclasses import dataclass, field as _field
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -320,6 +321,8 @@ class RuleHit:
     brand: str | None = None
     extracted: Mapping[str, str] = _field(default_factory=dict)
     description: str = ""
+    port: int | None = None
+    """The port of the observation the value came from (None for MAC, port-set and derived hits)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -328,6 +331,7 @@ class RuleHit:
             "field": self.field,
             "value": self.value,
             "probe": self.probe,
+            "port": self.port,
             "seen_at": self.seen_at.isoformat(),
             "tier": self.tier.value,
             "certainty": self.certainty,
@@ -353,6 +357,7 @@ class RuleHit:
             brand=r.opt_text("brand"),
             extracted=r.text_map("extracted"),
             description=r.text("description", ""),
+            port=r.opt_integer("port", 0, 65535),
         )
 
 
@@ -449,10 +454,14 @@ class ScanResult:
     mode: str = "scan"
     operator: str = ""
     """Who ran it (login name@host), for the audit manifest."""
+    scan_id: str = _field(default_factory=lambda: str(uuid.uuid4()))
+    """A UUID naming this scan wherever it goes (exports, copies, other inventories); a saved scan
+    from before it existed gets one derived from its times and mode, the same on every read."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
+            "scan_id": self.scan_id,
             "mode": self.mode,
             "operator": self.operator,
             "started": self.started.isoformat(),
@@ -477,18 +486,28 @@ class ScanResult:
             raise SchemaVersionError(
                 f"scan result has schema_version {quote(version)}; this camsweep reads {SCHEMA_VERSION}"
             )
+        started, finished, mode = r.moment("started"), r.moment("finished"), r.text("mode", "scan")
+        derived = str(uuid.uuid5(uuid.NAMESPACE_URL, f"camsweep:{started.isoformat()}/{finished.isoformat()}/{mode}"))
         return cls(
-            started=r.moment("started"),
-            finished=r.moment("finished"),
+            started=started,
+            finished=finished,
             devices=tuple(IdentifiedDevice.from_dict(d) for d in r.children("devices")),
             targets=r.texts("targets"),
             methods=r.texts("methods"),
             partial=r.flag("partial", False),
             notes=r.texts("notes"),
             data_versions=r.text_map("data_versions"),
-            mode=r.text("mode", "scan"),
+            mode=mode,
             operator=r.text("operator", ""),
+            scan_id=r.converted("scan_id", _uuid, "a UUID") or derived,
         )
+
+
+def _uuid(text: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(text or ""))
+    except ValueError:
+        return None
 
 
 def _reader(data: "Mapping[str, Any] | Reader") -> Reader:
