@@ -5,7 +5,10 @@ Two families:
 * ``render(result, fmt)`` -- a ScanResult alone (``camsweep identify``): ``table``, ``json``.
 * ``render_report(assessment, fmt)`` -- a scan judged against the restrictions data and a policy
   (``camsweep report``): ``table`` (remediation list), ``json`` (scan + findings + data versions),
-  ``csv`` (remediation list, spreadsheet-safe), ``html`` (single self-contained file).
+  ``csv`` (every device, spreadsheet-safe), ``jsonl`` (one JSON object per device),
+  ``cyclonedx`` (CycloneDX 1.6 hardware BOM), ``html`` (single self-contained file).
+
+The JSON documents follow the schemas shipped in ``camsweep/schemas/`` (``camsweep.schemas``).
 
 Writing a rendered report to a file goes through :func:`write_atomic`.
 """
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from camsweep.findings import Assessment
 from camsweep.models import ScanResult
 
-from . import csv_doc, html_doc, json_doc, remediation, table
+from . import csv_doc, cyclonedx_doc, html_doc, json_doc, jsonl_doc, remediation, table
 from .output import write_atomic
 
 RENDERERS: dict[str, Callable[[ScanResult], str]] = {
@@ -29,6 +32,8 @@ REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
     "table": remediation.render,
     "json": json_doc.render_report,
     "csv": csv_doc.render,
+    "jsonl": jsonl_doc.render,
+    "cyclonedx": cyclonedx_doc.render,
     "html": html_doc.render,
 }
 

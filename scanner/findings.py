@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from .models import (
@@ -290,6 +290,13 @@ class Assessment:
     """Who ran the scan/report (for the manifest); set by the CLI."""
     instruments: tuple[Instrument, ...] = ()
     """The instruments some finding refers to (full text, dates and citations for the reports)."""
+    seen: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    """First and last time each device (by finding key) was seen in the inventory, set by the CLI
+    from the stored scans; a device it does not know was seen only in this scan (``seen_span``)."""
+
+    def seen_span(self, finding: Finding) -> tuple[datetime, datetime]:
+        """When ``finding``'s device was first and last seen (this scan's start when not known)."""
+        return self.seen.get(finding.key) or (self.result.started, self.result.started)
 
     def _with(self, *statuses: Status) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status in statuses)
@@ -319,6 +326,7 @@ class Assessment:
             "manual_check": len(self.manual_checks),
             "clear": len(self.clear),
             "kev_affected": sum(1 for f in self.findings if f.kev_affected),
+            "kev_possible": sum(1 for f in self.findings if f.kev and not f.kev_affected),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -346,6 +347,31 @@ class Inventory:
             if details:
                 changes.append(Change(identity, "changed", before[identity], after[identity], details))
         return changes
+
+    def seen(self, result: ScanResult) -> dict[str, tuple[datetime, datetime]]:
+        """When each of ``result``'s devices (by device key) was first and last seen: the start
+        of the earliest and the latest stored scan with a sighting of its identity, and of
+        ``result`` itself, stored or not yet (a scan's report is written before it is stored)."""
+        keys: dict[str, list[str]] = {}
+        for item in result.devices:
+            keys.setdefault(identity_of(item), []).append(item.device.key)
+        spans = {identity: [result.started, result.started] for identity in keys}
+        # Grouped in SQL (one row per known device, not per sighting); start times are stored as
+        # UTC ISO strings, which sort as the times do.
+        rows = self._rows(
+            "SELECT d.identity, MIN(sc.started), MAX(sc.started) FROM sightings s"
+            " JOIN devices d ON d.id = s.device_id JOIN scans sc ON sc.id = s.scan_id GROUP BY d.identity"
+        )
+        for row in rows:
+            span = spans.get(row[0]) if isinstance(row[0], str) else None
+            if span is None:
+                continue
+            try:
+                first, last = (datetime.fromisoformat(t) for t in _typed(row, str, str, str)[1:])
+            except (ValueError, TypeError) as exc:  # not a time; a time without its UTC offset
+                raise self.damaged(f"a scan's start time: {exc}") from None
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+        return {key: (span[0], span[1]) for identity, span in spans.items() for key in keys[identity]}
 
     def new_restricted(self, scan_id: int) -> list[Sighting]:
         """Restricted devices in ``scan_id`` that no earlier scan had seen."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +66,19 @@ def exit_code(assessment: Assessment) -> int:
 
 def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
     """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``."""
+    return load_scan_seen(ref, db_path)[0]
+
+
+def load_scan_seen(ref: str | None, db_path: str | None) -> tuple[ScanResult, dict[str, tuple[datetime, datetime]]]:
+    """``load_scan``, and when each device was first and last seen: from the inventory for a stored
+    scan, nothing for a file (its devices were seen only in it, as far as the report can tell)."""
     if ref == "-" or (ref is not None and Path(ref).exists()):
-        return read_scan(ref)
+        return read_scan(ref), {}
     if ref is not None and (ref.endswith(".json") or "/" in ref):
-        return read_scan(ref)  # a path that does not exist: read_scan names the problem
+        return read_scan(ref), {}  # a path that does not exist: read_scan names the problem
     with Inventory(db_path) as inv:
-        return inv.load(inv.resolve(ref or "last"))
+        result = inv.load(inv.resolve(ref or "last"))
+        return result, inv.seen(result)
 
 
 @click.command("report")
@@ -80,7 +89,8 @@ def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy from a config file's [policy] names (--policy wins).")
 @options(Outputs, ["fmt", "output"],
-         fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
+         fmt={"help": "table (terminal), json (scan + findings + data versions), csv (every device), "
+                     "jsonl (one JSON object per device), cyclonedx (CycloneDX 1.6 hardware BOM), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--operator", default=None, help="Name recorded in the report manifest (default: the login name).")
 def command(scan: str | None, db_path: str | None, policy: str | None, config_path: str | None, fmt: str,
@@ -92,14 +102,14 @@ def command(scan: str | None, db_path: str | None, policy: str | None, config_pa
     """
     if policy is None and config_path:
         policy = runconfig.load(config_path).outputs.get("policy")
-    result = load_scan(scan, db_path)
+    result, seen = load_scan_seen(scan, db_path)
     who = operator
     if who is None:
         try:
             who = getpass.getuser()
         except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
             who = None
-    assessment = evaluate(result, policy, operator=who)
+    assessment = replace(evaluate(result, policy, operator=who), seen=seen)
     text = render_report(assessment, fmt)
     if output:
         write_atomic(output, text)
