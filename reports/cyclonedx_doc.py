@@ -53,9 +53,7 @@ def render(assessment: Assessment) -> str:
     result = assessment.result
     bom = Bom(serial_number=uuid.UUID(result.scan_id))
     bom.metadata.timestamp = result.started
-    bom.metadata.component = Component(
-        type=ComponentType.APPLICATION, name="camsweep", version=__version__, bom_ref="camsweep"
-    )
+    bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION, name="camsweep", version=__version__))
     scan_properties = [
         ("scan_id", result.scan_id), ("site", site(assessment)), ("operator", assessment.operator or ""),
         ("mode", result.mode), ("policy", ",".join(assessment.policies)),

@@ -61,7 +61,7 @@ def _ip_sort(ip: str) -> str:
         addr = ipaddress.ip_address(ip)
     except ValueError:
         return "9" + ip
-    return f"{addr.version}{int(addr):039d}"
+    return f"{addr.version}{int(addr):0{10 if addr.version == 4 else 39}d}"  # the version first: v4 before v6
 
 
 # --------------------------------------------------------------------------- charts
@@ -151,7 +151,7 @@ def anchor(instrument_id: str) -> str:
 
 
 def _instrument_links(matches: Iterable[Any]) -> str:
-    return " ".join(f'<a class="inst" href="#{anchor(m.id)}">{e(m.label)}</a>' for m in matches)
+    return " ".join(f'<a href="#{anchor(m.id)}">{e(m.label)}</a>' for m in matches)
 
 
 def _hits(f: Finding) -> str:
@@ -413,7 +413,7 @@ tr.more>td{background:#fafbfc;padding:6px 12px 10px 34px}tr.more p{margin:4px 0}
 .prio{display:inline-block;min-width:1.6em;text-align:center;border-radius:3px;color:#fff;background:#90a4ae;font-weight:600}
 .prio.p1{background:#b71c1c}.prio.p2{background:#e65100}.prio.p3{background:#f9a825;color:#000}.prio.p4{background:#546e7a}
 .s-restricted{color:#b71c1c;font-weight:600}.s-manual-check{color:#8a6d00;font-weight:600}.s-clear{color:#2e7d32}
-a.inst{display:inline-block;background:#eceff1;border-radius:3px;padding:0 4px;margin:1px;color:inherit;text-decoration:none;white-space:nowrap}
+#devices a{display:inline-block;background:#eceff1;border-radius:3px;padding:0 4px;margin:1px;color:inherit;text-decoration:none;white-space:nowrap}
 .overdue{color:#fff;background:#b71c1c;border-radius:3px;padding:0 4px;font-size:11px}
 table.hits{display:block;overflow-x:auto;width:auto;max-width:100%}table.hits td.val{font-family:ui-monospace,monospace;word-break:break-all;max-width:420px}
 ul.cites{margin:0;padding-left:16px}
