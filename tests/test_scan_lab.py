@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.schema_check import report_json, scan_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
@@ -79,7 +80,7 @@ def lab_scan(lab: Any) -> dict[str, Any]:
         )
         saved = (directory / "state" / "last-scan.json").read_text() if done.returncode in (0, 3) else ""
     assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
-    return {"lab": lab, "result": json.loads(done.stdout)["scan"], "stdout": done.stdout, "stderr": done.stderr,
+    return {"lab": lab, "result": report_json(done.stdout)["scan"], "stdout": done.stdout, "stderr": done.stderr,
             "saved": saved, "secrets": secrets}
 
 
@@ -167,7 +168,7 @@ def test_onvif_credentials_are_used_and_never_shown(lab_scan: dict[str, Any]) ->
 
 
 def test_saved_state_matches_the_printed_result(lab_scan: dict[str, Any]) -> None:
-    assert json.loads(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
+    assert scan_json(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
 
 
 def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_table(lab: Any) -> None:
@@ -178,7 +179,7 @@ def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_tab
             cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
         )
     assert done.returncode in (0, 3), done.stderr
-    result = json.loads(done.stdout)["scan"]
+    result = report_json(done.stdout)["scan"]
     assert "arp" not in result["methods"]
     assert any("arp skipped" in note and "neighbour table" in note for note in result["notes"])
     found = _by_ip(result)
