@@ -27,7 +27,9 @@ from typing import Any
 import jsonschema
 
 from camsweep.errors import DataFileError
-from camsweep.models import DeviceType, Manufacturer, Tier
+from camsweep.types import DeviceType, Manufacturer, Tier
+
+from ._paths import path_problem
 
 log = logging.getLogger("camsweep")
 
@@ -99,6 +101,8 @@ RULE_FILE_SCHEMA: dict[str, Any] = {
                     "source": {"type": "string", "minLength": 3},
                     "examples": {"type": "array", "minItems": 1, "items": _EXAMPLE_SCHEMA},
                     "counter_examples": {"type": "array", "items": _COUNTER_SCHEMA},
+                    "confirm_paths": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
+                    "login_path": {"type": "string"},
                 },
             },
         },
@@ -230,6 +234,10 @@ class Rule:
     device_type: DeviceType | None = None
     examples: tuple[Example, ...] = ()
     counter_examples: tuple[Example, ...] = ()
+    confirm_paths: tuple[str, ...] = ()
+    """Read-only pages the HTTP probe asks (one GET each) once this rule matched one of its replies."""
+    login_path: str | None = None
+    """The one page read with the user's credentials (``--credentials``) once this rule matched."""
 
     @property
     def field(self) -> str:
@@ -261,11 +269,8 @@ class Maker:
 
     @property
     def manufacturer(self) -> Manufacturer:
-        """The verdict enum: hikvision/dahua by name, every other maker is ``other``."""
-        try:
-            return Manufacturer(self.id) if self.id in ("hikvision", "dahua") else Manufacturer.OTHER
-        except ValueError:  # pragma: no cover - guarded by the condition
-            return Manufacturer.OTHER
+        """The verdict enum: a restricted maker by its id, every other maker is ``other``."""
+        return Manufacturer.of(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,11 +476,18 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
                     raise DataFileError(str(path), f"example expects {key!r} but the pattern has no such group",
                                         entry=rule_id)
         counters = tuple(Example(ex["value"], ex["source"]) for ex in item.get("counter_examples", ()))
+        fields = _as_tuple(item.get("matches", data["matches"]))
+        pages = tuple(item.get("confirm_paths", ()))
+        for page in (*pages, *([item["login_path"]] if "login_path" in item else [])):
+            why = path_problem(page) or (None if any(f.startswith("http.") for f in fields)
+                                         else "named by a rule on no http.* field (only the HTTP probe asks pages)")
+            if why:
+                raise DataFileError(str(path), f"page {page!r} {why}", entry=rule_id)
         rules.append(
             Rule(
                 id=rule_id,
                 file=path.name,
-                fields=_as_tuple(item.get("matches", data["matches"])),
+                fields=fields,
                 pattern=pattern,
                 tier=Tier(item["tier"]),
                 certainty=float(item["certainty"]),
@@ -486,6 +498,8 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
                 device_type=DeviceType(item["device_type"]) if "device_type" in item else None,
                 examples=examples,
                 counter_examples=counters,
+                confirm_paths=pages,
+                login_path=item.get("login_path"),
             )
         )
     return rules

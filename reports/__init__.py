@@ -10,7 +10,10 @@ Two families:
 
 The JSON documents follow the schemas shipped in ``camsweep/schemas/`` (``camsweep.schemas``).
 
-Writing a rendered report to a file goes through :func:`write_atomic`.
+The commands that look into stored results have renderers of the same kind (records in, text out):
+``explain.RENDERERS`` (one device's evidence), ``history.HISTORY_RENDERERS`` and
+``history.DIFF_RENDERERS`` (the inventory's scans and the changes between two). Writing a rendered
+report to a file is the library's job (``camsweep.savedscan.write_atomic``).
 """
 
 from __future__ import annotations
@@ -19,15 +22,17 @@ from collections.abc import Callable
 
 from camsweep.findings import Assessment
 from camsweep.models import ScanResult
+from camsweep.types import REPORT_FORMATS
 
 from . import csv_doc, cyclonedx_doc, html_doc, json_doc, jsonl_doc, remediation, table
-from .output import write_atomic
 
 RENDERERS: dict[str, Callable[[ScanResult], str]] = {
     "table": table.render,
     "json": json_doc.render,
 }
 
+# One renderer per format of camsweep.types.REPORT_FORMATS (the settings offer those; a test
+# checks both lists are the same).
 REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
     "table": remediation.render,
     "json": json_doc.render_report,
@@ -36,8 +41,6 @@ REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
     "cyclonedx": cyclonedx_doc.render,
     "html": html_doc.render,
 }
-
-REPORT_FORMATS = tuple(REPORT_RENDERERS)
 
 
 def render(result: ScanResult, fmt: str) -> str:
@@ -48,4 +51,4 @@ def render_report(assessment: Assessment, fmt: str) -> str:
     return REPORT_RENDERERS[fmt](assessment)
 
 
-__all__ = ["RENDERERS", "REPORT_FORMATS", "REPORT_RENDERERS", "render", "render_report", "write_atomic"]
+__all__ = ["RENDERERS", "REPORT_FORMATS", "REPORT_RENDERERS", "render", "render_report"]

@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Iterator
 
 from camsweep import __version__
-from camsweep.findings import MAKER_NAMES, Assessment, Finding
+from camsweep.findings import Assessment, Finding
+from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .records import site
 
@@ -23,7 +24,7 @@ PREFIX = "camsweep:"
 
 def _pairs(assessment: Assessment, finding: Finding) -> Iterator[tuple[str, str]]:
     first, last = assessment.seen_span(finding)
-    yield "manufacturer", MAKER_NAMES.get(finding.maker, finding.maker)
+    yield "manufacturer", RESTRICTED_MAKER_NAMES.get(finding.maker, finding.maker)
     yield "brand", finding.brand or ""
     yield "model", finding.model or ""
     yield "firmware", finding.firmware or ""
@@ -64,7 +65,7 @@ def render(assessment: Assessment) -> str:
     for finding in assessment.findings:
         loc = finding.location
         name = finding.model or f"{finding.device_type} at {loc.ip or loc.mac or finding.key}"
-        maker = MAKER_NAMES.get(finding.maker)
+        maker = RESTRICTED_MAKER_NAMES.get(finding.maker)
         bom.components.add(
             Component(
                 type=ComponentType.DEVICE,

@@ -32,7 +32,8 @@ from datetime import datetime
 from typing import Any
 
 from camsweep import __version__
-from camsweep.findings import MAKER_NAMES, PURPOSES, Assessment, Finding, Status
+from camsweep.findings import PURPOSES, Assessment, Finding, Status
+from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .records import distinct_evidence
 from .text import clean
@@ -43,7 +44,8 @@ STATUS_LABELS = {
     Status.MANUAL_CHECK: "needs a manual check",
     Status.CLEAR: "clear",
 }
-MAKER_COLOURS = {"hikvision": "#c62828", "dahua": "#ef6c00"}
+# Chart colours of the restricted makers, given in the order restrictions.toml lists them.
+MAKER_PALETTE = ("#c62828", "#ef6c00", "#ad1457", "#6a1b9a")
 OTHER_COLOUR = "#607d8b"
 
 
@@ -273,8 +275,8 @@ def _summary(assessment: Assessment) -> str:
 
 def _charts(assessment: Assessment) -> str:
     findings = assessment.findings
-    makers = _counts(MAKER_NAMES.get(f.maker, f.maker) for f in findings)
-    colours = {MAKER_NAMES[k]: v for k, v in MAKER_COLOURS.items()}
+    makers = _counts(RESTRICTED_MAKER_NAMES.get(f.maker, f.maker) for f in findings)
+    colours = {name: MAKER_PALETTE[i % len(MAKER_PALETTE)] for i, name in enumerate(RESTRICTED_MAKER_NAMES.values())}
     brands = _counts(f.brand or "(none)" for f in findings)
     types = _counts(f.device_type for f in findings)
     return (

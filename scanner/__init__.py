@@ -11,7 +11,9 @@ The library is usable on its own; the ``camsweep`` CLI is a thin layer over it::
     offline = identify_result(load_observations(["hosts.jsonl"]))   # short form, no network
     passive = analyse_capture("site.pcapng")                        # a capture, no network
 
-Heavy parts (the engine, scapy, zeroconf) are imported only when first used.
+Heavy parts (the engine, scapy, zeroconf) are imported only when first used, and so are the data
+types: ``camsweep.types`` reads the restricted makers from the restrictions data, and the CLI must
+be running (to report a broken data file as one line) before that happens.
 """
 
 from __future__ import annotations
@@ -31,21 +33,20 @@ from .errors import (
     SchemaVersionError,
     UsageError,
 )
-from .models import (
-    SCHEMA_VERSION,
-    ArtefactKind,
-    Device,
-    DeviceType,
-    IdentifiedDevice,
-    Manufacturer,
-    Observation,
-    RuleHit,
-    ScanResult,
-    Tier,
-    Verdict,
-)
 
+# name: (module, attribute), imported on first use
 _LAZY = {
+    "SCHEMA_VERSION": ("camsweep.models", "SCHEMA_VERSION"),
+    "ArtefactKind": ("camsweep.types", "ArtefactKind"),
+    "Device": ("camsweep.models", "Device"),
+    "DeviceType": ("camsweep.types", "DeviceType"),
+    "IdentifiedDevice": ("camsweep.models", "IdentifiedDevice"),
+    "Manufacturer": ("camsweep.types", "Manufacturer"),
+    "Observation": ("camsweep.models", "Observation"),
+    "RuleHit": ("camsweep.models", "RuleHit"),
+    "ScanResult": ("camsweep.models", "ScanResult"),
+    "Tier": ("camsweep.types", "Tier"),
+    "Verdict": ("camsweep.models", "Verdict"),
     "scan": ("camsweep.engine", "scan"),
     "ScanConfig": ("camsweep.config", "ScanConfig"),
     "Credential": ("camsweep.config", "Credential"),

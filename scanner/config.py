@@ -25,6 +25,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import UsageError
 from .targets import MAX_HOSTS
+from .types import REPORT_FORMATS
 
 
 def default_state_dir() -> Path:
@@ -232,12 +233,6 @@ def _read_credentials(path: str) -> Any:
     return load(path)
 
 
-def _report_formats() -> tuple[str, ...]:
-    from camsweep.reports import REPORT_FORMATS  # the renderers say which formats exist
-
-    return REPORT_FORMATS
-
-
 def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | None:
     """Policy names as the command line gives them (comma-separated) or a config file (a list)."""
     return raw if isinstance(raw, str) else (",".join(str(name) for name in raw) or None)
@@ -255,10 +250,9 @@ def _parse_reports(raw: list[Any], relative_to: Path | None) -> tuple[tuple[str,
 
 
 def _valid_reports(reports: tuple[tuple[str, str], ...]) -> str | None:
-    formats = _report_formats()
     for n, (fmt, _) in enumerate(reports, 1):
-        if fmt not in formats:
-            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(formats)})"
+        if fmt not in REPORT_FORMATS:
+            return f"entry {n}: unknown format {fmt!r} (valid: {', '.join(REPORT_FORMATS)})"
     return None
 
 
@@ -340,7 +334,7 @@ class Outputs:
     fmt: str = setting(
         "table", "table (devices + remediation list), json (full evidence + findings), csv (every "
                  "device), jsonl (one JSON object per device), cyclonedx (CycloneDX 1.6 hardware BOM), "
-                 "html (single-file report).", cli="--format", choices=_report_formats)
+                 "html (single-file report).", cli="--format", choices=REPORT_FORMATS)
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
     db_path: str | None = setting(

@@ -26,7 +26,7 @@ from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
 from .probes import MODULES, REGISTRY, HostInfo, Probe, ProbeContext
-from .probes._tcp import Watchdog
+from .probes._tcp import HostSlots, Watchdog
 from .targets import Targets, expand
 
 log = logging.getLogger("camsweep")
@@ -250,13 +250,14 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     collector = _Collector(checked.targets)
     cancelled = threading.Event()
     limiter = RateLimiter(cfg.rate)
+    connections = HostSlots()  # like the rate limiter: one per scan, shared by every probe context
     probes = [registry[name](cfg) for name in checked.probes]
     partial = False
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
     try:
         notify("phase", {"name": "discover"})
         clock = time.monotonic()
-        notes += _discover(probes, collector, cancelled, limiter, cfg, checked.targets.count)
+        notes += _discover(probes, collector, cancelled, limiter, connections, cfg, checked.targets.count)
         _neighbours(collector, checked)
         hosts = live_hosts(collector.snapshot())
         for probe in probes:
@@ -268,7 +269,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         log.info("discovery: %d live host(s) in %.1f s", len(hosts), time.monotonic() - clock)
         notify("phase", {"name": "hosts", "total": len(hosts)})
         clock = time.monotonic()
-        notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, cfg, notify)
+        notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, connections, cfg, notify)
         log.info("per-host probes: %.1f s", time.monotonic() - clock)
     except KeyboardInterrupt:
         partial = True
@@ -308,11 +309,11 @@ def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.F
 
 
 def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
-              cfg: ScanConfig, count: int) -> list[str]:
+              connections: HostSlots, cfg: ScanConfig, count: int) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait)
+                       wait_rate=limiter.wait, connections=connections)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
     cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")
@@ -354,7 +355,7 @@ def _guarded(name: str, step: Callable[..., None], *args: Any) -> str | None:
 
 
 def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Collector,
-                 cancelled: threading.Event, limiter: RateLimiter, cfg: ScanConfig,
+                 cancelled: threading.Event, limiter: RateLimiter, connections: HostSlots, cfg: ScanConfig,
                  notify: EventHandler) -> list[str]:
     notes: list[str] = []
     if not hosts:
@@ -386,7 +387,7 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
         nonlocal probed
         event = host_events[host.ip]
         ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=event, in_scope=collector.in_scope,
-                           wait_rate=limiter.wait)
+                           wait_rate=limiter.wait, connections=connections)
         deadline = time.monotonic() + cfg.host_timeout
         try:
             for probe in first:

@@ -39,8 +39,7 @@ from .models import (
 )
 from .policy import Selection
 from .restrictions import Instrument, KevMatch, KevState, RestrictionsData, kev_matches, verified_label
-
-MAKER_NAMES = {"hikvision": "Hikvision", "dahua": "Dahua"}
+from .types import RESTRICTED_MAKER_NAMES
 
 PURPOSES = (
     "public safety, security of government facilities, physical security surveillance of critical "
@@ -223,7 +222,7 @@ class Finding:
 
     @property
     def maker_label(self) -> str:
-        return MAKER_NAMES.get(self.maker, self.maker)
+        return RESTRICTED_MAKER_NAMES.get(self.maker, self.maker)
 
     @property
     def brand_vs_maker(self) -> str:
@@ -231,7 +230,7 @@ class Finding:
         maker = self.maker_label
         if not self.brand or self.brand.casefold() == maker.casefold():
             return maker
-        if self.maker not in MAKER_NAMES:
+        if self.maker not in RESTRICTED_MAKER_NAMES:
             return f"{self.brand} (maker {maker})"
         return f"{self.brand} (made by {maker}, OEM)" if self.oem_unit else f"{self.brand} ({maker})"
 
@@ -391,17 +390,17 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
         if maker_hits and all(h.tier in (Tier.NETWORK, Tier.WEAK) for h in maker_hits):
             reasons.append(
                 f"only {'/'.join(sorted({h.tier.value for h in maker_hits}))}-tier evidence "
-                f"(e.g. the MAC OUI) points to {MAKER_NAMES[maker]}: NIC vendors and OEMs share OUIs"
+                f"(e.g. the MAC OUI) points to {RESTRICTED_MAKER_NAMES[maker]}: NIC vendors and OEMs share OUIs"
             )
         elif not maker_hits and not verdict.hits:
-            reasons.append(f"no rule hit backs the {MAKER_NAMES[maker]} verdict")
+            reasons.append(f"no rule hit backs the {RESTRICTED_MAKER_NAMES[maker]} verdict")
         return reasons, maker
     # Not a Hikvision/Dahua verdict: does anything still point there?
-    pointing: list[str] = sorted({h.maker.value for h in verdict.hits if h.maker and h.maker.value in MAKER_NAMES})
+    pointing: list[str] = sorted({h.maker.value for h in verdict.hits if h.maker and h.maker.restricted})
     if pointing:
         ids = ", ".join(sorted({h.rule_id for h in verdict.hits if h.maker and h.maker.value in pointing}))
         reasons.append(
-            f"evidence for {'/'.join(MAKER_NAMES[m] for m in pointing)} ({ids}) but the verdict is "
+            f"evidence for {'/'.join(RESTRICTED_MAKER_NAMES[m] for m in pointing)} ({ids}) but the verdict is "
             f"{verdict.manufacturer.value}"
         )
     if verdict.conflicts and pointing:
@@ -409,7 +408,7 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
     behind = data.makers_behind_brand(verdict.brand)
     if behind and (verdict.manufacturer is Manufacturer.UNKNOWN or _uncertain_level(verdict)):
         reasons.append(
-            f"brand {verdict.brand!r} is known to sell {'/'.join(MAKER_NAMES[m] for m in behind)}-made "
+            f"brand {verdict.brand!r} is known to sell {'/'.join(RESTRICTED_MAKER_NAMES[m] for m in behind)}-made "
             "products, and no firmware evidence settled who made this unit"
         )
         pointing = pointing or list(behind)
@@ -417,7 +416,7 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
 
 
 def _instrument_why(instrument: Instrument, maker: str, brand: str | None, oem_unit: bool, how: str) -> str:
-    name = MAKER_NAMES[maker]
+    name = RESTRICTED_MAKER_NAMES[maker]
     who = f"{brand} unit produced by {name}" if oem_unit else f"{name} equipment"
     subs = " (or a subsidiary/affiliate)" if instrument.subsidiaries else ""
     text = f"{who}; {instrument.id} covers equipment of {name}{subs}"
@@ -596,7 +595,7 @@ def assess_device(
         action_text = _action_text(actions, [], kev)
         if_confirmed = _actions(binding, (), Status.RESTRICTED if binding else Status.LISTED)
         if subject and if_confirmed:
-            action_text += f"; if confirmed as {MAKER_NAMES[subject]}: " + _action_text(if_confirmed, binding, ())
+            action_text += f"; if confirmed as {RESTRICTED_MAKER_NAMES[subject]}: " + _action_text(if_confirmed, binding, ())
         deadline, deadline_source, deadline_texts = None, None, ()
     else:
         actions = _actions(binding, kev, status)
@@ -648,7 +647,7 @@ def assess_device(
 def _why(verdict: Verdict, subject: str | None, evidence: tuple[Evidence, ...], oem_unit: bool) -> str:
     if not subject:
         return verdict.summary or f"verdict: {verdict.manufacturer.value}"
-    name = MAKER_NAMES[subject]
+    name = RESTRICTED_MAKER_NAMES[subject]
     strong = [e for e in evidence if e.maker == subject]
     tiers = sorted({e.tier for e in strong}, key=["firmware", "label", "network", "weak"].index)
     basis = f"{'/'.join(tiers)} evidence" if tiers else "no direct rule evidence"

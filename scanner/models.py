@@ -6,7 +6,6 @@ as JSON and read back identically (``SCHEMA_VERSION`` versions that JSON).
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 import re
 import uuid
@@ -16,6 +15,9 @@ from typing import Any, Mapping
 
 from .jsonio import Reader, quote
 
+# The shared enums live in camsweep.types (the data package uses them too); re-exported here.
+from .types import ArtefactKind, DeviceType, Manufacturer, Tier
+
 SCHEMA_VERSION = 1
 """Version of the JSON form of observations, devices and verdicts. Bump on incompatible change."""
 
@@ -24,62 +26,6 @@ RAW_LIMIT = 16 * 1024
 
 FIELD_LIMIT = 4 * 1024
 """Characters of one parsed field value kept."""
-
-
-class ArtefactKind(str, enum.Enum):
-    """What kind of thing a probe saw."""
-
-    HTTP_RESPONSE = "http_response"
-    HTTP_TITLE = "http_title"
-    HTTP_AUTH_REALM = "http_auth_realm"
-    RTSP_BANNER = "rtsp_banner"
-    TLS_CERTIFICATE = "tls_certificate"
-    ONVIF_SCOPES = "onvif_scopes"
-    ONVIF_DEVICE_INFO = "onvif_device_info"
-    SADP_REPLY = "sadp_reply"
-    DHIP_REPLY = "dhip_reply"
-    UPNP_DESCRIPTION = "upnp_description"
-    SSDP_REPLY = "ssdp_reply"
-    MDNS_RECORD = "mdns_record"
-    DHCP_OPTIONS = "dhcp_options"
-    OPEN_PORT = "open_port"
-    MAC_ADDRESS = "mac_address"
-    HOSTNAME = "hostname"
-
-
-class Manufacturer(str, enum.Enum):
-    """Who made the hardware (not whose name is on the label)."""
-
-    HIKVISION = "hikvision"
-    DAHUA = "dahua"
-    OTHER = "other"
-    UNKNOWN = "unknown"
-
-
-class DeviceType(str, enum.Enum):
-    CAMERA = "camera"
-    NVR = "nvr"
-    DVR = "dvr"
-    INTERCOM = "doorbell/intercom"
-    ACCESS_CONTROL = "access control"
-    OTHER = "other"
-    UNKNOWN = "unknown"
-
-
-class Tier(str, enum.Enum):
-    """How much a signal says about the *maker*, strongest first.
-
-    firmware: produced by the maker's firmware whatever the label (SADP/DHIP answers, ISAPI/RPC2
-        APIs, realm shapes, header quirks) -- survives OEM relabelling.
-    label: the name printed on the box (title text, ONVIF name scope, UPnP manufacturer).
-    network: the MAC's registered organisation.
-    weak: shapes many devices share (port sets, generic banners); never decisive alone.
-    """
-
-    FIRMWARE = "firmware"
-    LABEL = "label"
-    NETWORK = "network"
-    WEAK = "weak"
 
 
 def utcnow() -> datetime:
@@ -384,7 +330,7 @@ class Verdict:
 
     @property
     def is_restricted_maker(self) -> bool:
-        return self.manufacturer in (Manufacturer.HIKVISION, Manufacturer.DAHUA)
+        return self.manufacturer.restricted
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -26,14 +26,12 @@ import jsonschema
 
 from .errors import DataFileError
 from .fingerprints._db import DATA_DIR
+from .types import RESTRICTED_MAKERS
 
 log = logging.getLogger("camsweep")
 
 RESTRICTIONS_FILE = DATA_DIR / "restrictions.toml"
 KEV_FILE = DATA_DIR / "kev.toml"
-
-MAKER_IDS = ("hikvision", "dahua")
-"""Maker ids used by the data; they equal ``camsweep.models.Manufacturer`` values."""
 
 EFFECTS = ("device", "informational")
 ACTIONS = ("replace", "report", "isolate", "stop-procurement", "document", "none")
@@ -62,7 +60,7 @@ INSTRUMENT_SCHEMA: dict[str, Any] = {
         "announced": {"type": "string", "pattern": _DATE},
         "effective": {"type": "string", "pattern": _DATE},
         "binds": _STR,
-        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(MAKER_IDS)}},
+        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(RESTRICTED_MAKERS)}},
         "entities": {**_STRS, "minItems": 1},
         "subsidiaries": {"type": "boolean"},
         "oem": {"oneOf": [{"type": "boolean"}, {"const": "unclear"}]},
@@ -92,11 +90,11 @@ RESTRICTIONS_SCHEMA: dict[str, Any] = {
             "properties": {
                 m: {
                     "type": "object",
-                    "required": ["group_brands"],
+                    "required": ["name", "group_brands"],
                     "additionalProperties": False,
-                    "properties": {"legal_names": _STRS, "group_brands": _STRS, "oem_brands": _STRS},
+                    "properties": {"name": _STR, "legal_names": _STRS, "group_brands": _STRS, "oem_brands": _STRS},
                 }
-                for m in MAKER_IDS
+                for m in RESTRICTED_MAKERS
             },
         },
         "instrument": {"type": "array", "minItems": 1, "items": INSTRUMENT_SCHEMA},
@@ -122,7 +120,7 @@ AFFECTED_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "label": _STR,
-        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(MAKER_IDS)}},
+        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(RESTRICTED_MAKERS)}},
         "brands": _STRS,
         "models": _STRS,
         "build_before": {"type": "string", "pattern": _FULL_DATE},
@@ -397,7 +395,7 @@ class RestrictionsData:
         wanted = brand.strip().casefold()
         return tuple(
             maker
-            for maker in MAKER_IDS
+            for maker in RESTRICTED_MAKERS
             if any(wanted == b.casefold() for b in self.group_brands.get(maker, ()) + self.oem_brands.get(maker, ()))
         )
 

@@ -83,6 +83,7 @@ from .models import (
     Verdict,
     utcnow,
 )
+from .types import RESTRICTED_MAKERS
 
 log = logging.getLogger("camsweep")
 
@@ -90,7 +91,6 @@ __all__ = ["data_versions", "derived_fields", "identify", "identify_devices", "i
 
 TIER_RANK = {Tier.FIRMWARE: 0, Tier.LABEL: 1, Tier.NETWORK: 2, Tier.WEAK: 3}
 DECIDING_TIERS = (Tier.FIRMWARE, Tier.LABEL, Tier.NETWORK)
-RESTRICTED = ("hikvision", "dahua")
 LABEL_ONLY_CAP = 0.7
 OUI_ONLY_CAP = 0.4
 CONFLICT_FACTOR = 0.8
@@ -168,9 +168,7 @@ def family(field_key: str) -> str:
 
 
 def _manufacturer(maker_id: str | None) -> Manufacturer | None:
-    if maker_id is None:
-        return None
-    return Manufacturer(maker_id) if maker_id in RESTRICTED else Manufacturer.OTHER
+    return None if maker_id is None else Manufacturer.of(maker_id)
 
 
 def derived_fields(observation: Observation) -> dict[str, str]:
@@ -259,6 +257,14 @@ def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]
     for key in sorted(values):
         hits.extend(_match_field(key, values[key], observation.probe, observation.time, db, observation.port))
     return hits
+
+
+def matched_rules(observation: Observation, db: FingerprintDB | None = None) -> list[Rule]:
+    """The rules that one observation matches, as step 1 matches them (the HTTP probe asks the
+    pages these rules name before the device is judged)."""
+    db = db or fingerprints.load()
+    ids = dict.fromkeys(hit.hit.rule_id for hit in _observation_hits(observation, db))  # a realm rule may hit twice
+    return [db.rule(rule_id) for rule_id in ids]
 
 
 def _oui_hits(device: Device, db: FingerprintDB) -> list[_Hit]:
@@ -379,7 +385,7 @@ def _pick_brand(hits: Sequence[_Hit], maker_id: str | None, db: FingerprintDB) -
         known = db.brand(item.hit.brand)
         if known is None:
             continue
-        names_label = known.relation != "house" or known.maker not in RESTRICTED
+        names_label = known.relation != "house" or known.maker not in RESTRICTED_MAKERS
         if names_label and (maker_id is None or known.maker == maker_id or item.maker_id == maker_id):
             return known.name
     return None
@@ -462,7 +468,7 @@ def _summary(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, bran
     known_brand = db.brand(brand)
     if maker_id is None:
         weak = [h for h in hits if h.hit.tier is Tier.WEAK and h.hit.maker is not None]
-        if brand and known_brand is not None and known_brand.maker in RESTRICTED:
+        if brand and known_brand is not None and known_brand.maker in RESTRICTED_MAKERS:
             text = (f"{brand} label only ({_family_list(h for h in hits if h.hit.brand)}): {brand} sells units "
                     f"made by {_maker_name(known_brand.maker, db)} and by others; needs protocol evidence")
         elif brand:
@@ -487,7 +493,7 @@ def _summary(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, bran
             text += f" under the {brand} label ({brand} relabels {_maker_name(known_brand.maker, db)} units)"
         elif brand != name:
             text += f" under the {brand} label"
-    elif tier is Tier.FIRMWARE and maker_id in RESTRICTED:
+    elif tier is Tier.FIRMWARE and maker_id in RESTRICTED_MAKERS:
         text += "; no label evidence, brand unknown (could be an OEM unit)"
     if oui_text:
         text += f"; {oui_text}"

@@ -8,15 +8,12 @@ from pathlib import Path
 import pytest
 
 from camsweep.errors import ExitCode
-from tests.conftest import lab_unavailable_reason
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.usefixtures("needs_root")
 def test_demo_scans_the_lab_and_cleans_up(tmp_path):
-    reason = lab_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
     report = tmp_path / "demo.html"
     done = subprocess.run(
         [sys.executable, "scan.py", "demo", "--report", str(report), "--db", str(tmp_path / "demo.sqlite")],

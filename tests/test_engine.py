@@ -26,7 +26,8 @@ from camsweep.devices import merge
 from camsweep.errors import PrivilegeError, UsageError
 from camsweep.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
 from camsweep.probes import HostInfo, Probe, ProbeContext
-from camsweep.probes.http import Fetched, hints
+from camsweep.probes.http import follow_ups
+from camsweep.protocols.http import parse_response
 
 TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
 FORBIDDEN = re.compile(r"webLanguage|auth=|current_config|RPC2", re.IGNORECASE)
@@ -361,13 +362,40 @@ def test_rate_limiter_spaces_sends() -> None:
     assert limiter._next == pytest.approx(start + 5 / 1000, abs=0.05)
 
 
+HIK_PAGES = (["/ISAPI/System/deviceInfo", "/doc/page/login.asp"], "/ISAPI/System/deviceInfo")
+DAHUA_PAGES = (["/cgi-bin/magicBox.cgi?action=getDeviceType"], "/cgi-bin/magicBox.cgi?action=getSystemInfo")
+
+
 @pytest.mark.parametrize("headers, body, expected", [
-    ([("Server", "App-webs/")], b"", {"hikvision"}),
-    ([("Server", "DNVRS-Webs")], b"", {"hikvision"}),
-    ([("CONNECTION", "close"), ("CONTENT-LENGTH", "10")], b"", {"dahua"}),
-    ([("Content-Type", "text/html")], b"<title>WEB SERVICE</title>", {"dahua"}),
-    ([("Server", "nginx")], b"<title>Router</title>", set()),
-    ([("Server", "uc-httpd 1.0.0")], b"<title>NETSurveillance WEB</title>", set()),
+    ([("Server", "App-webs/")], b"", HIK_PAGES),
+    ([("Server", "DNVRS-Webs")], b"", HIK_PAGES),
+    ([("WWW-Authenticate", 'Digest realm="fe12f37bd9a04bccbbd35f1e", nonce="1", qop="auth"')], b"", HIK_PAGES),
+    ([("CONNECTION", "close"), ("CONTENT-LENGTH", "10")], b"", DAHUA_PAGES),
+    ([("Content-Type", "text/html")], b"<title>WEB SERVICE</title>", DAHUA_PAGES),
+    ([("Server", "nginx")], b"<title>Router</title>", ([], None)),
+    ([("Server", "uc-httpd 1.0.0")], b"<title>NETSurveillance WEB</title>", ([], None)),
+    ([("Server", "Webs")], b"", ([], None)),  # a counter-example in the rule data: no Hikvision pages
 ])
-def test_maker_hints_decide_follow_up_pages(headers: list[tuple[str, str]], body: bytes, expected: set[str]) -> None:
-    assert hints(Fetched("http://x/", 200, headers, body)) == expected
+def test_follow_up_pages_are_the_pages_the_matched_rules_name(
+        headers: list[tuple[str, str]], body: bytes, expected: tuple[list[str], str | None]) -> None:
+    reply = parse_response(200, headers, body, path="/", port=80, probe="http", ip="198.18.0.20")
+    assert follow_ups([reply]) == expected
+
+
+@pytest.mark.parametrize("server, asked", [
+    ("App-webs/", ["/", "/ISAPI/System/deviceInfo", "/doc/page/login.asp"]),
+    ("webserver", ["/"]),  # too generic alone: no rule matches, so no Hikvision page is asked
+])
+def test_http_probe_asks_only_the_pages_its_matched_rules_name(server: str, asked: list[str]) -> None:
+    def answer(srv: Server, sock: socket.socket) -> None:
+        srv.read_request(sock)
+        sock.sendall(http_reply("200 OK", [("Server", server)], b"<html></html>"))
+
+    web = Server(answer)
+    try:
+        config = ScanConfig(targets=("127.0.0.1",), host_timeout=20)
+        ctx = ProbeContext(config=config, emit=lambda o: None, cancelled=threading.Event(), in_scope=lambda ip: True)
+        engine.available_probes()["http"](config).probe_host(ctx, HostInfo("127.0.0.1", open_ports={web.port}))
+    finally:
+        web.close()
+    assert [r.split(b" ")[1].decode() for r in web.requests] == asked

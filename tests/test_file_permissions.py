@@ -26,7 +26,7 @@ def usual_umask():
 
 
 def test_state_dir_and_last_scan_are_private(tmp_path: Path) -> None:
-    from camsweep.cli.scan import save_state
+    from camsweep.savedscan import save_state
 
     state = tmp_path / "state" / "camsweep"
     saved = save_state(_empty_result(), state)

@@ -207,6 +207,54 @@ def test_broken_rule_file_names_file_rule_and_problem(tmp_path: Path, broken: st
     assert "rules.toml" in str(error) and "test-rule" in str(error)
 
 
+CONFIRMED = GOOD_RULE.replace('tier = "firmware"', 'tier = "firmware"\nconfirm_paths = ["/ISAPI/System/deviceInfo"]')
+
+
+def test_a_rule_may_name_the_read_only_pages_that_confirm_it(tmp_path: Path) -> None:
+    text = CONFIRMED.replace('tier = "firmware"', 'tier = "firmware"\nlogin_path = "/cgi-bin/magicBox.cgi?action=getSystemInfo"')
+    (rule,) = fingerprints.load(str(_data_dir(tmp_path, text))).rules
+    assert rule.confirm_paths == ("/ISAPI/System/deviceInfo",)
+    assert rule.login_path == "/cgi-bin/magicBox.cgi?action=getSystemInfo"
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        ("/SDK/webLanguage", "never-request"),
+        ("/ISAPI/Security/userCheck?auth=YWRtaW46MTEK", "never-request"),
+        ("/%63urrent_config/Sofia", "never-request"),  # compared percent-decoded
+        ("/RPC2_Login", "never-request"),
+        ("/cgi-bin/configManager.cgi?action=setConfig&General.MachineName=x", "action=setConfig is not a read"),
+        ("/cgi-bin/magicBox.cgi?action=reboot", "not a read"),
+        ("http://198.18.0.20/ISAPI/System/deviceInfo", "absolute path"),
+        ("//198.18.0.20/x", "absolute path"),
+        ("/a b", "whitespace"),
+    ],
+)
+def test_a_page_that_is_not_a_read_only_get_is_refused(tmp_path: Path, page: str, problem: str) -> None:
+    error = _load_error(tmp_path, CONFIRMED.replace("/ISAPI/System/deviceInfo", page))
+    assert error.entry == "test-rule" and problem in error.problem and page in error.problem
+
+
+def test_a_login_path_is_checked_like_a_confirm_path(tmp_path: Path) -> None:
+    error = _load_error(tmp_path, GOOD_RULE.replace('tier = "firmware"', 'tier = "firmware"\nlogin_path = "/RPC2"'))
+    assert error.entry == "test-rule" and "never-request" in error.problem
+
+
+def test_pages_only_on_rules_the_http_probe_can_match(tmp_path: Path) -> None:
+    error = _load_error(tmp_path, CONFIRMED.replace('matches = "http.header.server"', 'matches = "sadp.model"'))
+    assert error.entry == "test-rule" and "no http.* field" in error.problem
+
+
+def test_packaged_pages_are_read_only_and_hikvision_dahua_rules_name_them() -> None:
+    db = fingerprints.load()
+    named = {r.id: (r.confirm_paths, r.login_path) for r in db.rules if r.confirm_paths or r.login_path}
+    assert named["http-server-app-webs"] == (("/ISAPI/System/deviceInfo", "/doc/page/login.asp"), "/ISAPI/System/deviceInfo")
+    assert named["http-realm-dahua-login-to"] == (("/cgi-bin/magicBox.cgi?action=getDeviceType",),
+                                                  "/cgi-bin/magicBox.cgi?action=getSystemInfo")
+    assert {db.rule(i).maker for i in named} == {"hikvision", "dahua"}
+
+
 def test_invalid_toml_names_file(tmp_path: Path) -> None:
     error = _load_error(tmp_path, GOOD_RULE.replace('id = "test-rule"', 'id = "test-rule'))
     assert error.path.endswith("rules.toml")

@@ -619,9 +619,12 @@ def test_observation_make_and_from_dict(fields: dict[str, Any], raw: str | None,
 
 @FUZZ
 @given(headers, bodies)
-def test_http_probe_hints(header_list: list[tuple[str, str]], body: bytes) -> None:
-    fetched = http_probe.Fetched("http://198.18.0.9/", status=200, headers=_common.bound_headers(header_list), body=body)
-    assert http_probe.hints(fetched) <= {"hikvision", "dahua"}
+def test_http_probe_follow_ups(header_list: list[tuple[str, str]], body: bytes) -> None:
+    """The pages the probe asks next come from the rules a reply matches, whatever the reply holds."""
+    reply = http.parse_response(200, _common.bound_headers(header_list), body, path="/", port=80, probe="http")
+    pages, login = http_probe.follow_ups([reply])
+    named = {page for rule in DB.rules for page in (*rule.confirm_paths, rule.login_path) if page}
+    assert set(pages) <= named and (login is None or login in named)
 
 
 @FUZZ
@@ -633,7 +636,7 @@ def test_forbidden_path_check(path: str) -> None:
 @FUZZ
 @given(st.one_of(hostile_text, runs(["NotAuthori", "HTTP status 40", "time", "refused", " "], 20_000)))
 def test_onvif_error_classification(text: str) -> None:
-    assert onvif_probe.classify(RuntimeError(text), False).startswith("onvif-")
+    assert onvif_probe.classify(RuntimeError(text)).startswith("onvif-")
 
 
 # ------------------------------------------------------------------------- fingerprint rules

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from camsweep.reports import REPORT_FORMATS, render, render_report
 from camsweep import jsonio
-from camsweep.cli.report import read_scan
+from camsweep.savedscan import read_scan
 from camsweep.errors import CamsweepError, ExitCode, InputFileError, InventoryError
 from camsweep.findings import evaluate
 from camsweep.inventory import Inventory

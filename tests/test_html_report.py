@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from camsweep.reports import render_report, write_atomic
+from camsweep.reports import render_report
+from camsweep.savedscan import write_atomic
 from camsweep.reports.html_doc import JS
 from camsweep import restrictions
 from camsweep.findings import Status, evaluate

@@ -335,7 +335,6 @@ def _auth_route(profile: Any, path: str) -> dict[str, Any]:
     return route
 
 
-@pytest.mark.lab
 def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path: Path) -> None:
     devices = {d.name: d for d in lab.devices if d.name in LAB_DEVICES}
     assert set(devices) == set(LAB_DEVICES)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from camsweep.cli.explain import load_result
-from camsweep.cli.report import read_scan
 from camsweep.errors import InputFileError
+from camsweep.savedscan import load_result, read_scan
 from camsweep.shortform import load
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -29,8 +29,6 @@ from camsweep.lab.services.discovery import dhip_frame
 from camsweep.lab.templates import device_variables, fill
 from camsweep.lab.topology import NARROW, WIDE, Names, assign
 
-from .conftest import lab_unavailable_reason
-
 EXAMPLE = SHIPPED_PROFILES / "example-hik-camera.toml"
 SMALL = f"cs-t{os.getpid()}-"  # throw-away labs of the teardown tests, unique per test session
 CHILD = f"cs-u{os.getpid()}-"
@@ -235,12 +233,6 @@ WSD_PROBE = ('<?xml version="1.0" encoding="UTF-8"?><e:Envelope xmlns:e="http://
              '<w:To e:mustUnderstand="true">urn:schemas-xmlsoap-org:ws:2005:04:discovery</w:To>'
              '<w:Action e:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</w:Action></e:Header>'
              '<e:Body><d:Probe><d:Types>dn:NetworkVideoTransmitter</d:Types></d:Probe></e:Body></e:Envelope>')
-
-
-def _needs_lab() -> None:
-    reason = lab_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
 
 
 # -- the network --------------------------------------------------------------------------------
@@ -608,8 +600,8 @@ def _root_namespace_snapshot() -> list[str]:
     return [run("-br", "link"), run("-br", "addr"), run("route", "show", "table", "all")]
 
 
+@pytest.mark.usefixtures("needs_root")
 def test_teardown_after_normal_exit_and_after_an_error(one_profile_dir: Path) -> None:
-    _needs_lab()
     before = _root_namespace_snapshot()
     with Lab(one_profile_dir, prefix=SMALL) as small:
         assert set(_owned(SMALL)) == {SMALL + "sw", SMALL + "router", SMALL + "scanner", SMALL + "d001"}
@@ -639,9 +631,9 @@ with Lab({profiles!r}, prefix={prefix!r}):
 """
 
 
+@pytest.mark.usefixtures("needs_root")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_teardown_on_sigterm_and_ctrl_c(one_profile_dir: Path, signum: int) -> None:
-    _needs_lab()
     child = subprocess.Popen([sys.executable, "-c", _CHILD.format(root=str(ROOT), profiles=str(one_profile_dir), prefix=CHILD)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -658,8 +650,8 @@ def test_teardown_on_sigterm_and_ctrl_c(one_profile_dir: Path, signum: int) -> N
     assert _owned(CHILD) == []
 
 
+@pytest.mark.usefixtures("needs_root")
 def test_down_clears_a_crashed_labs_leftovers(one_profile_dir: Path) -> None:
-    _needs_lab()
     child = subprocess.Popen([sys.executable, "-c", _CHILD.format(root=str(ROOT), profiles=str(one_profile_dir), prefix=CHILD)],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -689,8 +681,8 @@ print(addr[0], data.hex(), flush=True)
 """
 
 
+@pytest.mark.usefixtures("needs_root")
 def test_wsd_hello_is_sent_when_the_lab_starts(one_profile_dir: Path) -> None:
-    _needs_lab()
     profile = one_profile_dir / EXAMPLE.name
     hello = ('<e:Envelope><e:Header><w:MessageID>{message_id}</w:MessageID></e:Header><e:Body><d:Hello>'
              '<w:Address>urn:uuid:{uuid}</w:Address><d:XAddrs>http://{ip}/onvif/device_service</d:XAddrs>'

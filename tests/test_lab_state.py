@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from camsweep.lab import lab as lab_module
 
 PREFIX = "cs-sectest-"
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0 and not os.environ.get("CI"), reason="needs root (ip netns)")
 
-
-@needs_root
+@pytest.mark.usefixtures("needs_root")
 @pytest.mark.parametrize("content", ["[1, 2]", '{"emulator_pid": -1}', '{"emulator_pid": "12x"}', "{not json", "1" * 5000])
 def test_down_with_a_corrupt_state_file(content: str) -> None:
     path = lab_module.state_file(PREFIX)

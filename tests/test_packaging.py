@@ -6,6 +6,7 @@ own those names); every package-data pattern in pyproject.toml names files that 
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,10 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_installed_package_finds_its_data_from_another_directory(tmp_path):
+    # Built from a copy: the build writes build/ and *.egg-info next to the sources, which must
+    # neither need a writable checkout nor leave files there that a later build would pick up.
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "bench"))
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-         "--target", str(target), str(ROOT)],
+         "--target", str(target), str(tree)],
         check=True, capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )
     top_level = {p.name for p in target.iterdir() if not p.name.endswith((".dist-info", ".egg-info"))}

@@ -34,8 +34,8 @@ from camsweep.lab import SHIPPED_PROFILES, load_profiles
 from camsweep.lab.chatter import dhcp_request, hello_from_probe_match
 from camsweep.passive import analyse_capture
 from camsweep.passive.capture import LINKTYPE_ETHERNET, open_capture
+from camsweep.types import RESTRICTED_MAKERS
 
-from tests.conftest import lab_unavailable_reason
 from tests.schema_check import report_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +44,6 @@ SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
 PERIOD = 2.0
 LISTEN_SECONDS = 24.0  # twelve rounds of chatter
 BOUND = 180  # seconds: any subprocess is killed (and the test fails) beyond this
-RESTRICTED = ("hikvision", "dahua")
 
 
 def _norm(text: Any) -> str:
@@ -81,7 +80,7 @@ def test_example_capture_is_small_and_identifies_its_devices() -> None:
             assert _norm(verdict.model) == _norm(model), (profile, verdict.model)
     # the non-restricted devices are seen but not called Hikvision/Dahua
     for ip in ("198.18.0.70", "198.18.0.90", "198.18.0.91"):
-        assert by_ip[ip].verdict.manufacturer.value not in RESTRICTED
+        assert by_ip[ip].verdict.manufacturer.value not in RESTRICTED_MAKERS
 
 
 def test_example_capture_holds_every_chatter_kind_and_nothing_from_the_scanner() -> None:
@@ -192,10 +191,7 @@ def _addressed_to(frame: bytes, ip: str, mac: bytes) -> bool:
 # -- the chatty lab ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def chatty_lab() -> Iterator[Any]:
-    reason = lab_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
+def chatty_lab(needs_root: None) -> Iterator[Any]:
     from camsweep.lab import Lab
 
     with Lab(prefix=f"cs-p{os.getpid()}-", chatter=True, chatter_period=PERIOD) as lab:
@@ -265,7 +261,7 @@ def _verdicts_by_ip(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _announcers(lab: Any) -> list[Any]:
     """Segment-A Hikvision/Dahua devices that announce themselves by SADP or DHIP (JSON replies)."""
-    return [d for d in lab.devices if d.segment == "A" and d.truth["manufacturer"] in RESTRICTED
+    return [d for d in lab.devices if d.segment == "A" and d.truth["manufacturer"] in RESTRICTED_MAKERS
             and (d.profile.sadp or (d.profile.dhip and "reply" in d.profile.dhip))]
 
 
@@ -342,10 +338,8 @@ def test_cli_lab_up_passes_the_chatter_options(monkeypatch: pytest.MonkeyPatch) 
     assert made == [{"chatter": True, "chatter_period": 2.5}, {"chatter": False, "chatter_period": 5.0}]
 
 
+@pytest.mark.usefixtures("needs_root")
 def test_chatty_lab_tears_down_its_client_namespace(tmp_path: Path) -> None:
-    reason = lab_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
     import shutil
 
     from camsweep.lab import Lab, check_isolated

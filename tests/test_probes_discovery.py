@@ -22,8 +22,9 @@ import pytest
 from camsweep.config import ScanConfig
 from camsweep.models import ArtefactKind, Observation
 from camsweep.probes import ProbeContext, _udp
+from camsweep.probes._http_client import HttpClient, Limits
 from camsweep.probes.arp import parse_proc_net_arp, read_neighbour_table, sweep_targets
-from camsweep.probes.ssdp import _source_bound_session, fetch_bounded, location_target
+from camsweep.probes.ssdp import location_target
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 
@@ -349,30 +350,24 @@ def http_server() -> object:
 
 def test_description_fetch_is_size_bounded_and_does_not_follow_redirects(http_server: object) -> None:
     port = http_server.server_address[1]  # type: ignore[attr-defined]
-    session = _source_bound_session("127.0.0.1")
-    status, body, truncated = fetch_bounded(
-        session, f"http://127.0.0.1:{port}/big", connect_timeout=2, read_timeout=2,
-        max_body=10_000, total_timeout=5,
-    )
-    assert (status, len(body), truncated) == (200, 10_000, True)
-    status, body, _ = fetch_bounded(
-        session, f"http://127.0.0.1:{port}/redirect", connect_timeout=2, read_timeout=2,
-        max_body=10_000, total_timeout=5,
-    )
-    assert status == 302  # reported as is; the redirect target is never contacted
-    session.close()
+    # As the SSDP probe fetches a LOCATION: the scan's client, bound to the interface's address.
+    client = HttpClient(Limits(connect_timeout=2, read_timeout=2, request_timeout=5, max_body=10_000),
+                        source_ip="127.0.0.1")
+    got = client.get(f"http://127.0.0.1:{port}/big")
+    assert (got.status, len(got.body), got.oversize) == (200, 10_000, True)
+    got = client.get(f"http://127.0.0.1:{port}/redirect")
+    assert got.status == 302  # reported as is; the redirect target is never contacted
+    assert got.header("location") == "http://192.0.2.1/elsewhere"
 
 
 @pytest.mark.timeout(20)
 def test_description_fetch_cuts_a_dripping_server_off(http_server: object) -> None:
     """Each byte comes well within the read timeout; only the total bound stops the read."""
     port = http_server.server_address[1]  # type: ignore[attr-defined]
-    with _source_bound_session("127.0.0.1") as session:
-        status, body, truncated = fetch_bounded(
-            session, f"http://127.0.0.1:{port}/drip", connect_timeout=2, read_timeout=2,
-            max_body=10_000, total_timeout=1,
-        )
-    assert status == 200 and truncated and 0 < len(body) < 600
+    client = HttpClient(Limits(connect_timeout=2, read_timeout=2, request_timeout=1, max_body=10_000),
+                        source_ip="127.0.0.1")
+    got = client.get(f"http://127.0.0.1:{port}/drip")
+    assert got.status == 200 and got.problem == "http-timeout" and 0 < len(got.body) < 600
 
 
 # ------------------------------------------------------------------------------------ lab tests
@@ -447,7 +442,6 @@ def _ips(observations: list[dict[str, object]], kind: str | None = None) -> set[
     return {str(o["ip"]) for o in observations if kind is None or o["kind"] == kind}
 
 
-@pytest.mark.lab
 def test_arp_sweep_finds_every_segment_a_device_with_its_mac(lab: object, discovered: dict) -> None:
     by_ip = {str(o["ip"]): o for o in discovered["arp"]}
     segment_a = {d.ip: d for d in lab.devices if d.segment == "A"}  # type: ignore[attr-defined]
@@ -462,7 +456,6 @@ def test_arp_sweep_finds_every_segment_a_device_with_its_mac(lab: object, discov
     assert not [ip for ip in by_ip if ip.startswith("198.18.1.")]
 
 
-@pytest.mark.lab
 @pytest.mark.parametrize(("probe", "service", "kind"), [
     ("sadp", "sadp", "sadp_reply"),
     ("dhip", "dhip", "dhip_reply"),
@@ -478,7 +471,6 @@ def test_multicast_discovery_finds_exactly_the_segment_a_devices_that_speak_it(
     assert _ips(discovered[probe], kind) == expected
 
 
-@pytest.mark.lab
 @pytest.mark.parametrize("probe", ["sadp", "dhip", "wsd", "ssdp"])
 def test_each_answer_is_reported_once(discovered: dict, probe: str) -> None:
     """Requests are sent twice (and WSD in two namespaces): copies of one answer are not re-emitted.
@@ -494,7 +486,6 @@ def test_each_answer_is_reported_once(discovered: dict, probe: str) -> None:
     assert seen and len(seen) == len(set(seen))
 
 
-@pytest.mark.lab
 def test_device_answers_are_parsed_and_hostile_ones_recorded_as_problems(lab: object, discovered: dict) -> None:
     by_name = {d.ip: d.name for d in lab.devices}  # type: ignore[attr-defined]
     sadp = {by_name[str(o["ip"])]: o for o in discovered["sadp"]}
@@ -509,7 +500,6 @@ def test_device_answers_are_parsed_and_hostile_ones_recorded_as_problems(lab: ob
     assert mdns["hik-ds-2cd2722fwd-izs"]["fields"]["mdns.service_type"] == "_CGI._tcp.local"
 
 
-@pytest.mark.lab
 def test_ssdp_fetches_descriptions_of_in_scope_locations(lab: object, discovered: dict) -> None:
     descriptions = {str(o["ip"]): o for o in discovered["ssdp"] if o["kind"] == "upnp_description"}
     assert set(descriptions) == set(devices_with(lab, "ssdp", "A"))
@@ -518,7 +508,6 @@ def test_ssdp_fetches_descriptions_of_in_scope_locations(lab: object, discovered
     assert descriptions[by_name["synology-ds216plus2"]]["fields"].get("upnp.manufacturer")
 
 
-@pytest.mark.lab
 @pytest.mark.parametrize(("probe", "kind"), [
     ("sadp", "sadp_reply"), ("dhip", "dhip_reply"), ("wsd", "onvif_scopes"), ("ssdp", "ssdp_reply"),
     ("mdns", "mdns_record"),
@@ -534,7 +523,6 @@ def test_unicast_probe_covers_the_routed_segment(lab: object, probe: str, kind: 
     assert _ips(found, kind) == set(speaking)
 
 
-@pytest.mark.lab
 def test_replies_from_out_of_scope_devices_are_dropped(lab: object) -> None:
     answering = sorted(devices_with(lab, "sadp", "A"))
     chosen = answering[0]
@@ -564,7 +552,6 @@ print(json.dumps({"stopped": [n for n, t in zip(names, threads) if not t.is_aliv
 """
 
 
-@pytest.mark.lab
 def test_discovery_stops_promptly_when_the_scan_is_cancelled(lab: object) -> None:
     import json
 
@@ -625,7 +612,6 @@ def group_answerer(lab: object) -> object:
         process.wait(timeout=10)
 
 
-@pytest.mark.lab
 @pytest.mark.parametrize(("probe", "field", "value"), [
     ("sadp", "sadp.model", "DS-2CD2385G1-I"),
     ("dhip", "dhip.model", "IPC-HDW1431T1-S4"),

@@ -1,18 +1,17 @@
 """Device-supplied URLs (SSDP LOCATION, ONVIF XAddrs) can only ever lead to the checked host.
 
-urllib.parse and urllib3 read some URLs differently: ``http://evil.example\\@10.0.0.5/`` is host
-10.0.0.5 to ``urlsplit`` (which the scope check uses) but evil.example to requests. The probes must
-hand requests a URL whose host is the address they checked, whatever the device wrote.
+URL parsers disagree: ``http://evil.example\\@10.0.0.5/`` is host 10.0.0.5 to ``urlsplit`` but
+evil.example to requests. The probes hand the HTTP client a URL rebuilt from the address they
+checked, and the client connects to the host its own parser (``target_of``) reads -- the same one.
 """
 
 from __future__ import annotations
 
 import pytest
-import requests
-import urllib3
 
 from camsweep.config import ScanConfig
 from camsweep.engine import ScanHost
+from camsweep.probes._http_client import target_of
 from camsweep.probes.onvif import OnvifProbe
 from camsweep.probes.ssdp import location_target
 
@@ -27,10 +26,11 @@ TRICKS = [
 ]
 
 
-def _host_requests_would_contact(url: str) -> str | None:
-    prepared = requests.Request("GET", url).prepare()
-    assert prepared.url is not None
-    return urllib3.util.parse_url(prepared.url).host
+def _address_contacted(url: str) -> str | None:
+    """The address the HTTP client connects to for ``url``, and the same with the URL read again."""
+    target = target_of(url)
+    assert target_of(target.url) == target  # the rebuilt URL reads back as itself
+    return target.ip
 
 
 @pytest.mark.parametrize("location", TRICKS)
@@ -40,7 +40,7 @@ def test_ssdp_location_leads_only_to_the_checked_address(location: str) -> None:
         return  # refused outright: nothing is fetched
     url, ip = target
     assert ip == "127.0.0.5"
-    assert _host_requests_would_contact(url) == "127.0.0.5"
+    assert _address_contacted(url) == "127.0.0.5"
 
 
 def test_ssdp_backslash_trick_is_rewritten_not_passed_on() -> None:
@@ -52,12 +52,18 @@ def test_ssdp_backslash_trick_is_rewritten_not_passed_on() -> None:
 def test_onvif_xaddr_leads_only_to_the_host(xaddr: str) -> None:
     host = ScanHost(ip="127.0.0.5", xaddrs=[xaddr.replace("desc.xml", "onvif/device_service")])
     url = OnvifProbe(ScanConfig()).device_service_url(host)
-    assert url is None or _host_requests_would_contact(url) == "127.0.0.5"
+    assert url is None or _address_contacted(url) == "127.0.0.5"
 
 
 def test_onvif_backslash_xaddr_keeps_port_and_path() -> None:
     host = ScanHost(ip="127.0.0.5", xaddrs=["http://evil.example\\@127.0.0.5:8899/onvif/device_service"])
     assert OnvifProbe(ScanConfig()).device_service_url(host) == "http://127.0.0.5:8899/onvif/device_service"
+
+
+@pytest.mark.parametrize("url", ["http://camera.local/", "ftp://127.0.0.5/", "http://127.0.0.5:99999/", "http:///x"])
+def test_the_client_refuses_names_other_schemes_and_bad_ports(url: str) -> None:
+    with pytest.raises(ValueError):
+        target_of(url)
 
 
 def test_onvif_xaddr_with_bad_port_is_skipped_not_raised() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
-
 from camsweep.models import RAW_LIMIT, ArtefactKind
 from camsweep.protocols import http
 
@@ -128,3 +128,46 @@ def test_bad_status_is_a_problem_not_an_exception() -> None:
     assert obs.problem is not None and obs.problem.startswith("garbage:")
     obs = http.parse_response("x", [], "", path="/", port=80, probe="http")  # type: ignore[arg-type]
     assert obs.problem is not None and obs.problem.startswith("parser-error:")
+
+
+# Digest answers: RFC 2617 section 3.5 and RFC 7616 section 3.9.1 test vectors.
+RFC7616 = {"realm": "http-auth@example.org", "qop": "auth, auth-int",
+           "nonce": "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", "opaque": "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"}
+RFC7616_CNONCE = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"
+
+
+@pytest.mark.parametrize("challenge, password, cnonce, response", [
+    ({"realm": "testrealm@host.com", "qop": "auth,auth-int", "nonce": "dcd98b7102dd2f0e8b11d0f600bfb0c093",
+      "opaque": "5ccc069c403ebaf9f0171e9517f40e41"}, "Circle Of Life", "0a4f113b", "6629fae49393a05397450978507c4ef1"),
+    ({**RFC7616, "algorithm": "MD5"}, "Circle of Life", RFC7616_CNONCE, "8ca523f5e9506fed4657c9700eebdbec"),
+    ({**RFC7616, "algorithm": "SHA-256"}, "Circle of Life", RFC7616_CNONCE,
+     "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"),
+], ids=["rfc2617-md5", "rfc7616-md5", "rfc7616-sha256"])
+def test_digest_authorization_matches_the_rfc_vectors(challenge: dict[str, str], password: str, cnonce: str,
+                                                      response: str) -> None:
+    value = http.digest_authorization(challenge, "Mufasa", password, "GET", "/dir/index.html", cnonce=cnonce)
+    assert value is not None and value.startswith("Digest ")
+    (_, params), = http.parse_challenges(value)  # the answer reads back with the challenge parser
+    assert params["response"] == response
+    assert params["uri"] == "/dir/index.html" and params["qop"] == "auth" and params["nc"] == "00000001"
+    assert params["opaque"] == challenge["opaque"] and params["cnonce"] == cnonce
+
+
+def test_digest_without_qop_is_rfc2069_and_quotes_are_escaped() -> None:
+    value = http.digest_authorization({"realm": 'a "b"', "nonce": "n"}, 'us"er', "pw", "GET", "/x")
+    assert value is not None
+    (_, params), = http.parse_challenges(value)
+    assert params["username"] == 'us"er' and params["realm"] == 'a "b"' and "qop" not in params
+    ha1 = hashlib.md5(b'us"er:a "b":pw').hexdigest()
+    ha2 = hashlib.md5(b"GET:/x").hexdigest()
+    assert params["response"] == hashlib.md5(f"{ha1}:n:{ha2}".encode()).hexdigest()
+
+
+@pytest.mark.parametrize("challenge", [
+    {"realm": "r", "nonce": "n", "qop": "auth-int"},  # would hash the body
+    {"realm": "r", "nonce": "n", "algorithm": "SHA-1-unknown"},
+    {"realm": "r"},  # no nonce
+    {"nonce": "n"},  # no realm
+])
+def test_digest_declines_what_it_cannot_answer(challenge: dict[str, str]) -> None:
+    assert http.digest_authorization(challenge, "u", "p", "GET", "/") is None

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from camsweep.reports import REPORT_FORMATS, render, render_report, write_atomic
+from camsweep.reports import REPORT_FORMATS, render, render_report
+from camsweep.savedscan import write_atomic
 from camsweep.reports.csv_doc import COLUMNS, safe_cell
 from camsweep import restrictions
 from camsweep.cli import main
@@ -298,6 +299,12 @@ def test_write_atomic_unwritable_path(tmp_path):
 def test_cli_report_table_exit_3(scan_file, capsys):
     code, out, err = run_cli(["report", str(scan_file)], capsys)
     assert code == 3 and "camsweep remediation list -- policy all" in out and err == ""
+
+
+def test_every_report_format_has_one_renderer():
+    from camsweep.reports import REPORT_RENDERERS
+
+    assert tuple(REPORT_RENDERERS) == REPORT_FORMATS == ("table", "json", "csv", "jsonl", "cyclonedx", "html")
 
 
 @pytest.mark.parametrize("fmt", REPORT_FORMATS)

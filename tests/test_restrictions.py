@@ -279,3 +279,60 @@ def test_readme_lists_every_policy():
         assert f"| `{name}` |" in section, name
         if name != "all":
             assert f"| {ids} |" in section, name
+
+
+# --------------------------------------------------------------------------- the restricted makers
+
+
+def test_restricted_makers_are_the_makers_tables_of_the_restrictions_data():
+    from camsweep.types import RESTRICTED_MAKER_NAMES, RESTRICTED_MAKERS
+
+    raw = tomllib.loads(restrictions.RESTRICTIONS_FILE.read_text(encoding="utf-8"))["makers"]
+    assert RESTRICTED_MAKERS == tuple(raw) == ("hikvision", "dahua")
+    assert RESTRICTED_MAKER_NAMES == {maker_id: table["name"] for maker_id, table in raw.items()}
+    # The verdict enum: one member per restricted maker, then other and unknown.
+    assert [m.value for m in Manufacturer] == [*RESTRICTED_MAKERS, "other", "unknown"]
+    assert [m for m in Manufacturer if m.restricted] == [Manufacturer.HIKVISION, Manufacturer.DAHUA]
+    assert Manufacturer.of("dahua") is Manufacturer.DAHUA and Manufacturer.of("axis") is Manufacturer.OTHER
+    assert Manufacturer.DAHUA.label == "Dahua" and Manufacturer.UNKNOWN.label == "unknown"
+
+
+def test_each_restricted_maker_is_a_fingerprint_maker_of_the_same_name():
+    from camsweep import fingerprints
+    from camsweep.types import RESTRICTED_MAKER_NAMES
+
+    db = fingerprints.load()
+    for maker_id, name in RESTRICTED_MAKER_NAMES.items():
+        maker = db.maker(maker_id)
+        assert maker is not None and maker.name == name, maker_id
+        assert maker.manufacturer is Manufacturer(maker_id)
+
+
+def test_instruments_may_name_only_restricted_makers(tmp_path: Path):
+    text = restrictions.RESTRICTIONS_FILE.read_text(encoding="utf-8")
+    path = tmp_path / "restrictions.toml"
+    path.write_text(text.replace('makers = ["hikvision"]', 'makers = ["uniview"]', 1), encoding="utf-8")
+    with pytest.raises(DataFileError, match="uniview"):
+        restrictions.load(restrictions_path=path)
+
+
+def test_no_code_spells_out_the_restricted_makers():
+    """The set is written once, in restrictions.toml: no literal in the code lists two of its makers."""
+    import ast
+
+    from camsweep.types import RESTRICTED_MAKERS
+
+    root = Path(__file__).resolve().parent.parent
+    # scanner/lab emulates devices: its profiles say what each one is.
+    files = [p for folder in ("scanner", "fingerprints", "reports") for p in (root / folder).rglob("*.py")
+             if "lab" not in p.relative_to(root).parts]
+    assert len(files) > 50
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            items = node.keys if isinstance(node, ast.Dict) else getattr(node, "elts", None) \
+                if isinstance(node, (ast.Tuple, ast.List, ast.Set)) else None
+            strings = {i.value for i in items or () if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+            if len(strings & set(RESTRICTED_MAKERS)) >= 2:
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not found, found

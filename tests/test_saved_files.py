@@ -25,12 +25,11 @@ from camsweep.reports.text import for_terminal
 from camsweep import jsonio
 from camsweep.cli import main
 from camsweep.cli._finish import Outputs, finish
-from camsweep.cli.report import read_scan
-from camsweep.cli.scan import save_state
 from camsweep.errors import ExitCode, InputFileError, InventoryError
 from camsweep.findings import evaluate
 from camsweep.inventory import Inventory
 from camsweep.models import ScanResult
+from camsweep.savedscan import read_scan, save_state
 from camsweep.shortform import load
 from tests.hostile_files import (
     DAMAGE, IP, RAW_CONTROLS, SURROGATE_MODEL, TERMINAL_HOSTILE, dhip_pcap, empty_pcap, planted, result_with_model,

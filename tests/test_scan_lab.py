@@ -20,12 +20,11 @@ from typing import Any
 import pytest
 from tests.schema_check import report_json, scan_json
 
+from camsweep.types import RESTRICTED_MAKERS
+
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
-RESTRICTED = ("hikvision", "dahua")
 SCAN_BOUND = 120  # seconds: the subprocess is killed (and the test fails) beyond this
-
-pytestmark = pytest.mark.lab
 
 
 TRUTH_TYPES = {"intercom": "doorbell/intercom", "access_control": "access control"}
@@ -102,7 +101,7 @@ def test_every_hikvision_dahua_and_oem_device_is_identified(lab_scan: dict[str, 
     wrong: list[str] = []
     for device in lab_scan["lab"].devices:
         truth = device.truth
-        if truth["manufacturer"] not in RESTRICTED or device.ip not in found:
+        if truth["manufacturer"] not in RESTRICTED_MAKERS or device.ip not in found:
             continue
         item = found[device.ip]
         verdict = item["verdict"]
@@ -128,7 +127,7 @@ def test_no_other_device_is_called_hikvision_or_dahua(lab_scan: dict[str, Any]) 
     false_positives = [
         (ip, item["verdict"]["manufacturer"])
         for ip, item in _by_ip(lab_scan["result"]).items()
-        if item["verdict"]["manufacturer"] in RESTRICTED and truth_by_ip.get(ip) != item["verdict"]["manufacturer"]
+        if item["verdict"]["manufacturer"] in RESTRICTED_MAKERS and truth_by_ip.get(ip) != item["verdict"]["manufacturer"]
     ]
     assert false_positives == []
 

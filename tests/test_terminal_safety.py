@@ -6,7 +6,7 @@ import io
 import logging
 
 from camsweep.reports.text import SafeLogFormatter, clean, escape_controls
-from camsweep.cli.explain import render
+from camsweep.reports.explain import render_text as render
 from camsweep.shortform import observations_from_documents
 from camsweep.verdicts import identify_result
 

@@ -15,11 +15,12 @@ from datetime import datetime
 
 import click
 
-from ..config import Outputs, default_state_dir
-from ..errors import CamsweepError, ExitCode, OutputError
+from ..config import Outputs
+from ..errors import CamsweepError, ExitCode
 from ..findings import Assessment, Status, evaluate
 from ..inventory import Inventory, identity_of
 from ..models import ScanResult
+from ..savedscan import last_scan_path, make_state_dir, save_state, write_atomic
 from . import echo
 from ._settings import options
 
@@ -39,22 +40,9 @@ def check_store(outputs: Outputs) -> None:
     """Open (or create) the inventory and the state directory before any work, so that a bad
     ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
     if outputs.keep_last_scan:
-        make_state_dir(last_scan_dir(outputs))
+        make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:
         Inventory(outputs.db_path).close()
-
-
-def last_scan_dir(outputs: Outputs) -> str:
-    return outputs.state_dir or str(default_state_dir())
-
-
-def make_state_dir(path: str) -> None:
-    from pathlib import Path
-
-    try:
-        Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)  # private: it holds the device inventory
-    except OSError as exc:
-        raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
 
 
 def finish(result: ScanResult, outputs: Outputs) -> int:
@@ -88,8 +76,6 @@ def _seen(result: ScanResult, outputs: Outputs) -> dict[str, tuple[datetime, dat
 
 
 def _deliver(assessment: Assessment, outputs: Outputs) -> None:
-    from camsweep.reports import write_atomic
-
     for fmt, path in outputs.reports:
         write_atomic(path, render_for(assessment, fmt))
     if outputs.output:
@@ -101,11 +87,9 @@ def _deliver(assessment: Assessment, outputs: Outputs) -> None:
 def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:
     """Keep last-scan.json and store in the inventory; the number of new restricted devices, or
     None when either failed (said on stderr: this never raises, see ``finish``)."""
-    from .scan import save_state
-
     try:
         if outputs.keep_last_scan:
-            save_state(result, last_scan_dir(outputs))
+            save_state(result, outputs.state_dir)
         if outputs.no_store:
             return 0
         by_key = {item.device.key: item for item in result.devices}

@@ -12,9 +12,9 @@ import click
 from .._child import python_command
 from ..config import Outputs
 from ..errors import ScanError
+from ..savedscan import read_scan
 from ._finish import finish
 from ._settings import options
-from .report import read_scan
 
 SCAN_BOUND = 300.0
 """Seconds the demo scan may take at most (it takes ~10 s on the shipped 40-odd devices)."""

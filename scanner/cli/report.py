@@ -7,47 +7,21 @@ import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
-from camsweep.reports import render_report, write_atomic
+from camsweep.reports import render_report
 
-from .. import jsonio, restrictions, runconfig
+from .. import restrictions, runconfig
 from ..config import Outputs
-from ..errors import CamsweepError, InputFileError, SchemaVersionError
+from ..errors import CamsweepError
 from ..findings import Assessment, evaluate
 from ..inventory import Inventory
 from ..models import ScanResult
 from ..policy import describe
+from ..savedscan import read_scan, write_atomic
 from . import echo
+from ._finish import exit_code as finishing_code
 from ._settings import options
-
-
-def read_scan(path: str) -> ScanResult:
-    """A scan saved as JSON: ``camsweep scan/identify --format json`` output, or a report JSON.
-
-    Any malformed content raises InputFileError (one line naming the file and the place), never
-    another exception.
-    """
-    try:
-        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
-    text = jsonio.read_text(path, stdin_text)
-    try:
-        data: Any = jsonio.loads(text)
-    except ValueError as error:
-        raise InputFileError(f"{path}: not valid JSON: {error}") from None
-    if isinstance(data, dict) and isinstance(data.get("scan"), dict):
-        data = data["scan"]  # a report JSON carries the scan it was made from
-    if not isinstance(data, dict) or "devices" not in data:
-        raise InputFileError(f"{path}: not a saved scan (no 'devices'; save one with --format json)")
-    try:
-        return ScanResult.from_dict(data)
-    except SchemaVersionError as error:
-        raise SchemaVersionError(f"{path}: {error}") from None
-    except InputFileError as error:
-        raise InputFileError(f"{path}: not a valid saved scan: {error}") from None
 
 
 def _policy_help() -> str:
@@ -59,19 +33,13 @@ def _policy_help() -> str:
 
 
 def exit_code(assessment: Assessment) -> int:
-    from ._finish import exit_code as finishing_code
-
     return finishing_code(assessment, "restricted", 0)
 
 
-def load_scan(ref: str | None, db_path: str | None) -> ScanResult:
-    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``."""
-    return load_scan_seen(ref, db_path)[0]
-
-
 def load_scan_seen(ref: str | None, db_path: str | None) -> tuple[ScanResult, dict[str, tuple[datetime, datetime]]]:
-    """``load_scan``, and when each device was first and last seen: from the inventory for a stored
-    scan, nothing for a file (its devices were seen only in it, as far as the report can tell)."""
+    """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``; with
+    when each device was first and last seen: from the inventory for a stored scan, nothing for a
+    file (its devices were seen only in it, as far as the report can tell)."""
     if ref == "-" or (ref is not None and Path(ref).exists()):
         return read_scan(ref), {}
     if ref is not None and (ref.endswith(".json") or "/" in ref):

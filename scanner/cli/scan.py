@@ -11,14 +11,11 @@ from typing import Any
 
 import click
 
-from .. import jsonio, runconfig
+from .. import runconfig
 from ..config import Outputs, ScanConfig, default_state_dir
 from ..errors import OutputError
-from ..models import ScanResult
 from ._finish import check_store, finish_and_exit, output_options
 from ._settings import given, options
-
-STATE_FILE = "last-scan.json"
 
 CREDENTIALS_HELP = """\b
 Credentials file (TOML; chmod 600 -- a file others can read is used with a warning):
@@ -29,19 +26,6 @@ Credentials file (TOML; chmod 600 -- a file others can read is used with a warni
 Used for ONVIF GetDeviceInformation/GetNetworkInterfaces and one read-only
 maker page over HTTP (Digest; Basic only over HTTPS) on the hosts it covers,
 one login attempt each. Passwords are never logged or written anywhere."""
-
-
-def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
-    """Keep the result as ``last-scan.json`` (atomically) for ``camsweep explain``."""
-    from camsweep.reports import write_atomic
-
-    from ._finish import make_state_dir
-
-    path = Path(state_dir) if state_dir else default_state_dir()
-    make_state_dir(str(path))
-    target = path / STATE_FILE
-    write_atomic(target, jsonio.dumps(result.to_dict(), indent=1) + "\n")
-    return target
 
 
 class Progress:

@@ -61,7 +61,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), progress: Callabl
     notes = [f"capture {os.path.basename(path)}: {count} packets read"]
     if problem:
         notes.append(f"capture {os.path.basename(path)}: {problem}; results are from the readable part")
-    notes += analyser.budget.notes()
+    notes += capture.notes() + analyser.cut_notes() + defrag.notes() + analyser.budget.notes()
     return identify_result(
         analyser.observations(), targets=targets or (path,), mode="pcap", started=started,
         partial=problem is not None, notes=tuple(notes), methods=("passive",),
@@ -116,6 +116,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         sock.close()
     analyser.flush(time.time())
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
+    notes += analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
     notes += analyser.budget.notes()

@@ -15,6 +15,7 @@ from typing import Callable, ClassVar
 
 from ..config import ScanConfig
 from ..models import Observation
+from ._tcp import HostSlots
 
 MODULES = ("arp", "wsd", "sadp", "dhip", "ssdp", "mdns", "ports", "http", "rtsp", "tls", "onvif")
 """Probe modules in the order the engine runs them; each defines and registers one Probe."""
@@ -56,6 +57,8 @@ class ProbeContext:
     """True if an address is one of the scan's targets: replies from elsewhere are dropped."""
     wait_rate: Callable[[], None] = lambda: None
     """Call before sending each packet: blocks to honour the configured packet rate."""
+    connections: HostSlots = field(default_factory=HostSlots)
+    """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
 
 
 class Probe:

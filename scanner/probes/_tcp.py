@@ -66,6 +66,44 @@ class Watchdog:
         self._active.discard(self)
 
 
+class HostSlots:
+    """Politeness across probes: at most ``limit`` connections to one address at a time.
+
+    One instance per scan is shared by every probe context (the engine makes it, like the rate
+    limiter), so the HTTP probe, ONVIF calls and UPnP description fetches to one device count
+    together. Only addresses with a connection open are kept, so memory follows concurrency.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+        self._changed = threading.Condition()
+
+    def acquire(self, ip: str, limit: int, timeout: float) -> bool:
+        """Take a slot for ``ip``; False if none was free within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._open.get(ip, 0) >= max(1, limit):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            self._open[ip] = self._open.get(ip, 0) + 1
+            return True
+
+    def release(self, ip: str) -> None:
+        with self._changed:
+            left = self._open.get(ip, 0) - 1
+            if left > 0:
+                self._open[ip] = left
+            else:
+                self._open.pop(ip, None)
+            self._changed.notify_all()
+
+    def in_use(self, ip: str) -> int:
+        with self._changed:
+            return self._open.get(ip, 0)
+
+
 def _shutdown(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)

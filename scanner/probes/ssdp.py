@@ -2,24 +2,23 @@
 
 Devices answer the search with a LOCATION URL; the description behind it names manufacturer and
 model. We fetch a LOCATION only if its host is an in-scope IP literal (never a name, never a
-redirect), with bounded connect/read times and a bounded, streamed body.
+redirect), through the one bounded HTTP client (``_http_client.py``): the scan's time and size
+limits, ``--rate`` pacing and per-host connection limit, like every other HTTP request.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
-from urllib.parse import urlsplit
 
 from ..config import ScanConfig
 from ..models import ArtefactKind, Observation
 from ..protocols import upnp
 from . import HostInfo, Probe, ProbeContext, register
+from ._http_client import HttpClient, target_of
 from ._udp import (
     OnceEmitter,
     group_listener,
@@ -48,84 +47,18 @@ MAX_LOCATIONS = 256
 def location_target(location: str, in_scope: Callable[[str], bool]) -> tuple[str, str] | None:
     """(url, host ip) if ``location`` is an http URL whose host is an in-scope IP literal.
 
-    The URL returned is rebuilt from the checked address, port and path, never the device's
-    string: urllib.parse and urllib3 disagree on some URLs (``http://evil.example\\@10.0.0.5/``
-    is host 10.0.0.5 to urlsplit but evil.example to requests), so passing the device's text on
-    would let a device send us to any host while the check saw an in-scope one.
+    The URL returned is rebuilt by the HTTP client's own parser from the checked address, port and
+    path, never the device's string: parsers disagree on some URLs (``http://evil.example\\@10.0.0.5/``
+    is host 10.0.0.5 to urlsplit but evil.example to requests), so the host checked here is the
+    host the client connects to.
     """
     try:
-        parts = urlsplit(location.strip())
-        host = parts.hostname
-        port = parts.port or 80
+        target = target_of(location)
     except ValueError:
-        return None  # a bad port
-    if parts.scheme != "http" or not host:
+        return None  # not http(s), a host name (resolving it could lead anywhere), or a bad port
+    if target.scheme != "http" or not in_scope(target.ip):
         return None
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None  # a host name: resolving it could lead anywhere
-    ip = str(address)
-    if not in_scope(ip):
-        return None
-    authority = f"[{ip}]" if address.version == 6 else ip
-    path = parts.path if parts.path.startswith("/") else "/" + parts.path
-    path = path.replace("\\", "%5C")
-    query = f"?{parts.query}" if parts.query else ""
-    return f"http://{authority}:{port}{path}{query}", ip
-
-
-def _source_bound_session(source_ip: str) -> Any:
-    """A requests session that connects from ``source_ip`` and ignores proxy settings."""
-    import requests
-    from requests.adapters import HTTPAdapter
-
-    class SourceAddressAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["source_address"] = (source_ip, 0)
-            super().init_poolmanager(*args, **kwargs)
-
-    session = requests.Session()
-    session.trust_env = False  # no proxies from the environment: talk to the device directly
-    adapter = SourceAddressAdapter(max_retries=0)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-def fetch_bounded(
-    session: Any, url: str, *, connect_timeout: float, read_timeout: float, max_body: int,
-    total_timeout: float,
-) -> tuple[int, bytes, bool]:
-    """(status, body, truncated): at most ``max_body`` bytes, no redirects, bounded in time.
-
-    Reads with ``read1`` (one socket read per call), so a device dripping one byte at a time is
-    cut off at ``total_timeout`` instead of holding us while each read waits for a full buffer.
-    """
-    started = time.monotonic()
-    with session.get(
-        url,
-        stream=True,
-        allow_redirects=False,
-        timeout=(connect_timeout, read_timeout),
-        headers={"User-Agent": "camsweep", "Accept": "text/xml, application/xml, */*"},
-    ) as response:
-        raw = response.raw
-        chunks: list[bytes] = []
-        size = 0
-        truncated = False
-        while size < max_body:
-            if time.monotonic() - started > total_timeout:
-                truncated = True  # a device dripping bytes: keep what came
-                break
-            chunk = raw.read1(min(8192, max_body + 1 - size), decode_content=True)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size >= max_body and not truncated:
-            truncated = size > max_body or bool(raw.read1(1))
-        return response.status_code, b"".join(chunks)[:max_body], truncated
+    return target.url, target.ip
 
 
 class _DescriptionFetcher:
@@ -241,35 +174,20 @@ class SsdpProbe(Probe):
         return True
 
     def _describe(self, ctx: ProbeContext, source_ip: str, url: str, ip: str) -> Observation | None:
-        import requests
-
         if ctx.cancelled.is_set():
             return None
-        config = self.config
-        port = urlsplit(url).port or 80
-        try:
-            with _source_bound_session(source_ip) as session:
-                status, body, truncated = fetch_bounded(
-                    session,
-                    url,
-                    connect_timeout=config.connect_timeout,
-                    read_timeout=config.read_timeout,
-                    max_body=config.max_body,
-                    total_timeout=config.request_timeout,
-                )
-        except (requests.RequestException, OSError) as exc:
-            log.debug("ssdp: fetching %s failed: %s", url, exc)
+        got = HttpClient.for_context(ctx, source_ip=source_ip).get(url)
+        port = target_of(url).port
+        if got.status is None:
+            log.debug("ssdp: fetching %s failed: %s: %s", url, got.problem, got.detail)
             return None
-        except Exception as exc:  # noqa: BLE001 -- urllib3 read errors: a device never ends the scan
-            log.debug("ssdp: reading %s failed: %s: %s", url, type(exc).__name__, exc)
-            return None
-        if status != 200:
+        if got.status != 200:
             return Observation.make(
                 self.name, ArtefactKind.UPNP_DESCRIPTION, ip=ip, port=port,
-                raw=body, problem=f"description {url} answered HTTP {status}",
+                raw=got.body, problem=f"description {url} answered HTTP {got.status}",
             )
-        observation = upnp.parse_description(body, probe=self.name, ip=ip, port=port)
-        if truncated and observation.problem is None:
+        observation = upnp.parse_description(got.body, probe=self.name, ip=ip, port=port)
+        if (got.oversize or got.problem) and observation.problem is None:
             # Fields from a cut document may be incomplete: say so, keep what was parsed.
-            log.debug("ssdp: description %s cut at %d bytes", url, len(body))
+            log.debug("ssdp: description %s cut at %d bytes (%s)", url, len(got.body), got.problem or "oversize")
         return observation

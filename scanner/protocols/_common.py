@@ -35,6 +35,10 @@ DOCUMENT_LIMIT = 256 * 1024
 MAX_HEADERS = 256
 """Header lines kept from one HTTP/RTSP/SSDP message; the rest are ignored."""
 
+XML_FORBID = {"forbid_dtd": True, "forbid_entities": True, "forbid_external": True}
+"""What device XML may not contain, for every XML parser camsweep runs: defusedxml here, and
+zeep's lxml parser for ONVIF replies (zeep's ``Settings`` take the same three names)."""
+
 HEADER_BLOCK_LIMIT = 64 * 1024
 """Bytes of one message's header block read (every header together); the rest is ignored. Real
 devices send well under 2 KiB; http.client alone would hand over 6.4 MB (100 lines of 64 KiB)."""
@@ -135,7 +139,7 @@ _EXPAT_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1"
 
 def _fromstring(prepared: str | bytes) -> Element:
     try:
-        root: Element = SafeET.fromstring(prepared, forbid_dtd=True)
+        root: Element = SafeET.fromstring(prepared, **XML_FORBID)
         return root
     except defusedxml.DTDForbidden:
         raise BadInput("xml-forbidden", "DTD not allowed") from None
@@ -164,7 +168,7 @@ def declared_namespaces(data: str | bytes) -> list[str]:
     seen: list[str] = []
     try:
         for _event, (_prefix, uri) in SafeET.iterparse(
-            io.BytesIO(prepared), events=("start-ns",), forbid_dtd=True
+            io.BytesIO(prepared), events=("start-ns",), **XML_FORBID
         ):
             if uri and uri not in seen:
                 seen.append(uri)

@@ -7,9 +7,11 @@ Dahua firmware sends ``CONNECTION:`` and ``CONTENT-LENGTH:`` in upper case and n
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
-from collections.abc import Sequence
+import secrets
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..models import ArtefactKind, Observation
@@ -29,6 +31,7 @@ from ._common import (
 __all__ = [
     "BODY_LIMIT",
     "auth_fields",
+    "digest_authorization",
     "parse_challenge",
     "parse_challenges",
     "parse_raw_response",
@@ -122,6 +125,59 @@ def parse_challenge(value: str) -> tuple[str, dict[str, str]]:
     """The first challenge of a ``WWW-Authenticate`` value; ``("", {})`` if none."""
     challenges = parse_challenges(value)
     return challenges[0] if challenges else ("", {})
+
+
+_DIGESTS = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256", "SHA": "sha1"}
+"""RFC 7616 algorithms (each also as ``<name>-sess``) by their hashlib names; ``SHA`` is no standard
+name, but some servers send it and the client camsweep used before (requests) answered it."""
+
+
+def digest_authorization(challenge: Mapping[str, str], username: str, password: str, method: str, uri: str,
+                         *, cnonce: str | None = None) -> str | None:
+    """The ``Authorization`` value answering one Digest challenge (RFC 7616 / RFC 2617), or None.
+
+    ``challenge`` is the parameter dict ``parse_challenges`` gives for a ``Digest`` challenge;
+    ``uri`` is the request target (path and query). Only ``qop=auth`` (or none, RFC 2069) is
+    answered -- ``auth-int`` would hash the body -- and only the algorithms in ``_DIGESTS``;
+    anything else gives None, so the caller never sends a header the device cannot check.
+    The request counter is always 1: each answer is used for exactly one request.
+    """
+    realm, nonce = challenge.get("realm"), challenge.get("nonce")
+    if realm is None or not nonce:
+        return None
+    algorithm = challenge.get("algorithm") or "MD5"
+    base = algorithm.upper().removesuffix("-SESS")
+    name = _DIGESTS.get(base)
+    if name is None or name not in hashlib.algorithms_available:
+        return None
+    offered = [q.strip().lower() for q in challenge.get("qop", "").split(",") if q.strip()]
+    if offered and "auth" not in offered:
+        return None
+
+    def digest(text: str) -> str:
+        return hashlib.new(name, text.encode("utf-8")).hexdigest()
+
+    cnonce = cnonce or secrets.token_hex(8)
+    nc = "00000001"
+    ha1 = digest(f"{username}:{realm}:{password}")
+    if algorithm.upper().endswith("-SESS"):
+        ha1 = digest(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = digest(f"{method}:{uri}")
+    if offered:
+        response = digest(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+    else:
+        response = digest(f"{ha1}:{nonce}:{ha2}")
+
+    def quoted(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    parts = [f"username={quoted(username)}", f"realm={quoted(realm)}", f"nonce={quoted(nonce)}",
+             f"uri={quoted(uri)}", f"response={quoted(response)}", f"algorithm={algorithm}"]
+    if "opaque" in challenge:
+        parts.append(f"opaque={quoted(challenge['opaque'])}")
+    if offered:
+        parts += ["qop=auth", f"nc={nc}", f"cnonce={quoted(cnonce)}"]
+    return "Digest " + ", ".join(parts)
 
 
 def auth_fields(prefix: str, headers: Sequence[tuple[str, str]]) -> dict[str, str]:
