@@ -60,6 +60,7 @@ def main() -> None:
 
     from camsweep.findings import evaluate
     from camsweep.reports import render_report
+
     from tests.chromium import Browser
 
     base, big = site(args.devices)

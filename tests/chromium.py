@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 PAPER = {"A4": (8.27, 11.69), "Letter": (8.5, 11.0)}
 """Paper sizes in inches (DevTools' unit)."""
@@ -65,7 +65,8 @@ class Browser:
              "--no-first-run", "--disable-extensions", "--disable-default-apps", "--hide-scrollbars",
              f"--user-data-dir={self.profile}", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            pass_fds=(3, 4), preexec_fn=fds, close_fds=True,
+            # preexec_fn only moves two descriptors (dup2) between fork and exec.
+            pass_fds=(3, 4), preexec_fn=fds, close_fds=True,  # noqa: PLW1509
         )
         for fd in (to_browser_r, from_browser_w, src_r, src_w):
             os.close(fd)
@@ -185,7 +186,7 @@ class Browser:
                     pass
             shutil.rmtree(self.profile, ignore_errors=True)
 
-    def __enter__(self) -> Browser:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

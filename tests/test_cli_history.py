@@ -4,13 +4,13 @@ import csv
 import io
 import json
 
-from click.testing import CliRunner
-
 from camsweep.cli import cli
 from camsweep.errors import InventoryError
 from camsweep.inventory import Inventory
-from tests.test_inventory import item, result
+from click.testing import CliRunner
+
 from tests.schema_check import jsonl_records, report_json
+from tests.test_inventory import item, result
 
 
 def _db(tmp_path):

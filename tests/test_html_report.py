@@ -24,14 +24,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
-from camsweep.reports import render_report
-from camsweep.savedscan import write_atomic
-from camsweep.reports.html_doc import JS
 from camsweep import restrictions
 from camsweep.findings import Status, evaluate
+from camsweep.reports import render_report
+from camsweep.reports.html_doc import JS
+from camsweep.savedscan import write_atomic
+
 from tests.chromium import Browser, find_chromium
-from tests.test_findings import HOSTILE_HOST, HOSTILE_MODEL, sample_devices, sample_result
+from tests.test_findings import (
+    HOSTILE_HOST,
+    HOSTILE_MODEL,
+    sample_devices,
+    sample_result,
+)
 
 DATA = restrictions.load()
 

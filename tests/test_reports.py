@@ -9,17 +9,22 @@ import os
 from dataclasses import replace
 
 import pytest
-
-from camsweep.reports import REPORT_FORMATS, render, render_report
-from camsweep.savedscan import write_atomic
-from camsweep.reports.csv_doc import COLUMNS, safe_cell
 from camsweep import restrictions
 from camsweep.cli import main
 from camsweep.errors import OutputError
 from camsweep.findings import evaluate
 from camsweep.models import ScanResult
+from camsweep.reports import REPORT_FORMATS, render, render_report
+from camsweep.reports.csv_doc import COLUMNS, safe_cell
+from camsweep.savedscan import write_atomic
+
 from tests.schema_check import jsonl_records, report_json, scan_json
-from tests.test_findings import HOSTILE_FIRMWARE, HOSTILE_MODEL, sample_devices, sample_result
+from tests.test_findings import (
+    HOSTILE_FIRMWARE,
+    HOSTILE_MODEL,
+    sample_devices,
+    sample_result,
+)
 
 DATA = restrictions.load()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from camsweep import schemas
 from camsweep.findings import Action, Status
 from camsweep.models import ArtefactKind, DeviceType, Manufacturer, Tier
@@ -27,7 +26,7 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(name):
 
 def test_enumerations_are_the_codes_own():
     scan, report = schemas.load("scan-result")["$defs"], schemas.load("report")["$defs"]
-    values = lambda e: [m.value for m in e]  # noqa: E731
+    values = lambda e: [m.value for m in e]
     assert scan["observation"]["properties"]["kind"]["enum"] == values(ArtefactKind)
     assert scan["rule_hit"]["properties"]["tier"]["enum"] == values(Tier)
     assert scan["verdict"]["properties"]["manufacturer"]["enum"] == values(Manufacturer)
