@@ -162,7 +162,8 @@ def test_statuses_and_order(data):
     assert order[:2] == ["198.18.0.21", "198.18.1.41"]
     assert [f.priority for f in result.findings] == sorted(f.priority for f in result.findings)
     assert order[-1] == "198.18.0.70"
-    assert result.counts() == {"devices": 9, "restricted": 5, "listed": 0, "manual_check": 3, "clear": 1, "kev_affected": 2}
+    assert result.counts() == {"devices": 9, "restricted": 5, "listed": 0, "manual_check": 3, "clear": 1, "kev_affected": 2,
+                               "kev_possible": 0}
 
 
 def test_kev_affected_range_in_finding(data):
