@@ -17,7 +17,7 @@ import io
 
 from camsweep.findings import Assessment, Finding
 
-from .records import distinct_evidence, site
+from .records import distinct_evidence
 from .text import _CONTROL
 
 COLUMNS = [
@@ -80,7 +80,7 @@ def render(assessment: Assessment) -> str:
     versions = assessment.data_versions
     result = assessment.result
     scan = [
-        result.scan_id, result.started.isoformat(), site(assessment), assessment.operator or "",
+        result.scan_id, result.started.isoformat(), result.site, assessment.operator or "",
         ",".join(assessment.policies), versions.get("restrictions_version", ""),
         versions.get("restrictions_as_of", ""), versions.get("kev_as_of", ""),
     ]

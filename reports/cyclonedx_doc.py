@@ -17,8 +17,6 @@ from camsweep import __version__
 from camsweep.findings import Assessment, Finding
 from camsweep.types import RESTRICTED_MAKER_NAMES
 
-from .records import site
-
 PREFIX = "camsweep:"
 
 
@@ -56,7 +54,7 @@ def render(assessment: Assessment) -> str:
     bom.metadata.timestamp = result.started
     bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION, name="camsweep", version=__version__))
     scan_properties = [
-        ("scan_id", result.scan_id), ("site", site(assessment)), ("operator", assessment.operator or ""),
+        ("scan_id", result.scan_id), ("site", result.site), ("operator", assessment.operator or ""),
         ("mode", result.mode), ("policy", ",".join(assessment.policies)),
         ("partial", "true" if result.partial else "false"),
         *sorted(assessment.data_versions.items()),

@@ -46,10 +46,6 @@ def distinct_evidence(finding: Finding) -> tuple[Hit, ...]:
     return tuple(Hit(first[key], tuple(sorted(ports[key]))) for key in first)
 
 
-def site(assessment: Assessment) -> str:
-    return ""  # issue 13a records the site at scan time (ScanResult.site): filled in once it lands
-
-
 def scan_facts(assessment: Assessment) -> dict[str, Any]:
     """The scan a record belongs to: the same on every record of one report."""
     result = assessment.result
@@ -57,7 +53,7 @@ def scan_facts(assessment: Assessment) -> dict[str, Any]:
         "scan_id": result.scan_id,
         "scan_started": result.started.isoformat(),
         "scan_finished": result.finished.isoformat(),
-        "site": site(assessment),
+        "site": result.site,
         "operator": assessment.operator or "",
         "mode": result.mode,
         "partial": result.partial,

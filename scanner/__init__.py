@@ -57,7 +57,8 @@ _LAZY = {
     "analyse_capture": ("camsweep.passive", "analyse_capture"),
     "listen": ("camsweep.passive", "listen"),
     "evaluate": ("camsweep.findings", "evaluate"),
-    "Inventory": ("camsweep.inventory", "Inventory"),
+    "open_store": ("camsweep.store", "open_store"),
+    "Store": ("camsweep.store", "Store"),
 }
 
 
@@ -75,8 +76,8 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "__version__",
     "Credential",
-    "Inventory",
     "ScanConfig",
+    "Store",
     "analyse_capture",
     "evaluate",
     "identify",
@@ -84,6 +85,7 @@ __all__ = [
     "listen",
     "load_observations",
     "merge",
+    "open_store",
     "scan",
     "SCHEMA_VERSION",
     "ArtefactKind",

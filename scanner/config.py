@@ -156,7 +156,10 @@ class Declared:
 
 
 def _relative_to(folder: Path, value: str) -> str:
-    """Paths in the config file are relative to the file, so cron's working directory does not matter."""
+    """Paths in the config file are relative to the file, so cron's working directory does not matter.
+    A URL (a ``postgresql://`` inventory) is not a path."""
+    if "://" in value:
+        return value
     expanded = os.path.expanduser(value)
     return expanded if os.path.isabs(expanded) else str(folder / expanded)
 
@@ -225,6 +228,35 @@ def _valid_ports(ports: tuple[int, ...]) -> str | None:
     if bad:
         return f"must be ports 1-65535 ({bad[0]} is out of range)"
     return None if ports else "must name at least one port"
+
+
+def _valid_db(location: str) -> str | None:
+    """A PostgreSQL URL must not carry a password: the command line shows it to every user (ps)
+    and keeps it in shell history, and a config file is copied about. libpq reads it from its own
+    places instead."""
+    from .store import postgres
+
+    if not postgres.is_url(location):
+        return None
+    try:
+        secret = postgres.secret_in(location)
+    except ValueError as exc:
+        return str(exc)
+    if secret:
+        return (f"must not hold a {secret} (it would show in the process list and shell history): "
+                "put it in ~/.pgpass, a service file (PGSERVICEFILE) or PGPASSWORD")
+    return None
+
+
+MAX_SITE = 100
+
+
+def _valid_site(name: str) -> str | None:
+    if len(name) > MAX_SITE:
+        return f"must be at most {MAX_SITE} characters, not {len(name)}"
+    if not all(c.isprintable() for c in name) or name != name.strip():
+        return "must be printable text without leading or trailing spaces"
+    return None
 
 
 def _read_credentials(path: str) -> Any:
@@ -338,8 +370,12 @@ class Outputs:
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
     db_path: str | None = setting(
-        None, "Inventory database (default: $XDG_STATE_HOME/camsweep/inventory.sqlite).", cli="--db",
-        key="output.db", path="file")
+        None, "Inventory: an SQLite file (default: $XDG_STATE_HOME/camsweep/inventory.sqlite) or a "
+              "postgresql:// URL (password from ~/.pgpass, a service file or PGPASSWORD; never in the URL).",
+        cli="--db", key="output.db", path="file", check=_valid_db)
+    site: str = setting(
+        "", "Site name the scan is stored under (one inventory, many sites); history, diff and report "
+            "read that site.", cli="--site", key="output.site", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
         None, "Policies to apply, comma-separated (default: all). `camsweep report --help` lists them.",

@@ -403,6 +403,8 @@ class ScanResult:
     scan_id: str = _field(default_factory=lambda: str(uuid.uuid4()))
     """A UUID naming this scan wherever it goes (exports, copies, other inventories); a saved scan
     from before it existed gets one derived from its times and mode, the same on every read."""
+    site: str = ""
+    """The site it was made at (``--site``): the inventory tracks devices per site."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -410,6 +412,7 @@ class ScanResult:
             "scan_id": self.scan_id,
             "mode": self.mode,
             "operator": self.operator,
+            "site": self.site,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat(),
             "targets": list(self.targets),
@@ -446,6 +449,7 @@ class ScanResult:
             mode=mode,
             operator=r.text("operator", ""),
             scan_id=r.converted("scan_id", _uuid, "a UUID") or derived,
+            site=r.text("site", ""),
         )
 
 

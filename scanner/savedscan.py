@@ -4,6 +4,8 @@
   readers see the old file or the new one, never half of either.
 * :func:`save_state` -- keep a result as ``last-scan.json`` in the state directory, for
   ``camsweep explain`` without ``--scan``; :func:`last_scan_path` says where that is.
+* :func:`keep_unstored` -- keep a result the inventory did not take (a dropped connection) as a
+  file of its own, for ``camsweep import scan``.
 * :func:`read_scan` -- a scan saved as JSON (``scan``/``identify --format json``, a report JSON,
   ``last-scan.json``; ``-`` is stdin); :func:`load_result` is the same for a file the user
   expects to exist, with a hint when it does not.
@@ -18,6 +20,7 @@ import os
 import stat
 import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +106,22 @@ def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:
     make_state_dir(target.parent)
     write_atomic(target, jsonio.dumps(result.to_dict(), indent=1) + "\n")
     return target
+
+
+UNSTORED = "unstored"
+"""Folder of the state directory where results the inventory did not take are kept."""
+
+
+def keep_unstored(result: ScanResult, state_dir: str | Path | None) -> Path:
+    """Write ``result`` as a file of its own in the state directory's ``unstored/``, one the
+    next run does not overwrite (``last-scan.json`` is overwritten); its path."""
+    folder = last_scan_path(state_dir).parent / UNSTORED
+    make_state_dir(folder)
+    stamp = result.finished.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    site = "".join(c if c.isalnum() or c in "-_." else "_" for c in result.site)[:40]
+    path = folder / (f"{site}-{stamp}.json" if site else f"scan-{stamp}.json")
+    write_atomic(path, jsonio.dumps(result.to_dict(), indent=1) + "\n")
+    return path
 
 
 # --------------------------------------------------------------------------- reading

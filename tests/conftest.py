@@ -11,6 +11,14 @@ profiles and torn down at the end (also on Ctrl-C). The session's lab uses its o
 ``cs-s<pid>-`` (scanner: ``lab.scanner_namespace``), so test runs started at the same time on one
 machine, or a `camsweep lab up` demo, do not collide. ``CAMSWEEP_LAB_COUNT=N`` runs the session's
 lab with N devices (profiles cloned), to check the lab and camsweep at scale.
+
+``postgres``: a throwaway PostgreSQL server (``tests/pgserver.py``) started once per session on a
+Unix socket in a temporary folder, as an unprivileged user, and stopped at the end, also after a
+failure. Its tests skip only outside CI when the server programs are missing (Debian package
+``postgresql``); in CI they must run. ``pg_url``: a fresh database on it for one test.
+
+``XDG_STATE_HOME`` points into the session's temporary folder, so nothing a test runs writes
+camsweep's state (last-scan.json, kept results, the default inventory) into the real home.
 """
 
 from __future__ import annotations
@@ -19,6 +27,17 @@ import os
 from collections.abc import Iterator
 
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
 
 
 def lab_unavailable_reason() -> str | None:
@@ -48,3 +67,37 @@ def lab(needs_root: None) -> Iterator[object]:
     count = int(os.environ["CAMSWEEP_LAB_COUNT"]) if os.environ.get("CAMSWEEP_LAB_COUNT") else None
     with Lab(count=count, prefix=f"cs-s{os.getpid()}-") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    from tests.pgserver import PgServer, bin_dir
+
+    if bin_dir() is None:
+        message = "PostgreSQL's server programs are not installed (Debian package postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; .ci/run installs them")
+        pytest.skip(message)
+    server = PgServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres) -> Iterator[str]:
+    name = postgres.create_database()
+    try:
+        yield postgres.url(name)
+    finally:
+        postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_location(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty inventory of each backend: an SQLite file's path, a PostgreSQL database's URL.
+    The tests of what both backends share take this, so one suite runs against both."""
+    if request.param == "sqlite":
+        return str(tmp_path / "inv.sqlite")
+    return request.getfixturevalue("pg_url")

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from camsweep.inventory import Inventory
+from camsweep.store.sqlite import SqliteStore
 from camsweep.models import ArtefactKind, Device, IdentifiedDevice, Observation, ScanResult
 from camsweep.shortform import observations_from_documents
 from camsweep.verdicts import identify_result
@@ -99,7 +99,7 @@ def write_inventory(path: Path) -> Path:
     """A real small inventory: two scans of the same camera (a firmware change between them)."""
     first = ScanResult.from_dict(saved_scan())
     second = ScanResult.from_dict(planted(("devices", 0, "verdict", "firmware"), "V2.820"))
-    with Inventory(path) as inv:
+    with SqliteStore(path) as inv:
         inv.store(first)
         inv.store(second)
     # One file, no -wal beside it: the flips then hit the pages every reader goes through.

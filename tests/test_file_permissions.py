@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from camsweep.errors import CamsweepError
-from camsweep.inventory import Inventory
+from camsweep.store.sqlite import SqliteStore
 from camsweep.models import ScanResult
 from camsweep.runconfig import RunLock
 
@@ -41,7 +41,7 @@ def _empty_result() -> ScanResult:
 
 def test_new_inventory_database_is_private(tmp_path: Path) -> None:
     path = tmp_path / "db" / "inventory.sqlite"
-    with Inventory(path):
+    with SqliteStore(path):
         pass
     assert _mode(path.parent) == 0o700
     assert _mode(path) == 0o600
@@ -52,10 +52,10 @@ def test_new_inventory_database_is_private(tmp_path: Path) -> None:
 
 def test_existing_inventory_keeps_its_mode(tmp_path: Path) -> None:
     path = tmp_path / "inventory.sqlite"
-    with Inventory(path):
+    with SqliteStore(path):
         pass
     path.chmod(0o640)
-    with Inventory(path):
+    with SqliteStore(path):
         pass
     assert _mode(path) == 0o640
 

@@ -25,7 +25,7 @@ from camsweep import jsonio
 from camsweep.savedscan import read_scan
 from camsweep.errors import CamsweepError, ExitCode, InputFileError, InventoryError
 from camsweep.findings import evaluate
-from camsweep.inventory import Inventory
+from camsweep.store.sqlite import SqliteStore
 from camsweep.models import ScanResult
 from camsweep.shortform import observations_from_documents, parse_documents
 from camsweep.verdicts import identify_result
@@ -272,7 +272,7 @@ def test_byte_flipped_inventory(tmp_path_factory: pytest.TempPathFactory, real_i
     path = tmp_path_factory.mktemp("inventory") / "inv.sqlite"
     path.write_bytes(flipped(real_inventory.read_bytes(), seed, flips))
     try:  # the library: every reader either answers or says the file is damaged
-        with Inventory(path) as inv:
+        with SqliteStore(path) as inv:
             scans = inv.scans()
             for summary in scans:
                 assert_usable(inv.load(summary.id))

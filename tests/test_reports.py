@@ -170,6 +170,15 @@ def test_csv_gives_every_evidence_rule_id_however_many():
     assert "more" not in row["evidence_rule_ids"]
 
 
+def test_every_export_names_the_site_the_scan_was_made_at():
+    at_site = evaluate(replace(sample_result(), site="north-depot"), data=DATA)
+    rows = list(csv.DictReader(io.StringIO(render_report(at_site, "csv"))))
+    assert {r["site"] for r in rows} == {"north-depot"} and len(rows) == 9
+    assert {r["site"] for r in jsonl_records(render_report(at_site, "jsonl"))} == {"north-depot"}
+    bom = json.loads(render_report(at_site, "cyclonedx"))
+    assert {"name": "camsweep:site", "value": "north-depot"} in bom["metadata"]["properties"]
+
+
 def test_jsonl_one_valid_record_per_device(assessment):
     text = render_report(assessment, "jsonl")
     records = jsonl_records(text)  # each line alone follows the device-record schema

@@ -27,7 +27,7 @@ from camsweep.cli import main
 from camsweep.cli._finish import Outputs, finish
 from camsweep.errors import ExitCode, InputFileError, InventoryError
 from camsweep.findings import evaluate
-from camsweep.inventory import Inventory
+from camsweep.store.sqlite import SqliteStore
 from camsweep.models import ScanResult
 from camsweep.savedscan import read_scan, save_state
 from camsweep.shortform import load
@@ -72,7 +72,7 @@ def test_last_scan_and_inventory_keep_a_lone_surrogate(tmp_path: Path) -> None:
     result = result_with_model(SURROGATE_MODEL)
     saved = save_state(result, tmp_path / "state")
     assert read_scan(str(saved)) == result
-    with Inventory(tmp_path / "inv.sqlite") as inv:
+    with SqliteStore(tmp_path / "inv.sqlite") as inv:
         scan_id = inv.store(result)
         assert inv.load(scan_id) == result
         [sighting] = inv.sightings(scan_id).values()
@@ -81,7 +81,7 @@ def test_last_scan_and_inventory_keep_a_lone_surrogate(tmp_path: Path) -> None:
 
 def test_inventory_stores_utf8_not_ascii_escapes(tmp_path: Path) -> None:
     path = tmp_path / "inv.sqlite"
-    with Inventory(path) as inv:
+    with SqliteStore(path) as inv:
         inv.store(result_with_model("IPC-😀"))
     stored = sqlite3.connect(path).execute("SELECT result FROM scans").fetchone()[0]
     assert "IPC-😀" in stored and "\\ud83d" not in stored
@@ -123,7 +123,7 @@ def test_finish_prints_and_stores_a_result_holding_a_lone_surrogate(tmp_path: Pa
     assert report_json(out)["scan"]["devices"][0]["verdict"]["model"] == SURROGATE_MODEL
     scan_json((tmp_path / "state" / "last-scan.json").read_text(encoding="utf-8"))
     assert read_scan(str(tmp_path / "state" / "last-scan.json")) == result
-    with Inventory(tmp_path / "inv.sqlite") as inv:
+    with SqliteStore(tmp_path / "inv.sqlite") as inv:
         assert inv.load(inv.resolve("last")) == result
 
 
@@ -137,7 +137,7 @@ def test_scan_pcap_of_one_dhip_answer_with_a_lone_surrogate_prints_and_stores(tm
     assert code in (ExitCode.OK, ExitCode.RESTRICTED) and "Traceback" not in err, err
     assert "1 device(s)" in out or report_json(out)["counts"]["devices"] == 1
     assert read_scan(str(state / "last-scan.json")).devices
-    with Inventory(db) as inv:
+    with SqliteStore(db) as inv:
         assert inv.load(inv.resolve("last")).devices
 
 
@@ -322,7 +322,7 @@ def _strings(doc: object) -> set[str]:
 def test_history_and_diff_under_a_pty_escape_stored_text(tmp_path: Path) -> None:
     scan = planted(("targets",), [TERMINAL_HOSTILE])
     scan = planted(("devices", 0, "verdict", "model"), TERMINAL_HOSTILE, scan)
-    with Inventory(tmp_path / "inv.sqlite") as inv:
+    with SqliteStore(tmp_path / "inv.sqlite") as inv:
         inv.store(ScanResult.from_dict(saved_scan()))
         inv.store(ScanResult.from_dict(scan))
     for args in (["history"], ["history", "--format", "json"], ["diff"], ["diff", "--format", "json"]):
@@ -350,7 +350,7 @@ def test_db_through_a_dangling_symlink_is_refused(tmp_path: Path, usual_umask) -
     target.parent.mkdir()
     link.symlink_to(target)
     with pytest.raises(InventoryError, match="symbolic link to a missing file"):
-        Inventory(link)
+        SqliteStore(link)
     pcap = tmp_path / "empty.pcap"
     pcap.write_bytes(empty_pcap())
     for args in (["history"], ["scan", "--pcap", str(pcap), "--state-dir", str(tmp_path / "state")]):
@@ -412,5 +412,5 @@ def test_a_failed_store_exits_5_even_with_restricted_devices(tmp_path: Path, cap
     code = finish(result_with_model("IPC-HDW1431T1-S4"), Outputs(db_path=str(db), fail_on=fail_on))
     out, err = capsys.readouterr()
     assert code == ExitCode.SCAN_FAILED and "1 restricted" in out and err.count("\n") == 1
-    with Inventory(db) as inv:
+    with SqliteStore(db) as inv:
         assert len(inv.scans()) == 2  # the earlier scans are intact

@@ -44,6 +44,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "rate": ("50", ["--rate", "50"], 50),
     "allow_public": ("true", ["--allow-public"], True),
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
+    "site": ('"north depot"', ["--site", "north depot"], "north depot"),
     "policy": ('["us-federal", "uk-gov"]', ["--policy", "us-federal,uk-gov"], "us-federal,uk-gov"),
     "fail_on": ('"never"', ["--fail-on", "never"], "never"),
     "state_dir": ('"state"', ["--state-dir", "{dir}/state"], "{dir}/state"),

@@ -21,11 +21,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
     "demo": ("camsweep.cli.demo", "Try it safely (root): emulated lab up, scan, remediation list, lab down."),
     "identify": ("camsweep.cli.identify", "Identify devices from saved observations (offline)."),
-    "report": ("camsweep.cli.report", "Remediation list for a saved scan under a policy (table/json/csv/html)."),
+    "report": ("camsweep.cli.report", "Remediation list for a saved scan under a policy; --all-sites: the sites' roll-up."),
     "scan": ("camsweep.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
     "explain": ("camsweep.cli.explain", "Show every observation and rule hit behind one device's verdict."),
     "lab": ("camsweep.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
     "history": ("camsweep.cli.history", "List the scans stored in the inventory."),
+    "import": ("camsweep.cli.imports", "Store saved scans in the inventory (e.g. one whose store failed)."),
     "diff": ("camsweep.cli.diff", "Show new, gone and changed devices between two scans."),
     "verify": ("camsweep.cli.verify", "Check the data files and replay every fingerprint example."),
     "listen": ("camsweep.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),

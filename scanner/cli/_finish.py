@@ -16,15 +16,15 @@ from datetime import datetime
 import click
 
 from ..config import Outputs
-from ..errors import CamsweepError, ExitCode
-from ..findings import Assessment, Status, evaluate
-from ..inventory import Inventory, identity_of
+from ..errors import CamsweepError, ExitCode, InventoryError
+from ..findings import Assessment, evaluate
 from ..models import ScanResult
-from ..savedscan import last_scan_path, make_state_dir, save_state, write_atomic
+from ..savedscan import keep_unstored, last_scan_path, make_state_dir, save_state, write_atomic
+from ..store import display, open_store
 from . import echo
 from ._settings import options
 
-output_options = options(Outputs, ["fmt", "output", "db_path", "no_store", "policy", "fail_on"])
+output_options = options(Outputs, ["fmt", "output", "db_path", "site", "no_store", "policy", "fail_on"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
@@ -42,7 +42,7 @@ def check_store(outputs: Outputs) -> None:
     if outputs.keep_last_scan:
         make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:
-        Inventory(outputs.db_path).close()
+        open_store(outputs.db_path).close()
 
 
 def finish(result: ScanResult, outputs: Outputs) -> int:
@@ -52,6 +52,8 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
     ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
     """
+    if outputs.site:
+        result = replace(result, site=outputs.site)
     assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
     assessment = replace(assessment, seen=_seen(result, outputs))
     try:
@@ -69,7 +71,7 @@ def _seen(result: ScanResult, outputs: Outputs) -> dict[str, tuple[datetime, dat
     if outputs.no_store:
         return {}
     try:
-        with Inventory(outputs.db_path) as inv:
+        with open_store(outputs.db_path) as inv:
             return inv.seen(result)
     except CamsweepError:
         return {}
@@ -92,23 +94,33 @@ def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int 
             save_state(result, outputs.state_dir)
         if outputs.no_store:
             return 0
-        by_key = {item.device.key: item for item in result.devices}
-        restricted = {
-            identity_of(by_key[f.key]) for f in assessment.findings
-            if f.status is Status.RESTRICTED and f.key in by_key
-        }
-        with Inventory(outputs.db_path) as inv:
-            scan_id = inv.store(result, restricted=restricted)
-            new_restricted = len(inv.new_restricted(scan_id))
-            if outputs.keep_scans:
-                inv.prune(outputs.keep_scans)
-        return new_restricted
+        return store(result, assessment, outputs)
+    except InventoryError as error:
+        said = f"this scan was not stored ({error}); its report is complete"
+        try:
+            kept = keep_unstored(result, outputs.state_dir)
+        except CamsweepError as keeping:
+            said += f"; its result could not be kept either ({keeping})"
+        else:
+            where = f" --db {display(outputs.db_path)}" if outputs.db_path else ""
+            said += f"; store it later with: camsweep import scan {kept}{where}"
     except CamsweepError as error:
-        from camsweep.reports.text import escape_controls
+        said = f"this scan was not stored ({error}); its report is complete"
+    from camsweep.reports.text import escape_controls
 
-        click.echo(f"camsweep: error: this scan was not stored ({escape_controls(str(error))}); "
-                   "its report is complete", err=True)
-        return None
+    click.echo(f"camsweep: error: {escape_controls(said)}", err=True)
+    return None
+
+
+def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
+    """Store ``result`` judged as ``assessment`` and prune its site's old scans (retention); the
+    number of restricted devices no earlier scan of the site had seen."""
+    with open_store(outputs.db_path) as inventory:
+        scan_id = inventory.store(result, assessment)
+        new_restricted = len(inventory.new_restricted(scan_id))
+        if outputs.keep_scans:
+            inventory.prune(outputs.keep_scans, result.site)
+    return new_restricted
 
 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:

@@ -1,28 +1,43 @@
-"""``camsweep diff [A] [B]``: new, gone and changed devices between two stored scans."""
+"""``camsweep diff [A] [B]``: new, gone and changed devices between two stored scans of a site."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from camsweep.reports.history import DIFF_RENDERERS
 
-from ..config import Outputs
-from ..inventory import Inventory
+from ..errors import UsageError
+from ..store import Change, Store, open_store
 from . import echo
-from ._settings import options
+from ._scope import scope, scope_options
 
 
 @click.command("diff")
 @click.argument("old", required=False)
 @click.argument("new", required=False)
-@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
+@scope_options
 @click.option("--format", "fmt", type=click.Choice(list(DIFF_RENDERERS)), default="table", show_default=True)
-def command(old: str | None, new: str | None, db_path: str | None, fmt: str) -> None:
+@click.pass_context
+def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **params: Any) -> None:
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).
 
-    Without arguments, compares the last two scans; with one, compares it with the last scan.
+    Without arguments, compares the site's last two scans; with one, compares it with the last
+    scan. With --all-sites, every site's last scan with the one before it.
     """
-    with Inventory(db_path) as inv:
-        new_id = inv.resolve(new or "last")
-        old_id = inv.resolve(old) if old else inv.resolve("last", offset=1)
-        changes = inv.diff(old_id, new_id)
-    echo(DIFF_RENDERERS[fmt](old_id, new_id, changes), nl=False)
+    db_path, site, all_sites = scope(ctx, params)
+    with open_store(db_path) as inv:
+        chosen = inv.choose_site(site, all_sites)
+        if chosen is None:
+            if old or new:
+                raise UsageError("--all-sites compares each site's last two scans: give no scan ids")
+            pairs = [_pair(inv, None, None, name) for name in inv.sites() if len(inv.scans(name)) > 1]
+        else:
+            pairs = [_pair(inv, old, new, chosen)]
+    echo(DIFF_RENDERERS[fmt](pairs, chosen is None), nl=False)
+
+
+def _pair(inv: Store, old: str | None, new: str | None, site: str) -> tuple[str, int, int, list[Change]]:
+    new_id = inv.resolve(new or "last", site=site)
+    old_id = inv.resolve(old, site=site) if old else inv.resolve("last", offset=1, site=site)
+    return site, old_id, new_id, inv.diff(old_id, new_id)

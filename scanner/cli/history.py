@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from camsweep.reports.history import HISTORY_RENDERERS
 
-from ..config import Outputs
-from ..inventory import Inventory
+from ..store import open_store
 from . import echo
-from ._settings import options
+from ._scope import scope, scope_options
 
 
 @click.command("history")
-@options(Outputs, ["db_path"], db_path={"help": "Inventory database (default: see README)."})
+@scope_options
 @click.option("--format", "fmt", type=click.Choice(list(HISTORY_RENDERERS)), default="table", show_default=True)
-def command(db_path: str | None, fmt: str) -> None:
-    """List the scans stored in the inventory, oldest first."""
-    with Inventory(db_path) as inv:
-        scans = inv.scans()
+@click.pass_context
+def command(ctx: click.Context, fmt: str, **params: Any) -> None:
+    """List the scans stored in the inventory, oldest first: every site's, or --site NAME's."""
+    db_path, site, all_sites = scope(ctx, params)
+    with open_store(db_path) as inv:
+        chosen = inv.choose_site(site, all_sites) if site is not None else None
+        scans = inv.scans(chosen)
     echo(HISTORY_RENDERERS[fmt](scans), nl=False)
