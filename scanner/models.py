@@ -436,7 +436,6 @@ class ScanResult:
                 f"scan result has schema_version {quote(version)}; this camsweep reads {SCHEMA_VERSION}"
             )
         started, finished, mode = r.moment("started"), r.moment("finished"), r.text("mode", "scan")
-        derived = str(uuid.uuid5(uuid.NAMESPACE_URL, f"camsweep:{started.isoformat()}/{finished.isoformat()}/{mode}"))
         return cls(
             started=started,
             finished=finished,
@@ -448,9 +447,16 @@ class ScanResult:
             data_versions=r.text_map("data_versions"),
             mode=mode,
             operator=r.text("operator", ""),
-            scan_id=r.converted("scan_id", _uuid, "a UUID") or derived,
+            scan_id=r.converted("scan_id", _uuid, "a UUID") or _derived_id(started, finished, mode),
             site=r.text("site", ""),
         )
+
+
+def _derived_id(started: datetime, finished: datetime, mode: str) -> str:
+    """The scan id of a scan saved before scan ids existed: the same on every read."""
+    # A saved mode may hold a lone surrogate (a JSON escape); uuid5 hashes the name as UTF-8.
+    name = encodable(f"camsweep:{started.isoformat()}/{finished.isoformat()}/{mode}")[0]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 def _uuid(text: str | None) -> str | None:

@@ -94,6 +94,7 @@ def test_scan_ids_are_unique_and_an_old_scan_gets_a_stable_one():
     assert RuleHit.from_dict(old_hit).port is None  # a hit saved before ports were kept
     derived = {ScanResult.from_dict(old).scan_id for _ in range(2)}
     assert len(derived) == 1 and uuid.UUID(derived.pop()).version == 5
+    assert uuid.UUID(ScanResult.from_dict({**old, "mode": "IPC-\ud800"}).scan_id)  # a saved lone surrogate
     old["scan_id"] = "not-a-uuid"
     with pytest.raises(InputFileError, match="scan_id.*not a UUID"):
         ScanResult.from_dict(old)
