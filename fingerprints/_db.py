@@ -4,9 +4,12 @@ File kinds (all TOML, read with :mod:`tomllib`, validated against JSON schemas w
 
 * ``makers.toml`` -- makers, brands with aliases and their relation to a maker, DB ``version``/``as_of``.
 * ``oui.toml`` -- exact IEEE organisation names and curated prefixes mapped to makers/brands.
-* every other ``*.toml`` -- a *rule file*: ``matches = "<field key>"`` (a key from ARCHITECTURE.md,
-  or a derived key computed in ``scanner/verdicts.py``) and ``[[rule]]`` entries. A rule may carry
-  its own ``matches`` when a file groups the fields of one reply (``sadp.toml``, ``dhip.toml``).
+* every other ``*.toml`` -- a *rule file*: ``matches = "<field key>"`` and ``[[rule]]`` entries. A
+  rule may carry its own ``matches`` when a file groups the fields of one reply (``sadp.toml``,
+  ``dhip.toml``). Every key matched must be one some protocol emits: the caller says which keys
+  are declared (``declared``; camsweep passes ``camsweep.protocols.declares``, the field keys of
+  the protocol declarations, ARCHITECTURE.md "Field keys"), so a rule that could never fire is
+  refused instead of passing its own examples.
 
 Rule files are read in name order and rules keep their file order, so the DB order is stable.
 Any problem raises :class:`camsweep.errors.DataFileError` naming the file, the rule and the problem.
@@ -18,7 +21,7 @@ import functools
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -449,7 +452,12 @@ def _as_tuple(value: str | list[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> list[Rule]:
+KeyCheck = Callable[[str], bool]
+"""Whether a field key is one a protocol emits (``camsweep.protocols.declares``)."""
+
+
+def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str, Brand],
+                    declared: KeyCheck) -> list[Rule]:
     data = _read_toml(path)
     if "rule" not in data and "matches" not in data:
         log.debug("fingerprints: %s is not a rule file, skipped", path.name)
@@ -477,6 +485,10 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
                                         entry=rule_id)
         counters = tuple(Example(ex["value"], ex["source"]) for ex in item.get("counter_examples", ()))
         fields = _as_tuple(item.get("matches", data["matches"]))
+        for key in fields:
+            if not declared(key):
+                raise DataFileError(str(path), f"matches {key!r}, a field no protocol emits (ARCHITECTURE.md "
+                                    "\"Field keys\" lists them)", entry=rule_id)
         pages = tuple(item.get("confirm_paths", ()))
         for page in (*pages, *([item["login_path"]] if "login_path" in item else [])):
             why = path_problem(page) or (None if any(f.startswith("http.") for f in fields)
@@ -505,8 +517,9 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
     return rules
 
 
-def load_directory(directory: str | Path) -> FingerprintDB:
-    """Read and validate every data file in ``directory`` (no cache)."""
+def load_directory(directory: str | Path, declared: KeyCheck) -> FingerprintDB:
+    """Read and validate every data file in ``directory`` (no cache); ``declared`` says which
+    field keys rules may match."""
     root = Path(directory)
     if not root.is_dir():
         raise DataFileError(str(root), "not a directory")
@@ -524,7 +537,7 @@ def load_directory(directory: str | Path) -> FingerprintDB:
     for path in sorted(root.glob("*.toml")):
         if path.name in NOT_RULE_FILES:
             continue
-        for rule in _load_rule_file(path, makers, brands):
+        for rule in _load_rule_file(path, makers, brands, declared):
             if rule.id in seen:
                 raise DataFileError(str(path), f"duplicate rule id (also in {seen[rule.id]})", entry=rule.id)
             seen[rule.id] = path.name
@@ -534,16 +547,19 @@ def load_directory(directory: str | Path) -> FingerprintDB:
     return db
 
 
-@functools.lru_cache(maxsize=1)
-def _load_default() -> FingerprintDB:
-    return load_directory(DATA_DIR)
+@functools.lru_cache(maxsize=2)
+def _load_default(declared: KeyCheck) -> FingerprintDB:
+    return load_directory(DATA_DIR, declared)
 
 
-def load(directory: str | None = None) -> FingerprintDB:
-    """The fingerprint DB: the packaged data (cached) or the files in ``directory`` (read each call)."""
+def load(directory: str | None = None, *, declared: KeyCheck) -> FingerprintDB:
+    """The fingerprint DB: the packaged data (cached) or the files in ``directory`` (read each call).
+
+    ``declared`` says whether a field key is one a protocol emits; a rule matching any other key
+    is a DataFileError (camsweep passes ``camsweep.protocols.declares``)."""
     if directory is None:
-        return _load_default()
-    return load_directory(directory)
+        return _load_default(declared)
+    return load_directory(directory, declared)
 
 
 def iter_examples(db: FingerprintDB) -> Iterable[tuple[Rule, Example]]:

@@ -265,6 +265,13 @@ def _read_credentials(path: str) -> Any:
     return load(path)
 
 
+def _method_names() -> tuple[str, ...]:
+    # the protocols' declarations say which methods exist (imported here: settings come first)
+    from .protocols import methods
+
+    return tuple(spec.name for spec in methods())
+
+
 def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | None:
     """Policy names as the command line gives them (comma-separated) or a config file (a list)."""
     return raw if isinstance(raw, str) else (",".join(str(name) for name in raw) or None)
@@ -303,7 +310,7 @@ class ScanConfig:
         key="scan.interface")
     methods: tuple[str, ...] = setting(
         (), "Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
-            "(arp, wsd, sadp, dhip, ssdp, mdns, ports, http, rtsp, tls, onvif).",
+            f"({', '.join(_method_names())}).",
         cli="--methods", key="scan.methods", metavar="LIST")
     credentials: tuple[Credential, ...] = setting(
         (), "TOML file of ONVIF credentials per host/subnet (see below).", cli="--credentials",

@@ -1,23 +1,25 @@
 """The scan engine: plan (check everything, send nothing), discover, probe live hosts, identify.
 
-The engine knows no protocol. ``plan`` validates targets, interface, methods and privileges and
-raises a CamsweepError before a single packet leaves. ``scan`` then runs every selected probe's
-``discover`` at once (they share one listen window), takes as live every in-scope host that
-answered anything (ARP, a discovery reply, a TCP connect), and runs the per-host probes under a
-global concurrency limit, a per-host politeness limit and a per-host time bound. Ctrl-C stops the
-probes and still returns what was found, marked partial.
+The engine knows no protocol: which probes exist, their order, which run first and which hold
+connections come from the protocol declarations (``camsweep.protocols``), and what a per-host
+step needs from discovery from the probe (``Probe.host_fields``). ``plan`` validates targets,
+interface, methods and privileges and raises a CamsweepError before a single packet leaves.
+``scan`` then runs every selected probe's ``discover`` at once (they share one listen window),
+takes as live every in-scope host that answered anything (ARP, a discovery reply, a TCP
+connect), and runs the per-host probes under a global concurrency limit, a per-host politeness
+limit and a per-host time bound. Ctrl-C stops the probes and still returns what was found,
+marked partial.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import importlib
 import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import netif
@@ -25,30 +27,15 @@ from .bounds import ObservationBudget
 from .config import ScanConfig
 from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
-from .probes import MODULES, REGISTRY, HostInfo, Probe, ProbeContext
+from .probes import HostInfo, Probe, ProbeContext, load_all
 from .probes._tcp import HostSlots, Watchdog
+from .protocols import spec as protocol_spec
 from .targets import Targets, expand
 
 log = logging.getLogger("camsweep")
 
 EventHandler = Callable[[str, dict[str, Any]], None]
 """``on_event(kind, data)``: "phase" {name}, "progress" {probed, total, devices}, "note" {text}."""
-
-HOST_FIRST = ("ports",)
-"""Per-host probes that must finish before the others start (they fill in the open ports)."""
-
-CONNECTION_PROBES = frozenset({"http", "rtsp", "tls", "onvif"})
-"""Per-host probes that hold TCP connections to the device: at most ``config.per_host`` of them
-run against one host at a time. The others send one unicast datagram and wait for the answer,
-so they run alongside (waiting costs the device nothing)."""
-
-
-@dataclass
-class ScanHost(HostInfo):
-    """HostInfo plus what discovery learnt that per-host probes can use."""
-
-    xaddrs: list[str] = field(default_factory=list)
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -83,25 +70,22 @@ class RateLimiter:
 
 
 def available_probes() -> dict[str, type[Probe]]:
-    """Import every probe module that exists and return the registry."""
-    for module in MODULES:
-        name = f"{__package__}.probes.{module}"
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            log.debug("probe module %s is not installed", module)
-    return dict(REGISTRY)
+    """Every probe, in run order (a copy of the registry)."""
+    return dict(load_all())
+
+
+def _run_order(name: str) -> tuple[int, str]:
+    declared = protocol_spec(name)
+    return (declared.order if declared is not None and declared.method else 1 << 30, name)
 
 
 def select_methods(spec: Iterable[str], known: Iterable[str]) -> tuple[list[str], bool]:
-    """``("wsd","sadp")`` -> those; ``("-arp",)`` -> all but arp; () -> all.
+    """``("a,b",)`` -> methods a and b; ``("-a",)`` -> all but a; () -> all.
 
     Returns (selected names in engine order, whether the user named methods explicitly).
     Raises UsageError for an unknown name.
     """
-    order = [m for m in MODULES if m in set(known)] + sorted(set(known) - set(MODULES))
+    order = sorted(set(known), key=_run_order)
     include: list[str] = []
     exclude: set[str] = set()
     for token in (t.strip() for item in spec for t in str(item).split(",")):
@@ -161,12 +145,11 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
             if explicit:
                 raise PrivilegeError(f"method {name!r} needs root or CAP_NET_RAW; run as root or leave it out")
             skipped.append(name)
-            hint = "; MACs are read from the kernel neighbour table instead" if name == "arp" else ""
-            notes.append(f"method {name} skipped: needs root or CAP_NET_RAW{hint}")
+            instead = registry[name].without_root
+            notes.append(f"method {name} skipped: needs root or CAP_NET_RAW{'; ' + instead if instead else ''}")
             continue
         selected.append(name)
-    if not config.credentials and "onvif" in selected:
-        notes.append("onvif: no --credentials given, so no authenticated ONVIF query was made")
+        notes += registry[name].plan_notes(config)
     resolved = replace(config, targets=tuple(str(n) for n in targets.networks), interface=interface,
                        allow_public=True, methods=tuple(selected))
     return Plan(resolved, targets, interface, tuple(selected), tuple(skipped), tuple(notes), root)
@@ -208,20 +191,25 @@ class _Collector:
             return list(self.observations)
 
 
-def live_hosts(observations: Iterable[Observation]) -> dict[str, ScanHost]:
-    """Every host that answered anything, with its MAC and ONVIF XAddrs where known."""
-    hosts: dict[str, ScanHost] = {}
+def live_hosts(observations: Iterable[Observation], wanted: Iterable[str] = ()) -> dict[str, HostInfo]:
+    """Every host that answered anything, with its MAC, open ports and the values of the
+    ``wanted`` field keys (what the selected per-host probes read, ``Probe.host_fields``)."""
+    keys = tuple(dict.fromkeys(wanted))
+    hosts: dict[str, HostInfo] = {}
     for o in observations:
         if o.ip is None:
             continue
-        host = hosts.setdefault(o.ip, ScanHost(ip=o.ip))
+        host = hosts.setdefault(o.ip, HostInfo(ip=o.ip))
         if o.mac and not host.mac:
             host.mac = o.mac
         if o.kind is ArtefactKind.OPEN_PORT and o.port:
             host.open_ports.add(o.port)
-        for xaddr in o.fields.get("onvif.xaddrs", "").split():
-            if xaddr not in host.xaddrs:
-                host.xaddrs.append(xaddr)
+        for key in keys:
+            value = o.fields.get(key)
+            if value:
+                values = host.seen.setdefault(key, [])
+                if value not in values:
+                    values.append(value)
     return hosts
 
 
@@ -258,14 +246,16 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         notify("phase", {"name": "discover"})
         clock = time.monotonic()
         notes += _discover(probes, collector, cancelled, limiter, connections, cfg, checked.targets.count)
-        _neighbours(collector, checked)
-        hosts = live_hosts(collector.snapshot())
+        for kind in registry.values():  # selected or not: this sends nothing
+            for observation in kind.known_without_sending(checked.interface, collector.in_scope):
+                collector.emit(observation)
+        hosts = live_hosts(collector.snapshot(), (key for p in probes for key in p.host_fields))
         for probe in probes:
             # A host that only refused a connection left no artefact but is alive all the same
             # (a probe may expose such hosts as `alive`); unicast discovery may still reach it.
             for ip in sorted(getattr(probe, "alive", ())):
                 if collector.in_scope(ip):
-                    hosts.setdefault(ip, ScanHost(ip=ip))
+                    hosts.setdefault(ip, HostInfo(ip=ip))
         log.info("discovery: %d live host(s) in %.1f s", len(hosts), time.monotonic() - clock)
         notify("phase", {"name": "hosts", "total": len(hosts)})
         clock = time.monotonic()
@@ -285,16 +275,6 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
     return _identify(observations, checked, started, partial, notes)
-
-
-def _neighbours(collector: _Collector, checked: Plan) -> None:
-    """MACs the kernel already knows (the no-root fallback for the ARP sweep). Sends nothing."""
-    try:
-        from .probes.arp import read_neighbour_table
-    except ImportError:
-        return
-    for observation in read_neighbour_table(checked.interface, collector.in_scope):
-        collector.emit(observation)
 
 
 def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.Future[Any]]:
@@ -354,22 +334,22 @@ def _guarded(name: str, step: Callable[..., None], *args: Any) -> str | None:
     return None
 
 
-def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Collector,
+def _probe_hosts(probes: list[Probe], hosts: dict[str, HostInfo], collector: _Collector,
                  cancelled: threading.Event, limiter: RateLimiter, connections: HostSlots, cfg: ScanConfig,
                  notify: EventHandler) -> list[str]:
     notes: list[str] = []
     if not hosts:
         return notes
     per_host = [p for p in probes if type(p).probe_host is not Probe.probe_host]
-    first = [p for p in per_host if p.name in HOST_FIRST]
-    rest = [p for p in per_host if p.name not in HOST_FIRST]
+    first = [p for p in per_host if p.spec.runs_first]
+    rest = [p for p in per_host if not p.spec.runs_first]
     slots = threading.BoundedSemaphore(cfg.concurrency)
     host_events: dict[str, threading.Event] = {}
     failures: list[str] = []
     lock = threading.Lock()
     probed = 0
 
-    def one(probe: Probe, ctx: ProbeContext, host: ScanHost) -> None:
+    def one(probe: Probe, ctx: ProbeContext, host: HostInfo) -> None:
         with slots:
             if ctx.cancelled.is_set():
                 return
@@ -383,7 +363,7 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
     # Twice the limit: a task waiting for its host's politeness gate holds a thread but no slot.
     workers = cf.ThreadPoolExecutor(max_workers=2 * cfg.concurrency, thread_name_prefix="probe")
 
-    def host_job(host: ScanHost) -> None:
+    def host_job(host: HostInfo) -> None:
         nonlocal probed
         event = host_events[host.ip]
         ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=event, in_scope=collector.in_scope,
@@ -401,7 +381,7 @@ def _probe_hosts(probes: list[Probe], hosts: dict[str, ScanHost], collector: _Co
                         one(probe, ctx, host)
 
                 def start(probe: Probe) -> cf.Future[None]:
-                    if probe.name in CONNECTION_PROBES:
+                    if probe.spec.holds_connections:  # at most `per_host` of these at a time
                         return workers.submit(polite, probe)
                     return workers.submit(one, probe, ctx, host)
 

@@ -221,6 +221,13 @@ class Reader:
     def integers(self, key: str, low: int, high: int) -> tuple[int, ...]:
         return tuple(_integer(v, low, high, f"{self.at(key)}[{i}]") for i, v in enumerate(self._list(key)))
 
+    def text_or_object(self, key: str) -> str | Mapping[str, Any] | None:
+        """A field given either as text or as an object (a reply raw or already decoded); None if missing."""
+        value = self.data.get(key)
+        if value is None or isinstance(value, (str, Mapping)):
+            return value
+        raise self.bad(key, f"expected an object or a string, got {type_name(value)}")
+
     def text_map(self, key: str) -> dict[str, str]:
         value = self._value(key, {})
         if not isinstance(value, Mapping):

@@ -25,23 +25,19 @@ import json
 import logging
 from typing import Any, Iterable, Iterator, Mapping
 
-from . import jsonio
+from . import jsonio, protocols
 from .errors import InputFileError, SchemaVersionError
 from .jsonio import MAX_INPUT_BYTES, Reader, read_text  # noqa: F401 (read_text is part of this module's API)
 from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult, normalize_ip, normalize_mac
-from .protocols import dhcp, dhip, http, mdns, onvif, rtsp, sadp, tls, upnp, wsd
 
 log = logging.getLogger("camsweep")
 
 PROBE = "input"
 
-SHORT_FORM_KEYS = frozenset(
-    {
-        "ip", "mac", "hostname", "comment", "source", "truth",
-        "http", "rtsp", "tls_subject", "tls_issuer", "onvif_probematch", "onvif_device_info",
-        "sadp", "dhip", "upnp", "ssdp", "mdns", "dhcp", "ports",
-    }
-)
+HOST_KEYS = frozenset({"ip", "mac", "comment", "source", "truth"})
+"""Keys that place or annotate the host rather than carry an artefact."""
+SHORT_FORM_KEYS = HOST_KEYS | {key for spec in protocols.specs() for key in spec.short_form}
+"""Every key the short form reads; the artefact keys are declared by the protocols."""
 
 
 def parse_documents(text: str, name: str) -> list[Any]:
@@ -113,7 +109,8 @@ def _from_mapping(doc: Mapping[str, Any], name: str) -> list[Observation]:
 
 
 def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
-    """Turn one hand-written host object into observations, through the same parsers probes use.
+    """Turn one hand-written host object into observations, through the same parsers probes use
+    (each protocol reads its own keys: ``ProtocolSpec.read_short_form``).
 
     Each value's type is checked first (InputFileError naming the key): the parsers get device
     text of the types they expect, and a wrong type is the author's mistake, not a device's.
@@ -127,84 +124,9 @@ def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
     where = {"probe": PROBE, "ip": ip, "mac": mac}
     if mac:
         yield Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=ip, mac=mac, raw=mac)
-    hostname = r.opt_text("hostname")
-    if hostname:
-        yield Observation.make(PROBE, ArtefactKind.HOSTNAME, ip=ip, mac=mac, fields={"hostname.name": hostname})
-    for port in r.integers("ports", 1, 65535):
-        yield Observation.make(
-            PROBE, ArtefactKind.OPEN_PORT, ip=ip, mac=mac, port=port,
-            fields={"port.number": port, "port.protocol": "tcp"},
-        )
-    for resp in r.children("http"):
-        port = resp.integer("port", 1, 65535, 80)
-        yield http.parse_response(
-            resp.integer("status", 100, 999, 200), _headers(resp), resp.text("body", ""),
-            path=resp.text("path", "/"), port=port,
-            scheme=resp.text("scheme", "https" if port in (443, 8443) else "http"),
-            **where,
-        )
-    text = {key: r.opt_text(key) for key in _TEXT_KEYS}
-    if text["rtsp"]:
-        yield rtsp.parse_reply(text["rtsp"], port=554, **where)
-    if text["tls_subject"] or text["tls_issuer"]:
-        yield tls.from_names(text["tls_subject"] or "", text["tls_issuer"] or "", port=443, **where)
-    if text["onvif_probematch"]:
-        yield wsd.parse_message(text["onvif_probematch"], **where)
-    device_info = _text_or_object(r, "onvif_device_info")
-    if device_info:
-        if not isinstance(device_info, str):
-            device_info = r.text_map("onvif_device_info")
-        yield onvif.parse_device_information(device_info, **where)
-    if text["sadp"]:
-        yield sadp.parse_reply(text["sadp"], **where)
-    dhip_reply = _text_or_object(r, "dhip")  # DHIP JSON is free-form: the codec reads what it knows
-    if dhip_reply:
-        yield dhip.parse_reply(dhip_reply, **where)
-    if text["ssdp"]:
-        yield upnp.parse_ssdp(text["ssdp"], **where)
-    if text["upnp"]:
-        yield upnp.parse_description(text["upnp"], **where)
-    for record in r.children("mdns"):
-        txt = record.data.get("txt")
-        if not isinstance(txt, (str, list, Mapping, type(None))):
-            raise record.bad("txt", f"expected an object, a list or a string, got {jsonio.type_name(txt)}")
-        yield mdns.from_service(
-            record.text("type", ""), record.text("name", ""), server=record.opt_text("server"),
-            service_port=record.opt_integer("port", 0, 65535), txt=txt or {}, **where,
-        )
-    if doc.get("dhcp"):
-        d = r.child("dhcp")
-        param_list: Any = d.data.get("param_list")
-        if not isinstance(param_list, (str, type(None))):
-            param_list = d.integers("param_list", 0, 255)
-        yield dhcp.from_options(
-            hostname=d.opt_text("hostname"), vendor_class=d.opt_text("vendor_class"), param_list=param_list, **where,
-        )
-
-
-_TEXT_KEYS = ("rtsp", "tls_subject", "tls_issuer", "onvif_probematch", "sadp", "ssdp", "upnp")
-
-
-def _text_or_object(r: Reader, key: str) -> str | Mapping[str, Any] | None:
-    value = r.data.get(key)
-    if value is None or isinstance(value, (str, Mapping)):
-        return value
-    raise r.bad(key, f"expected an object or a string, got {jsonio.type_name(value)}")
-
-
-def _headers(resp: Reader) -> list[tuple[str, str]]:
-    """HTTP headers as an object, or as a list of [name, value] pairs (keeps order and repeats)."""
-    headers = resp.data.get("headers")
-    if headers is None or isinstance(headers, Mapping):
-        return list(resp.text_map("headers").items())
-    if not isinstance(headers, list):
-        raise resp.bad("headers", f"expected an object or a list of [name, value] pairs, got {jsonio.type_name(headers)}")
-    pairs = []
-    for index, pair in enumerate(headers):
-        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
-            raise InputFileError(f"{resp.at('headers')}[{index}]: expected a [name, value] pair of strings")
-        pairs.append((pair[0], pair[1]))
-    return pairs
+    for spec in protocols.specs():
+        if spec.read_short_form is not None and any(doc.get(key) is not None for key in spec.short_form):
+            yield from spec.read_short_form(r, where)
 
 
 def load(paths: Iterable[str], stdin_text: str | None = None) -> list[Observation]:

@@ -49,7 +49,8 @@ How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdic
 
 6. **Confidence** = ``1 - prod(1 - c)`` over independent evidence families of the winning maker,
    taking the highest certainty ``c`` per family (one family per discovery protocol -- all SADP
-   fields are one reply -- and per HTTP/RTSP aspect: headers, realm, body...). ``device.model`` hits
+   fields are one reply -- and per HTTP/RTSP aspect: headers, realm, body...; each field's family
+   is declared with its protocol, ``camsweep.protocols``). ``device.model`` hits
    are not counted (the model was already counted where it was seen). Caps: decided by label only
    <= 0.7, by OUI only <= 0.4; any conflict multiplies by 0.8. ``confidence_level``: ``high`` needs
    >= 0.8, at least two independent firmware/label families and no conflict; ``medium`` >= 0.5;
@@ -69,6 +70,7 @@ from camsweep import fingerprints
 from camsweep.fingerprints import FingerprintDB, Rule
 
 from . import oui as oui_lookup
+from . import protocols
 from .devices import merge
 from .models import (
     ArtefactKind,
@@ -87,36 +89,13 @@ from .types import RESTRICTED_MAKERS
 
 log = logging.getLogger("camsweep")
 
-__all__ = ["data_versions", "derived_fields", "identify", "identify_devices", "identify_result"]
+__all__ = ["data_versions", "derived_fields", "identify", "identify_devices", "identify_result", "load_fingerprints"]
 
 TIER_RANK = {Tier.FIRMWARE: 0, Tier.LABEL: 1, Tier.NETWORK: 2, Tier.WEAK: 3}
 DECIDING_TIERS = (Tier.FIRMWARE, Tier.LABEL, Tier.NETWORK)
 LABEL_ONLY_CAP = 0.7
 OUI_ONLY_CAP = 0.4
 CONFLICT_FACTOR = 0.8
-
-# Families whose fields all come from one reply: one family per protocol.
-_PROTOCOL_FAMILIES = ("sadp", "dhip", "onvif", "mdns", "upnp", "ssdp", "dhcp", "tls", "mac", "device", "port")
-
-_FAMILY_NAMES = {
-    "sadp": "SADP reply",
-    "dhip": "DHIP reply",
-    "onvif": "ONVIF",
-    "mdns": "mDNS",
-    "upnp": "UPnP",
-    "ssdp": "SSDP",
-    "dhcp": "DHCP",
-    "tls": "TLS certificate",
-    "mac": "MAC OUI",
-    "device": "port set",
-    "http.header": "HTTP Server header",
-    "http.header_shape": "HTTP header quirks",
-    "http.auth": "HTTP realm",
-    "http.body": "HTTP reply body",
-    "http.title": "HTTP title",
-    "rtsp.header": "RTSP headers",
-    "rtsp.auth": "RTSP realm",
-}
 
 # Short class codes that devices report, matched exactly (case-insensitive): ISAPI deviceType
 # (ACS = access control, VIS = video intercom), DHIP DeviceClass.
@@ -156,15 +135,6 @@ class _Hit:
     def sort_key(self) -> tuple[object, ...]:
         h = self.hit
         return (TIER_RANK[h.tier], -h.certainty, h.rule_id, h.field, h.value, h.seen_at.isoformat())
-
-
-def family(field_key: str) -> str:
-    """The evidence family of a field: what counts as one independent signal."""
-    head = field_key.split(".", 1)[0]
-    if head in _PROTOCOL_FAMILIES:
-        return head
-    parts = field_key.split(".")
-    return ".".join(parts[:2])
 
 
 def _manufacturer(maker_id: str | None) -> Manufacturer | None:
@@ -262,7 +232,7 @@ def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]
 def matched_rules(observation: Observation, db: FingerprintDB | None = None) -> list[Rule]:
     """The rules that one observation matches, as step 1 matches them (the HTTP probe asks the
     pages these rules name before the device is judged)."""
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     ids = dict.fromkeys(hit.hit.rule_id for hit in _observation_hits(observation, db))  # a realm rule may hit twice
     return [db.rule(rule_id) for rule_id in ids]
 
@@ -321,7 +291,7 @@ def _combined(hits: Iterable[_Hit]) -> tuple[float, set[str]]:
     for item in hits:
         if item.hit.field == "device.model":
             continue
-        fam = family(item.hit.field)
+        fam = protocols.family(item.hit.field)
         best[fam] = max(best.get(fam, 0.0), item.hit.certainty)
     return 1.0 - math.prod(1.0 - c for c in best.values()), set(best)
 
@@ -452,7 +422,7 @@ def _level(confidence: float, families: set[str], conflicts: Sequence[str]) -> s
 def _family_list(hits: Iterable[_Hit]) -> str:
     seen: list[str] = []
     for item in hits:
-        name = _FAMILY_NAMES.get(family(item.hit.field), item.hit.field)
+        name = protocols.family_name(item.hit.field)
         if name not in seen:
             seen.append(name)
     return ", ".join(seen)
@@ -506,9 +476,15 @@ def _sentence(text: str) -> str:
     return text.rstrip(". ") + "."
 
 
+def load_fingerprints(directory: str | None = None) -> FingerprintDB:
+    """The fingerprint DB (the packaged one, cached, or ``directory``'s), its rules checked against
+    the field keys the protocols declare: a rule on a key nothing emits is a DataFileError."""
+    return fingerprints.load(directory, declared=protocols.declares)
+
+
 def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
     """The verdict for one merged device (see the module docstring for the method)."""
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     hits: list[_Hit] = []
     for observation in device.observations:
         hits.extend(_observation_hits(observation, db))
@@ -557,7 +533,7 @@ def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
 
 
 def identify_devices(devices: Iterable[Device], db: FingerprintDB | None = None) -> list[IdentifiedDevice]:
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     return [IdentifiedDevice(device, identify(device, db)) for device in devices]
 
 
@@ -585,7 +561,7 @@ def identify_result(
 ) -> ScanResult:
     """Merge observations into devices, identify each, and wrap it all in a ScanResult."""
     started = started or utcnow()
-    db = db or fingerprints.load()
+    db = db or load_fingerprints()
     devices = identify_devices(merge(observations), db)
     versions = data_versions(db)
     versions.update(extra_versions or {})

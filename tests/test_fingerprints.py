@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from camsweep import fingerprints
-from camsweep.fingerprints import DATA_DIR, FingerprintDB, Rule
 from camsweep.errors import DataFileError
+from camsweep.fingerprints import DATA_DIR, FingerprintDB, Rule
 from camsweep.models import DeviceType, Tier
+from camsweep.verdicts import load_fingerprints
 
-DB = fingerprints.load()
+DB = load_fingerprints()
 
 
 def _examples() -> list[tuple[Rule, int]]:
@@ -39,7 +40,7 @@ def test_db_loads_with_metadata() -> None:
     assert DB.version
     assert DB.as_of.year >= 2026
     assert len(DB.rules) >= 60
-    assert fingerprints.load() is DB  # cached for the packaged directory
+    assert load_fingerprints() is DB  # cached for the packaged directory
 
 
 def test_rule_ids_unique_across_db_and_oui() -> None:
@@ -140,7 +141,7 @@ def test_required_brands_present() -> None:
 def test_loads_from_another_working_directory(tmp_path: Path) -> None:
     """Data is found next to the package, not relative to the current directory."""
     root = Path(fingerprints.__file__).resolve().parent.parent
-    code = "import fingerprints; db = fingerprints.load(); print(len(db.rules), db.version)"
+    code = "from camsweep.verdicts import load_fingerprints; db = load_fingerprints(); print(len(db.rules), db.version)"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=True)
     assert out.stdout.split()[0] == str(len(DB.rules))
@@ -172,12 +173,12 @@ def _data_dir(tmp_path: Path, rule_text: str, name: str = "rules.toml") -> Path:
 
 def _load_error(tmp_path: Path, rule_text: str) -> DataFileError:
     with pytest.raises(DataFileError) as info:
-        fingerprints.load(str(_data_dir(tmp_path, rule_text)))
+        load_fingerprints(str(_data_dir(tmp_path, rule_text)))
     return info.value
 
 
 def test_good_minimal_directory_loads(tmp_path: Path) -> None:
-    db = fingerprints.load(str(_data_dir(tmp_path, GOOD_RULE)))
+    db = load_fingerprints(str(_data_dir(tmp_path, GOOD_RULE)))
     assert isinstance(db, FingerprintDB)
     assert [r.id for r in db.rules] == ["test-rule"]
 
@@ -195,9 +196,14 @@ def test_good_minimal_directory_loads(tmp_path: Path) -> None:
         (GOOD_RULE.replace("'^Test-Webs$'", "'^(?P<colour>Test)-Webs$'"), "named group"),
         (GOOD_RULE.replace('source = "tests" } ]', 'source = "tests", model = "X" } ]'), "model"),
         (GOOD_RULE + GOOD_RULE.split("\n", 2)[2], "duplicate"),
+        (GOOD_RULE.replace('"http.header.server"', '"http.favicon.md5"'), "no protocol emits"),
+        (GOOD_RULE.replace('tier = "firmware"', 'tier = "firmware"\nmatches = ["http.title", "http.titel"]'),
+         "'http.titel', a field no protocol emits"),
+        (GOOD_RULE.replace('"http.header.server"', '"http.header.server.version"'), "no protocol emits"),
     ],
     ids=["bad-regex", "empty-examples", "missing-examples", "unknown-key", "wrong-type", "unknown-maker",
-         "example-without-source", "unknown-group", "expectation-without-group", "duplicate-id"],
+         "example-without-source", "unknown-group", "expectation-without-group", "duplicate-id",
+         "undeclared-key", "undeclared-key-of-one-rule", "pattern-key-one-part-only"],
 )
 def test_broken_rule_file_names_file_rule_and_problem(tmp_path: Path, broken: str, problem: str) -> None:
     error = _load_error(tmp_path, broken)
@@ -212,7 +218,7 @@ CONFIRMED = GOOD_RULE.replace('tier = "firmware"', 'tier = "firmware"\nconfirm_p
 
 def test_a_rule_may_name_the_read_only_pages_that_confirm_it(tmp_path: Path) -> None:
     text = CONFIRMED.replace('tier = "firmware"', 'tier = "firmware"\nlogin_path = "/cgi-bin/magicBox.cgi?action=getSystemInfo"')
-    (rule,) = fingerprints.load(str(_data_dir(tmp_path, text))).rules
+    (rule,) = load_fingerprints(str(_data_dir(tmp_path, text))).rules
     assert rule.confirm_paths == ("/ISAPI/System/deviceInfo",)
     assert rule.login_path == "/cgi-bin/magicBox.cgi?action=getSystemInfo"
 
@@ -247,7 +253,7 @@ def test_pages_only_on_rules_the_http_probe_can_match(tmp_path: Path) -> None:
 
 
 def test_packaged_pages_are_read_only_and_hikvision_dahua_rules_name_them() -> None:
-    db = fingerprints.load()
+    db = load_fingerprints()
     named = {r.id: (r.confirm_paths, r.login_path) for r in db.rules if r.confirm_paths or r.login_path}
     assert named["http-server-app-webs"] == (("/ISAPI/System/deviceInfo", "/doc/page/login.asp"), "/ISAPI/System/deviceInfo")
     assert named["http-realm-dahua-login-to"] == (("/cgi-bin/magicBox.cgi?action=getDeviceType",),
@@ -272,14 +278,14 @@ def test_broken_makers_file(tmp_path: Path) -> None:
     (tmp_path / "makers.toml").write_text(text.replace('maker = "hikvision"\nrelation = "oem"', 'maker = "hikvisoin"\nrelation = "oem"', 1),
                                           encoding="utf-8")
     with pytest.raises(DataFileError) as info:
-        fingerprints.load(str(tmp_path))
+        load_fingerprints(str(tmp_path))
     assert info.value.path.endswith("makers.toml")
     assert "unknown maker" in info.value.problem
 
 
 def test_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(DataFileError):
-        fingerprints.load(str(tmp_path / "nope"))
+        load_fingerprints(str(tmp_path / "nope"))
 
 
 def test_verify_reports_nothing_for_the_packaged_db() -> None:
@@ -288,7 +294,7 @@ def test_verify_reports_nothing_for_the_packaged_db() -> None:
 
 def test_verify_names_a_broken_example(tmp_path: Path) -> None:
     broken = GOOD_RULE.replace('{ value = "Test-Webs", source = "tests" }', '{ value = "Other-Webs", source = "tests" }')
-    db = fingerprints.load(str(_data_dir(tmp_path, broken)))
+    db = load_fingerprints(str(_data_dir(tmp_path, broken)))
     problems = fingerprints.verify(db)
     assert len(problems) == 1
     assert "rules.toml: test-rule" in problems[0] and "does not match" in problems[0]

@@ -31,7 +31,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from camsweep import fingerprints
 from camsweep.errors import InputFileError
 from camsweep.models import FIELD_LIMIT, RAW_LIMIT, ArtefactKind, Device, Observation
 from camsweep.probes import http as http_probe
@@ -50,7 +49,7 @@ from camsweep.protocols import (
     upnp,
     wsd,
 )
-from camsweep.verdicts import identify
+from camsweep.verdicts import identify, load_fingerprints
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -641,7 +640,7 @@ def test_onvif_error_classification(text: str) -> None:
 
 # ------------------------------------------------------------------------- fingerprint rules
 
-DB = fingerprints.load()
+DB = load_fingerprints()
 RULES = sorted({rule.id: rule for key in DB.fields for rule in DB.rules_for(key)}.values(), key=lambda r: r.id)
 STRETCH = 64 * 1024
 """Characters a stretched value may reach: 16 times an observation's field limit, so a quadratic

@@ -17,14 +17,13 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from camsweep import fingerprints
 from camsweep.bounds import LAYER2, Caps, ObservationBudget, observation_bytes
 from camsweep.devices import merge
 from camsweep.models import ArtefactKind, Observation
-from camsweep.verdicts import identify_devices
+from camsweep.verdicts import identify_devices, load_fingerprints
 from tests import hostile_floods as hf
 
-DB = fingerprints.load()
+DB = load_fingerprints()
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Real OUIs among the MACs (Hikvision, Dahua, Axis) so the OUI step of the verdict has work to do.
 MACS = ["58:50:ed:00:00:01", "90:02:a9:00:00:02", "ac:cc:8e:00:00:03", *map(hf.mac_text, hf.macs(9))]

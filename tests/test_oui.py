@@ -7,8 +7,9 @@ import pytest
 
 from camsweep import fingerprints
 from camsweep import oui
+from camsweep.verdicts import load_fingerprints
 
-DB = fingerprints.load()
+DB = load_fingerprints()
 
 
 @pytest.mark.parametrize(

@@ -33,9 +33,9 @@ def test_installed_package_finds_its_data_from_another_directory(tmp_path):
     elsewhere.mkdir()
     code = (
         "import camsweep, camsweep.restrictions as r, camsweep.lab as lab\n"
-        "from camsweep import fingerprints\n"
+        "from camsweep.verdicts import load_fingerprints\n"
         "assert camsweep.__file__.startswith(%r), camsweep.__file__\n"
-        "db = fingerprints.load(); data = r.load()\n"
+        "db = load_fingerprints(); data = r.load()\n"
         "from camsweep import schemas; assert all(schemas.load(n)['$id'] for n in schemas.NAMES)\n"
         "print(len(db.rules), len(lab.load_profiles(lab.SHIPPED_PROFILES)), data.version)\n" % str(target)
     )

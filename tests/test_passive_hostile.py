@@ -17,6 +17,7 @@ from camsweep.passive import analyse_capture, signals
 from camsweep.passive.capture import open_capture
 from camsweep.passive.decode import Defragmenter, decode
 from camsweep.passive.signals import FLOW_BYTES, Analyser
+from camsweep.protocols import mdns
 
 from tests import hostile_captures as hc
 from tests.test_passive_signals import _hikvision_dvr_cert_der, _tls12_server_flight
@@ -159,9 +160,9 @@ def test_mdns_packet_naming_thousands_of_services_is_cut_and_counted(tmp_path: P
     hc.mdns_flood(path, packets=3, services=2800)
     result = analyse_capture(str(path))
     records = _observations(result, ArtefactKind.MDNS_RECORD)
-    assert len(records) == signals.MDNS_SERVICES  # the same 64 from each of the 3 packets
+    assert len(records) == mdns.MAX_SERVICES  # the same 64 from each of the 3 packets
     assert {o.fields["mdns.instance"] for o in records} >= {"cam00001", "cam00063"}
-    assert f"mDNS: {3 * (2800 - signals.MDNS_SERVICES)} services past 64 in one packet not read" in result.notes
+    assert f"mDNS: {3 * (2800 - mdns.MAX_SERVICES)} services past 64 in one packet not read" in result.notes
 
 
 # -- IP reassembly -----------------------------------------------------------------------------

@@ -269,7 +269,8 @@ def test_dns_sd_records_are_grouped_into_services() -> None:
     import json
     import socket as _socket
 
-    from camsweep.probes.mdns import services_from_records, txt_entries
+    from camsweep.probes.mdns import services_from_records
+    from camsweep.protocols.mdns import txt_entries
     from zeroconf import DNSAddress, DNSPointer, DNSService, DNSText
     from zeroconf.const import _CLASS_IN, _TYPE_A, _TYPE_PTR, _TYPE_SRV, _TYPE_TXT
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import pytest
 
 from camsweep.config import ScanConfig
-from camsweep.engine import ScanHost
+from camsweep.engine import live_hosts
+from camsweep.models import ArtefactKind, Observation
+from camsweep.probes import HostInfo
 from camsweep.probes._http_client import target_of
 from camsweep.probes.onvif import OnvifProbe
 from camsweep.probes.ssdp import location_target
@@ -24,6 +26,14 @@ TRICKS = [
     "http://127.0.0.5:80\\@evil.example/",
     " http://127.0.0.5/desc.xml?x=\\@evil.example#frag\\@evil ",
 ]
+
+
+def _host(xaddr: str, open_ports: frozenset[int] = frozenset()) -> HostInfo:
+    """The host as the engine hands it to the ONVIF probe after WS-Discovery reported ``xaddr``."""
+    heard = Observation.make("wsd", ArtefactKind.ONVIF_SCOPES, ip="127.0.0.5", fields={"onvif.xaddrs": xaddr})
+    host = live_hosts([heard], OnvifProbe.host_fields)["127.0.0.5"]
+    host.open_ports |= open_ports
+    return host
 
 
 def _address_contacted(url: str) -> str | None:
@@ -50,13 +60,13 @@ def test_ssdp_backslash_trick_is_rewritten_not_passed_on() -> None:
 
 @pytest.mark.parametrize("xaddr", TRICKS)
 def test_onvif_xaddr_leads_only_to_the_host(xaddr: str) -> None:
-    host = ScanHost(ip="127.0.0.5", xaddrs=[xaddr.replace("desc.xml", "onvif/device_service")])
+    host = _host(xaddr.replace("desc.xml", "onvif/device_service"))
     url = OnvifProbe(ScanConfig()).device_service_url(host)
     assert url is None or _address_contacted(url) == "127.0.0.5"
 
 
 def test_onvif_backslash_xaddr_keeps_port_and_path() -> None:
-    host = ScanHost(ip="127.0.0.5", xaddrs=["http://evil.example\\@127.0.0.5:8899/onvif/device_service"])
+    host = _host("http://evil.example\\@127.0.0.5:8899/onvif/device_service")
     assert OnvifProbe(ScanConfig()).device_service_url(host) == "http://127.0.0.5:8899/onvif/device_service"
 
 
@@ -67,5 +77,5 @@ def test_the_client_refuses_names_other_schemes_and_bad_ports(url: str) -> None:
 
 
 def test_onvif_xaddr_with_bad_port_is_skipped_not_raised() -> None:
-    host = ScanHost(ip="127.0.0.5", xaddrs=["http://127.0.0.5:99999/onvif/device_service"], open_ports={80})
+    host = _host("http://127.0.0.5:99999/onvif/device_service", {80})
     assert OnvifProbe(ScanConfig()).device_service_url(host) == "http://127.0.0.5:80/onvif/device_service"

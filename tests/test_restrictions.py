@@ -298,10 +298,10 @@ def test_restricted_makers_are_the_makers_tables_of_the_restrictions_data():
 
 
 def test_each_restricted_maker_is_a_fingerprint_maker_of_the_same_name():
-    from camsweep import fingerprints
     from camsweep.types import RESTRICTED_MAKER_NAMES
+    from camsweep.verdicts import load_fingerprints
 
-    db = fingerprints.load()
+    db = load_fingerprints()
     for maker_id, name in RESTRICTED_MAKER_NAMES.items():
         maker = db.maker(maker_id)
         assert maker is not None and maker.name == name, maker_id

@@ -170,6 +170,18 @@ def test_saved_state_matches_the_printed_result(lab_scan: dict[str, Any]) -> Non
     assert scan_json(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
 
 
+def test_every_field_the_probes_emit_is_declared(lab_scan: dict[str, Any]) -> None:
+    """What every probe really emits against every profile (credentials included) is declared."""
+    from camsweep import protocols
+
+    keys = {k for item in lab_scan["result"]["devices"] for o in item["device"]["observations"] for k in o["fields"]}
+    # The credentialed probes ran (ONVIF needs the credentials). `http.authenticated` is not required
+    # here: its one read must fit the host's time budget, which a heavily loaded CI machine may not
+    # give; tests/test_http_credentials.py checks that read on its own.
+    assert {"onvif.hw_address", "onvif.xaddrs", "sadp.model", "dhip.model"} <= keys
+    assert sorted(k for k in keys if not protocols.declares(k)) == []
+
+
 def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_table(lab: Any) -> None:
     with tempfile.TemporaryDirectory(prefix="camsweep-lab-noroot-") as tmp:
         done = lab.exec(

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from camsweep import fingerprints
 from camsweep.devices import merge
 from camsweep.models import (
     ArtefactKind as K,
@@ -26,9 +25,9 @@ from camsweep.models import (
     Tier,
     Verdict,
 )
-from camsweep.verdicts import derived_fields, identify, identify_devices, identify_result
+from camsweep.verdicts import derived_fields, identify, identify_devices, identify_result, load_fingerprints
 
-DB = fingerprints.load()
+DB = load_fingerprints()
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 # Haicam/Haicam@307e0a37 golang/discovery.go: SADP reply of a DS-2CD2385G1-I

@@ -16,12 +16,12 @@ def command(directory: str | None) -> None:
     """Load and validate the fingerprint, restrictions and KEV data, then replay every rule's
     examples and counter-examples (the same checks as the test suite). Exit 0 when all hold,
     2 when a file is malformed or an example does not behave."""
-    from camsweep import fingerprints
     from camsweep.fingerprints._verify import verify
 
     from .. import restrictions
+    from ..verdicts import load_fingerprints
 
-    db = fingerprints.load(directory)
+    db = load_fingerprints(directory)
     data = restrictions.load()
     problems = verify(db)
     examples = sum(len(rule.examples) + len(rule.counter_examples) for rule in db.rules)

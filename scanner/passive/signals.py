@@ -3,29 +3,35 @@
 What is read: ARP (MAC/IP), DHCP (hostname, vendor class, parameter list), mDNS announcements and
 answers, SSDP NOTIFY and replies, WS-Discovery Hello/Bye/ProbeMatches, SADP and DHIP packets,
 clear-text HTTP responses, RTSP replies, TLS 1.2 certificates, and the TCP ports hosts serve on
-(SYN-ACKs). Memory stays bounded whatever the capture's length: observations are kept per
-(host, artefact) -- a device announcing itself every minute for a week is one observation --
+(SYN-ACKs). Which ports and replies go to which decoder, and the decoders themselves, are
+declared with each protocol (``ProtocolSpec.passive``, ``camsweep.protocols``); this module only
+reassembles and bounds. Memory stays bounded whatever the capture's length: observations are kept
+per (host, artefact) -- a device announcing itself every minute for a week is one observation --
 within the caps of ``camsweep.bounds`` (bytes and counts per host, per kind and in all, MACs per
 IP, hosts seen only at layer 2). TCP reassembly is capped per flow, in flows and in total bytes, and
 parses each flow as it arrives (each byte is looked at a bounded number of times, however the flow
-is cut into segments or records). What the reassembly bounds cut is counted (``Analyser.cut_notes``).
+is cut into segments or records). What the reassembly bounds, and the decoders' own bounds, cut is
+counted (``Analyser.cut_notes``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import datetime, timezone
-from typing import Callable
 
+from .. import protocols
 from ..bounds import ObservationBudget
 from ..models import ArtefactKind, Observation
-from ..protocols import dhcp, dhip, http, mdns, rtsp, sadp, tls, upnp, wsd
+from ..protocols import PASSIVE_PROBE, Heard, Passive, Unread
+from ..protocols.arp import mac_fields
+from ..protocols.ports import open_port
 from .decode import TCP, UDP, Packet, mac_text
 
 log = logging.getLogger("camsweep")
 
-PROBE = "passive"
+PROBE = PASSIVE_PROBE
 MAX_FLOWS = 4096
 """TCP directions remembered at once, both those being reassembled and those known to carry
 nothing (so a video stream's segments are dismissed by one lookup)."""
@@ -35,12 +41,27 @@ over; a body past it is cut by the codecs at 16 KiB anyway."""
 TOTAL_FLOW_BYTES = 32 * 1024 * 1024
 """Bytes buffered across all flows being reassembled. MAX_FLOWS x FLOW_BYTES would be 256 MiB, which
 thousands of replies that never finish (a hostile capture) could fill; this is 512 full flows."""
-MDNS_SERVICES = 64
-"""Services read from one mDNS packet. Responders announce a handful; a 64 KiB packet can name
-2,800, each an observation to build (~30 us): uncapped, hostile announcements cost ~1.5 us a byte."""
 SYN, ACK = 0x02, 0x10
 
-UDP_PORTS = {67, 68, 1900, 3702, 5353, 37020, 37810}
+
+def _udp_dispatch() -> tuple[dict[int, Passive], dict[int, Passive]]:
+    """(decoder by the port a datagram comes from, decoder by the port it goes to)."""
+    from_port: dict[int, Passive] = {}
+    to_port: dict[int, Passive] = {}
+    for spec in protocols.specs():
+        if spec.passive is not None:
+            for port in spec.udp:
+                from_port[port] = spec.passive
+                if not spec.passive.replies_only:
+                    to_port[port] = spec.passive
+    return from_port, to_port
+
+
+FROM_PORT, TO_PORT = _udp_dispatch()
+REPLIES = tuple((start, spec.passive) for spec in protocols.specs() if spec.passive for start in spec.passive.tcp)
+"""(first bytes of a TCP reply direction, its decoder)."""
+REQUESTS = tuple(start for spec in protocols.specs() if spec.passive for start in spec.passive.requests)
+"""First bytes of a TCP request whose path the reply is filed under."""
 
 
 class Analyser:
@@ -51,7 +72,7 @@ class Analyser:
         self.budget = budget or ObservationBudget()
         """What may be kept; its ``notes()`` say what a flood made it cut."""
         self._scoped = in_scope is not None
-        self._found: dict[tuple[object, ...], Observation] = {}
+        self._found: dict[Hashable, Observation] = {}
         self._flows: OrderedDict[tuple[str, int, str, int], _Reply | _Flight] = OrderedDict()
         self._done: OrderedDict[tuple[str, int, str, int], bool] = OrderedDict()
         """Directions with nothing (more) to read; True for one cut at FLOW_BYTES (its bytes are counted)."""
@@ -61,14 +82,22 @@ class Analyser:
         self.flows_cut = 0  # reached FLOW_BYTES before their artefact was whole
         self.flows_dropped = 0  # unfinished, pushed out by MAX_FLOWS / TOTAL_FLOW_BYTES
         self.flow_bytes_dropped = 0  # bytes those two lost
-        self.mdns_services_cut = 0  # past MDNS_SERVICES in one packet
+        self.unread: Counter[tuple[str, str]] = Counter()
+        """What decoders left unread at their own bounds (``Unread``), by (who, what)."""
 
     # -- bookkeeping --------------------------------------------------------------------------
-    def _keep(self, key: tuple[object, ...], obs: Observation) -> None:
+    def _keep(self, key: Hashable, obs: Observation) -> None:
         if key in self._found:
             return
         if self.budget.admit(obs):
             self._found[key] = obs
+
+    def _decode(self, passive: Passive, heard: Heard) -> None:
+        for item in passive.decode(heard):
+            if isinstance(item, Unread):
+                self.unread[item.who, item.what] += item.count
+            else:
+                self._keep(*item)
 
     def observations(self) -> list[Observation]:
         return list(self._found.values())
@@ -77,7 +106,7 @@ class Analyser:
     def feed(self, ts: float, pkt: Packet) -> None:
         self.packets += 1
         if pkt.proto == UDP:
-            if pkt.sport in UDP_PORTS or pkt.dport in UDP_PORTS:
+            if pkt.sport in FROM_PORT or pkt.dport in TO_PORT:
                 self._udp(ts, pkt)
         elif pkt.proto == TCP:
             self._tcp(ts, pkt)
@@ -101,51 +130,23 @@ class Analyser:
         mac = mac_text(pkt.src_mac)
         if not mac:
             return
-        obs = Observation.make(
-            PROBE, ArtefactKind.MAC_ADDRESS, ip=pkt.src_ip, mac=mac, raw=mac,
-            fields={"mac.address": mac, "mac.oui": mac.replace(":", "")[:6].upper()}, time=self._when(ts),
-        )
+        obs = Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=pkt.src_ip, mac=mac, raw=mac,
+                               fields=mac_fields(mac), time=self._when(ts))
         if obs.mac:
             self._keep(("arp", pkt.src_ip, obs.mac), obs)
 
     def _udp(self, ts: float, pkt: Packet) -> None:
-        when = self._when(ts)
-        src, port, payload = pkt.src_ip, pkt.sport, pkt.payload
+        payload = pkt.payload
         if not payload:
             return
-        if port in (67, 68) or pkt.dport in (67, 68):
-            obs = dhcp.parse_packet(payload, probe=PROBE, time=when)
-            if obs.mac and obs.problem is None and pkt.sport == 68:
-                ip = obs.ip or (src if src != "0.0.0.0" else None)
-                placed = ip or obs.fields.get("dhcp.requested_ip") or None
-                if self._scoped and (placed is None or not self.in_scope(placed)):
-                    return  # with targets, a client we cannot place in them is not reported
-                obs = Observation.make(PROBE, obs.kind, ip=ip, mac=obs.mac, raw=obs.raw, fields=obs.fields, time=when)
-                self._keep(("dhcp", obs.mac), obs)
+        passive = FROM_PORT.get(pkt.sport) or TO_PORT.get(pkt.dport)
+        if passive is None:
             return
-        if not self.in_scope(src):
+        src = pkt.src_ip
+        if not passive.places_itself and not self.in_scope(src):
             return
-        where = {"probe": PROBE, "ip": src, "mac": self._mac(pkt), "time": when}
-        if port == 5353 or pkt.dport == 5353:
-            if port == 5353:
-                found, cut = _mdns_records(payload, where)
-                self.mdns_services_cut += cut
-                for obs in found:
-                    self._keep(("mdns", src, obs.fields.get("mdns.instance")), obs)
-            return
-        if port == 37020 and payload.lstrip()[:1] == b"<":
-            obs = sadp.parse_reply(payload, **where)
-            if b"inquiry" not in payload[:400] or b"ProbeMatch" in payload:
-                self._keep(("sadp", src), obs)
-        elif port == 37810 and payload[4:8] == b"DHIP":
-            if b"DHDiscover.search" not in payload[:200]:
-                self._keep(("dhip", src), dhip.parse_reply(payload, **where))
-        elif port == 3702 or pkt.dport == 3702:
-            if b"ProbeMatches" in payload or b"Hello" in payload or b"Bye" in payload:
-                self._keep(("wsd", src), wsd.parse_message(payload, **where))
-        elif port == 1900 or pkt.dport == 1900:
-            if not payload.startswith(b"M-SEARCH"):
-                self._keep(("ssdp", src), upnp.parse_ssdp(payload, **where))
+        self._decode(passive, Heard(payload, src, pkt.sport, pkt.dport, self._mac(pkt), self._when(ts),
+                                    in_scope=self.in_scope if self._scoped else None))
 
     def _tcp(self, ts: float, pkt: Packet) -> None:
         flags = pkt.tcp_flags
@@ -153,10 +154,7 @@ class Analyser:
             if flags & ACK and self.in_scope(pkt.src_ip):  # SYN-ACK: the source serves this port
                 key = ("port", pkt.src_ip, pkt.sport)
                 if key not in self._found:
-                    self._keep(key, Observation.make(
-                        PROBE, ArtefactKind.OPEN_PORT, ip=pkt.src_ip, port=pkt.sport,
-                        fields={"port.number": pkt.sport, "port.protocol": "tcp"}, time=self._when(ts),
-                    ))
+                    self._keep(key, open_port(PROBE, pkt.src_ip, pkt.sport, time=self._when(ts)))
             return
         payload = pkt.payload
         if not payload:
@@ -170,18 +168,14 @@ class Analyser:
         state = self._flows.get(flow)
         if state is None:
             head = payload[:8]
-            if head.startswith((b"GET ", b"HEAD ", b"POST ", b"OPTIONS ", b"DESCRIBE")):
+            if head.startswith(REQUESTS):
                 self._remember_request(flow, payload)
                 return
-            if head.startswith(b"HTTP/1."):
-                state = _Reply(rtsp=False)
-            elif head.startswith(b"RTSP/1."):
-                state = _Reply(rtsp=True)
-            elif head[:2] == b"\x16\x03":
-                state = _Flight()
-            else:
+            passive = next((p for start, p in REPLIES if head.startswith(start)), None)
+            if passive is None:
                 self._mark_done(flow)
                 return
+            state = _Flight(passive) if passive.framing == "tls" else _Reply(passive.framing == "head", passive)
             if not self.in_scope(pkt.src_ip):
                 self._mark_done(flow)
                 return
@@ -230,18 +224,15 @@ class Analyser:
         del self._flows[flow]
         self._buffered -= state.held
         self._mark_done(flow, cut)
-        src, sport = flow[0], flow[1]
-        where = {"probe": PROBE, "ip": src, "mac": None, "time": self._when(ts)}
         if isinstance(state, _Flight):
-            if state.certificate is not None:
-                self._keep(("tls", src, sport), tls.from_der(state.certificate, port=sport, **where))
-            return
-        data = bytes(state.data)
-        if state.rtsp:
-            self._keep(("rtsp", src, sport), rtsp.parse_reply(data, port=sport, **where))
-            return
+            if state.certificate is None:
+                return
+            data = state.certificate  # what a "tls" decoder reads (``Heard.payload``)
+        else:
+            data = bytes(state.data)
         path = self._requests.pop(flow, "/")
-        self._keep(("http", src, sport, path), http.parse_raw_response(data, path=path, port=sport, **where))
+        if state.passive is not None:  # None only for a state made outside the analyser (tests)
+            self._decode(state.passive, Heard(data, flow[0], flow[1], flow[3], None, self._when(ts), path=path))
 
     def flush(self, ts: float = 0.0) -> None:
         """At the end of a capture: parse what partially buffered replies hold."""
@@ -250,10 +241,9 @@ class Analyser:
                 self._finish(ts, flow, state)
 
     def cut_notes(self) -> list[str]:
-        """What the bounds on TCP reassembly and mDNS packets cut, for the result's notes."""
-        notes = []
-        if self.mdns_services_cut:
-            notes.append(f"mDNS: {self.mdns_services_cut} services past {MDNS_SERVICES} in one packet not read")
+        """What the bounds on TCP reassembly and the decoders' own bounds (mDNS services in one
+        packet) cut, for the result's notes."""
+        notes = [f"{who}: {count} {what} not read" for (who, what), count in self.unread.items()]
         if not (self.flows_cut or self.flows_dropped):
             return notes
         parts = []
@@ -267,12 +257,15 @@ class Analyser:
 
 class _Reply:
     """An HTTP or RTSP reply being reassembled. The end of its head is searched for only in the new
-    bytes, and its Content-Length read once, so a reply cut into one-byte segments stays linear."""
+    bytes, and its Content-Length read once, so a reply cut into one-byte segments stays linear.
+    ``head_only``: the reply is whole at its head (``Passive.framing`` "head", RTSP); else a
+    Content-Length body follows ("message", HTTP)."""
 
-    __slots__ = ("data", "head_end", "length", "rtsp", "taken")
+    __slots__ = ("data", "head_end", "head_only", "length", "passive", "taken")
 
-    def __init__(self, rtsp: bool) -> None:
-        self.rtsp = rtsp
+    def __init__(self, head_only: bool, passive: Passive | None = None) -> None:
+        self.head_only = head_only
+        self.passive = passive
         self.data = bytearray()
         self.taken = 0
         self.head_end = -1
@@ -297,7 +290,7 @@ class _Reply:
             self.head_end = data.find(b"\r\n\r\n", max(0, scanned - 3))
             if self.head_end < 0:
                 return False
-            if self.rtsp:
+            if self.head_only:
                 return True  # an RTSP reply's head is all that is read
             self.length = _content_length(bytes(data[: self.head_end]))
         else:
@@ -315,9 +308,10 @@ class _Flight:
     certificate, so nothing is read from it (documented limit).
     """
 
-    __slots__ = ("certificate", "handshake", "records", "taken")
+    __slots__ = ("certificate", "handshake", "passive", "records", "taken")
 
-    def __init__(self) -> None:
+    def __init__(self, passive: Passive | None = None) -> None:
+        self.passive = passive
         self.taken = 0
         self.records = bytearray()  # bytes of a record not yet whole
         self.handshake = bytearray()  # handshake bytes of a message not yet whole
@@ -372,51 +366,3 @@ def _content_length(head: bytes) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def _mdns_records(payload: bytes, where: dict[str, object]) -> tuple[list[Observation], int]:
-    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet), at most
-    MDNS_SERVICES of them, and how many more there were.
-
-    Parsed with zeroconf's DNSIncoming: responders (zeroconf itself, Avahi) put NSEC records in
-    every announcement, which dpkt's DNS parser rejects (seen in the lab's chatty mode).
-    """
-    from zeroconf import DNSIncoming, DNSPointer, DNSService, DNSText
-
-    msg = DNSIncoming(payload)
-    if not msg.valid or not msg.is_response():
-        return [], 0
-    records = msg.answers()
-    srv = {r.name.lower(): r for r in records if isinstance(r, DNSService)}
-    txt = {r.name.lower(): r for r in records if isinstance(r, DNSText)}
-    out: list[Observation] = []
-    cut = 0
-    for r in records:
-        if not isinstance(r, DNSPointer) or r.name.lower().startswith("_services."):
-            continue
-        if len(out) >= MDNS_SERVICES:
-            cut += 1
-            continue
-        instance, service_type = r.alias, r.name
-        label = instance[: -len(service_type) - 1] if instance.lower().endswith("." + service_type.lower()) else instance
-        s = srv.get(instance.lower())
-        t = txt.get(instance.lower())
-        out.append(mdns.from_service(
-            service_type, label, server=s.server if s else None, service_port=s.port if s else None,
-            txt=_txt_properties(t.text if t else b""), **where,
-        ))
-    return out, cut
-
-
-def _txt_properties(raw: bytes) -> dict[str, str]:
-    """TXT rdata (length-prefixed ``key=value`` strings) -> dict."""
-    properties: dict[str, str] = {}
-    pos = 0
-    while pos < len(raw):
-        length = raw[pos]
-        item = raw[pos + 1 : pos + 1 + length].decode("utf-8", "replace")
-        pos += 1 + length
-        if item:
-            key, _, value = item.partition("=")
-            properties[key] = value
-    return properties

@@ -1,29 +1,43 @@
-"""Discovery probes: one module per method, each registered here with ``@register``.
+"""Discovery probes: one module per method, each registering one Probe class with ``@register``.
 
-A probe is a small class. The engine (``scanner/engine.py``) knows no protocol: it calls
+A probe is a small class tied to its protocol's declaration (``spec``, from
+``camsweep.protocols``). The engine (``scanner/engine.py``) knows no protocol: it calls
 ``discover`` once per scan on every selected probe (all of them share one listening window), then
-``probe_host`` for every live host, and merges what they ``emit``. Wire formats live in
-``scanner/protocols/`` (pure codecs); probes only move bytes and bound every read and wait.
+``probe_host`` for every live host, and merges what they ``emit``; which probes run first and which
+hold connections it reads from the specs. Wire formats live in ``scanner/protocols/`` (pure
+codecs); probes only move bytes and bound every read and wait.
+
+Every module of this package whose name does not start with ``_`` is a probe module:
+``load_all()`` imports them all, so a new probe cannot be left out of a list.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
 from ..config import ScanConfig
 from ..models import Observation
+from ..protocols import ProtocolSpec
+from ..protocols import spec as protocol_spec
 from ._tcp import HostSlots
-
-MODULES = ("arp", "wsd", "sadp", "dhip", "ssdp", "mdns", "ports", "http", "rtsp", "tls", "onvif")
-"""Probe modules in the order the engine runs them; each defines and registers one Probe."""
 
 REGISTRY: dict[str, type["Probe"]] = {}
 
+UNDECLARED = ProtocolSpec(name="", title="no declaration", fields={}, order=1 << 30, method=False)
+"""The spec of a probe class that is not registered (a test's stand-in): no scheduling flags."""
+
 
 def register(cls: type["Probe"]) -> type["Probe"]:
+    """Register a probe class: its name is its spec's, and the spec must be a discovery method."""
+    declared = cls.spec
+    if protocol_spec(declared.name) is not declared or not declared.method:
+        raise ValueError(f"probe {cls.__name__}: its spec {declared.name!r} is not a declared discovery method")
+    cls.name = declared.name
     if cls.name in REGISTRY:
         raise ValueError(f"probe {cls.name!r} registered twice")
     REGISTRY[cls.name] = cls
@@ -31,10 +45,11 @@ def register(cls: type["Probe"]) -> type["Probe"]:
 
 
 def load_all() -> dict[str, type["Probe"]]:
-    """Import every probe module (each registers itself) and return the registry."""
-    for module in MODULES:
-        importlib.import_module(f"{__name__}.{module}")
-    return REGISTRY
+    """Import every probe module (each registers itself); the registry in the specs' run order."""
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+    return {name: REGISTRY[name] for name in sorted(REGISTRY, key=lambda n: REGISTRY[n].spec.order)}
 
 
 @dataclass
@@ -44,6 +59,9 @@ class HostInfo:
     ip: str
     mac: str | None = None
     open_ports: set[int] = field(default_factory=set)
+    seen: dict[str, list[str]] = field(default_factory=dict)
+    """Values discovery saw for the field keys a selected probe asks for (``Probe.host_fields``),
+    distinct, in the order seen."""
 
 
 @dataclass
@@ -62,16 +80,34 @@ class ProbeContext:
 
 
 class Probe:
+    spec: ClassVar[ProtocolSpec] = UNDECLARED
+    """The protocol's declaration; ``@register`` takes the probe's name from it."""
     name: ClassVar[str]
     description: ClassVar[str]
     needs_root: ClassVar[bool] = False
     """True if the probe needs raw sockets (CAP_NET_RAW); skipped with a note otherwise."""
+    without_root: ClassVar[str] = ""
+    """What the scan does instead when the probe is skipped for want of root (added to the note)."""
+    host_fields: ClassVar[tuple[str, ...]] = ()
+    """Field keys whose values from discovery ``probe_host`` reads (``HostInfo.seen``)."""
 
     def __init__(self, config: ScanConfig) -> None:
         self.config = config
+
+    @classmethod
+    def plan_notes(cls, config: ScanConfig) -> list[str]:
+        """Notes for the plan when this probe is selected (what it will not do with this config)."""
+        return []
+
+    @classmethod
+    def known_without_sending(cls, interface: str | None, in_scope: Callable[[str], bool]) -> Iterable[Observation]:
+        """What this host already knows about the network for the method, sending nothing (the
+        engine asks every probe, selected or not, after discovery)."""
+        return ()
 
     def discover(self, ctx: ProbeContext) -> None:
         """Network-wide step (sweep, multicast/broadcast), run within the shared listen window."""
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
-        """Per-host step (unicast), run under the engine's per-host politeness limit."""
+        """Per-host step (unicast); one that holds connections (``spec.holds_connections``) runs
+        under the engine's per-host politeness limit."""

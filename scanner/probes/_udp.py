@@ -459,13 +459,12 @@ class DatagramDiscoveryProbe(Probe):
     the segment during the listen window, and the same request unicast to each host that did not
     answer (how a routed segment, which multicast never reaches, is covered).
 
-    Subclasses give the group and port, and ``new_round()``: fresh request payloads plus the
-    function that accepts the replies to them. Replies are read on our source port and on the
-    group (some devices answer there), copies are emitted once, other clients' requests dropped.
+    The group and port are the spec's first (``spec.groups``, ``spec.udp``); subclasses give
+    ``new_round()``: fresh request payloads plus the function that accepts the replies to them.
+    Replies are read on our source port and on the group (some devices answer there), copies are
+    emitted once, other clients' requests dropped.
     """
 
-    group: ClassVar[str]
-    port: ClassVar[int]
     broadcast: ClassVar[bool] = False
     """Also send to the interface's broadcast address."""
     volatile_fields: ClassVar[tuple[str, ...]] = ()
@@ -475,6 +474,14 @@ class DatagramDiscoveryProbe(Probe):
         super().__init__(config)
         self._answered: set[str] = set()
         """Hosts that answered the multicast round: no need to ask them again."""
+
+    @property
+    def group(self) -> str:
+        return self.spec.groups[0]
+
+    @property
+    def port(self) -> int:
+        return self.spec.udp[0]
 
     def new_round(self) -> tuple[list[bytes], Accept]:
         raise NotImplementedError

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PrivilegeError
-from ..models import ArtefactKind, Observation, normalize_mac
+from ..models import Observation, normalize_mac
+from ..protocols import arp as arp_codec
+from ..protocols.arp import mac_observation
 from . import HostInfo, Probe, ProbeContext, register
 from ._udp import InterfaceAddress, enlarge_receive_buffer, interface_addresses
 
@@ -29,20 +31,6 @@ MAX_SWEEP_ADDRESSES = 65536
 _ETH_P_ARP = 0x0806
 _ARP_REPLY = 2
 _ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
-
-
-def mac_fields(mac: str) -> dict[str, str]:
-    """The ``mac.*`` observation fields of a normalised MAC."""
-    return {"mac.address": mac, "mac.oui": mac.replace(":", "")[:6].upper()}
-
-
-def mac_observation(probe: str, ip: str, mac: str, raw: str) -> Observation | None:
-    clean = normalize_mac(mac)
-    if clean is None:
-        return None
-    return Observation.make(
-        probe, ArtefactKind.MAC_ADDRESS, ip=ip, mac=clean, raw=raw, fields=mac_fields(clean)
-    )
 
 
 DRAIN_AFTER_DEADLINE = 256
@@ -70,9 +58,15 @@ def sweep_targets(
 
 @register
 class ArpProbe(Probe):
-    name = "arp"
+    spec = arp_codec.SPEC
     description = "ARP sweep of the in-scope addresses on the interface's own subnets (MAC + OUI)"
     needs_root = True
+    without_root = "MACs are read from the kernel neighbour table instead"
+
+    @classmethod
+    def known_without_sending(cls, interface: str | None, in_scope: Callable[[str], bool]) -> list[Observation]:
+        """The kernel's neighbour table: MACs without a sweep (the no-root fallback)."""
+        return read_neighbour_table(interface, in_scope)
 
     def discover(self, ctx: ProbeContext) -> None:
         config = self.config

@@ -17,10 +17,8 @@ from ._udp import Accept, DatagramDiscoveryProbe, is_not_a_reply
 
 @register
 class DhipProbe(DatagramDiscoveryProbe):
-    name = "dhip"
+    spec = dhip_codec.SPEC
     description = "Dahua DHIP DHDiscover.search on UDP 37810 (model, serial, firmware, MAC)"
-    group = "239.255.255.251"
-    port = 37810
     broadcast = True
 
     def new_round(self) -> tuple[list[bytes], Accept]:

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from ..config import Credential
 from ..fingerprints._paths import forbidden
 from ..models import ArtefactKind, Observation
+from ..protocols import http as http_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._http_client import Fetched, HttpClient, redirect_target, target_of
 
@@ -109,7 +110,7 @@ def _scrub(observation: Observation, secrets: Iterable[str]) -> Observation:
 
 @register
 class HttpProbe(Probe):
-    name = "http"
+    spec = http_codec.SPEC
     description = "HTTP(S) GET / on open web ports, plus the maker pages the fingerprint rules it matched name"
 
     def _observations(self, host: HostInfo, port: int, scheme: str, path: str, got: Fetched) -> list[Observation]:
@@ -119,8 +120,6 @@ class HttpProbe(Probe):
         if got.problem is not None and got.status is None:
             return [Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
                                      raw=f"GET {path}: {got.detail}", problem=got.problem)]
-        from ..protocols import http as http_codec
-
         assert got.status is not None
         made: Observation | list[Observation]
         try:

@@ -43,18 +43,6 @@ RESOLVE_TIMEOUT = 1.0
 MAX_SERVICES = 1024
 """Services resolved at most per scan: a chatty network cannot keep the probe busy forever."""
 
-MDNS_PORT = 5353
-
-
-def txt_entries(rdata: bytes) -> list[bytes]:
-    """The character-strings of a TXT record's rdata (each one length byte, then the text)."""
-    entries: list[bytes] = []
-    offset = 0
-    while offset < len(rdata):
-        length = rdata[offset]
-        entries.append(rdata[offset + 1 : offset + 1 + length])
-        offset += 1 + length
-    return [e for e in entries if e]
 
 
 def services_from_records(records: list[Any]) -> list[dict[str, Any]]:
@@ -79,14 +67,14 @@ def services_from_records(records: list[Any]) -> list[dict[str, Any]]:
         record = srv.get(key)
         service["server"] = record.server if record is not None else None
         service["port"] = record.port if record is not None else None
-        service["txt"] = [e.decode("utf-8", "replace") for e in txt_entries(txt.get(key, b""))]
+        service["txt"] = [e.decode("utf-8", "replace") for e in mdns_codec.txt_entries(txt.get(key, b""))]
         service["addresses"] = addresses.get(record.server.lower(), []) if record is not None else []
     return list(services.values())
 
 
 @register
 class MdnsProbe(Probe):
-    name = "mdns"
+    spec = mdns_codec.SPEC
     description = "mDNS/DNS-SD browse of camera/NVR service types (_CGI, _onvif, _rtsp, ...)"
 
     def __init__(self, config: ScanConfig) -> None:
@@ -193,7 +181,7 @@ class MdnsProbe(Probe):
             return True
 
         unicast_ask(
-            ctx, iface, query.packets(), (host.ip, MDNS_PORT), on_reply, deadline=host_deadline(self.config)
+            ctx, iface, query.packets(), (host.ip, mdns_codec.SPEC.udp[0]), on_reply, deadline=host_deadline(self.config)
         )
         emit = OnceEmitter(ctx)
         for service in services_from_records(records)[:MAX_SERVICES]:

@@ -22,7 +22,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import ScanConfig
 from ..models import ArtefactKind, Observation
+from ..protocols import onvif as onvif_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._http_client import HttpClient, target_of
 
@@ -150,8 +152,16 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
 
 @register
 class OnvifProbe(Probe):
-    name = "onvif"
+    spec = onvif_codec.SPEC
     description = "ONVIF GetDeviceInformation/GetNetworkInterfaces (only with --credentials for the host)"
+    host_fields = ("onvif.xaddrs",)
+    """The device service URLs WS-Discovery heard from the host."""
+
+    @classmethod
+    def plan_notes(cls, config: ScanConfig) -> list[str]:
+        if config.credentials:
+            return []
+        return ["onvif: no --credentials given, so no authenticated ONVIF query was made"]
 
     def device_service_url(self, host: HostInfo) -> str | None:
         """The device service on the host itself: an XAddr naming the host's address, else a guess.
@@ -161,7 +171,8 @@ class OnvifProbe(Probe):
         (``http://evil.example\\@10.0.0.5/`` is 10.0.0.5 to one and evil.example to another),
         and this request carries a login.
         """
-        for xaddr in getattr(host, "xaddrs", ()) or ():
+        xaddrs = dict.fromkeys(x for value in host.seen.get("onvif.xaddrs", ()) for x in value.split())
+        for xaddr in xaddrs:
             try:
                 target = target_of(xaddr)
             except ValueError:  # a bad port, a name, not http(s)
@@ -183,8 +194,6 @@ class OnvifProbe(Probe):
             return
         port = target_of(url).port
         from onvif import ONVIFService
-
-        from ..protocols import onvif as onvif_codec
 
         # Both calls share one time budget; each exchange is also bounded by request_timeout.
         deadline = time.monotonic() + 2 * cfg.request_timeout + cfg.connect_timeout

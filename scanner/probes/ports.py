@@ -15,7 +15,7 @@ import threading
 
 from .. import netif
 from ..config import ScanConfig
-from ..models import ArtefactKind, Observation
+from ..protocols import ports as ports_codec
 from ..targets import expand
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import CLOSED, OPEN, SweepQueue, connect_sweep
@@ -26,16 +26,9 @@ MAX_INFLIGHT = 512
 """Connects in flight at once (file descriptors) during the sweep."""
 
 
-def open_port_observation(probe: str, ip: str, port: int) -> Observation:
-    return Observation.make(
-        probe, ArtefactKind.OPEN_PORT, ip=ip, port=port, raw=f"{ip}:{port}/tcp open",
-        fields={"port.number": str(port), "port.protocol": "tcp"},
-    )
-
-
 @register
 class PortsProbe(Probe):
-    name = "ports"
+    spec = ports_codec.SPEC
     description = "TCP connect scan of the configured ports (also finds live hosts)"
 
     def __init__(self, config: ScanConfig) -> None:
@@ -69,7 +62,7 @@ class PortsProbe(Probe):
                     fresh = port not in self.open_ports.setdefault(ip, set())
                     self.open_ports[ip].add(port)
                 if fresh:
-                    ctx.emit(open_port_observation(self.name, ip, port))
+                    ctx.emit(ports_codec.open_port(self.name, ip, port, raw=f"{ip}:{port}/tcp open"))
 
     def discover(self, ctx: ProbeContext) -> None:
         ports = self._ports()

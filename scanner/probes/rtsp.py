@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 
 from ..models import ArtefactKind, Observation
+from ..protocols import rtsp as rtsp_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog, connect, read_message
 
@@ -33,7 +34,7 @@ def reply_complete(data: bytes) -> bool:
 
 @register
 class RtspProbe(Probe):
-    name = "rtsp"
+    spec = rtsp_codec.SPEC
     description = "RTSP OPTIONS and DESCRIBE on port 554 (server, methods, auth realm)"
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
@@ -42,8 +43,6 @@ class RtspProbe(Probe):
                 self._probe(ctx, host, port)
 
     def _probe(self, ctx: ProbeContext, host: HostInfo, port: int) -> None:
-        from ..protocols import rtsp as rtsp_codec
-
         cfg = self.config
         total = cfg.request_timeout
         sock = connect(host.ip, port, cfg.connect_timeout)

@@ -18,10 +18,8 @@ from ._udp import Accept, DatagramDiscoveryProbe, is_not_a_reply
 
 @register
 class SadpProbe(DatagramDiscoveryProbe):
-    name = "sadp"
+    spec = sadp_codec.SPEC
     description = "Hikvision SADP inquiry on UDP 37020 (model, serial, firmware, MAC)"
-    group = "239.255.255.250"
-    port = 37020
     volatile_fields = ("sadp.uuid",)
 
     def new_round(self) -> tuple[list[bytes], Accept]:

@@ -33,8 +33,6 @@ from ._udp import (
 
 log = logging.getLogger("camsweep")
 
-GROUP = "239.255.255.250"
-PORT = 1900
 SEARCH_TARGETS = ("ssdp:all", "upnp:rootdevice")
 MX = 1
 """Seconds devices may wait before answering (spread); short, so answers fit the listen window."""
@@ -100,7 +98,7 @@ class _DescriptionFetcher:
 
 @register
 class SsdpProbe(Probe):
-    name = "ssdp"
+    spec = upnp.SPEC
     description = "SSDP M-SEARCH and UPnP device description (manufacturer, model)"
 
     def __init__(self, config: ScanConfig) -> None:
@@ -117,9 +115,9 @@ class SsdpProbe(Probe):
             if self._handle_reply(ctx, emit, fetcher, data, ip):
                 self._answered.add(ip)
 
-        requests = [(upnp.build_msearch(st, MX), (GROUP, PORT)) for st in SEARCH_TARGETS]
+        requests = [(upnp.build_msearch(st, MX), (upnp.GROUP, upnp.PORT)) for st in SEARCH_TARGETS]
         # Answers come to our source port; NOTIFY announcements go to the group.
-        listener = group_listener(iface, GROUP, PORT)
+        listener = group_listener(iface, upnp.GROUP, upnp.PORT)
         try:
             with udp_socket(iface) as sender:
                 multicast_round(
@@ -145,7 +143,7 @@ class SsdpProbe(Probe):
         payload = upnp.build_msearch("ssdp:all", MX)
         try:
             unicast_ask(
-                ctx, iface, [payload], (host.ip, PORT), on_reply, deadline=host_deadline(self.config)
+                ctx, iface, [payload], (host.ip, upnp.PORT), on_reply, deadline=host_deadline(self.config)
             )
         finally:
             fetcher.finish(emit, time.monotonic() + self._fetch_time())

@@ -12,6 +12,7 @@ import ssl
 from collections.abc import Iterable
 
 from ..models import ArtefactKind, Observation
+from ..protocols import tls as tls_codec
 from . import HostInfo, Probe, ProbeContext, register
 from ._tcp import Watchdog, connect
 from .http import TLS_PORTS
@@ -54,12 +55,10 @@ def peer_certificate(ip: str, port: int, *, connect_timeout: float, read_timeout
 
 @register
 class TlsProbe(Probe):
-    name = "tls"
+    spec = tls_codec.SPEC
     description = "TLS handshake (no verification) on open TLS ports; records the certificate"
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
-        from ..protocols import tls as tls_codec
-
         cfg = self.config
         for port in sorted(p for p in host.open_ports if p in TLS_PORTS):
             if ctx.cancelled.is_set():

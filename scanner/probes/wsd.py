@@ -29,10 +29,8 @@ def new_message_id() -> str:
 
 @register
 class WsdProbe(DatagramDiscoveryProbe):
-    name = "wsd"
+    spec = wsd_codec.SPEC
     description = "ONVIF WS-Discovery Probe (multicast + unicast), Hello/Bye (scopes, XAddrs)"
-    group = "239.255.255.250"
-    port = 3702
     volatile_fields = ("onvif.message_id", "onvif.relates_to")
 
     def new_round(self) -> tuple[list[bytes], Accept]:

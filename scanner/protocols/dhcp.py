@@ -7,13 +7,18 @@ a passive listener); the client hardware address (chaddr) gives the observation'
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_ip
 from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
+from ._spec import PASSIVE_PROBE, Field, Heard, Passive, ProtocolSpec
 
-__all__ = ["MESSAGE_TYPES", "from_options", "parse_packet"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["MESSAGE_TYPES", "SPEC", "from_options", "parse_packet"]
 
 MESSAGE_TYPES = {
     1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE", 8: "INFORM",
@@ -113,3 +118,58 @@ def parse_packet(
         probe, ArtefactKind.DHCP_OPTIONS, ip=client_ip, mac=mac or client_mac, raw=data.hex(),
         fields=fields, time=time,
     )
+
+
+_CLIENT_PORT = 68
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """A client's message, placed where the client is or asks to be.
+
+    A client often has no address yet (source 0.0.0.0): it is placed at the address it requests.
+    With a scope, a client that cannot be placed in it is not reported.
+    """
+    if heard.sport != _CLIENT_PORT:
+        return  # a server's message describes the server, not a device
+    obs = parse_packet(heard.payload, probe=PASSIVE_PROBE, time=heard.time)
+    if not obs.mac or obs.problem is not None:
+        return
+    ip = obs.ip or (heard.src if heard.src != "0.0.0.0" else None)
+    placed = ip or obs.fields.get("dhcp.requested_ip") or None
+    if heard.in_scope is not None and (placed is None or not heard.in_scope(placed)):
+        return
+    yield ("dhcp", obs.mac), Observation.make(
+        PASSIVE_PROBE, obs.kind, ip=ip, mac=obs.mac, raw=obs.raw, fields=obs.fields, time=heard.time
+    )
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    if not r.data.get("dhcp"):
+        return
+    d = r.child("dhcp")
+    param_list: Any = d.data.get("param_list")
+    if not isinstance(param_list, (str, type(None))):
+        param_list = d.integers("param_list", 0, 255)
+    yield from_options(
+        hostname=d.opt_text("hostname"), vendor_class=d.opt_text("vendor_class"), param_list=param_list, **where,
+    )
+
+
+SPEC = ProtocolSpec(
+    name="dhcp",
+    title="DHCP (passive only)",
+    order=120,
+    method=False,
+    udp=(67, _CLIENT_PORT),
+    families={"dhcp": "DHCP"},
+    fields={
+        "dhcp.hostname": Field("dhcp", "host name (option 12)"),
+        "dhcp.vendor_class": Field("dhcp", "vendor class (option 60)"),
+        "dhcp.param_list": Field("dhcp", "parameter request list (option 55), comma-joined option numbers"),
+        "dhcp.message_type": Field("dhcp", "message type (`DISCOVER`, `REQUEST`, ...)"),
+        "dhcp.requested_ip": Field("dhcp", "requested address (option 50)"),
+    },
+    short_form=("dhcp",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, places_itself=True),
+)

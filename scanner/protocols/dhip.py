@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import DISCOVERY_LIMIT, BadInput, decode_utf8, guarded
+from ._spec import Field, Heard, Passive, ProtocolSpec
 
-__all__ = ["HEADER", "HEADER_SIZE", "MAGIC", "build_search", "decode", "encode", "encode_reply", "parse_reply"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["HEADER", "HEADER_SIZE", "MAGIC", "SPEC", "build_search", "decode", "encode", "encode_reply", "parse_reply"]
 
 HEADER = struct.Struct("<I4sIIIIII")
 HEADER_SIZE = HEADER.size  # 32
@@ -174,3 +178,48 @@ def parse_reply(
     return Observation.make(
         probe, ArtefactKind.DHIP_REPLY, ip=ip, mac=mac or device_mac, raw=raw, fields=fields, time=time
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """A device's DHIP packet on the wire; another client's search is not one."""
+    payload = heard.payload
+    if payload[4:8] == MAGIC and b"DHDiscover.search" not in payload[:200]:
+        yield ("dhip", heard.src), parse_reply(payload, **heard.where())
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    reply = r.text_or_object("dhip")  # DHIP JSON is free-form: the codec reads what it knows
+    if reply:
+        yield parse_reply(reply, **where)
+
+
+SPEC = ProtocolSpec(
+    name="dhip",
+    title="DHIP reply",
+    order=40,
+    udp=(37810,),
+    groups=("239.255.255.251",),
+    families={"dhip": "DHIP reply"},
+    fields={
+        "dhip.method": Field("dhip", "JSON-RPC method (`client.notifyDevInfo`)"),
+        "dhip.device_class": Field("dhip", "`DeviceClass` (IPC, NVR, VTO, ...)"),
+        "dhip.model": Field("dhip", "model (`DeviceType`)"),
+        "dhip.serial": Field("dhip", "serial (`SerialNo`)"),
+        "dhip.vendor": Field("dhip", "`Vendor` (`Private`, `Dahua` or the OEM label)"),
+        "dhip.manufacturer": Field("dhip", "`Manufacturer`"),
+        "dhip.version": Field("dhip", "firmware (`Version`)"),
+        "dhip.mac": Field("dhip", "MAC the device reports"),
+        "dhip.machine_name": Field("dhip", "`MachineName`"),
+        "dhip.ipv4": Field("dhip", "`IPv4Address.IPAddress`"),
+        "dhip.http_port": Field("dhip", "`HttpPort`"),
+        "dhip.port": Field("dhip", "`Port` (SDK)"),
+        "dhip.device_id": Field("dhip", "`DeviceID`"),
+        "dhip.realm": Field("dhip", "login reply (TCP) realm, `Login to <serial>`"),
+        "dhip.result": Field("dhip", "login reply `result`"),
+        "dhip.error_code": Field("dhip", "login reply `error.code`"),
+        "dhip.error_message": Field("dhip", "login reply `error.message`"),
+    },
+    short_form=("dhip",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, replies_only=True),
+)

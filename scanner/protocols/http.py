@@ -11,9 +11,12 @@ import hashlib
 import html
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from ..errors import InputFileError
+from ..jsonio import type_name
 from ..models import ArtefactKind, Observation
 from ._common import (
     HEADER_VALUE_LIMIT,
@@ -27,9 +30,14 @@ from ._common import (
     split_message,
     unique_lines,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = [
     "BODY_LIMIT",
+    "SPEC",
     "auth_fields",
     "digest_authorization",
     "parse_challenge",
@@ -262,3 +270,70 @@ def parse_raw_response(
     return parse_response(
         status, headers, body, path=path, port=port, scheme=scheme, probe=probe, ip=ip, mac=mac, time=time
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """A clear-text reply seen on the wire, filed under the path of the request it answers."""
+    yield (("http", heard.src, heard.sport, heard.path),
+           parse_raw_response(heard.payload, path=heard.path, port=heard.sport, **heard.where()))
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    for resp in r.children("http"):
+        port = resp.integer("port", 1, 65535, 80)
+        yield parse_response(
+            resp.integer("status", 100, 999, 200), _short_form_headers(resp), resp.text("body", ""),
+            path=resp.text("path", "/"), port=port,
+            scheme=resp.text("scheme", "https" if port in (443, 8443) else "http"),
+            **where,
+        )
+
+
+def _short_form_headers(resp: Reader) -> list[tuple[str, str]]:
+    """HTTP headers as an object, or as a list of [name, value] pairs (keeps order and repeats)."""
+    headers = resp.data.get("headers")
+    if headers is None or isinstance(headers, Mapping):
+        return list(resp.text_map("headers").items())
+    if not isinstance(headers, list):
+        raise resp.bad("headers", f"expected an object or a list of [name, value] pairs, got {type_name(headers)}")
+    pairs = []
+    for index, pair in enumerate(headers):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise InputFileError(f"{resp.at('headers')}[{index}]: expected a [name, value] pair of strings")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+SPEC = ProtocolSpec(
+    name="http",
+    title="HTTP probe",
+    order=80,
+    holds_connections=True,
+    families={
+        "http.header": "HTTP Server header",
+        "http.header_shape": "HTTP header quirks",
+        "http.auth": "HTTP realm",
+        "http.body": "HTTP reply body",
+        "http.title": "HTTP title",
+    },
+    fields={
+        "http.status": Field("http.status", "response status"),
+        "http.path": Field("http.path", "request path"),
+        "http.port": Field("http.port", "TCP port"),
+        "http.scheme": Field("http.scheme", "`http` or `https`"),
+        "http.header.*": Field("http.header", "header value by lower-case name (e.g. `http.header.server`)"),
+        "http.header_names": Field("http.header_names", "header names in wire order and original case, joined by `\\n`"),
+        "http.header_shape": Field(
+            "http.header_shape",
+            "derived by the verdict: `server=<present|absent> upper=<upper-case header names>`"),
+        "http.auth.scheme": Field("http.auth", "`WWW-Authenticate` schemes"),
+        "http.auth.realm": Field("http.auth", "`WWW-Authenticate` realms"),
+        "http.title": Field("http.title", "page title"),
+        "http.body": Field("http.body", "body (first 16 KiB)"),
+        "http.authenticated": Field(
+            "http.authenticated", "`yes` on the one authenticated read of a maker page (`--credentials`)"),
+    },
+    short_form=("http",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, tcp=(b"HTTP/1.",), framing="message", requests=(b"GET ", b"HEAD ", b"POST ")),
+)

@@ -6,13 +6,19 @@ announce ``_CGI._tcp`` with instance ``HIKVISION <model> - <serial tail>`` and h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from ..jsonio import type_name
 from ..models import ArtefactKind, Observation
 from ._common import BadInput, guarded
+from ._spec import Field, Heard, Passive, ProtocolSpec, Unread
 
-__all__ = ["TXT_MAX_CHARS", "TXT_MAX_ENTRIES", "from_service", "txt_lines"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["MAX_SERVICES", "SPEC", "TXT_MAX_CHARS", "TXT_MAX_ENTRIES", "from_service", "txt_entries", "txt_lines"]
 
 TXT_MAX_ENTRIES = 64
 TXT_MAX_CHARS = 4 * 1024
@@ -102,3 +108,97 @@ def from_service(
         probe, ArtefactKind.MDNS_RECORD, ip=ip, mac=mac, port=port or None,
         raw=raw, fields=fields, time=time,
     )
+
+
+MAX_SERVICES = 64
+"""Services read from one mDNS packet on the wire. Responders announce a handful; a 64 KiB packet
+can name 2,800, each an observation to build (~30 us): uncapped, hostile announcements cost ~1.5 us
+a byte."""
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation] | Unread]:
+    """Services announced in one mDNS response (PTR -> SRV/TXT in the same packet), at most
+    MAX_SERVICES of them; how many more there were is yielded as an ``Unread``.
+
+    Parsed with zeroconf's DNSIncoming: responders (zeroconf itself, Avahi) put NSEC records in
+    every announcement, which dpkt's DNS parser rejects (seen in the lab's chatty mode).
+    """
+    from zeroconf import DNSIncoming, DNSPointer, DNSService, DNSText
+
+    msg = DNSIncoming(heard.payload)
+    if not msg.valid or not msg.is_response():
+        return
+    records = msg.answers()
+    srv = {r.name.lower(): r for r in records if isinstance(r, DNSService)}
+    txt = {r.name.lower(): r for r in records if isinstance(r, DNSText)}
+    where = heard.where()
+    read = cut = 0
+    for r in records:
+        if not isinstance(r, DNSPointer) or r.name.lower().startswith("_services."):
+            continue
+        if read >= MAX_SERVICES:
+            cut += 1
+            continue
+        read += 1
+        instance, service_type = r.alias, r.name
+        label = instance[: -len(service_type) - 1] if instance.lower().endswith("." + service_type.lower()) else instance
+        s = srv.get(instance.lower())
+        t = txt.get(instance.lower())
+        observation = from_service(
+            service_type, label, server=s.server if s else None, service_port=s.port if s else None,
+            txt=_txt_properties(t.text if t else b""), **where,
+        )
+        yield ("mdns", heard.src, observation.fields.get("mdns.instance")), observation
+    if cut:
+        yield Unread("mDNS", f"services past {MAX_SERVICES} in one packet", cut)
+
+
+def txt_entries(rdata: bytes) -> list[bytes]:
+    """The character-strings of a TXT record's rdata (each one length byte, then the text)."""
+    entries: list[bytes] = []
+    offset = 0
+    while offset < len(rdata):
+        length = rdata[offset]
+        entries.append(rdata[offset + 1 : offset + 1 + length])
+        offset += 1 + length
+    return [e for e in entries if e]
+
+
+def _txt_properties(rdata: bytes) -> dict[str, str]:
+    """TXT rdata -> ``{key: value}`` (a bare key has the value ``""``)."""
+    properties: dict[str, str] = {}
+    for entry in txt_entries(rdata):
+        key, _, value = entry.decode("utf-8", "replace").partition("=")
+        properties[key] = value
+    return properties
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    for record in r.children("mdns"):
+        txt = record.data.get("txt")
+        if not isinstance(txt, (str, list, Mapping, type(None))):
+            raise record.bad("txt", f"expected an object, a list or a string, got {type_name(txt)}")
+        yield from_service(
+            record.text("type", ""), record.text("name", ""), server=record.opt_text("server"),
+            service_port=record.opt_integer("port", 0, 65535), txt=txt or {}, **where,
+        )
+
+
+SPEC = ProtocolSpec(
+    name="mdns",
+    title="mDNS",
+    order=60,
+    udp=(5353,),
+    groups=("224.0.0.251",),
+    families={"mdns": "mDNS"},
+    fields={
+        "mdns.service_type": Field("mdns", "service type (`_CGI._tcp.local`)"),
+        "mdns.instance": Field("mdns", "instance label (`HIKVISION <model> - <serial tail>`)"),
+        "mdns.server": Field("mdns", "host name (SRV target)"),
+        "mdns.port": Field("mdns", "service port (SRV)"),
+        "mdns.txt": Field("mdns", "TXT entries as `key=value` lines"),
+    },
+    short_form=("mdns",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, replies_only=True),
+)

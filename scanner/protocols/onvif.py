@@ -6,9 +6,9 @@ camera's answer, and its envelope namespaces, need no login).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import (
@@ -22,8 +22,13 @@ from ._common import (
     parse_xml,
     text_of,
 )
+from ._spec import Field, ProtocolSpec
+
+if TYPE_CHECKING:
+    from ..jsonio import Reader
 
 __all__ = [
+    "SPEC",
     "build_get_device_information",
     "build_get_system_date_and_time",
     "parse_device_information",
@@ -161,3 +166,30 @@ def parse_network_interfaces(
         probe, ArtefactKind.ONVIF_DEVICE_INFO, ip=ip, mac=macs[0] if macs else mac,
         raw=raw, fields=fields, time=time,
     )
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    info = r.text_or_object("onvif_device_info")
+    if info:
+        yield parse_device_information(info if isinstance(info, str) else r.text_map("onvif_device_info"), **where)
+
+
+SPEC = ProtocolSpec(
+    name="onvif",
+    title="ONVIF device service",
+    order=110,
+    holds_connections=True,
+    families={"onvif": "ONVIF"},
+    fields={
+        "onvif.manufacturer": Field("onvif", "GetDeviceInformation `Manufacturer`"),
+        "onvif.model": Field("onvif", "GetDeviceInformation `Model`"),
+        "onvif.firmware": Field("onvif", "GetDeviceInformation `FirmwareVersion`"),
+        "onvif.serial": Field("onvif", "GetDeviceInformation `SerialNumber`"),
+        "onvif.hardware_id": Field("onvif", "GetDeviceInformation `HardwareId`"),
+        "onvif.namespaces": Field("onvif", "namespace URIs declared in the envelope (space-joined)"),
+        "onvif.hw_address": Field("onvif", "GetNetworkInterfaces MACs (fill in a routed device's MAC)"),
+        "onvif.interface": Field("onvif", "GetNetworkInterfaces interface names"),
+    },
+    short_form=("onvif_device_info",),
+    read_short_form=_short_form,
+)

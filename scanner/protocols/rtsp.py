@@ -7,8 +7,9 @@ The realm of a 401 is the useful part: ``Login to <serial>`` (Dahua and its OEMs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._common import (
@@ -20,9 +21,13 @@ from ._common import (
     header_values,
     split_message,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
 from .http import auth_fields
 
-__all__ = ["build_request", "parse_reply"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["SPEC", "build_request", "parse_reply"]
 
 _METHOD = re.compile(r"^[A-Z_]{3,20}$")
 _STATUS = re.compile(r"^RTSP/\d\.\d\s+(\d{3})\b")
@@ -70,3 +75,33 @@ def parse_reply(
     return Observation.make(
         probe, ArtefactKind.RTSP_BANNER, ip=ip, mac=mac, port=port, raw=raw, fields=fields, time=time
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    yield ("rtsp", heard.src, heard.sport), parse_reply(heard.payload, port=heard.sport, **heard.where())
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    text = r.opt_text("rtsp")
+    if text:
+        yield parse_reply(text, port=554, **where)
+
+
+SPEC = ProtocolSpec(
+    name="rtsp",
+    title="RTSP",
+    order=90,
+    holds_connections=True,
+    families={"rtsp.header": "RTSP headers", "rtsp.auth": "RTSP realm"},
+    fields={
+        "rtsp.status": Field("rtsp.status", "reply status"),
+        "rtsp.header.*": Field("rtsp.header", "header value by lower-case name"),
+        "rtsp.header_names": Field("rtsp.header_names", "header names in wire order and original case"),
+        "rtsp.auth.scheme": Field("rtsp.auth", "`WWW-Authenticate` schemes"),
+        "rtsp.auth.realm": Field("rtsp.auth", "`WWW-Authenticate` realms"),
+        "rtsp.public": Field("rtsp.public", "methods in `Public`, in order"),
+    },
+    short_form=("rtsp",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, tcp=(b"RTSP/1.",), framing="head", requests=(b"OPTIONS ", b"DESCRIBE")),
+)

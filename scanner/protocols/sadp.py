@@ -8,7 +8,9 @@ answers with a ``<ProbeMatch>`` runs Hikvision firmware, whatever its label says
 from __future__ import annotations
 
 import uuid as uuid_module
+from collections.abc import Hashable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._common import (
@@ -19,8 +21,12 @@ from ._common import (
     local_name,
     parse_xml,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
 
-__all__ = ["build_inquiry", "is_reply_to", "parse_reply"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["SPEC", "build_inquiry", "is_reply_to", "parse_reply"]
 
 _FIELDS = {
     "types": "sadp.types",
@@ -92,3 +98,48 @@ def is_reply_to(obs: Observation, uuid: str) -> bool:
     if not echoed:
         return False
     return echoed.strip().lower() == uuid.strip().lower()
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """A device's reply (or announcement) on the wire; another client's inquiry is not one."""
+    payload = heard.payload
+    if payload.lstrip()[:1] == b"<" and (b"inquiry" not in payload[:400] or b"ProbeMatch" in payload):
+        yield ("sadp", heard.src), parse_reply(payload, **heard.where())
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    text = r.opt_text("sadp")
+    if text:
+        yield parse_reply(text, **where)
+
+
+SPEC = ProtocolSpec(
+    name="sadp",
+    title="SADP reply",
+    order=30,
+    udp=(37020,),
+    groups=("239.255.255.250",),
+    families={"sadp": "SADP reply"},
+    fields={
+        "sadp.xml_root": Field("sadp", "root element name (`ProbeMatch`)"),
+        "sadp.types": Field("sadp", "`Types`"),
+        "sadp.device_type": Field("sadp", "`DeviceType` (class code)"),
+        "sadp.model": Field("sadp", "model (`DeviceDescription`)"),
+        "sadp.serial": Field("sadp", "serial (`DeviceSN`)"),
+        "sadp.mac": Field("sadp", "MAC the device reports"),
+        "sadp.ipv4": Field("sadp", "`IPv4Address`"),
+        "sadp.http_port": Field("sadp", "`HttpPort`"),
+        "sadp.command_port": Field("sadp", "`CommandPort` (SDK)"),
+        "sadp.firmware": Field("sadp", "firmware (`SoftwareVersion`)"),
+        "sadp.dsp_version": Field("sadp", "`DSPVersion`"),
+        "sadp.oem_code": Field("sadp", "`DetailOEMCode`"),
+        "sadp.oem_info": Field("sadp", "`OEMInfo`"),
+        "sadp.activated": Field("sadp", "`Activated`"),
+        "sadp.boot_time": Field("sadp", "`BootTime`"),
+        "sadp.uuid": Field("sadp", "`Uuid` (echoes the inquiry)"),
+        "sadp.sdk_over_tls_port": Field("sadp", "`SDKOverTLSPort`"),
+    },
+    short_form=("sadp",),
+    read_short_form=_short_form,
+    passive=Passive(_heard, replies_only=True),
+)

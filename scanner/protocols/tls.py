@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Hashable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
+from ._spec import Field, Heard, Passive, ProtocolSpec
 
-__all__ = ["from_der", "from_names", "name_attributes", "normalize_name"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["SPEC", "from_der", "from_names", "name_attributes", "normalize_name"]
 
 _ONE_LINE_PART = re.compile(r"^\s*[A-Za-z][A-Za-z0-9.]*\s*=")
 
@@ -121,3 +127,42 @@ def from_der(
         probe, ArtefactKind.TLS_CERTIFICATE, ip=ip, mac=mac, port=port,
         raw=f"subject={subject}\nissuer={issuer}\nsha256={fields['tls.sha256']}", fields=fields, time=time,
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """The leaf certificate of a TLS 1.2 server flight (TLS 1.3 encrypts it: nothing to read)."""
+    yield ("tls", heard.src, heard.sport), from_der(heard.payload, port=heard.sport, **heard.where())
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    subject, issuer = r.opt_text("tls_subject"), r.opt_text("tls_issuer")
+    if subject or issuer:
+        yield from_names(subject or "", issuer or "", port=443, **where)
+
+
+_NAMES = "RFC 4514 string, e.g. `CN=www.hikvision.com,OU=DVRNVR,O=HIKVISION,...`"
+SPEC = ProtocolSpec(
+    name="tls",
+    title="TLS certificate",
+    order=100,
+    holds_connections=True,
+    families={"tls": "TLS certificate"},
+    fields={
+        "tls.subject": Field("tls", f"subject, {_NAMES}"),
+        "tls.issuer": Field("tls", f"issuer, {_NAMES}"),
+        "tls.subject.cn": Field("tls", "subject CN"),
+        "tls.subject.o": Field("tls", "subject O"),
+        "tls.subject.ou": Field("tls", "subject OU"),
+        "tls.issuer.cn": Field("tls", "issuer CN"),
+        "tls.issuer.o": Field("tls", "issuer O"),
+        "tls.issuer.ou": Field("tls", "issuer OU"),
+        "tls.not_before": Field("tls", "validity start (ISO 8601)"),
+        "tls.not_after": Field("tls", "validity end (ISO 8601)"),
+        "tls.serial": Field("tls", "serial number (hex)"),
+        "tls.sha256": Field("tls", "SHA-256 of the DER certificate"),
+        "tls.self_signed": Field("tls", "`true` when subject and issuer are equal"),
+    },
+    short_form=("tls_subject", "tls_issuer"),
+    read_short_form=_short_form,
+    passive=Passive(_heard, tcp=(b"\x16\x03",), framing="tls"),
+)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..models import ArtefactKind, Observation
 from ._common import (
@@ -19,8 +21,12 @@ from ._common import (
     parse_xml,
     split_message,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
 
-__all__ = ["build_msearch", "parse_description", "parse_ssdp"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["SPEC", "build_msearch", "parse_description", "parse_ssdp"]
 
 GROUP = "239.255.255.250"
 PORT = 1900
@@ -120,3 +126,49 @@ def parse_description(
     return Observation.make(
         probe, ArtefactKind.UPNP_DESCRIPTION, ip=ip, mac=mac, port=port, raw=xml, fields=fields, time=time
     )
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """SSDP replies and NOTIFYs on the wire; other clients' M-SEARCHes are not evidence."""
+    if not heard.payload.startswith(b"M-SEARCH"):
+        yield ("ssdp", heard.src), parse_ssdp(heard.payload, **heard.where())
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    ssdp, description = r.opt_text("ssdp"), r.opt_text("upnp")
+    if ssdp:
+        yield parse_ssdp(ssdp, **where)
+    if description:
+        yield parse_description(description, **where)
+
+
+SPEC = ProtocolSpec(
+    name="ssdp",
+    title="SSDP, and the UPnP description it points to",
+    order=50,
+    udp=(PORT,),
+    groups=(GROUP,),
+    families={"ssdp": "SSDP", "upnp": "UPnP"},
+    fields={
+        "ssdp.message_type": Field("ssdp", "`response` (to an M-SEARCH) or `notify`"),
+        "ssdp.server": Field("ssdp", "SERVER header"),
+        "ssdp.location": Field("ssdp", "LOCATION header (the description URL)"),
+        "ssdp.st": Field("ssdp", "ST header"),
+        "ssdp.usn": Field("ssdp", "USN header"),
+        "ssdp.nt": Field("ssdp", "NT header"),
+        "ssdp.nts": Field("ssdp", "NTS header"),
+        "upnp.manufacturer": Field("upnp", "description `manufacturer`"),
+        "upnp.manufacturer_url": Field("upnp", "description `manufacturerURL`"),
+        "upnp.model_name": Field("upnp", "description `modelName`"),
+        "upnp.model_number": Field("upnp", "description `modelNumber`"),
+        "upnp.model_description": Field("upnp", "description `modelDescription`"),
+        "upnp.friendly_name": Field("upnp", "description `friendlyName`"),
+        "upnp.serial": Field("upnp", "description `serialNumber`"),
+        "upnp.device_type": Field("upnp", "description `deviceType`"),
+        "upnp.udn": Field("upnp", "description `UDN`"),
+        "upnp.presentation_url": Field("upnp", "description `presentationURL`"),
+    },
+    short_form=("ssdp", "upnp"),
+    read_short_form=_short_form,
+    passive=Passive(_heard),
+)

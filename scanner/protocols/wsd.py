@@ -8,8 +8,9 @@ on relabelled units, which a rewritten ``name/`` scope does not remove.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable, Iterator
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from ..models import ArtefactKind, Observation, normalize_mac
@@ -25,8 +26,12 @@ from ._common import (
     parse_xml,
     text_of,
 )
+from ._spec import Field, Heard, Passive, ProtocolSpec
 
-__all__ = ["build_probe", "is_reply_to", "normalize_message_id", "parse_message", "parse_scopes", "scope_fields"]
+if TYPE_CHECKING:
+    from ..jsonio import Reader
+
+__all__ = ["SPEC", "build_probe", "is_reply_to", "normalize_message_id", "parse_message", "parse_scopes", "scope_fields"]
 
 _NS = {
     "2005": {
@@ -164,3 +169,45 @@ def is_reply_to(obs: Observation, message_id: str) -> bool:
     if not relates_to:
         return False
     return normalize_message_id(relates_to) == normalize_message_id(message_id)
+
+
+def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
+    """ProbeMatches, Hello and Bye on the wire; other clients' Probes are not evidence."""
+    payload = heard.payload
+    if b"ProbeMatches" in payload or b"Hello" in payload or b"Bye" in payload:
+        yield ("wsd", heard.src), parse_message(payload, **heard.where())
+
+
+def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:
+    text = r.opt_text("onvif_probematch")
+    if text:
+        yield parse_message(text, **where)
+
+
+SPEC = ProtocolSpec(
+    name="wsd",
+    title="WS-Discovery",
+    order=20,
+    udp=(3702,),
+    groups=("239.255.255.250",),
+    families={"onvif": "ONVIF"},
+    fields={
+        "onvif.scopes": Field("onvif", "decoded scope URIs joined by `\\n`"),
+        "onvif.scope.name": Field("onvif", "percent-decoded `name/` scope (the label)"),
+        "onvif.scope.hardware": Field("onvif", "percent-decoded `hardware/` scope (the model)"),
+        "onvif.scope.location": Field("onvif", "percent-decoded `location/` scope"),
+        "onvif.scope.mac": Field("onvif", "percent-decoded `MAC/` scope"),
+        "onvif.endpoint": Field("onvif", "EndpointReference address"),
+        "onvif.xaddrs": Field("onvif", "XAddrs (device service URLs, space-joined)"),
+        "onvif.types": Field("onvif", "Types"),
+        "onvif.namespaces": Field("onvif", "namespace URIs declared in the envelope (space-joined)"),
+        "onvif.message_type": Field("onvif", "`ProbeMatches`, `Hello` or `Bye`"),
+        "onvif.message_id": Field("onvif", "MessageID"),
+        "onvif.relates_to": Field("onvif", "RelatesTo (our Probe's MessageID)"),
+        "onvif.metadata_version": Field("onvif", "MetadataVersion"),
+        "onvif.match_count": Field("onvif", "ProbeMatch elements in one reply, when more than one"),
+    },
+    short_form=("onvif_probematch",),
+    read_short_form=_short_form,
+    passive=Passive(_heard),
+)
