@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-
 from camsweep.errors import DataFileError
 from camsweep.types import DeviceType, Manufacturer, Tier
 
@@ -41,7 +40,25 @@ DATA_DIR = Path(__file__).resolve().parent
 EXTRACTABLE = ("model", "firmware", "serial", "brand", "device_type")
 """Named regex groups a rule may use; their values are copied into the verdict."""
 
-RELATIONS = ("house", "subsidiary", "affiliate", "oem")
+RELATIONS = ("house", "subsidiary", "affiliate", "oem", "former-subsidiary", "former-oem", "mix", "former-owner")
+"""How a brand relates to a maker (``makers.toml`` explains each). What follows from each:"""
+GROUP_RELATIONS = frozenset({"house", "subsidiary", "affiliate"})
+"""The maker's own group: a unit under such a label is the maker's own, not an OEM unit."""
+LABEL_NAMES_MAKER = frozenset({"house", "subsidiary"})
+"""The label alone says who made the unit."""
+BRAND_ALONE_CHECK = frozenset({"oem", "former-subsidiary", "former-oem"})
+"""A unit under the label with no maker evidence needs a manual check (it may be the maker's)."""
+WITH_EVIDENCE_CHECK = frozenset({"mix"})
+"""A manual check only when the device's other evidence points to the maker."""
+RELATION_WORDS = {
+    "oem": "{brand} relabels {maker} units",
+    "former-subsidiary": "{brand} was a {maker} subsidiary",
+    "former-oem": "{brand} used to relabel {maker} units",
+    "mix": "{brand} has sold {maker}-made units among others",
+    "affiliate": "{brand} is a {maker} affiliate",
+    "former-owner": "{brand} sold a product line to {maker}",
+}
+"""How a verdict or finding names a brand's relation to a maker (house and subsidiary need no words)."""
 
 NOT_RULE_FILES = frozenset({"makers.toml", "oui.toml"})
 """Data files with their own schema. Other TOML files without ``rule``/``matches`` keys (the
@@ -111,6 +128,18 @@ RULE_FILE_SCHEMA: dict[str, Any] = {
         },
     },
 }
+_PARTIAL_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+"""A date as precise as its source: ``2018``, ``2018-02`` or ``2018-02-06``."""
+_SOURCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["text", "retrieved"],
+    "additionalProperties": False,
+    "properties": {
+        "text": {"type": "string", "minLength": 3},
+        "url": {"type": "string", "pattern": r"^https?://"},
+        "retrieved": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    },
+}
 MAKERS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["version", "as_of", "maker", "brand"],
@@ -136,15 +165,29 @@ MAKERS_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["name", "maker", "relation", "sourcing", "source"],
+                "required": ["name", "relation"],
                 "additionalProperties": False,
                 "properties": {
                     "name": {"type": "string", "minLength": 1},
                     "aliases": {"type": "array", "items": {"type": "string", "minLength": 1}},
-                    "maker": {"type": "string", "pattern": _ID},
-                    "relation": {"enum": list(RELATIONS)},
-                    "sourcing": {"enum": ["exclusive", "mix"]},
-                    "source": {"type": "string", "minLength": 3},
+                    "relation": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["maker", "relation", "sources"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "maker": {"type": "string", "pattern": _ID},
+                                "relation": {"enum": list(RELATIONS)},
+                                "period": {"type": "string", "minLength": 1},
+                                "since": {"type": "string", "pattern": _PARTIAL_DATE},
+                                "until": {"type": "string", "pattern": _PARTIAL_DATE},
+                                "note": {"type": "string", "minLength": 1},
+                                "sources": {"type": "array", "minItems": 1, "items": _SOURCE_SCHEMA},
+                            },
+                        },
+                    },
                 },
             },
         },
@@ -277,18 +320,65 @@ class Maker:
 
 
 @dataclass(frozen=True, slots=True)
-class Brand:
-    name: str
+class Source:
+    """Where a maker-brand relation is read: what the source says, its address, when it was read."""
+
+    text: str
+    retrieved: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrandRelation:
+    """One relation of a brand to a maker (``makers.toml`` ``[[brand.relation]]``), with its sources."""
+
     maker: str
     relation: str
-    sourcing: str
-    source: str
+    sources: tuple[Source, ...]
+    period: str | None = None
+    note: str | None = None
+    since: str | None = None
+    until: str | None = None
+    """When the relation began and ended, as precise as the source (``2018-02``, ``2023``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Brand:
+    name: str
+    relations: tuple[BrandRelation, ...]
     aliases: tuple[str, ...] = ()
+
+    @property
+    def maker(self) -> str:
+        """The maker of the brand's first relation (its owner for a house or subsidiary brand)."""
+        return self.relations[0].maker
+
+    @property
+    def relation(self) -> str:
+        return self.relations[0].relation
+
+    @property
+    def makers(self) -> tuple[str, ...]:
+        """Every maker the brand has a relation with."""
+        return tuple(r.maker for r in self.relations)
+
+    def relation_to(self, maker: str | None) -> BrandRelation | None:
+        return next((r for r in self.relations if r.maker == maker), None)
+
+    @property
+    def owner(self) -> str | None:
+        """The maker whose own brand this is when the label alone says who made the unit, else None."""
+        return next((r.maker for r in self.relations if r.relation in LABEL_NAMES_MAKER), None)
 
     @property
     def label_implies_maker(self) -> bool:
         """Whether the label alone says who made the unit (never for OEM relabellers or mixed sourcing)."""
-        return self.relation in ("house", "subsidiary") and self.sourcing == "exclusive"
+        return self.owner is not None
+
+    def in_group_of(self, maker: str) -> bool:
+        """Whether this is the maker's own brand or a brand of its group (not an OEM label)."""
+        relation = self.relation_to(maker)
+        return relation is not None and relation.relation in GROUP_RELATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,10 +481,12 @@ def _load_makers(path: Path) -> tuple[str, date, dict[str, Maker], dict[str, Bra
         makers[item["id"]] = Maker(item["id"], item["name"], item["source"], item.get("legal_name", ""))
     brands: dict[str, Brand] = {}
     for item in data["brand"]:
-        if item["maker"] not in makers:
-            raise DataFileError(str(path), f"unknown maker {item['maker']!r}", entry=item["name"])
-        brand = Brand(item["name"], item["maker"], item["relation"], item["sourcing"], item["source"],
+        brand = Brand(item["name"], tuple(_relation(path, item["name"], raw, makers) for raw in item["relation"]),
                       tuple(item.get("aliases", ())))
+        if len(set(brand.makers)) != len(brand.makers):
+            raise DataFileError(str(path), "two relations to the same maker", entry=item["name"])
+        if sum(r.relation in LABEL_NAMES_MAKER for r in brand.relations) > 1:
+            raise DataFileError(str(path), "a label can name one maker only (house/subsidiary twice)", entry=item["name"])
         for name in (brand.name, *brand.aliases):
             key = normalise_name(name)
             if key in brands and brands[key] is not brand:
@@ -407,6 +499,39 @@ def _load_makers(path: Path) -> tuple[str, date, dict[str, Maker], dict[str, Bra
     return data["version"], as_of, makers, brands
 
 
+def _relation(path: Path, entry: str, raw: Mapping[str, Any], makers: Mapping[str, Maker]) -> BrandRelation:
+    if raw["maker"] not in makers:
+        raise DataFileError(str(path), f"unknown maker {raw['maker']!r}", entry=entry)
+    sources = []
+    for source in raw["sources"]:
+        if is_wiki(source["text"]) or is_wiki(source.get("url", "")):
+            raise DataFileError(str(path), f"a wiki is not a source: {source.get('url') or source['text']!r}", entry=entry)
+        try:
+            date.fromisoformat(source["retrieved"])
+        except ValueError:
+            raise DataFileError(str(path), f"retrieved {source['retrieved']!r} is not a real date", entry=entry) from None
+        sources.append(Source(source["text"], source["retrieved"], source.get("url")))
+    for key in ("since", "until"):
+        if key in raw:
+            parts = [int(p) for p in raw[key].split("-")]
+            try:
+                date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+            except ValueError:
+                raise DataFileError(str(path), f"{key} {raw[key]!r} is not a real date", entry=entry) from None
+    if raw.get("since", "") > raw.get("until", "9999"):
+        raise DataFileError(str(path), "since is after until", entry=entry)
+    return BrandRelation(raw["maker"], raw["relation"], tuple(sources), raw.get("period"), raw.get("note"),
+                         raw.get("since"), raw.get("until"))
+
+
+_WIKI = re.compile(r"(?i)wikipedia|\bwiki\b")
+
+
+def is_wiki(text: str) -> bool:
+    """A wiki (anyone may edit it) is never cited as a source, in the brand or the restrictions data."""
+    return bool(_WIKI.search(text))
+
+
 def _check_maker_brand(path: Path, entry: str, maker: str | None, brand: str | None,
                        makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> None:
     if maker is not None and maker not in makers:
@@ -415,8 +540,8 @@ def _check_maker_brand(path: Path, entry: str, maker: str | None, brand: str | N
         known = brands.get(normalise_name(brand))
         if known is None:
             raise DataFileError(str(path), f"unknown brand {brand!r} (not in makers.toml)", entry=entry)
-        if maker is not None and known.maker != maker:
-            raise DataFileError(str(path), f"brand {brand!r} belongs to maker {known.maker!r}, not {maker!r}", entry=entry)
+        if maker is not None and maker not in known.makers:
+            raise DataFileError(str(path), f"brand {brand!r} has no relation to maker {maker!r} in makers.toml", entry=entry)
 
 
 def _load_oui(path: Path, makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> tuple[OuiTable, list[str]]:
@@ -545,6 +670,29 @@ def load_directory(directory: str | Path, declared: KeyCheck) -> FingerprintDB:
     db = FingerprintDB(str(root), version, as_of, tuple(rules), makers, brands, oui)
     log.debug("fingerprints: %d rules from %s (version %s)", len(rules), root, version)
     return db
+
+
+@dataclass(frozen=True)
+class MakersData:
+    """``makers.toml`` alone: the makers and the brands with their relations (no rules)."""
+
+    path: str
+    version: str
+    as_of: date
+    makers: Mapping[str, Maker]
+    brands: Mapping[str, Brand]  # normalised name or alias -> brand
+
+    def brand(self, name: str | None) -> Brand | None:
+        return self.brands.get(normalise_name(name)) if name else None
+
+
+@functools.lru_cache(maxsize=4)
+def load_makers(path: str | None = None) -> MakersData:
+    """The makers and brand relations of ``makers.toml`` (the packaged one unless a path is given),
+    for readers that need no rules: the findings read which brands are whose from here."""
+    makers_path = Path(path) if path else DATA_DIR / "makers.toml"
+    version, as_of, makers, brands = _load_makers(makers_path)
+    return MakersData(str(makers_path), version, as_of, makers, brands)
 
 
 @functools.lru_cache(maxsize=2)

@@ -18,13 +18,15 @@ import io
 from camsweep.findings import Assessment, Finding
 
 from .records import distinct_evidence
+from .remediation import deadlines_text
 from .text import _CONTROL
 
 COLUMNS = [
     "status", "priority", "ip", "mac", "hostname", "subnet", "brand", "maker", "oem_unit", "device_type",
-    "model", "firmware", "serial", "confidence_level", "confidence", "instruments", "kev", "action", "deadline",
-    "deadline_source", "why", "manual_check_reasons", "evidence_rule_ids", "first_seen", "last_seen",
-    "scan_id", "scan_time", "site", "operator", "policy", "restrictions_version", "restrictions_as_of", "kev_as_of",
+    "model", "firmware", "serial", "confidence_level", "confidence", "instruments", "kev", "action", "deadlines",
+    "overdue", "recommendations", "why", "manual_check_reasons", "evidence_rule_ids", "first_seen", "last_seen",
+    "scan_id", "scan_time", "site", "operator", "policy", "evaluated_on", "restrictions_version",
+    "restrictions_as_of", "kev_as_of",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,11 +64,12 @@ def _row(finding: Finding, assessment: Assessment, scan: list[str]) -> list[str]
         finding.serial or "",
         finding.confidence_level,
         f"{finding.confidence:.2f}",
-        " ".join(m.label for m in finding.instruments),
+        "; ".join(f"{j}: {' '.join(m.label for m in ms)}" for j, ms in finding.by_jurisdiction().items()),
         kev,
         finding.action_text,
-        finding.deadline.isoformat() if finding.deadline else "",
-        finding.deadline_source or "",
+        deadlines_text(finding),
+        "yes" if finding.overdue else "no",
+        "; ".join(f"{r.text} [{r.source}]" for r in finding.recommendations),
         finding.why,
         "; ".join(finding.manual_reasons),
         " ".join(dict.fromkeys(hit.evidence.rule_id for hit in distinct_evidence(finding))),
@@ -81,8 +84,8 @@ def render(assessment: Assessment) -> str:
     result = assessment.result
     scan = [
         result.scan_id, result.started.isoformat(), result.site, assessment.operator or "",
-        ",".join(assessment.policies), versions.get("restrictions_version", ""),
-        versions.get("restrictions_as_of", ""), versions.get("kev_as_of", ""),
+        assessment.policy_label, assessment.evaluated_on.isoformat() if assessment.evaluated_on else "",
+        versions.get("restrictions_version", ""), versions.get("restrictions_as_of", ""), versions.get("kev_as_of", ""),
     ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -55,7 +55,7 @@ def render(assessment: Assessment) -> str:
     bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION, name="camsweep", version=__version__))
     scan_properties = [
         ("scan_id", result.scan_id), ("site", result.site), ("operator", assessment.operator or ""),
-        ("mode", result.mode), ("policy", ",".join(assessment.policies)),
+        ("mode", result.mode), ("policy", assessment.policy_label),
         ("partial", "true" if result.partial else "false"),
         *sorted(assessment.data_versions.items()),
     ]

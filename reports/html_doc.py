@@ -29,18 +29,21 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from camsweep import __version__
-from camsweep.findings import PURPOSES, Assessment, Finding, Status
+from camsweep.findings import Assessment, Finding, Status
 from camsweep.types import RESTRICTED_MAKER_NAMES
 
 from .records import distinct_evidence
 from .text import clean
 
+if TYPE_CHECKING:  # the renderer only reads the data objects it is handed (tests/test_boundaries.py)
+    from camsweep.restrictions import Citation
+
 STATUS_LABELS = {
     Status.RESTRICTED: "restricted",
-    Status.LISTED: "listed (informational)",
+    Status.LISTED: "listed (no duty)",
     Status.MANUAL_CHECK: "needs a manual check",
     Status.CLEAR: "clear",
 }
@@ -178,7 +181,13 @@ def _details(f: Finding) -> str:
     parts.append(f"<p><b>Addresses:</b> {e(' '.join(where), 1000)}" + (f" · subnet {e(loc.subnet)}" if loc.subnet else "")
                  + (f" · serial {e(f.serial, 200)}" if f.serial else "") + "</p>")
     if f.action_text:
-        parts.append(f"<p><b>Action:</b> {e(f.action_text, 2000)}</p>")
+        parts.append(f"<p><b>Required:</b> {e(f.action_text, 4000)}</p>")
+    for a in f.actions + f.if_confirmed:
+        if a.condition:
+            parts.append(f"<p class=\"muted\"><small>{e(', '.join(a.instruments))} applies only: {e(a.condition, 1000)}</small></p>")
+    if f.recommendations:
+        parts.append("<p><b>Recommended (no instrument requires it):</b></p><ul>" + "".join(
+            f"<li>{e(r.text)} <small>(source: {e(r.source)})</small></li>" for r in f.recommendations) + "</ul>")
     if f.summary:
         parts.append(f"<p>{e(f.summary, 1000)}</p>")
     if f.kev:
@@ -187,11 +196,15 @@ def _details(f: Finding) -> str:
         parts.append("<p><b>Why a manual check:</b></p><ul>" + "".join(f"<li>{e(r)}</li>" for r in f.manual_reasons) + "</ul>")
     if f.conflicts:
         parts.append("<p><b>Conflicts:</b></p><ul>" + "".join(f"<li>{e(c)}</li>" for c in f.conflicts) + "</ul>")
+    # The instruments are in the row (links to their texts, once in the report) and the duties in
+    # "Required"; here only what the row cannot say: an instrument not in force at the date judged.
+    waiting = [m for m in f.instruments if m.state != "in force"]
+    if waiting:
+        parts.append("<p><b>Not in force on the date judged:</b> " + " ".join(
+            f'<a href="#{anchor(m.id)}">{e(m.label)}</a> [{e(m.state)}]' for m in waiting) + "</p>")
     reach = sorted({m.reach for m in f.instruments if m.reach})
     if reach:
         parts.append(f"<p><b>Made by the maker, sold under another brand:</b> {e('; '.join(reach))}</p>")
-    if f.informational:
-        parts.append(f"<p><b>Also named in (informational, no device duty):</b> {_instrument_links(f.informational)}</p>")
     if f.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in f.notes) + "</ul>")
     parts.append(_hits(f))
@@ -200,12 +213,15 @@ def _details(f: Finding) -> str:
 
 def _row(number: int, f: Finding) -> str:
     loc = f.location
-    deadline = f.deadline.isoformat() if f.deadline else ""
+    deadlines = [a for a in f.deadlines if a.deadline]
+    first = min((a.deadline.first_day.isoformat() for a in deadlines if a.deadline), default="")
     device = lines(f"<b>{e(loc.ip)}</b>" if loc.ip else "", e(loc.mac), t(loc.hostname))
-    if not f.instruments:
-        falls = '<span class="muted">informational only</span>' if f.informational else ""
-    else:
-        falls = _instrument_links(f.instruments)
+    # The instruments that bind under the policy, else (no policy, no duty) all that name the maker,
+    # by jurisdiction.
+    groups: dict[str, list[Any]] = {}
+    for match in f.binding or f.instruments:
+        groups.setdefault(match.jurisdiction, []).append(match)
+    falls = lines(*(f"{e(j)}: {_instrument_links(ms)}" for j, ms in groups.items()))
     cells: list[tuple[str | None, str]] = [
         (None, f'<button type="button" class="tg" aria-expanded="false" aria-controls="m{number}" title="details">▸</button>'),
         (f"{f.priority}", f'<span class="prio p{f.priority}" title="{e(f.priority_reason)}">{f.priority}</span>'),
@@ -216,9 +232,11 @@ def _row(number: int, f: Finding) -> str:
         (None, t(f.firmware or "")),
         (f"{f.confidence:.4f}", f"{e(f.confidence_level)} {f.confidence:.2f}"),
         (None, lines(*(f"{t(k.cve.id)} <small>({e(k.state.value)})</small>" for k in f.kev))),
-        (None, lines(*(e(a.value) for a in f.actions))),
-        (deadline or "9999", lines(t(deadline) + (' <span class="overdue">overdue</span>' if f.overdue else ""),
-                                   f"<small>{t(f.deadline_source)}</small>" if f.deadline_source else "")),
+        (None, lines(*(f"{e(a.kind)} <small>({t(', '.join(a.instruments))})</small>" for a in f.actions),
+                     *(f'<small class="muted">recommended: {e(r.id)}</small>' for r in f.recommendations))),
+        # Each deadline with its own instrument, never merged; sorting uses the earliest day of any.
+        (first or "9999", lines(*(f"{t(a.deadline)} <small>({t(', '.join(a.instruments))})</small>"
+                                  + (' <span class="overdue">overdue</span>' if a.overdue else "") for a in deadlines))),
         (None, falls),
     ]
     # A sort value only where the shown text does not sort right by itself.
@@ -258,11 +276,12 @@ def _summary(assessment: Assessment) -> str:
     cards = [
         ("devices", "devices found", ""),
         ("restricted", "restricted under the policy", "bad"),
-        ("listed", "listed (informational only)", "warn"),
+        ("listed", "listed (no duty under the policy)" if assessment.policy_chosen else "Hikvision/Dahua-made (no policy chosen)", "warn"),
         ("manual_check", "need a manual check", "warn"),
         ("clear", "clear", "ok"),
         ("kev_affected", "with known-exploited firmware", "bad"),
         ("kev_possible", "possibly in a known-exploited range", "warn"),
+        ("overdue", "with an overdue deadline", "bad"),
     ]
     html_cards = "".join(
         f'<div class="card {cls}" id="count-{key.replace("_", "-")}"><span class="num">{counts[key]}</span>'
@@ -270,7 +289,9 @@ def _summary(assessment: Assessment) -> str:
         for key, label, cls in cards
     )
     partial = '<p class="partial">PARTIAL result: the scan was interrupted or an input was only partly readable.</p>' if assessment.result.partial else ""
-    return f'<section id="summary"><h2>Summary</h2><div class="cards">{html_cards}</div>{partial}</section>'
+    hint = f'<p class="partial" id="no-policy">{e(assessment.policy_hint)}</p>' if assessment.policy_hint else ""
+    warnings = "".join(f'<p class="partial warning">WARNING: {e(w)}</p>' for w in assessment.warnings)
+    return f'<section id="summary"><h2>Summary</h2><div class="cards">{html_cards}</div>{partial}{hint}{warnings}</section>'
 
 
 def _charts(assessment: Assessment) -> str:
@@ -300,32 +321,41 @@ def _manual(assessment: Assessment) -> str:
     return (
         f'<section id="manual"><h2>Needs a manual check ({len(manual)})</h2>'
         "<p>These verdicts are uncertain (low confidence, conflicting evidence, MAC OUI only, or a brand "
-        f"known to relabel Hikvision/Dahua products). Check the label and firmware by hand.</p><ul>{items}</ul></section>"
+        f"that relabels Hikvision/Dahua products). Check the label and firmware by hand.</p><ul>{items}</ul></section>"
     )
 
 
-def _citation(citation: str) -> str:
-    return e(citation)
+def _citation(citation: Citation) -> str:
+    """A source as a link (packaged data, http(s) only) with its identifiers and retrieval date."""
+    head = e(", ".join(citation.identifiers) or citation.text)
+    if citation.url and citation.url.startswith(("https://", "http://")):
+        head = f'<a href="{e(citation.url)}" rel="noopener noreferrer">{head}</a>'
+    kind = "primary" if citation.primary else "secondary"
+    return f"{head} <small>({kind}, retrieved {citation.retrieved.isoformat()})</small>"
 
 
 def _instruments(assessment: Assessment) -> str:
     """Each instrument once, whatever the number of devices under it: devices link here."""
+    from .restrictions_doc import covers_text, dates_text, duties_text
+
     if not assessment.instruments:
         return ""
+    audiences = frozenset(assessment.audiences)
     rows = "".join(
-        f'<tr id="{anchor(i.id)}"><td><b>{e(i.id)}</b></td><td>{e(i.jurisdiction)}</td><td>{e(i.name)}<br><small>{e(i.reference)}</small>'
-        + ("<br><small>only where used for " + e(PURPOSES) + "</small>" if i.purpose_limited else "")
-        + f"</td><td>{e(i.effective)}</td><td>{e(i.binds)}</td><td>{e(i.remediation)}</td>"
-        f"<td>{e(i.deadline.isoformat() if i.deadline else (i.deadline_text or ''))}</td>"
+        f'<tr id="{anchor(i.id)}"><td><b>{e(i.label)}</b></td><td>{e(i.jurisdiction)}</td><td>{e(i.title)}<br><small>{e(i.explanation)}</small></td>'
+        f"<td>{e(i.force)}</td><td>{e(', '.join(i.binds))}</td><td>{e(covers_text(i))}</td>"
+        f"<td>{e(duties_text(i, audiences, assessment.evaluated_on))}</td><td>{e(dates_text(i))}</td>"
         f"<td>{e(i.verification)}{(' – ' + e(i.verification_note)) if i.verification_note else ''}</td>"
         f"<td><ul class=\"cites\">{''.join(f'<li>{_citation(c)}</li>' for c in i.citations)}</ul></td></tr>"
         for i in assessment.instruments
     )
     return (
         '<section id="instruments"><h2>Instruments referred to</h2>'
-        "<p class=\"muted\">Verification: V read in the cited source, S secondary sources only, U unverified.</p>"
-        '<div class="scroll"><table><thead><tr><th>id</th><th>where</th><th>instrument</th><th>effective</th><th>binds</th>'
-        "<th>remediation</th><th>deadline</th><th>verification</th><th>sources</th></tr></thead>"
+        "<p class=\"muted\">Verification: primary = read in the official text; secondary-only = read in news or "
+        "law-firm reports only (marked (S) elsewhere). Duties marked * bind the chosen policy; dates keep the "
+        "precision of their source (a month deadline is past only after that month).</p>"
+        '<div class="scroll"><table><thead><tr><th>id</th><th>where</th><th>instrument</th><th>force</th><th>binds</th>'
+        "<th>covers</th><th>duties</th><th>dates</th><th>verification</th><th>sources</th></tr></thead>"
         f"<tbody>{rows}</tbody></table></div></section>"
     )
 
@@ -342,7 +372,8 @@ def _kev(assessment: Assessment) -> str:
     )
     return (
         '<section id="kev"><h2>Known exploited vulnerabilities (CISA KEV)</h2>'
-        "<p class=\"muted\">KEV due dates bind US federal civilian agencies (BOD 22-01).</p>"
+        "<p class=\"muted\">Due dates as the catalog gives them; they bind only where a selected instrument "
+        "(a CISA directive for federal civilian agencies) makes them a duty.</p>"
         '<div class="scroll"><table><thead><tr><th>CVE</th><th>product</th><th>what</th><th>added</th><th>due</th><th>required action</th>'
         f"<th>fixed in</th></tr></thead><tbody>{rows}</tbody></table></div></section>"
     )
@@ -366,16 +397,12 @@ def _manifest(assessment: Assessment) -> str:
         ("Scan finished", _when(result.finished)),
         ("Networks / inputs", ", ".join(result.targets) or "(none recorded)"),
         ("Methods", ", ".join(result.methods) or "(none recorded)"),
-        ("Policy", ", ".join(assessment.policies)),
-        (
-            "Restrictions data",
-            f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}"
-            + (f"; sources current to {versions['restrictions_sources_current_to']}" if "restrictions_sources_current_to" in versions else "")
-            + ")",
-        ),
+        ("Policy", assessment.policy_label),
+        ("Judged at", assessment.evaluated_on.isoformat() if assessment.evaluated_on else "?"),
+        ("Restrictions data", f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')})"),
         ("KEV data", f"{versions.get('kev_version', '?')} (as of {versions.get('kev_as_of', '?')})"),
     ]
-    shown = {"restrictions_version", "restrictions_as_of", "restrictions_sources_current_to", "kev_version", "kev_as_of"}
+    shown = {"restrictions_version", "restrictions_as_of", "kev_version", "kev_as_of"}
     items += [(DATA_LABELS.get(key, f"Data: {key}"), value) for key, value in sorted(versions.items()) if key not in shown]
     items.append(("Report by", f"camsweep {__version__}"))
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v, 4000)}</dd>" for k, v in items)
@@ -514,7 +541,8 @@ def render(assessment: Assessment) -> str:
     versions = assessment.data_versions
     title = f"camsweep report – {_when(result.started)}"
     subtitle = (
-        f"Scan {_when(result.started)} – {_when(result.finished)} · policy <b>{e(', '.join(assessment.policies))}</b> · "
+        f"Scan {_when(result.started)} – {_when(result.finished)} · policy <b>{e(assessment.policy_label)}</b> · "
+        f"judged at {e(assessment.evaluated_on.isoformat() if assessment.evaluated_on else '?')} · "
         f"restrictions data {e(versions.get('restrictions_version', '?'))} (as of {e(versions.get('restrictions_as_of', '?'))}) · "
         f"KEV as of {e(versions.get('kev_as_of', '?'))}"
     )

@@ -58,6 +58,7 @@ def scan_facts(assessment: Assessment) -> dict[str, Any]:
         "mode": result.mode,
         "partial": result.partial,
         "policies": list(assessment.policies),
+        "evaluated_on": assessment.evaluated_on.isoformat() if assessment.evaluated_on else None,
         "data_versions": dict(assessment.data_versions),
     }
 

@@ -5,34 +5,36 @@ from __future__ import annotations
 from camsweep.findings import Assessment, Finding
 from tabulate import tabulate
 
-from .text import clean
+from .text import clean, place
 
-HEADERS = ["#", "prio", "IP", "MAC", "brand (maker)", "type", "model", "firmware", "falls under", "KEV", "action", "deadline"]
+HEADERS = ["#", "prio", "IP", "MAC", "brand (maker)", "type", "model", "firmware", "instruments", "KEV", "required action",
+           "deadline", "recommended"]
 MANUAL_HEADERS = ["IP", "MAC", "verdict", "brand", "model", "why a manual check"]
 
 
-def _deadline(finding: Finding) -> str:
-    if not finding.deadline:
-        return ""
-    source = (finding.deadline_source or "").split(" ")[0]
-    return finding.deadline.isoformat() + (f" {source}" if source else "") + (" OVERDUE" if finding.overdue else "")
+def deadlines_text(finding: Finding) -> str:
+    """Each deadline with its own instrument and precision (``2025-04 (UK-TIMELINE) OVERDUE``), never merged."""
+    return "; ".join(a.deadline_text for a in finding.deadlines)
 
 
-def _instruments(finding: Finding) -> str:
-    """A few ids as they are; many (policy "all") summarised per jurisdiction: "US x9, UK x2, AU"."""
-    if not finding.instruments:
-        return "(informational only)"
-    if len(finding.instruments) <= 3:
-        return " ".join(m.label for m in finding.instruments)
-    per: dict[str, int] = {}
-    for m in finding.instruments:
-        per[m.jurisdiction] = per.get(m.jurisdiction, 0) + 1
-    return ", ".join(f"{j} x{n}" if n > 1 else j for j, n in per.items())
+def instruments_text(finding: Finding, limit: int = 4) -> str:
+    """The instruments that bind under the policy (else all that name the maker), grouped by
+    jurisdiction: their ids when few (``UK: UK-WMS22, UK-TIMELINE``), else counts per jurisdiction
+    (``US 18, UK 3, AU 1``; every id is in the csv, json and html reports)."""
+    shown = finding.binding or finding.instruments
+    if not shown:
+        return "(no instrument)"
+    groups: dict[str, list[str]] = {}
+    for m in shown:
+        groups.setdefault(m.jurisdiction, []).append(m.label)
+    if len(shown) <= limit:
+        return "; ".join(f"{j}: {', '.join(ids)}" for j, ids in groups.items())
+    return ", ".join(f"{j} {len(ids)}" for j, ids in groups.items())
 
 
 def _action(finding: Finding) -> str:
-    words = [a.value for a in finding.actions]
-    return "; ".join(words)
+    return "; ".join(f"{a.kind} ({', '.join(a.instruments)})" + (" if applicable" if a.applies_if else "")
+                     for a in finding.actions)
 
 
 def _kev(finding: Finding) -> str:
@@ -46,37 +48,48 @@ def _remediation_rows(assessment: Assessment) -> list[list[str]]:
             [
                 str(number),
                 str(f.priority),
-                clean(f.location.ip, 40),
+                clean(place(f.location.ip, f.location.mac, f.location.hostnames), 40),
                 clean(f.location.mac, 17),
                 clean(f.brand_vs_maker, 36),
                 clean(f.device_type, 18),
                 clean(f.model or "", 24),
                 clean(f.firmware or "", 28),
-                clean(_instruments(f), 60),
+                clean(instruments_text(f), 100),
                 clean(_kev(f), 40),
-                clean(_action(f), 70),
-                _deadline(f),
+                clean(_action(f), 110),
+                clean(deadlines_text(f), 60),
+                clean("; ".join(r.id for r in f.recommendations), 30),
             ]
         )
     return rows
 
 
+def header_lines(assessment: Assessment) -> list[str]:
+    """What every report says above the list: policy, data versions and date, the no-policy meaning,
+    and a warning when the data is older than the configured age."""
+    versions = assessment.data_versions
+    when = assessment.evaluated_on.isoformat() if assessment.evaluated_on else "?"
+    lines = [
+        (f"camsweep remediation list -- policy {assessment.policy_label}; judged at {when}; "
+         f"restrictions data {versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}), "
+         f"KEV as of {versions.get('kev_as_of', '?')}")
+    ]
+    if assessment.policy_hint:
+        lines.append(assessment.policy_hint)
+    lines += [f"WARNING: {w}" for w in assessment.warnings]
+    return lines
+
+
 def render(assessment: Assessment) -> str:
     result = assessment.result
     counts = assessment.counts()
-    versions = assessment.data_versions
-    out: list[str] = []
-    out.append(
-        f"camsweep remediation list -- policy {','.join(assessment.policies)}; "
-        f"restrictions data {versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')}), "
-        f"KEV as of {versions.get('kev_as_of', '?')}"
-    )
+    out: list[str] = header_lines(assessment)
     out.append("")
     rows = _remediation_rows(assessment)
     if rows:
         out.append(tabulate(rows, headers=HEADERS, tablefmt="simple"))
     else:
-        out.append("No Hikvision or Dahua device falls under the chosen policy.")
+        out.append("No Hikvision or Dahua device found.")
     manual = assessment.manual_checks
     if manual:
         out.append("")
@@ -85,7 +98,7 @@ def render(assessment: Assessment) -> str:
             tabulate(
                 [
                     [
-                        clean(f.location.ip, 40),
+                        clean(place(f.location.ip, f.location.mac, f.location.hostnames), 40),
                         clean(f.location.mac, 17),
                         clean(f"{f.maker} {f.confidence_level} {f.confidence:.2f}", 30),
                         clean(f.brand or "", 24),
@@ -99,13 +112,15 @@ def render(assessment: Assessment) -> str:
             )
         )
     out.append("")
+    listed = "listed (no duty under the policy)" if assessment.policy_chosen else "listed (Hikvision/Dahua-made; no policy chosen)"
     out.append(
-        f"{counts['devices']} device(s): {counts['restricted']} restricted, {counts['listed']} listed (informational only), "
+        f"{counts['devices']} device(s): {counts['restricted']} restricted, {counts['listed']} {listed}, "
         f"{counts['manual_check']} need a manual check, {counts['clear']} clear; "
-        f"{counts['kev_affected']} with known-exploited firmware"
+        f"{counts['kev_affected']} with known-exploited firmware; {counts['overdue']} with an overdue deadline"
         + (" -- PARTIAL result" if result.partial else "")
     )
-    out.append("Actions and deadlines in full: --format csv, json or html. Choose the policy that binds you (--policy) for the deadlines that matter.")
+    out.append("Actions come only from the instruments the policy selects, each named; 'recommended' measures "
+               "(e.g. firmware with a CISA KEV vulnerability) are advice, not duties. In full: --format csv, json or html.")
     for note in result.notes:
         out.append(f"note: {clean(note, 200)}")
     return "\n".join(out) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from camsweep.models import ScanResult
 from tabulate import tabulate
 
-from .text import clean
+from .text import clean, place
 
 HEADERS = ["IP", "MAC", "maker", "brand", "type", "model", "firmware", "confidence"]
 
@@ -16,7 +16,7 @@ def render(result: ScanResult) -> str:
         v, d = item.verdict, item.device
         rows.append(
             [
-                d.ip or "",
+                place(d.ip, d.mac, d.hostnames),
                 d.mac or "",
                 v.manufacturer.value + (" (conflict)" if v.conflicts else ""),
                 v.brand or "",

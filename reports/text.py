@@ -51,3 +51,11 @@ class SafeLogFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = escape_controls(record.message)
         return super().formatMessage(record)
+
+
+def place(ip: str | None, mac: str | None, hostnames: tuple[str, ...] | list[str]) -> str:
+    """The IP column: the IP, or for what has neither IP nor MAC (a register row of ``camsweep
+    check``) its name, so every row of a table says which line it came from."""
+    if ip or mac:
+        return ip or ""
+    return hostnames[0] if hostnames else ""

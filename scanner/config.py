@@ -20,6 +20,7 @@ import os
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -36,6 +37,8 @@ def default_state_dir() -> Path:
 
 DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8899, 37777, 37778, 34567)
 FAIL_ON = ("restricted", "new", "never")
+DEFAULT_MAX_DATA_AGE = 180
+"""Days after its as-of date at which a report warns that the restrictions (or KEV) data is old."""
 MAX_PORT_RANGE = 1024
 """Ports in one ``a-b`` range at most (a typo such as ``1-65535`` is refused rather than swept)."""
 
@@ -277,6 +280,16 @@ def _policy_names(raw: str | list[Any], _folder: Path | None = None) -> str | No
     return raw if isinstance(raw, str) else (",".join(str(name) for name in raw) or None)
 
 
+def parse_date(raw: str | date, _folder: Path | None = None) -> date:
+    """``YYYY-MM-DD`` -> a date (``--as-of``)."""
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"must be a date YYYY-MM-DD, not {raw!r}") from None
+
+
 def _parse_reports(raw: list[Any], relative_to: Path | None) -> tuple[tuple[str, str], ...]:
     reports = []
     for n, entry in enumerate(raw, 1):
@@ -385,11 +398,19 @@ class Outputs:
             "read that site.", cli="--site", key="output.site", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
-        None, "Policies to apply, comma-separated (default: all). `camsweep report --help` lists them.",
+        None, "Who you are: policies to apply, comma-separated (default: none, which lists the instruments "
+              "naming each device's maker without duties or deadlines). `camsweep restrictions` lists them.",
         cli="--policy", key="policy.names", parse=_policy_names, file_form=list)
     fail_on: str = setting(
-        "restricted", "Exit 3 when restricted devices are found; with `new`, exit 4 only for restricted "
-                      "devices no earlier scan had seen.", cli="--fail-on", key="policy.fail_on", choices=FAIL_ON)
+        "restricted", "Exit 3 when restricted devices are found (without a policy: Hikvision/Dahua-made "
+                      "devices); with `new`, exit 4 only for those no earlier scan had seen.",
+        cli="--fail-on", key="policy.fail_on", choices=FAIL_ON)
+    as_of: date | None = setting(  # noqa: RUF009 - setting() is a dataclasses.field, not a shared default
+        None, "Judge deadlines, and the data's age, at this date (YYYY-MM-DD; default: the day the scan ended).",
+        cli="--as-of", parse=parse_date, cli_form=str, metavar="DATE")
+    max_data_age: int = setting(
+        DEFAULT_MAX_DATA_AGE, "Warn in the report when the restrictions or KEV data is older than this many days.",
+        cli="--max-data-age", key="policy.max_data_age", check=_at_least(1), metavar="DAYS")
     state_dir: str | None = setting(
         None, "Where last-scan.json goes (default: $XDG_STATE_HOME/camsweep).", cli="--state-dir",
         key="output.state_dir", path="dir")

@@ -7,7 +7,8 @@ from typing import Iterable
 
 from .models import ArtefactKind, Device, Observation
 
-_HOSTNAME_FIELDS = ("dhcp.hostname", "mdns.server", "hostname.name")
+_HOSTNAME_FIELDS = ("dhcp.hostname", "mdns.server", "hostname.name", "asset.record")
+"""Fields that name a host; a register row (``camsweep check``) is named by its ``file:line``."""
 
 
 class _UnionFind:
@@ -39,8 +40,11 @@ def merge(observations: Iterable[Observation]) -> list[Device]:
 
     An observation carrying both an IP and a MAC links them, so observations made earlier by IP
     alone join the device once any probe learns its MAC (e.g. a routed camera whose MAC only
-    ONVIF or SADP reveals). Observations with neither address are dropped: they cannot be placed.
+    ONVIF or SADP reveals). Observations with neither address are dropped: they cannot be placed,
+    except a register row (``asset.record``, ``camsweep check``), which is a device of its own.
     """
+    observations = list(observations)
+    records = [o for o in observations if not (o.ip or o.mac) and "asset.record" in o.fields]
     obs = [o for o in observations if o.ip or o.mac]
     seen_on_wire = _layer2_macs(obs)
     uf = _UnionFind()
@@ -61,6 +65,10 @@ def merge(observations: Iterable[Observation]) -> list[Device]:
         groups.setdefault(uf.find(node), []).append(o)
 
     devices = [_device(group, seen_on_wire) for group in groups.values()]
+    devices.extend(
+        Device(key=f"record:{o.fields['asset.record']}", hostnames=(o.fields["asset.record"],), observations=(o,))
+        for o in records
+    )
     devices.sort(key=lambda d: (_ip_sort_key(d.ips[0]) if d.ips else (9, 0), d.key))
     return devices
 

@@ -1,22 +1,30 @@
 """Findings: each identified device checked against the restrictions data and the chosen policy.
 
-For every device this module answers: which instruments does it fall under and why (the verdict
-and its evidence), how urgent is it (known-exploited firmware on a covered device first), what to
-do (replace, isolate onto a restricted VLAN, update firmware, document an exemption) and by when,
-and where it is (IP, MAC, hostname, subnet).
+For every device this module answers: which instruments name its maker and reach the unit (and why:
+the verdict, its evidence, the OEM reach), which of them bind the user under the chosen policy and
+what they require (each action naming its instrument, with the deadline as its source gives it),
+what security measures are recommended apart from any duty (known-exploited firmware, with the
+source of the advice), how urgent it is, and where the device is (IP, MAC, host name, subnet).
 
 A device is one of:
 
-* ``restricted``   a confident Hikvision/Dahua verdict and at least one instrument that creates a
-                   duty about devices applies under the chosen policy;
-* ``listed``       a confident Hikvision/Dahua verdict, but the chosen policy only names the maker
-                   in informational instruments (export/investment lists, ...) or not at all;
+* ``restricted``   a confident Hikvision/Dahua verdict, and an instrument selected by the policy
+                   imposes a duty about it (no procurement, no use, removal, reporting, ...);
+* ``listed``       a confident Hikvision/Dahua verdict, but no selected instrument imposes a duty
+                   about it -- or no policy was chosen, in which case the instruments that name its
+                   maker are listed, grouped by jurisdiction, with no duty, deadline or action;
 * ``manual-check`` the verdict is uncertain (low confidence, conflicting evidence, MAC OUI only,
-                   a brand known to relabel Hikvision/Dahua products without maker evidence):
-                   listed apart, never dropped;
+                   a brand that relabels Hikvision/Dahua products without maker evidence, or a
+                   brand that sometimes sells them when other evidence points there): listed apart,
+                   never dropped, with what the policy would require if it is confirmed; also a
+                   register row (``camsweep check``) no rule recognised: what it is cannot be
+                   decided from the register;
 * ``clear``        nothing points to Hikvision or Dahua.
 
-Everything here is pure: :func:`assess` takes a ScanResult and returns an :class:`Assessment`.
+The legal wording (what each instrument restricts, each duty's action and condition, the notes,
+the recommendations and their sources) is data, in ``fingerprints/restrictions.toml``; this module
+only assembles it. Everything here is pure: :func:`assess` takes a ScanResult and returns an
+:class:`Assessment`.
 """
 
 from __future__ import annotations
@@ -28,7 +36,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from .config import DEFAULT_MAX_DATA_AGE
+from .fingerprints import BRAND_ALONE_CHECK, RELATION_WORDS, WITH_EVIDENCE_CHECK
 from .models import (
+    ArtefactKind,
     DeviceType,
     IdentifiedDevice,
     Manufacturer,
@@ -38,13 +49,17 @@ from .models import (
     Verdict,
 )
 from .policy import Selection
-from .restrictions import Instrument, KevMatch, KevState, RestrictionsData, kev_matches, verified_label
-from .types import RESTRICTED_MAKER_NAMES
-
-PURPOSES = (
-    "public safety, security of government facilities, physical security surveillance of critical "
-    "infrastructure or other national security purposes"
+from .restrictions import (
+    Duty,
+    InForce,
+    Instrument,
+    KevMatch,
+    KevState,
+    PreciseDate,
+    RestrictionsData,
+    kev_matches,
 )
+from .types import RESTRICTED_MAKER_NAMES
 
 # Order in which device types are handled within one priority: recorders hold every camera's video.
 _TYPE_ORDER = {
@@ -68,16 +83,6 @@ class Status(str, enum.Enum):
     LISTED = "listed"
     MANUAL_CHECK = "manual-check"
     CLEAR = "clear"
-
-
-class Action(str, enum.Enum):
-    UPDATE_FIRMWARE = "update firmware"
-    ISOLATE = "isolate onto a restricted VLAN"
-    REPLACE = "replace"
-    REPORT = "report"
-    DOCUMENT_EXEMPTION = "document an exemption"
-    DOCUMENT = "document in the inventory"
-    CHECK = "check manually"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,38 +109,112 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class RequiredAction:
+    """What a selected instrument requires of the user about this device, and by when."""
+
+    kind: str
+    """The duty's kind (``no-procurement``, ``removal``, ``reporting``, ``remediation``, ...)."""
+    text: str
+    instruments: tuple[str, ...]
+    """The instrument(s) that impose it, as labels (``UK-TIMELINE``, ``UK-DHSC (S)``)."""
+    deadline: PreciseDate | None = None
+    overdue: bool = False
+    """The deadline's whole period has passed at the evaluation date."""
+    condition: str | None = None
+    """When the duty applies at all (a purpose limit, sensitive sites, ...)."""
+    applies_if: str | None = None
+    """Set when camsweep cannot tell whether the duty reaches this unit (a named-products instrument
+    and a unit whose model was not seen): the action applies only if it does."""
+
+    @property
+    def deadline_text(self) -> str:
+        """``2025-04 (UK-TIMELINE) OVERDUE``: the deadline as its source gives it, with its instrument."""
+        if self.deadline is None:
+            return ""
+        return f"{self.deadline} ({', '.join(self.instruments)})" + (" OVERDUE" if self.overdue else "")
+
+    def sentence(self) -> str:
+        """The action in words, naming its instrument(s) and deadline."""
+        text = f"{self.text} ({', '.join(self.instruments)})"
+        if self.deadline is not None:
+            text += f" by {self.deadline}" + (" - OVERDUE" if self.overdue else "")
+        if self.applies_if:
+            text = f"{self.applies_if}: {text}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "instruments": list(self.instruments),
+            "deadline": self.deadline.to_dict() if self.deadline else None,
+            "overdue": self.overdue,
+            "condition": self.condition,
+            "applies_if": self.applies_if,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A security measure no selected instrument requires, with where the advice comes from."""
+
+    id: str
+    text: str
+    source: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "text": self.text, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class DutyApplied:
+    """One duty of an instrument that binds the user under the chosen policy."""
+
+    kind: str
+    text: str
+    restricts: bool
+    condition: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "text": self.text, "restricts": self.restricts, "condition": self.condition}
+
+
+@dataclass(frozen=True, slots=True)
 class InstrumentMatch:
-    """One instrument a device falls under, and why."""
+    """One instrument that names the device's maker and reaches the unit, and why."""
 
     id: str
     jurisdiction: str
     name: str
-    binding: bool
-    action: str
-    why: str
+    force: str
     verification: str
-    deadline: date | None = None
-    deadline_text: str | None = None
-    purpose_limited: bool = False
+    label: str
+    why: str
+    explanation: str
+    state: str = InForce.IN_FORCE.value
+    duties: tuple[DutyApplied, ...] = ()
+    """The duties binding the user under the chosen policy (none without a policy)."""
     reach: str = ""
     """For an OEM unit: how the instrument reaches it ("" for the maker's own brands)."""
 
     @property
-    def label(self) -> str:
-        return verified_label(self.id, self.verification)
+    def binding(self) -> bool:
+        """A duty about this device binds the user under the chosen policy."""
+        return self.state == InForce.IN_FORCE.value and any(d.restricts for d in self.duties)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "jurisdiction": self.jurisdiction,
             "name": self.name,
-            "binding": self.binding,
-            "action": self.action,
-            "why": self.why,
+            "force": self.force,
             "verification": self.verification,
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-            "deadline_text": self.deadline_text,
-            "purpose_limited": self.purpose_limited,
+            "label": self.label,
+            "why": self.why,
+            "explanation": self.explanation,
+            "state": self.state,
+            "duties": [d.to_dict() for d in self.duties],
+            "binding": self.binding,
             "reach": self.reach,
         }
 
@@ -185,14 +264,14 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """What camsweep says about one device under the chosen policy."""
+    """What camsweep says about one device under the chosen policy (or none)."""
 
     key: str
     status: Status
     priority: int
-    """1 most urgent. 1: covered device with known-exploited firmware; 2: covered camera/recorder,
-    high confidence, or firmware possibly exploited; 3: other covered devices; 4: listed only;
-    5: manual checks; 9: clear."""
+    """1 most urgent. 1: Hikvision/Dahua device with known-exploited firmware; 2: restricted
+    camera/recorder at high confidence, or firmware possibly exploited; 3: other restricted
+    devices; 4: listed; 5: manual checks; 9: clear."""
     priority_reason: str
     location: Location
     maker: str
@@ -205,14 +284,14 @@ class Finding:
     confidence: float
     confidence_level: str
     instruments: tuple[InstrumentMatch, ...] = ()
-    informational: tuple[InstrumentMatch, ...] = ()
+    """Under a policy: the selected instruments that reach the device. Without one: every
+    instrument that names its maker and reaches the unit (in force at the evaluation date)."""
     kev: tuple[KevMatch, ...] = ()
-    actions: tuple[Action, ...] = ()
-    action_text: str = ""
-    deadline: date | None = None
-    deadline_source: str | None = None
-    deadline_texts: tuple[str, ...] = ()
-    overdue: bool = False
+    actions: tuple[RequiredAction, ...] = ()
+    """Required by selected instruments, each naming them; empty without a policy."""
+    if_confirmed: tuple[RequiredAction, ...] = ()
+    """For a manual check: what the policy would require if the maker is confirmed."""
+    recommendations: tuple[Recommendation, ...] = ()
     why: str = ""
     evidence: tuple[Evidence, ...] = ()
     conflicts: tuple[str, ...] = ()
@@ -238,6 +317,38 @@ class Finding:
     def kev_affected(self) -> tuple[KevMatch, ...]:
         return tuple(m for m in self.kev if m.state is KevState.AFFECTED)
 
+    @property
+    def binding(self) -> tuple[InstrumentMatch, ...]:
+        """The instruments that impose a duty about this device under the policy."""
+        return tuple(m for m in self.instruments if m.binding)
+
+    @property
+    def deadlines(self) -> tuple[RequiredAction, ...]:
+        """The actions that carry a deadline, each with its own instrument: never merged into one."""
+        return tuple(a for a in self.actions if a.deadline is not None)
+
+    @property
+    def overdue(self) -> bool:
+        return any(a.overdue for a in self.actions)
+
+    @property
+    def action_text(self) -> str:
+        """Every required action in words (or, for a manual check, what to check and what would follow)."""
+        if self.status is Status.MANUAL_CHECK:
+            text = "check manually (label, firmware, who manufactured it)"
+            if self.if_confirmed:
+                name = RESTRICTED_MAKER_NAMES.get(self.maker, "the maker the evidence points to")
+                text += f"; if confirmed as {name}: " + "; ".join(a.sentence() for a in self.if_confirmed)
+            return text
+        return "; ".join(a.sentence() for a in self.actions)
+
+    def by_jurisdiction(self) -> dict[str, tuple[InstrumentMatch, ...]]:
+        """The instruments grouped by jurisdiction, in data order."""
+        groups: dict[str, list[InstrumentMatch]] = {}
+        for match in self.instruments:
+            groups.setdefault(match.jurisdiction, []).append(match)
+        return {j: tuple(ms) for j, ms in groups.items()}
+
     def evidence_summary(self, limit: int = 3) -> str:
         parts = [e.short() for e in self.evidence[:limit]]
         more = len(self.evidence) - limit
@@ -260,14 +371,12 @@ class Finding:
             "confidence": round(self.confidence, 4),
             "confidence_level": self.confidence_level,
             "instruments": [m.to_dict() for m in self.instruments],
-            "informational": [m.to_dict() for m in self.informational],
             "kev": [m.to_dict() for m in self.kev],
-            "actions": [a.value for a in self.actions],
-            "action_text": self.action_text,
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-            "deadline_source": self.deadline_source,
-            "deadline_texts": list(self.deadline_texts),
+            "actions": [a.to_dict() for a in self.actions],
+            "if_confirmed": [a.to_dict() for a in self.if_confirmed],
+            "recommendations": [r.to_dict() for r in self.recommendations],
             "overdue": self.overdue,
+            "action_text": self.action_text,
             "why": self.why,
             "evidence": [e.to_dict() for e in self.evidence],
             "conflicts": list(self.conflicts),
@@ -283,12 +392,20 @@ class Assessment:
 
     result: ScanResult
     policies: tuple[str, ...]
+    """The chosen policies; () when none was chosen."""
     findings: tuple[Finding, ...]
     data_versions: dict[str, str] = field(default_factory=dict)
     operator: str | None = None
     """Who ran the scan/report (for the manifest); set by the CLI."""
     instruments: tuple[Instrument, ...] = ()
     """The instruments some finding refers to (full text, dates and citations for the reports)."""
+    evaluated_on: date | None = None
+    """The date deadlines and the data's age were judged at (``--as-of``, else the scan's end)."""
+    warnings: tuple[str, ...] = ()
+    """Said above every report: the restrictions or KEV data is older than the configured age."""
+    policy_hint: str | None = None
+    """Without a policy: what that means and how to choose one (from the data's wording)."""
+    audiences: tuple[str, ...] = ()
     seen: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
     """First and last time each device (by finding key) was seen in the inventory, set by the CLI
     from the stored scans; a device it does not know was seen only in this scan (``seen_span``)."""
@@ -296,6 +413,14 @@ class Assessment:
     def seen_span(self, finding: Finding) -> tuple[datetime, datetime]:
         """When ``finding``'s device was first and last seen (this scan's start when not known)."""
         return self.seen.get(finding.key) or (self.result.started, self.result.started)
+
+    @property
+    def policy_chosen(self) -> bool:
+        return bool(self.policies)
+
+    @property
+    def policy_label(self) -> str:
+        return ",".join(self.policies) if self.policies else "none"
 
     def _with(self, *statuses: Status) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status in statuses)
@@ -317,6 +442,13 @@ class Assessment:
     def restricted_count(self) -> int:
         return len(self._with(Status.RESTRICTED))
 
+    @property
+    def flagged(self) -> tuple[Finding, ...]:
+        """What exit code 3 and the inventory's "restricted" mark stand for: under a policy the
+        restricted devices; without one, every confidently Hikvision/Dahua-made device (listed), so
+        that a scheduled run without a policy still signals them."""
+        return self._with(Status.RESTRICTED) if self.policy_chosen else self._with(Status.LISTED)
+
     def counts(self) -> dict[str, int]:
         return {
             "devices": len(self.findings),
@@ -326,11 +458,17 @@ class Assessment:
             "clear": len(self.clear),
             "kev_affected": sum(1 for f in self.findings if f.kev_affected),
             "kev_possible": sum(1 for f in self.findings if f.kev and not f.kev_affected),
+            "overdue": sum(1 for f in self.findings if f.overdue),
         }
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "policies": list(self.policies),
+            "policy_chosen": self.policy_chosen,
+            "audiences": list(self.audiences),
+            "policy_hint": self.policy_hint,
+            "evaluated_on": self.evaluated_on.isoformat() if self.evaluated_on else None,
+            "warnings": list(self.warnings),
             "operator": self.operator,
             "data_versions": dict(self.data_versions),
             "counts": self.counts(),
@@ -405,128 +543,176 @@ def _manual_reasons(verdict: Verdict, data: RestrictionsData) -> tuple[list[str]
         )
     if verdict.conflicts and pointing:
         reasons.append("conflicting evidence: " + "; ".join(verdict.conflicts))
-    behind = data.makers_behind_brand(verdict.brand)
-    if behind and (verdict.manufacturer is Manufacturer.UNKNOWN or _uncertain_level(verdict)):
-        reasons.append(
-            f"brand {verdict.brand!r} is known to sell {'/'.join(RESTRICTED_MAKER_NAMES[m] for m in behind)}-made "
-            "products, and no firmware evidence settled who made this unit"
-        )
-        pointing = pointing or list(behind)
+    known = data.brand(verdict.brand)
+    if known is not None and (verdict.manufacturer is Manufacturer.UNKNOWN or _uncertain_level(verdict)):
+        # A relabeller's name alone is a reason to look; a brand that only sometimes sells the
+        # maker's products is one only when the device's other evidence already points there.
+        behind = [r for r in known.relations if r.maker in RESTRICTED_MAKER_NAMES and (
+            r.relation in BRAND_ALONE_CHECK or (r.relation in WITH_EVIDENCE_CHECK and r.maker in pointing))]
+        if behind:
+            words = "; ".join(RELATION_WORDS[r.relation].format(brand=verdict.brand, maker=RESTRICTED_MAKER_NAMES[r.maker])
+                              for r in behind)
+            reasons.append(f"brand {verdict.brand!r}: {words}, and no firmware evidence settled who made this unit")
+            pointing = pointing or [r.maker for r in behind]
     return reasons, (pointing[0] if pointing else None)
 
 
-def _instrument_why(instrument: Instrument, maker: str, brand: str | None, oem_unit: bool, how: str) -> str:
-    name = RESTRICTED_MAKER_NAMES[maker]
-    who = f"{brand} unit produced by {name}" if oem_unit else f"{name} equipment"
-    subs = " (or a subsidiary/affiliate)" if instrument.subsidiaries else ""
-    text = f"{who}; {instrument.id} covers equipment of {name}{subs}"
-    if oem_unit:
-        text += f"; {how}"
-    if instrument.purpose_limited:
-        text += f"; applies where the device is used for {PURPOSES}"
-    if instrument.verification != "V":
-        text += f"; data verification {instrument.verification}"
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """What the instrument matching needs to know about the device."""
+
+    maker: str
+    brand: str | None
+    oem_unit: bool
+    model: str | None
+    kev: tuple[KevMatch, ...]
+    group_relation: str | None = None
+    """``subsidiary`` or ``affiliate`` when the label is a brand of a company in the maker's group
+    (EZVIZ, Imou): the unit was produced by that company, not by the maker itself."""
+
+
+_GROUP_REACH = {
+    "makers-subsidiaries-affiliates": {"subsidiary": True, "affiliate": True},
+    "makers-and-subsidiaries": {"subsidiary": True, "affiliate": None},
+    "country-of-origin": {"subsidiary": True, "affiliate": True},
+    "listed-entities": {"subsidiary": False, "affiliate": False},
+}
+"""Whether an instrument of each ``covers`` kind reaches a product of the maker's subsidiary or
+affiliate: True, False, or None (unclear: the text names the maker and says nothing of its group).
+Instruments not listed here (all products of the named makers) leave it unclear."""
+
+
+def _group_reach(instrument: Instrument, unit: _Unit) -> bool | None:
+    if unit.group_relation is None or instrument.kev_based or instrument.covers == "named-products":
+        return True
+    return _GROUP_REACH.get(instrument.covers, {}).get(unit.group_relation)
+
+
+def _named_products(instrument: Instrument, unit: _Unit) -> bool | None:
+    """Whether the unit is one of the products a named-products instrument names (None: cannot tell)."""
+    if instrument.covers != "named-products":
+        return True
+    if instrument.product_brands and unit.brand:
+        if not any(unit.brand.casefold() == b.casefold() for b in instrument.product_brands):
+            return False
+        if not instrument.product_models:
+            return True
+    if instrument.product_models and unit.model:
+        return any(p.match(unit.model.strip()) for p in instrument.product_models)
+    return None
+
+
+def _why(instrument: Instrument, unit: _Unit, data: RestrictionsData, products: bool | None, state: InForce) -> str:
+    name = RESTRICTED_MAKER_NAMES[unit.maker]
+    words = data.word
+    if instrument.kev_based:
+        affected = ", ".join(m.cve.id for m in unit.kev) or "a known-exploited vulnerability"
+        text = f"{affected} in CISA's KEV catalog; {instrument.id} reaches {data.vocabulary.reach[instrument.covers]}"
+    else:
+        who = words("oem_unit", brand=unit.brand or "", maker=name) if unit.oem_unit else words("own_unit", maker=name)
+        text = f"{who}; {instrument.id} names {data.vocabulary.reach[instrument.covers].format(maker=name)}"
+    if unit.oem_unit and not instrument.kev_based:
+        text += "; " + words("oem_reach_true" if instrument.covers_oem is True else "oem_reach_unclear", id=instrument.id)
+    if _group_reach(instrument, unit) is None:
+        text += "; " + words("subsidiary_reach_unclear", id=instrument.id, maker=name, brand=unit.brand or "")
+    if products is True and instrument.covers == "named-products":
+        text += "; " + words("named_products_match", id=instrument.id)
+    elif products is None:
+        text += "; " + words("named_products", id=instrument.id, products=instrument.covered_products or "")
+    if state is InForce.NOT_YET:
+        start = instrument.dates.get("effective") or instrument.dates["announced"]
+        text += "; " + words("not_yet_in_force", id=instrument.id, date=str(start))
+    if instrument.verification != "primary":
+        text += f"; {words('secondary_only')}"
         if instrument.verification_note:
             text += f" ({instrument.verification_note})"
     return text
 
 
-def _match_instruments(
-    selection: Selection, maker: str, brand: str | None, oem_unit: bool
-) -> tuple[list[InstrumentMatch], list[InstrumentMatch]]:
-    binding: list[InstrumentMatch] = []
-    informational: list[InstrumentMatch] = []
-    for instrument in selection.instruments:
-        if maker not in instrument.makers:
+def _actions_of(
+    instrument: Instrument, duties: tuple[Duty, ...], unit: _Unit, day: date, applies_if: str | None
+) -> list[RequiredAction]:
+    actions = []
+    for duty in duties:
+        if not duty.restricts or duty.action is None:
             continue
-        if oem_unit and instrument.oem is False:
+        if duty.kev_due_date or instrument.kev_based:
+            # One action per known-exploited CVE the firmware is affected by.
+            for match in unit.kev:
+                if match.state is not KevState.AFFECTED:
+                    continue
+                deadline = (PreciseDate(match.cve.due_date.isoformat(), "day", f"KEV due date of {match.cve.id}")
+                            if duty.kev_due_date else None)
+                actions.append(RequiredAction(
+                    duty.kind, duty.action.format(cve=match.cve.id), (instrument.label,), deadline,
+                    bool(deadline and deadline.past(day)), duty.condition, applies_if))
+            continue
+        deadline = duty.deadline
+        actions.append(RequiredAction(duty.kind, duty.action, (instrument.label,), deadline,
+                                      bool(deadline and deadline.past(day)), duty.condition, applies_if))
+    return actions
+
+
+def _match_instruments(
+    data: RestrictionsData, selection: Selection, unit: _Unit, day: date
+) -> tuple[list[InstrumentMatch], list[RequiredAction]]:
+    """The instruments that reach the unit and, under a policy, the actions they require."""
+    matches: list[InstrumentMatch] = []
+    actions: list[RequiredAction] = []
+    for instrument in selection.instruments:
+        if instrument.kev_based:
+            # Known-exploited firmware is a duty only for the audiences a directive binds.
+            if not selection.chosen or not any(m.state is KevState.AFFECTED for m in unit.kev):
+                continue
+        elif unit.maker not in instrument.makers:
+            continue
+        if unit.oem_unit and instrument.covers_oem is False:
             continue  # names the maker's own products only
-        if oem_unit and instrument.oem == "unclear":
-            how = "whether it reaches relabelled (OEM) equipment is unclear"
-        elif oem_unit:
-            how = "it reaches equipment produced by a covered entity under another brand"
-        else:
-            how = ""
-        match = InstrumentMatch(
+        if _group_reach(instrument, unit) is False:
+            continue  # names the listed entities only, not the maker's subsidiaries
+        state = instrument.in_force(day)
+        if state is InForce.ENDED:
+            continue
+        products = _named_products(instrument, unit)
+        if products is False:
+            continue
+        duties = selection.duties(instrument)
+        applies_if = (data.word("named_products_unknown", id=instrument.id, products=instrument.covered_products or "")
+                      if products is None else None)
+        if state is InForce.IN_FORCE:
+            actions += _actions_of(instrument, duties, unit, day, applies_if)
+        how = ""
+        if unit.oem_unit and not instrument.kev_based:
+            how = data.word("oem_reach_true" if instrument.covers_oem is True else "oem_reach_unclear", id=instrument.id)
+        matches.append(InstrumentMatch(
             id=instrument.id,
             jurisdiction=instrument.jurisdiction,
-            name=instrument.name,
-            binding=instrument.binding,
-            action=instrument.action,
-            why=_instrument_why(instrument, maker, brand, oem_unit, how),
+            name=instrument.title,
+            force=instrument.force,
             verification=instrument.verification,
-            deadline=instrument.deadline,
-            deadline_text=instrument.deadline_text,
-            purpose_limited=instrument.purpose_limited,
+            label=instrument.label,
+            why=_why(instrument, unit, data, products, state),
+            explanation=instrument.explanation,
+            state=state.value,
+            duties=tuple(DutyApplied(d.kind, d.text, d.restricts, d.condition) for d in duties),
             reach=how,
-        )
-        (binding if instrument.binding else informational).append(match)
-    return binding, informational
+        ))
+    return matches, actions
 
 
-def _actions(binding: list[InstrumentMatch], kev: tuple[KevMatch, ...], status: Status) -> tuple[Action, ...]:
-    actions: list[Action] = []
-    if status is Status.MANUAL_CHECK:
-        actions.append(Action.CHECK)
-    if any(m.state is KevState.AFFECTED for m in kev):
-        actions += [Action.UPDATE_FIRMWARE, Action.ISOLATE]
-    elif any(m.state is KevState.POSSIBLE for m in kev):
-        actions.append(Action.UPDATE_FIRMWARE)
-    kinds = {m.action for m in binding}
-    if "replace" in kinds:
-        actions.append(Action.REPLACE)
-    if "isolate" in kinds or (binding and "replace" not in kinds):
-        actions.append(Action.ISOLATE)
-    if "report" in kinds:
-        actions.append(Action.REPORT)
-    duties = [m for m in binding if m.action in ("replace", "report")]
-    if duties and all(m.purpose_limited for m in duties):
-        # Every removal/report duty applies only to equipment used for the covered purposes.
-        actions.append(Action.DOCUMENT_EXEMPTION)
-    if status is Status.LISTED or (binding and not kinds & {"replace", "report", "isolate"}):
-        actions.append(Action.DOCUMENT)
-    return tuple(dict.fromkeys(actions))
-
-
-def _action_text(actions: tuple[Action, ...], binding: list[InstrumentMatch], kev: tuple[KevMatch, ...]) -> str:
-    parts: list[str] = []
+def _recommendations(data: RestrictionsData, kev: tuple[KevMatch, ...], actions: list[RequiredAction]) -> list[Recommendation]:
+    """The data's recommendations that hold for this device; updating firmware is left out where a
+    selected instrument already requires it (then it is an action, with its deadline)."""
     affected = [m.cve.id for m in kev if m.state is KevState.AFFECTED]
     possible = [m.cve.id for m in kev if m.state is KevState.POSSIBLE]
-    for action in actions:
-        if action is Action.UPDATE_FIRMWARE:
-            if affected:
-                parts.append(f"update firmware now ({', '.join(affected)} known exploited)")
-            else:
-                parts.append(f"check firmware and update ({', '.join(possible)} possibly affected)")
-        elif action is Action.ISOLATE:
-            parts.append("isolate onto a restricted VLAN" + (" until updated" if affected else ""))
-        elif action is Action.REPLACE:
-            ids = [m.label for m in binding if m.action == "replace"]
-            parts.append(f"replace ({', '.join(ids)})")
-        elif action is Action.REPORT:
-            ids = [m.label for m in binding if m.action == "report"]
-            parts.append(f"report ({', '.join(ids)})")
-        elif action is Action.DOCUMENT_EXEMPTION:
-            parts.append(f"or document an exemption if not used for {PURPOSES}")
-        elif action is Action.DOCUMENT:
-            parts.append("document in the inventory; do not buy more or renew")
-        elif action is Action.CHECK:
-            parts.append("check manually (label, firmware, who manufactured it)")
-    return "; ".join(parts)
-
-
-def _deadline(
-    binding: list[InstrumentMatch], kev: tuple[KevMatch, ...], selection: Selection
-) -> tuple[date | None, str | None, tuple[str, ...]]:
-    candidates: list[tuple[date, str]] = [(m.deadline, m.label) for m in binding if m.deadline]
-    # KEV due dates bind US federal civilian agencies (BOD 22-01): count them for those policies.
-    if {"all", "us-federal"} & set(selection.names):
-        candidates += [(m.cve.due_date, f"{m.cve.id} KEV due date (BOD 22-01)") for m in kev if m.state is KevState.AFFECTED]
-    texts = tuple(f"{m.label}: {m.deadline_text}" for m in binding if m.deadline_text)
-    if not candidates:
-        return None, None, texts
-    when, source = min(candidates)
-    return when, source, texts
+    required = any(a.kind == "remediation" for a in actions)
+    out = []
+    for item in data.recommendations:
+        cves = affected if item.when == "kev-affected" else possible
+        if not cves or (item.id == "update-firmware" and required):
+            continue
+        out.append(Recommendation(item.id, item.text.format(cves=", ".join(cves)), item.source))
+    return out
 
 
 def _priority(status: Status, kev: tuple[KevMatch, ...], verdict: Verdict) -> tuple[int, str]:
@@ -538,14 +724,36 @@ def _priority(status: Status, kev: tuple[KevMatch, ...], verdict: Verdict) -> tu
         return 5, "uncertain verdict: check by hand"
     if affected:
         return 1, f"known-exploited firmware ({', '.join(affected)})"
-    if status is Status.LISTED:
-        return 4, "maker named only by informational instruments under this policy"
-    level = (verdict.confidence_level or "").lower()
     if possible:
         return 2, f"firmware possibly in a known-exploited range ({', '.join(possible)})"
+    if status is Status.LISTED:
+        return 4, "no selected instrument imposes a duty about it"
+    level = (verdict.confidence_level or "").lower()
     if verdict.device_type in _SURVEILLANCE and (level == "high" or (level not in _KNOWN_LEVELS and verdict.confidence >= 0.8)):
-        return 2, f"covered {verdict.device_type.value}, {level or 'high'} confidence"
-    return 3, f"covered {verdict.device_type.value}, {level or 'medium'} confidence"
+        return 2, f"restricted {verdict.device_type.value}, {level or 'high'} confidence"
+    return 3, f"restricted {verdict.device_type.value}, {level or 'medium'} confidence"
+
+
+def _notes(data: RestrictionsData, verdict: Verdict, subject: str, matches: list[InstrumentMatch]) -> list[str]:
+    ids = {m.id for m in matches}
+    notes = [f"{n.text} (source: {n.source})" for n in data.notes
+             if verdict.device_type.value in n.device_types and ids & set(n.instruments)]
+    known = data.brand(verdict.brand)
+    relation = known.relation_to(subject) if known is not None else None
+    if relation is not None and relation.note:
+        notes.append(relation.note)  # what the brand's relation leaves open (Lorex: when the unit was made)
+    return notes
+
+
+def _undecided_record(item: IdentifiedDevice) -> bool:
+    """A register row with no maker or brand: unlike a host on the wire (most of which are not
+    cameras at all), a row an auditor put in the register is one they need an answer for."""
+    verdict = item.verdict
+    return (
+        verdict.manufacturer is Manufacturer.UNKNOWN
+        and not verdict.brand
+        and any(o.kind is ArtefactKind.ASSET_RECORD for o in item.device.observations)
+    )
 
 
 def assess_device(
@@ -557,6 +765,7 @@ def assess_device(
 ) -> Finding:
     """The finding for one device (see the module docstring for the statuses)."""
     device, verdict = item.device, item.verdict
+    day = today or date.today()
     location = Location(
         ips=tuple(device.ips),
         macs=tuple(device.macs),
@@ -564,53 +773,39 @@ def assess_device(
         subnet=_subnet(device.ip, targets),
     )
     reasons, concern = _manual_reasons(verdict, data)
+    if _undecided_record(item):
+        reasons.append("register row: no rule recognised its make, model or serial, so what it is cannot be decided")
+    maker = verdict.manufacturer.value
     if verdict.is_restricted_maker:
-        maker = verdict.manufacturer.value
-        status = Status.MANUAL_CHECK if reasons else Status.RESTRICTED
+        status = Status.MANUAL_CHECK if reasons else Status.LISTED
     else:
-        maker = verdict.manufacturer.value
         status = Status.MANUAL_CHECK if reasons else Status.CLEAR
     subject = maker if verdict.is_restricted_maker else concern
     oem_unit = bool(subject) and not data.is_group_brand(subject or "", verdict.brand)
-    binding: list[InstrumentMatch] = []
-    informational: list[InstrumentMatch] = []
+    matches: list[InstrumentMatch] = []
+    actions: list[RequiredAction] = []
     kev: tuple[KevMatch, ...] = ()
+    notes: list[str] = []
     if subject:
-        binding, informational = _match_instruments(selection, subject, verdict.brand, oem_unit)
         kev = tuple(
             m for m in kev_matches(data, subject, verdict.model, verdict.firmware, verdict.brand)
             if m.state is not KevState.NOT_AFFECTED
         )
-    if status is Status.RESTRICTED and not binding:
-        status = Status.LISTED
+        known = data.brand(verdict.brand)
+        relation = known.relation_to(subject) if known is not None else None
+        group = relation.relation if relation is not None and relation.relation in ("subsidiary", "affiliate") else None
+        unit = _Unit(subject, verdict.brand, oem_unit, verdict.model, kev, group)
+        matches, actions = _match_instruments(data, selection, unit, day)
+        notes = _notes(data, verdict, subject, matches)
+    if status is Status.LISTED and any(a.applies_if is None for a in actions):
+        status = Status.RESTRICTED
     priority, priority_reason = _priority(status, kev, verdict)
-    deadline_texts: tuple[str, ...]
-    if status is Status.CLEAR:
-        actions: tuple[Action, ...] = ()
-        action_text = ""
-        deadline, deadline_source, deadline_texts = None, None, ()
-    elif status is Status.MANUAL_CHECK:
+    if_confirmed: tuple[RequiredAction, ...] = ()
+    if status is Status.MANUAL_CHECK:
         # Nothing is due until a person confirms the maker; say what would follow if they do.
-        actions = _actions([], kev, status)
-        action_text = _action_text(actions, [], kev)
-        if_confirmed = _actions(binding, (), Status.RESTRICTED if binding else Status.LISTED)
-        if subject and if_confirmed:
-            action_text += f"; if confirmed as {RESTRICTED_MAKER_NAMES[subject]}: " + _action_text(if_confirmed, binding, ())
-        deadline, deadline_source, deadline_texts = None, None, ()
-    else:
-        actions = _actions(binding, kev, status)
-        action_text = _action_text(actions, binding, kev)
-        deadline, deadline_source, deadline_texts = _deadline(binding, kev, selection)
-    notes: list[str] = []
-    if subject and verdict.device_type in (DeviceType.NVR, DeviceType.DVR):
-        notes.append(
-            "whether recorders count as video surveillance equipment under section 889 is disputed "
-            "(Dahua told the FCC they do not; IPVM, distributors treat them as covered)"
-        )
-    if subject and oem_unit and verdict.brand and verdict.brand.casefold() == "lorex":
-        notes.append("Lorex was Dahua-owned 2018-2023 only: whether this unit was produced by Dahua depends on when it was made")
+        if_confirmed, actions = tuple(actions), []
+    recommendations = _recommendations(data, kev, actions) if status is not Status.CLEAR else []
     evidence = _evidence(verdict)
-    why = _why(verdict, subject, evidence, oem_unit)
     return Finding(
         key=device.key,
         status=status,
@@ -626,16 +821,12 @@ def assess_device(
         serial=verdict.serial,
         confidence=verdict.confidence,
         confidence_level=verdict.confidence_level,
-        instruments=tuple(binding),
-        informational=tuple(informational),
+        instruments=tuple(matches),
         kev=kev,
-        actions=actions,
-        action_text=action_text,
-        deadline=deadline,
-        deadline_source=deadline_source,
-        deadline_texts=deadline_texts,
-        overdue=bool(deadline and today and deadline < today),
-        why=why,
+        actions=tuple(actions),
+        if_confirmed=if_confirmed,
+        recommendations=tuple(recommendations),
+        why=_verdict_why(verdict, subject, evidence, oem_unit),
         evidence=evidence,
         conflicts=tuple(verdict.conflicts),
         manual_reasons=tuple(reasons),
@@ -644,7 +835,7 @@ def assess_device(
     )
 
 
-def _why(verdict: Verdict, subject: str | None, evidence: tuple[Evidence, ...], oem_unit: bool) -> str:
+def _verdict_why(verdict: Verdict, subject: str | None, evidence: tuple[Evidence, ...], oem_unit: bool) -> str:
     if not subject:
         return verdict.summary or f"verdict: {verdict.manufacturer.value}"
     name = RESTRICTED_MAKER_NAMES[subject]
@@ -684,24 +875,29 @@ def assess(
     selection: Selection,
     today: date | None = None,
     operator: str | None = None,
+    max_data_age: int = DEFAULT_MAX_DATA_AGE,
 ) -> Assessment:
     """Findings for every device in ``result``, most urgent first.
 
-    ``today`` marks deadlines already past as overdue; it defaults to the day the scan finished so
-    that the same scan file always gives the same report.
+    ``today`` is the date deadlines (and the data's age) are judged at; it defaults to the day the
+    scan finished, so that the same scan file always gives the same report (``--as-of`` sets it).
     """
     day = today or result.finished.date()
     findings = [assess_device(item, data, selection, result.targets, day) for item in result.devices]
     versions = dict(result.data_versions)
     versions.update(data.versions())
-    used = {m.id for f in findings for m in f.instruments + f.informational}
+    used = {m.id for f in findings for m in f.instruments}
     return Assessment(
         result=result,
         policies=selection.names,
         findings=tuple(sorted(findings, key=_sort_key)),
         data_versions=versions,
         operator=operator,
-        instruments=tuple(i for i in selection.instruments if i.id in used),
+        instruments=tuple(i for i in data.instruments if i.id in used),
+        evaluated_on=day,
+        warnings=data.stale(day, max_data_age),
+        policy_hint=None if selection.chosen else data.word("no_policy"),
+        audiences=tuple(sorted(selection.audiences)),
     )
 
 
@@ -711,11 +907,15 @@ def evaluate(
     *,
     data: RestrictionsData | None = None,
     operator: str | None = None,
+    as_of: date | None = None,
+    max_data_age: int = DEFAULT_MAX_DATA_AGE,
 ) -> Assessment:
     """Convenience for callers (CLI ``scan``/``report``): load the packaged data, pick the policies
-    (``"us-federal,uk-gov"``, a list, or None for ``all``) and assess ``result``."""
+    (``"us-federal,us-grant"``, a list, or None for no policy) and assess ``result`` at ``as_of``
+    (default: the day the scan finished)."""
     from . import policy as policy_module
     from .restrictions import load
 
     loaded = data or load()
-    return assess(result, loaded, policy_module.select(loaded, policies), operator=operator)
+    return assess(result, loaded, policy_module.select(loaded, policies), today=as_of, operator=operator,
+                  max_data_age=max_data_age)

@@ -48,6 +48,14 @@ def normalize_mac(value: str | None) -> str | None:
     return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
 
 
+def normalize_oui(value: str | None) -> str | None:
+    """A MAC prefix ``A0:FF:0C``/``a0-ff-0c``/``A0FF0C`` -> ``A0FF0C``; None if not exactly 3 octets."""
+    text = (value or "").strip()
+    if not re.fullmatch(r"[0-9A-Fa-f]{2}(?:[:\-.]?[0-9A-Fa-f]{2}){2}", text):
+        return None
+    return re.sub(r"[^0-9A-Fa-f]", "", text).upper()
+
+
 def normalize_ip(value: str | None) -> str | None:
     if not value:
         return None

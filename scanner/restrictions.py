@@ -1,10 +1,18 @@
-"""The restrictions data: which instruments name Hikvision/Dahua, and their known-exploited CVEs.
+"""The restrictions data: which instruments name Hikvision/Dahua, whom they bind, what they require.
 
-``fingerprints/restrictions.toml`` holds the instruments (laws, rules, orders, lists) and the named
-policies that select them; ``fingerprints/kev.toml`` the makers' CVEs in CISA's KEV catalog with
-the affected firmware ranges. :func:`load` reads and validates both (JSON Schema plus the checks a
-schema cannot express: unique ids, known makers, policies naming real instruments, regexes that
-compile, ranges that parse); anything wrong raises :class:`DataFileError` naming file and entry.
+``fingerprints/restrictions.toml`` holds the instruments (laws, rules, orders, directives, lists,
+decisions), each with whom it binds (audience ids), what it covers, the duties it imposes, its legal
+force, its dates with their precision, its citations and how it was verified; the audiences,
+vocabularies and wording the findings use; and the policies that select instruments by the audiences
+they bind. ``fingerprints/kev.toml`` holds the makers' CVEs in CISA's KEV catalog with the affected
+firmware ranges. Which brands are whose comes from ``fingerprints/makers.toml`` (one place for
+maker-brand relations, each with its sources).
+
+:func:`load` reads and validates all of it: a JSON Schema for the shapes, then the checks a schema
+cannot express (a day that is not a real date, a value more precise than its precision says, a
+deadline on a duty that is no duty about devices, an audience nobody declared, a citation without
+URL or retrieval date on an instrument read in its primary source, a wiki cited, a policy naming an
+unknown audience, ...). Anything wrong raises :class:`DataFileError` naming the file and the entry.
 
 :func:`kev_status` answers "is this firmware in the affected range of this CVE?", the part of a
 finding that says *firmware V5.4.1 build 160525 is in the affected range of CVE-2021-36260*.
@@ -12,6 +20,7 @@ finding that says *firmware V5.4.1 build 160525 is in the affected range of CVE-
 
 from __future__ import annotations
 
+import calendar
 import enum
 import logging
 import re
@@ -25,76 +34,174 @@ from typing import Any
 import jsonschema
 
 from .errors import DataFileError
+from .fingerprints import Brand, MakersData, is_wiki, load_makers
 from .fingerprints._db import DATA_DIR
-from .types import RESTRICTED_MAKERS
+from .types import RESTRICTED_MAKERS, DeviceType
 
 log = logging.getLogger("camsweep")
 
 RESTRICTIONS_FILE = DATA_DIR / "restrictions.toml"
 KEV_FILE = DATA_DIR / "kev.toml"
+MAKERS_FILE = DATA_DIR / "makers.toml"
 
-EFFECTS = ("device", "informational")
-ACTIONS = ("replace", "report", "isolate", "stop-procurement", "document", "none")
+VERIFICATION = ("primary", "secondary-only")
+"""How an instrument was read: in its official text (or an official reprint), or in secondary sources only."""
 VERIFICATION_WORDS = {"V": "verified", "S": "secondary sources only", "U": "unverified"}
+"""The KEV data's marks (kev.toml)."""
+PRECISIONS = ("day", "month", "year")
+DATE_KEYS = ("announced", "effective", "ended", "completed", "comments_due")
+"""The dates an instrument may give; only a duty's ``deadline`` is ever a date something is due by."""
+RECOMMENDATION_WHEN = ("kev-affected", "kev-possible")
+KEV_COVERS = "kev-vulnerabilities"
+"""The covers kind of instruments about known-exploited vulnerabilities (CISA's directives): they
+reach a device through its KEV matches, not through its maker."""
+REMEDIATION = "remediation"
+NO_AUDIENCE = "none"
+NO_DUTY = "none"
+REQUIRED_WORDING = (
+    "own_unit", "oem_unit", "oem_reach_true", "oem_reach_unclear", "subsidiary_reach_unclear", "named_products", "named_products_match",
+    "named_products_unknown", "not_yet_in_force", "no_policy", "no_instrument", "secondary_only",
+)
 
-_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
 _FULL_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_VALUE_BY_PRECISION = {"day": re.compile(_FULL_DATE), "month": re.compile(r"^\d{4}-\d{2}$"), "year": re.compile(r"^\d{4}$")}
 
 _STR = {"type": "string", "minLength": 1}
 _STRS = {"type": "array", "items": _STR}
+_ID = r"^[a-z][a-z0-9-]*$"
 
+PRECISE_DATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["value", "precision", "what"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": "string", "pattern": r"^\d{4}(-\d{2}(-\d{2})?)?$"},
+        "precision": {"enum": list(PRECISIONS)},
+        "what": _STR,
+    },
+}
+CITATION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["text", "identifiers", "retrieved", "primary"],
+    "additionalProperties": False,
+    "properties": {
+        "text": _STR,
+        "identifiers": _STRS,
+        "url": {"type": "string", "pattern": r"^https?://\S+$"},
+        "retrieved": {"type": "string", "pattern": _FULL_DATE},
+        "primary": {"type": "boolean"},
+    },
+}
+DUTY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["binds", "kind", "text"],
+    "additionalProperties": False,
+    "properties": {
+        "binds": {**_STRS, "minItems": 1},
+        "kind": _STR,
+        "text": _STR,
+        "action": _STR,
+        "condition": _STR,
+        "deadline": PRECISE_DATE_SCHEMA,
+        "kev_due_date": {"type": "boolean"},
+    },
+}
 INSTRUMENT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": [
-        "id", "jurisdiction", "authority", "name", "reference", "announced", "effective", "binds",
-        "makers", "entities", "subsidiaries", "oem", "effect", "action", "remediation",
-        "verification", "citations",
+        "id", "jurisdiction", "authority", "title", "force", "makers", "covers", "covers_oem", "covered_entities",
+        "explanation", "announced", "verification", "citations", "duty",
     ],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string", "pattern": r"^[A-Z][A-Z0-9-]+$"},
         "jurisdiction": _STR,
         "authority": _STR,
-        "name": _STR,
-        "reference": _STR,
-        "announced": {"type": "string", "pattern": _DATE},
-        "effective": {"type": "string", "pattern": _DATE},
-        "binds": _STR,
-        "makers": {"type": "array", "minItems": 1, "items": {"enum": list(RESTRICTED_MAKERS)}},
-        "entities": {**_STRS, "minItems": 1},
-        "subsidiaries": {"type": "boolean"},
-        "oem": {"oneOf": [{"type": "boolean"}, {"const": "unclear"}]},
-        "purpose_limited": {"type": "boolean"},
-        "effect": {"enum": list(EFFECTS)},
-        "action": {"enum": list(ACTIONS)},
-        "remediation": _STR,
-        "deadline": {"type": "string", "pattern": _FULL_DATE},
-        "deadline_text": _STR,
-        "verification": {"enum": list(VERIFICATION_WORDS)},
+        "title": _STR,
+        "force": _STR,
+        "makers": {"type": "array", "items": {"enum": list(RESTRICTED_MAKERS)}, "uniqueItems": True},
+        "covers": _STR,
+        "covers_oem": {"oneOf": [{"type": "boolean"}, {"const": "unclear"}]},
+        "covered_entities": {**_STRS, "minItems": 1},
+        "covered_products": _STR,
+        "product_models": {**_STRS, "minItems": 1},
+        "product_brands": {**_STRS, "minItems": 1},
+        "explanation": _STR,
+        **{key: PRECISE_DATE_SCHEMA for key in DATE_KEYS},
+        "superseded_by": _STR,
+        "verification": {"enum": list(VERIFICATION)},
         "verification_note": _STR,
-        "citations": {**_STRS, "minItems": 1},
+        "quote": _STR,
+        "citations": {"type": "array", "minItems": 1, "items": CITATION_SCHEMA},
+        "duty": {"type": "array", "minItems": 1, "items": DUTY_SCHEMA},
     },
 }
-
+_DESCRIBED = {"type": "object", "required": ["description"], "additionalProperties": False,
+              "properties": {"description": _STR}}
 RESTRICTIONS_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["version", "as_of", "makers", "instrument", "policy"],
+    "required": [
+        "version", "as_of", "makers", "force", "covers", "duty_kind", "audience", "wording", "instrument", "policy",
+    ],
     "additionalProperties": False,
     "properties": {
         "version": _STR,
         "as_of": {"type": "string", "pattern": _FULL_DATE},
-        "sources_current_to": {"type": "string", "pattern": _DATE},
         "makers": {
             "type": "object",
             "additionalProperties": False,
             "properties": {
                 m: {
                     "type": "object",
-                    "required": ["name", "group_brands"],
+                    "required": ["name"],
                     "additionalProperties": False,
-                    "properties": {"name": _STR, "legal_names": _STRS, "group_brands": _STRS, "oem_brands": _STRS},
+                    "properties": {"name": _STR, "legal_names": _STRS},
                 }
                 for m in RESTRICTED_MAKERS
+            },
+        },
+        "force": {"type": "object", "minProperties": 1, "additionalProperties": _DESCRIBED},
+        "covers": {
+            "type": "object",
+            "required": [KEV_COVERS, "named-products"],
+            "additionalProperties": {
+                "type": "object", "required": ["description", "reach"], "additionalProperties": False,
+                "properties": {"description": _STR, "reach": _STR},
+            },
+        },
+        "duty_kind": {
+            "type": "object",
+            "required": [NO_DUTY, REMEDIATION],
+            "additionalProperties": {
+                "type": "object", "required": ["description", "restricts"], "additionalProperties": False,
+                "properties": {"description": _STR, "restricts": {"type": "boolean"}},
+            },
+        },
+        "audience": {"type": "object", "required": [NO_AUDIENCE], "additionalProperties": _DESCRIBED},
+        "wording": {"type": "object", "required": list(REQUIRED_WORDING), "additionalProperties": _STR},
+        "note": {
+            "type": "array",
+            "items": {
+                "type": "object", "required": ["device_types", "instruments", "text", "source"],
+                "additionalProperties": False,
+                "properties": {
+                    "device_types": {"type": "array", "minItems": 1, "items": {"enum": [t.value for t in DeviceType]}},
+                    "instruments": {**_STRS, "minItems": 1},
+                    "text": _STR,
+                    "source": _STR,
+                },
+            },
+        },
+        "recommendation": {
+            "type": "array",
+            "items": {
+                "type": "object", "required": ["id", "when", "text", "source"], "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": _ID},
+                    "when": {"enum": list(RECOMMENDATION_WHEN)},
+                    "text": _STR,
+                    "source": _STR,
+                },
             },
         },
         "instrument": {"type": "array", "minItems": 1, "items": INSTRUMENT_SCHEMA},
@@ -102,17 +209,19 @@ RESTRICTIONS_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["name", "description", "instruments"],
+                "required": ["name", "who", "audiences"],
                 "additionalProperties": False,
                 "properties": {
-                    "name": {"type": "string", "pattern": r"^[a-z][a-z0-9-]*$"},
-                    "description": _STR,
-                    "instruments": {**_STRS, "minItems": 1},
+                    "name": {"type": "string", "pattern": _ID},
+                    "who": _STR,
+                    "audiences": {**_STRS, "minItems": 1, "uniqueItems": True},
                 },
             },
         },
+        "retired_policies": {"type": "object", "additionalProperties": _STR},
     },
 }
+
 
 AFFECTED_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -139,7 +248,6 @@ KEV_SCHEMA: dict[str, Any] = {
         "version": _STR,
         "as_of": {"type": "string", "pattern": _FULL_DATE},
         "catalog": _STR,
-        "due_date_binds": _STR,
         "cve": {
             "type": "array",
             "minItems": 1,
@@ -173,8 +281,240 @@ KEV_SCHEMA: dict[str, Any] = {
 
 
 def verified_label(instrument_id: str, verification: str) -> str:
-    """``US-889-A``, or ``UK-TIMELINE (S)`` when the instrument is not verified in its source."""
-    return instrument_id if verification == "V" else f"{instrument_id} ({verification})"
+    """``US-889-A``, or ``UK-DHSC (S)`` when the entry was not read in its primary source.
+
+    Instruments say ``primary``/``secondary-only``; KEV entries ``V``/``S``/``U``."""
+    mark = {"primary": "", "secondary-only": "S", "V": ""}.get(verification, verification)
+    return f"{instrument_id} ({mark})" if mark else instrument_id
+
+
+# --------------------------------------------------------------------------- dates with precision
+
+
+@dataclass(frozen=True, slots=True)
+class PreciseDate:
+    """A date as its source gives it: ``2025-04`` is April 2025, never a made-up 30 April.
+
+    A month- or year-precision deadline is past only once the whole month or year has ended.
+    """
+
+    value: str
+    precision: str
+    what: str = ""
+
+    @property
+    def first_day(self) -> date:
+        parts = [int(p) for p in self.value.split("-")]
+        return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+    @property
+    def last_day(self) -> date:
+        parts = [int(p) for p in self.value.split("-")]
+        if self.precision == "day":
+            return date(*parts)
+        if self.precision == "month":
+            return date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+        return date(parts[0], 12, 31)
+
+    def past(self, day: date) -> bool:
+        """True when ``day`` falls after the whole period (so a deadline has passed)."""
+        return day > self.last_day
+
+    def __str__(self) -> str:
+        return self.value
+
+    def to_dict(self) -> dict[str, str]:
+        return {"value": self.value, "precision": self.precision, "what": self.what}
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, str], path: Path, entry: str, key: str) -> PreciseDate:
+        value, precision = raw["value"], raw["precision"]
+        if not _VALUE_BY_PRECISION[precision].match(value):
+            raise DataFileError(str(path), f"{key}: {value!r} does not have {precision} precision "
+                                "(YYYY-MM-DD, YYYY-MM or YYYY)", entry=entry)
+        made = cls(value, precision, raw.get("what", ""))
+        try:
+            valid = made.first_day <= made.last_day  # computing both days checks that they exist
+        except ValueError:
+            valid = False
+        if not valid:
+            raise DataFileError(str(path), f"{key}: {value!r} is not a real date", entry=entry) from None
+        return made
+
+
+# --------------------------------------------------------------------------- typed data
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    text: str
+    identifiers: tuple[str, ...]
+    retrieved: date
+    primary: bool
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "identifiers": list(self.identifiers), "url": self.url,
+                "retrieved": self.retrieved.isoformat(), "primary": self.primary}
+
+
+@dataclass(frozen=True, slots=True)
+class Duty:
+    """What an instrument requires of whom: the audiences it binds, the kind of duty and its words."""
+
+    binds: tuple[str, ...]
+    kind: str
+    text: str
+    restricts: bool
+    """The duty concerns the bound party's own devices (buying, keeping, using, reporting, patching)."""
+    action: str | None = None
+    condition: str | None = None
+    deadline: PreciseDate | None = None
+    kev_due_date: bool = False
+    """The deadline is each KEV entry's due date (CISA BOD 22-01)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "binds": list(self.binds), "kind": self.kind, "text": self.text, "restricts": self.restricts,
+            "action": self.action, "condition": self.condition,
+            "deadline": self.deadline.to_dict() if self.deadline else None, "kev_due_date": self.kev_due_date,
+        }
+
+
+class InForce(str, enum.Enum):
+    """Whether an instrument is in force at a given date."""
+
+    IN_FORCE = "in force"
+    NOT_YET = "not yet in force"
+    ENDED = "no longer in force"
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    id: str
+    jurisdiction: str
+    authority: str
+    title: str
+    force: str
+    makers: tuple[str, ...]
+    covers: str
+    covers_oem: bool | str
+    covered_entities: tuple[str, ...]
+    explanation: str
+    dates: Mapping[str, PreciseDate]
+    duties: tuple[Duty, ...]
+    verification: str
+    citations: tuple[Citation, ...]
+    covered_products: str | None = None
+    product_models: tuple[re.Pattern[str], ...] = ()
+    product_brands: tuple[str, ...] = ()
+    superseded_by: str | None = None
+    verification_note: str | None = None
+    quote: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+    @property
+    def label(self) -> str:
+        """Short label for tables: the id, marked ``(S)`` when read in secondary sources only."""
+        return verified_label(self.id, self.verification)
+
+    @property
+    def binds(self) -> tuple[str, ...]:
+        """Every audience some duty binds (``none`` for a list that binds nobody)."""
+        return tuple(dict.fromkeys(a for d in self.duties for a in d.binds))
+
+    @property
+    def kev_based(self) -> bool:
+        return self.covers == KEV_COVERS
+
+    @property
+    def restricts(self) -> bool:
+        """Some duty concerns devices (the rest are lists, export, investment or marketing rules)."""
+        return any(d.restricts for d in self.duties)
+
+    def duties_for(self, audiences: frozenset[str] | set[str]) -> tuple[Duty, ...]:
+        return tuple(d for d in self.duties if audiences & set(d.binds))
+
+    def in_force(self, day: date) -> InForce:
+        """In force from its ``effective`` date (else ``announced``) until its ``ended`` date.
+
+        A start known only to the month or year counts from the first day of that period, an end
+        only after the whole period: when the source does not say, the instrument is shown.
+        """
+        start = self.dates.get("effective") or self.dates.get("announced")
+        end = self.dates.get("ended")
+        if start is not None and day < start.first_day:
+            return InForce.NOT_YET
+        if end is not None and end.past(day):
+            return InForce.ENDED
+        return InForce.IN_FORCE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "jurisdiction": self.jurisdiction,
+            "authority": self.authority,
+            "title": self.title,
+            "force": self.force,
+            "makers": list(self.makers),
+            "covers": self.covers,
+            "covers_oem": self.covers_oem,
+            "covered_entities": list(self.covered_entities),
+            "covered_products": self.covered_products,
+            "product_models": [p.pattern for p in self.product_models],
+            "product_brands": list(self.product_brands),
+            "explanation": self.explanation,
+            "dates": {key: value.to_dict() for key, value in self.dates.items()},
+            "duties": [d.to_dict() for d in self.duties],
+            "superseded_by": self.superseded_by,
+            "verification": self.verification,
+            "verification_note": self.verification_note,
+            "quote": self.quote,
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Who the user is: the audiences that select the instruments binding them."""
+
+    name: str
+    who: str
+    audiences: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        return self.who
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    id: str
+    when: str
+    text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    device_types: tuple[str, ...]
+    instruments: tuple[str, ...]
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The data's words for legal force, coverage, duty kinds and audiences, each with its meaning."""
+
+    force: Mapping[str, str]
+    covers: Mapping[str, str]
+    reach: Mapping[str, str]
+    duty_kinds: Mapping[str, str]
+    audiences: Mapping[str, str]
 
 
 # --------------------------------------------------------------------------- firmware versions
@@ -233,75 +573,6 @@ def parse_firmware(text: str | None) -> Firmware | None:
     return Firmware(text=text, numbers=numbers, build=build, branch=branch)
 
 
-# --------------------------------------------------------------------------- typed data
-
-
-@dataclass(frozen=True, slots=True)
-class Instrument:
-    id: str
-    jurisdiction: str
-    authority: str
-    name: str
-    reference: str
-    announced: str
-    effective: str
-    binds: str
-    makers: tuple[str, ...]
-    entities: tuple[str, ...]
-    subsidiaries: bool
-    oem: bool | str
-    purpose_limited: bool
-    effect: str
-    action: str
-    remediation: str
-    deadline: date | None
-    deadline_text: str | None
-    verification: str
-    verification_note: str | None
-    citations: tuple[str, ...]
-
-    @property
-    def binding(self) -> bool:
-        """True when the instrument creates a duty about devices (not just context)."""
-        return self.effect == "device"
-
-    def label(self) -> str:
-        """Short label for tables: id, plus the verification mark when it is not V."""
-        return verified_label(self.id, self.verification)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "jurisdiction": self.jurisdiction,
-            "authority": self.authority,
-            "name": self.name,
-            "reference": self.reference,
-            "announced": self.announced,
-            "effective": self.effective,
-            "binds": self.binds,
-            "makers": list(self.makers),
-            "entities": list(self.entities),
-            "subsidiaries": self.subsidiaries,
-            "oem": self.oem,
-            "purpose_limited": self.purpose_limited,
-            "effect": self.effect,
-            "action": self.action,
-            "remediation": self.remediation,
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-            "deadline_text": self.deadline_text,
-            "verification": self.verification,
-            "verification_note": self.verification_note,
-            "citations": list(self.citations),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    name: str
-    description: str
-    instruments: tuple[str, ...]
-
-
 @dataclass(frozen=True, slots=True)
 class AffectedGroup:
     label: str
@@ -352,16 +623,22 @@ class KevEntry:
 @dataclass(frozen=True, slots=True)
 class RestrictionsData:
     version: str
-    as_of: str
+    as_of: date
+    makers: Mapping[str, str]
+    """Display name of each restricted maker id."""
     instruments: tuple[Instrument, ...]
     policies: tuple[Policy, ...]
-    group_brands: Mapping[str, tuple[str, ...]]
-    oem_brands: Mapping[str, tuple[str, ...]]
+    vocabulary: Vocabulary
+    wording: Mapping[str, str]
+    notes: tuple[Note, ...]
+    recommendations: tuple[Recommendation, ...]
+    retired_policies: Mapping[str, str]
+    brands: MakersData
+    """``makers.toml``: which brands are whose (the one place maker-brand relations live)."""
     kev: tuple[KevEntry, ...]
     kev_version: str
-    kev_as_of: str
+    kev_as_of: date
     kev_catalog: str
-    sources_current_to: str | None = None
 
     def instrument(self, instrument_id: str) -> Instrument:
         for item in self.instruments:
@@ -369,35 +646,46 @@ class RestrictionsData:
                 return item
         raise KeyError(instrument_id)
 
+    def policy(self, name: str) -> Policy:
+        for item in self.policies:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
     def versions(self) -> dict[str, str]:
         """The data versions every report carries."""
-        versions = {
+        return {
             "restrictions_version": self.version,
-            "restrictions_as_of": self.as_of,
+            "restrictions_as_of": self.as_of.isoformat(),
             "kev_version": self.kev_version,
-            "kev_as_of": self.kev_as_of,
+            "kev_as_of": self.kev_as_of.isoformat(),
         }
-        if self.sources_current_to:
-            versions["restrictions_sources_current_to"] = self.sources_current_to
-        return versions
+
+    def stale(self, day: date, max_age_days: int) -> tuple[str, ...]:
+        """One warning per data file older than ``max_age_days`` at ``day``."""
+        warnings = []
+        for what, as_of in (("restrictions data", self.as_of), ("KEV data", self.kev_as_of)):
+            age = (day - as_of).days
+            if age > max_age_days:
+                warnings.append(f"the {what} is {age} days old at {day.isoformat()} (as of {as_of.isoformat()}; "
+                                f"warned above {max_age_days} days): instruments or entries may have changed since")
+        return tuple(warnings)
+
+    def word(self, key: str, **values: str) -> str:
+        return self.wording[key].format(**values)
+
+    def maker_name(self, maker: str) -> str:
+        return self.makers.get(maker, maker)
+
+    def brand(self, name: str | None) -> Brand | None:
+        return self.brands.brand(name)
 
     def is_group_brand(self, maker: str, brand: str | None) -> bool:
-        """True when ``brand`` is the maker's own (or a subsidiary's) brand, i.e. not an OEM label."""
+        """True when ``brand`` is the maker's own or its group's (a unit under it is not an OEM unit)."""
         if not brand:
             return True
-        wanted = brand.strip().casefold()
-        return any(wanted == b.casefold() for b in self.group_brands.get(maker, ()))
-
-    def makers_behind_brand(self, brand: str | None) -> tuple[str, ...]:
-        """Makers whose group or OEM brand lists contain ``brand`` (case-insensitive)."""
-        if not brand:
-            return ()
-        wanted = brand.strip().casefold()
-        return tuple(
-            maker
-            for maker in RESTRICTED_MAKERS
-            if any(wanted == b.casefold() for b in self.group_brands.get(maker, ()) + self.oem_brands.get(maker, ()))
-        )
+        known = self.brand(brand)
+        return known is not None and known.in_group_of(maker)
 
 
 # --------------------------------------------------------------------------- loading
@@ -413,17 +701,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise DataFileError(str(path), f"not valid TOML: {error}") from None
 
 
-def _validate(path: Path, data: dict[str, Any], schema: dict[str, Any], list_key: str) -> None:
+def _validate(path: Path, data: dict[str, Any], schema: dict[str, Any], list_keys: tuple[str, ...]) -> None:
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if not errors:
         return
     error = errors[0]
     where = list(error.absolute_path)
     entry = None
-    if len(where) >= 2 and where[0] == list_key and isinstance(where[1], int):
-        item = data[list_key][where[1]]
-        entry = str(item.get("id") or item.get("name") or f"{list_key}[{where[1]}]") if isinstance(item, dict) else None
+    if len(where) >= 2 and where[0] in list_keys and isinstance(where[1], int):
+        item = data[where[0]][where[1]]
+        entry = str(item.get("id") or item.get("name") or f"{where[0]}[{where[1]}]") if isinstance(item, dict) else None
+        where = where[2:]
+    elif len(where) >= 2 and isinstance(data.get(where[0]), dict):
+        entry = f"{where[0]}.{where[1]}"
         where = where[2:]
     field_path = ".".join(str(p) for p in where)
     raise DataFileError(str(path), f"{field_path + ': ' if field_path else ''}{error.message}", entry=entry)
@@ -454,61 +745,142 @@ def _firmware(path: Path, entry: str, text: str, need_build: bool = True) -> Fir
     return parsed
 
 
+def _citation(path: Path, entry: str, raw: Mapping[str, Any], verification: str, as_of: date) -> Citation:
+    url = raw.get("url")
+    for text in (raw["text"], url or ""):
+        if is_wiki(text):
+            raise DataFileError(str(path), f"a wiki is not a source: {text!r}", entry=entry)
+    if url is None and verification == "primary":
+        raise DataFileError(str(path), f"citation {raw['text']!r} has no url: only an instrument read in "
+                            "secondary sources only may cite what it cannot link", entry=entry)
+    retrieved = _full_date(path, entry, raw["retrieved"])
+    if retrieved > as_of:
+        raise DataFileError(str(path), f"citation retrieved {retrieved} after the data's as_of {as_of}", entry=entry)
+    return Citation(raw["text"], tuple(raw["identifiers"]), retrieved, raw["primary"], url)
+
+
+def _duty(path: Path, entry: str, raw: Mapping[str, Any], kinds: Mapping[str, Any], audiences: Mapping[str, Any],
+          covers: str) -> Duty:
+    kind = raw["kind"]
+    if kind not in kinds:
+        raise DataFileError(str(path), f"duty kind {kind!r} is not a [duty_kind] (valid: {', '.join(kinds)})", entry=entry)
+    restricts = bool(kinds[kind]["restricts"])
+    for audience in raw["binds"]:
+        if audience not in audiences:
+            raise DataFileError(str(path), f"binds unknown audience {audience!r} (declare it in [audience.{audience}])",
+                                entry=entry)
+    if NO_AUDIENCE in raw["binds"] and (kind != NO_DUTY or len(raw["binds"]) > 1):
+        raise DataFileError(str(path), "a duty that binds 'none' is of kind 'none' and binds nobody else", entry=entry)
+    if restricts and "action" not in raw:
+        raise DataFileError(str(path), f"a {kind} duty needs the action it requires", entry=entry)
+    if not restricts and "action" in raw:
+        raise DataFileError(str(path), f"a {kind} duty concerns no device: it may not carry an action", entry=entry)
+    deadline = PreciseDate.parse(raw["deadline"], path, entry, "deadline") if "deadline" in raw else None
+    if deadline is not None and not restricts:
+        raise DataFileError(str(path), f"a {kind} duty concerns no device: it may not set a deadline", entry=entry)
+    kev_due = bool(raw.get("kev_due_date", False))
+    if kev_due and (kind != REMEDIATION or covers != KEV_COVERS or deadline is not None):
+        raise DataFileError(str(path), "kev_due_date belongs to a remediation duty of a kev-vulnerabilities "
+                            "instrument without a deadline of its own", entry=entry)
+    return Duty(tuple(raw["binds"]), kind, raw["text"], restricts, raw.get("action"), raw.get("condition"),
+                deadline, kev_due)
+
+
+def _instrument(path: Path, raw: Mapping[str, Any], data: Mapping[str, Any], as_of: date) -> Instrument:
+    entry = raw["id"]
+    if raw["force"] not in data["force"]:
+        raise DataFileError(str(path), f"force {raw['force']!r} is not a [force] (valid: {', '.join(data['force'])})",
+                            entry=entry)
+    covers = raw["covers"]
+    if covers not in data["covers"]:
+        raise DataFileError(str(path), f"covers {covers!r} is not a [covers] (valid: {', '.join(data['covers'])})",
+                            entry=entry)
+    if (covers == "named-products") != ("covered_products" in raw):
+        raise DataFileError(str(path), "covered_products is given exactly when covers = 'named-products'", entry=entry)
+    if ("product_models" in raw or "product_brands" in raw) and covers != "named-products":
+        raise DataFileError(str(path), "product_models/product_brands belong to a named-products instrument", entry=entry)
+    if covers == KEV_COVERS and raw["makers"]:
+        raise DataFileError(str(path), "a kev-vulnerabilities instrument names no maker (it reaches devices "
+                            "through their KEV matches)", entry=entry)
+    for maker in raw["makers"]:
+        if maker not in data["makers"]:
+            raise DataFileError(str(path), f"maker {maker!r} has no [makers.{maker}] table", entry=entry)
+    dates = {key: PreciseDate.parse(raw[key], path, entry, key) for key in DATE_KEYS if key in raw}
+    start = dates.get("effective") or dates["announced"]
+    if "ended" in dates and dates["ended"].last_day < start.first_day:
+        raise DataFileError(str(path), "ended before it came into force", entry=entry)
+    duties = tuple(_duty(path, entry, d, data["duty_kind"], data["audience"], covers) for d in raw["duty"])
+    if raw["force"] in ("list", "proposal", "ruling", "none") and any(d.restricts for d in duties):
+        raise DataFileError(str(path), f"a {raw['force']} imposes no duty about devices", entry=entry)
+    citations = tuple(_citation(path, entry, c, raw["verification"], as_of) for c in raw["citations"])
+    if raw["verification"] == "primary" and not any(c.primary for c in citations):
+        raise DataFileError(str(path), "verification is 'primary' but no citation is a primary source", entry=entry)
+    return Instrument(
+        id=entry,
+        jurisdiction=raw["jurisdiction"],
+        authority=raw["authority"],
+        title=raw["title"],
+        force=raw["force"],
+        makers=tuple(raw["makers"]),
+        covers=covers,
+        covers_oem=raw["covers_oem"],
+        covered_entities=tuple(raw["covered_entities"]),
+        explanation=raw["explanation"],
+        dates=dates,
+        duties=duties,
+        verification=raw["verification"],
+        citations=citations,
+        covered_products=raw.get("covered_products"),
+        product_models=tuple(_compile(path, entry, p) for p in raw.get("product_models", ())),
+        product_brands=tuple(raw.get("product_brands", ())),
+        superseded_by=raw.get("superseded_by"),
+        verification_note=raw.get("verification_note"),
+        quote=raw.get("quote"),
+    )
+
+
 def load_restrictions(path: Path) -> tuple[dict[str, Any], tuple[Instrument, ...], tuple[Policy, ...]]:
     data = _read_toml(path)
-    _validate(path, data, RESTRICTIONS_SCHEMA, "instrument")
+    _validate(path, data, RESTRICTIONS_SCHEMA, ("instrument", "policy", "note", "recommendation"))
+    as_of = _full_date(path, "as_of", data["as_of"])
+    instruments: list[Instrument] = []
     seen: set[str] = set()
-    instruments = []
     for raw in data["instrument"]:
         if raw["id"] in seen:
             raise DataFileError(str(path), "duplicate instrument id", entry=raw["id"])
         seen.add(raw["id"])
-        deadline = _full_date(path, raw["id"], raw["deadline"]) if "deadline" in raw else None
-        for key in ("announced", "effective"):
-            text = raw[key]
-            if len(text) == 10:
-                _full_date(path, raw["id"], text)
-        instruments.append(
-            Instrument(
-                id=raw["id"],
-                jurisdiction=raw["jurisdiction"],
-                authority=raw["authority"],
-                name=raw["name"],
-                reference=raw["reference"],
-                announced=raw["announced"],
-                effective=raw["effective"],
-                binds=raw["binds"],
-                makers=tuple(raw["makers"]),
-                entities=tuple(raw["entities"]),
-                subsidiaries=raw["subsidiaries"],
-                oem=raw["oem"],
-                purpose_limited=bool(raw.get("purpose_limited", False)),
-                effect=raw["effect"],
-                action=raw["action"],
-                remediation=raw["remediation"],
-                deadline=deadline,
-                deadline_text=raw.get("deadline_text"),
-                verification=raw["verification"],
-                verification_note=raw.get("verification_note"),
-                citations=tuple(raw["citations"]),
-            )
-        )
-    policies = []
+        instruments.append(_instrument(path, raw, data, as_of))
+    for item in instruments:
+        if item.superseded_by is not None and item.superseded_by not in seen:
+            raise DataFileError(str(path), f"superseded_by names unknown instrument {item.superseded_by!r}", entry=item.id)
+    policies: list[Policy] = []
     names: set[str] = set()
+    retired = data.get("retired_policies", {})
     for raw in data["policy"]:
-        if raw["name"] in names or raw["name"] == "all":
-            raise DataFileError(str(path), "duplicate or reserved policy name", entry=raw["name"])
+        if raw["name"] in names or raw["name"] in retired:
+            raise DataFileError(str(path), "duplicate or retired policy name", entry=raw["name"])
         names.add(raw["name"])
-        for ref in raw["instruments"]:
+        for audience in raw["audiences"]:
+            if audience not in data["audience"] or audience == NO_AUDIENCE:
+                raise DataFileError(str(path), f"names unknown audience {audience!r}", entry=raw["name"])
+        policies.append(Policy(raw["name"], raw["who"], tuple(raw["audiences"])))
+    used = {a for i in instruments for a in i.binds} | {a for p in policies for a in p.audiences}
+    for audience in data["audience"]:
+        if audience not in used:
+            raise DataFileError(str(path), "declared but bound by no instrument and chosen by no policy",
+                                entry=f"audience.{audience}")
+    for note in data.get("note", ()):
+        if is_wiki(note["source"]):
+            raise DataFileError(str(path), "a wiki is not a source", entry=note["text"][:40])
+        for ref in note["instruments"]:
             if ref not in seen:
-                raise DataFileError(str(path), f"names unknown instrument {ref!r}", entry=raw["name"])
-        policies.append(Policy(raw["name"], raw["description"], tuple(raw["instruments"])))
+                raise DataFileError(str(path), f"note names unknown instrument {ref!r}", entry=note["text"][:40])
     return data, tuple(instruments), tuple(policies)
 
 
 def load_kev(path: Path) -> tuple[dict[str, Any], tuple[KevEntry, ...]]:
     data = _read_toml(path)
-    _validate(path, data, KEV_SCHEMA, "cve")
+    _validate(path, data, KEV_SCHEMA, ("cve",))
     entries = []
     seen: set[str] = set()
     for raw in data["cve"]:
@@ -560,25 +932,42 @@ def load_kev(path: Path) -> tuple[dict[str, Any], tuple[KevEntry, ...]]:
     return data, tuple(entries)
 
 
-def load(restrictions_path: Path | str | None = None, kev_path: Path | str | None = None) -> RestrictionsData:
-    """Read and validate both data files (the packaged ones unless paths are given)."""
+def load(
+    restrictions_path: Path | str | None = None,
+    kev_path: Path | str | None = None,
+    makers_path: Path | str | None = None,
+) -> RestrictionsData:
+    """Read and validate the data files (the packaged ones unless paths are given)."""
     r_path = Path(restrictions_path) if restrictions_path else RESTRICTIONS_FILE
     k_path = Path(kev_path) if kev_path else KEV_FILE
     raw, instruments, policies = load_restrictions(r_path)
     kev_raw, kev = load_kev(k_path)
+    brands = load_makers(str(makers_path) if makers_path else None)
     log.debug("loaded %d instruments, %d policies, %d KEV entries", len(instruments), len(policies), len(kev))
     return RestrictionsData(
         version=raw["version"],
-        as_of=raw["as_of"],
+        as_of=_date(raw["as_of"]),
+        makers={m: v["name"] for m, v in raw["makers"].items()},
         instruments=instruments,
         policies=policies,
-        group_brands={m: tuple(v.get("group_brands", ())) for m, v in raw["makers"].items()},
-        oem_brands={m: tuple(v.get("oem_brands", ())) for m, v in raw["makers"].items()},
+        vocabulary=Vocabulary(
+            force={k: v["description"] for k, v in raw["force"].items()},
+            covers={k: v["description"] for k, v in raw["covers"].items()},
+            reach={k: v["reach"] for k, v in raw["covers"].items()},
+            duty_kinds={k: v["description"] for k, v in raw["duty_kind"].items()},
+            audiences={k: v["description"] for k, v in raw["audience"].items()},
+        ),
+        wording=dict(raw["wording"]),
+        notes=tuple(Note(tuple(n["device_types"]), tuple(n["instruments"]), n["text"], n["source"])
+                    for n in raw.get("note", ())),
+        recommendations=tuple(Recommendation(r["id"], r["when"], r["text"], r["source"])
+                              for r in raw.get("recommendation", ())),
+        retired_policies=dict(raw.get("retired_policies", {})),
+        brands=brands,
         kev=kev,
         kev_version=kev_raw["version"],
-        kev_as_of=kev_raw["as_of"],
+        kev_as_of=_full_date(k_path, "as_of", kev_raw["as_of"]),
         kev_catalog=kev_raw.get("catalog", "CISA KEV"),
-        sources_current_to=raw.get("sources_current_to"),
     )
 
 

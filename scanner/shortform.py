@@ -14,21 +14,25 @@ Three shapes are accepted (see README "Offline identification"):
      "sadp": "<xml>", "dhip": {...}, "upnp": "<xml>", "ssdp": "HTTP/1.1 200 OK\\r\\n...",
      "mdns": [{"type": "_CGI._tcp.local.", "name": "...", "server": "...", "port": 80, "txt": {"path": "/"}}],
      "dhcp": {"hostname": "...", "vendor_class": "...", "param_list": [1, 3, 6]},
-     "ports": [80, 554, 8000], "hostname": "..."}
+     "ports": [80, 554, 8000], "hostname": "...", "model": "DS-2CD2385G1-I"}
 
-Unknown keys are ignored with a debug log.
+Unknown keys are ignored with a debug log. An object is placed by its ``ip`` or ``mac``; one with
+neither is refused naming it (``object N``), unless it is a model-only record or carries only a MAC
+prefix (``A0:FF:0C``): then it is a record of its own, like a register row of ``camsweep check``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from typing import Any, Iterable, Iterator, Mapping
 
 from . import jsonio, protocols
 from .errors import InputFileError, SchemaVersionError
 from .jsonio import MAX_INPUT_BYTES, Reader, read_text  # noqa: F401 (read_text is part of this module's API)
-from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult, normalize_ip, normalize_mac
+from .models import SCHEMA_VERSION, ArtefactKind, Observation, ScanResult, normalize_ip, normalize_mac, normalize_oui
+from .protocols import asset
 
 log = logging.getLogger("camsweep")
 
@@ -70,6 +74,7 @@ def _json_problem(error: ValueError, where: bool) -> str:
 def observations_from_documents(docs: Iterable[Any], name: str) -> list[Observation]:
     """Observations from decoded documents: host objects, saved scans, lists of them (any depth)."""
     out: list[Observation] = []
+    hosts = 0  # objects read so far: a host with neither address is named by its number
     pending: list[Iterator[Any]] = [iter(docs)]  # a stack, not recursion: [[[[...]]]] is not a host
     while pending:
         doc = next(pending[-1], _END)
@@ -78,7 +83,8 @@ def observations_from_documents(docs: Iterable[Any], name: str) -> list[Observat
         elif isinstance(doc, list):
             pending.append(iter(doc))
         elif isinstance(doc, Mapping):
-            out.extend(_from_mapping(doc, name))
+            hosts += 1
+            out.extend(_from_mapping(doc, name, hosts))
         else:
             raise InputFileError(f"{name}: expected a JSON object per host, got {jsonio.type_name(doc)}")
     return out
@@ -87,7 +93,7 @@ def observations_from_documents(docs: Iterable[Any], name: str) -> list[Observat
 _END = object()
 
 
-def _from_mapping(doc: Mapping[str, Any], name: str) -> list[Observation]:
+def _from_mapping(doc: Mapping[str, Any], name: str, number: int = 1) -> list[Observation]:
     if "schema_version" in doc:
         version = doc["schema_version"]
         if type(version) is not int or version != SCHEMA_VERSION:
@@ -101,14 +107,19 @@ def _from_mapping(doc: Mapping[str, Any], name: str) -> list[Observation]:
             return [Observation.from_dict(o) for o in Reader(doc).children("observations")]
         except InputFileError as exc:
             raise InputFileError(f"{name}: does not follow schema {SCHEMA_VERSION}: {exc}") from None
+    if not (doc.get("ip") or doc.get("mac")) and not doc.get("model"):
+        label = f" ({jsonio.quote(doc['comment'])})" if isinstance(doc.get("comment"), str) else ""
+        raise InputFileError(
+            f"{name}: object {number}{label} has neither ip nor mac (nor a model): it cannot be placed"
+        )
     try:
-        return list(short_form(doc))
+        return list(short_form(doc, record=f"{os.path.basename(name)}#{number}"))
     except InputFileError as exc:
-        host = doc.get("ip") or doc.get("mac")
+        host = doc.get("ip") or doc.get("mac") or f"object {number}"
         raise InputFileError(f"{name}: host {jsonio.quote(host)}: {exc}") from None
 
 
-def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
+def short_form(doc: Mapping[str, Any], record: str = "input") -> Iterator[Observation]:
     """Turn one hand-written host object into observations, through the same parsers probes use
     (each protocol reads its own keys: ``ProtocolSpec.read_short_form``).
 
@@ -120,7 +131,18 @@ def short_form(doc: Mapping[str, Any]) -> Iterator[Observation]:
         if key not in SHORT_FORM_KEYS:
             log.debug("short form: ignoring unknown key %r", key)
     ip = r.converted("ip", normalize_ip, "an IP address")
-    mac = r.converted("mac", normalize_mac, "a MAC address")
+    # A MAC prefix (``A0:FF:0C``) is OUI-only evidence: it names a registrant, not a host.
+    oui = normalize_oui(doc["mac"]) if isinstance(doc.get("mac"), str) else None
+    mac = None if oui else r.converted("mac", normalize_mac, "a MAC address")
+    if not (ip or mac):
+        # Nothing places it: one register-like record (``scanner/devices.py`` keeps it apart),
+        # made of what such a record can carry; anything else would be silently unplaced.
+        placed_only = sorted(k for k in doc if k in SHORT_FORM_KEYS - HOST_KEYS - {"model"})
+        if placed_only:
+            raise InputFileError(f"{', '.join(placed_only)} need an ip or a full mac to place them")
+        values = {"model": r.opt_text("model") or "", "mac": doc.get("mac") or ""}
+        yield asset.record(record, values, probe=PROBE, extra={"mac.oui": oui} if oui else None)
+        return
     where = {"probe": PROBE, "ip": ip, "mac": mac}
     if mac:
         yield Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=ip, mac=mac, raw=mac)

@@ -42,6 +42,7 @@ class ArtefactKind(str, enum.Enum):
     OPEN_PORT = "open_port"
     MAC_ADDRESS = "mac_address"
     HOSTNAME = "hostname"
+    ASSET_RECORD = "asset_record"
 
 
 class DeviceType(str, enum.Enum):

@@ -26,8 +26,8 @@ How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdic
    certainty wins (ties broken by name, so output is deterministic). ``weak`` hits (port sets,
    model families, UUID shapes) never decide: weak-only devices stay ``unknown``. A label decides a
    maker only for the maker's house brands and subsidiaries (``makers.toml`` relation house or
-   subsidiary with exclusive sourcing); an OEM relabeller's name (Annke, Amcrest, Lorex, ...) only
-   names the brand, because those brands also sell other makers' units. A maker other than
+   subsidiary); an OEM relabeller's name (Amcrest, LTS, Lorex, Annke, ...) only names the brand,
+   because those brands also sell other makers' units. A maker other than
    Hikvision/Dahua yields ``Manufacturer.OTHER``.
 
 3. **Model, firmware, serial, type** come from the extracted values, preferring hits of the winning
@@ -67,7 +67,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from camsweep import fingerprints
-from camsweep.fingerprints import FingerprintDB, Rule
+from camsweep.fingerprints import RELATION_WORDS, FingerprintDB, Rule
 
 from . import oui as oui_lookup
 from . import protocols
@@ -237,14 +237,20 @@ def matched_rules(observation: Observation, db: FingerprintDB | None = None) -> 
     return [db.rule(rule_id) for rule_id in ids]
 
 
+def _octets(prefix: str) -> list[str]:
+    return [prefix[i:i + 2] for i in range(0, 6, 2)]
+
+
 def _oui_hits(device: Device, db: FingerprintDB) -> list[_Hit]:
     hits = []
     first_seen: dict[str, Observation] = {}  # one pass, not one search per MAC (issue 19)
     for o in device.observations:
         if o.mac:
             first_seen.setdefault(o.mac, o)
-    for mac in device.macs:
-        found = oui_lookup.lookup(mac, db)
+    # A register or hand-written record may give only a MAC prefix (``A0:FF:0C``): OUI-only evidence.
+    prefixes = [o.fields["mac.oui"] for o in device.observations if not o.mac and "mac.oui" in o.fields]
+    for mac in (*device.macs, *prefixes):
+        found = oui_lookup.lookup(mac if ":" in mac else ":".join([*_octets(mac), "00", "00", "00"]), db)
         if found is None:
             continue
         source = first_seen.get(mac)
@@ -355,8 +361,8 @@ def _pick_brand(hits: Sequence[_Hit], maker_id: str | None, db: FingerprintDB) -
         known = db.brand(item.hit.brand)
         if known is None:
             continue
-        names_label = known.relation != "house" or known.maker not in RESTRICTED_MAKERS
-        if names_label and (maker_id is None or known.maker == maker_id or item.maker_id == maker_id):
+        names_label = not any(r.relation == "house" and r.maker in RESTRICTED_MAKERS for r in known.relations)
+        if names_label and (maker_id is None or maker_id in known.makers or item.maker_id == maker_id):
             return known.name
     return None
 
@@ -387,7 +393,7 @@ def _conflicts(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, db
         if not h.brand or h.tier not in (Tier.LABEL, Tier.FIRMWARE) or h.brand in seen_brands:
             continue
         known = db.brand(h.brand)
-        if known is None or known.maker == maker_id:
+        if known is None or maker_id in known.makers:
             continue
         if item.maker_id not in (None, maker_id):
             continue  # already reported above as evidence for another maker
@@ -401,7 +407,7 @@ def _conflicts(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, db
             continue
         brand = db.brand(h.brand)
         owner = item.maker_id or (brand.maker if brand else None)
-        if owner is None or owner == maker_id:
+        if owner is None or owner == maker_id or (item.maker_id is None and brand and maker_id in brand.makers):
             continue
         org = h.extracted.get("org", h.rule_id)
         out.append(f"MAC {h.value} has OUI {h.extracted.get('oui', '')} registered to {org} "
@@ -438,9 +444,10 @@ def _summary(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, bran
     known_brand = db.brand(brand)
     if maker_id is None:
         weak = [h for h in hits if h.hit.tier is Tier.WEAK and h.hit.maker is not None]
-        if brand and known_brand is not None and known_brand.maker in RESTRICTED_MAKERS:
-            text = (f"{brand} label only ({_family_list(h for h in hits if h.hit.brand)}): {brand} sells units "
-                    f"made by {_maker_name(known_brand.maker, db)} and by others; needs protocol evidence")
+        restricted = [m for m in known_brand.makers if m in RESTRICTED_MAKERS] if known_brand is not None else []
+        if brand and restricted:
+            text = (f"{brand} label only ({_family_list(h for h in hits if h.hit.brand)}): {brand} has sold units "
+                    f"made by {'/'.join(_maker_name(m, db) for m in restricted)} and by others; needs protocol evidence")
         elif brand:
             text = f"{brand} label only; maker not identified"
         elif weak:
@@ -459,8 +466,10 @@ def _summary(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, bran
         text = f"{name} by MAC OUI only ({oui_text or 'OUI'}); no protocol evidence"
         oui_text = ""
     if brand:
-        if known_brand is not None and known_brand.relation == "oem":
-            text += f" under the {brand} label ({brand} relabels {_maker_name(known_brand.maker, db)} units)"
+        relation = known_brand.relation_to(maker_id) if known_brand is not None else None
+        if relation is not None and relation.relation in RELATION_WORDS:
+            words = RELATION_WORDS[relation.relation].format(brand=brand, maker=name)
+            text += f" under the {brand} label ({words})"
         elif brand != name:
             text += f" under the {brand} label"
     elif tier is Tier.FIRMWARE and maker_id in RESTRICTED_MAKERS:

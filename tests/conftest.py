@@ -10,7 +10,8 @@ loudly if they cannot). Every test whose fixtures include it is marked ``lab`` a
 profiles and torn down at the end (also on Ctrl-C). The session's lab uses its own namespace prefix
 ``cs-s<pid>-`` (scanner: ``lab.scanner_namespace``), so test runs started at the same time on one
 machine, or a `camsweep lab up` demo, do not collide. ``CAMSWEEP_LAB_COUNT=N`` runs the session's
-lab with N devices (profiles cloned), to check the lab and camsweep at scale.
+lab with N devices (profiles cloned), to check the lab and camsweep at scale. ``lab_scan``: one
+scan of both segments of that lab, shared by the tests.
 
 ``postgres``: a throwaway PostgreSQL server (``tests/pgserver.py``) started once per session on a
 Unix socket in a temporary folder, as an unprivileged user, and stopped at the end, also after a
@@ -23,10 +24,19 @@ camsweep's state (last-scan.json, kept results, the default inventory) into the 
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
+SCAN_BOUND = 120  # seconds: the lab scan's subprocess is killed (and the test fails) beyond this
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -101,3 +111,41 @@ def db_location(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "inv.sqlite")
     return request.getfixturevalue("pg_url")
+
+
+# ``lab_scan``: one ``camsweep scan`` of both lab segments from the scanner namespace (its JSON,
+# stdout, stderr, saved state and the profiles' ONVIF secrets), shared by the accuracy tests
+# (test_scan_lab.py) and the findings judged on real lab artefacts (test_findings_lab.py).
+
+
+def _credentials_file(lab: Any, directory: Path) -> tuple[Path, list[str]]:
+    lines: list[str] = []
+    secrets: list[str] = []
+    for device in lab.devices:
+        onvif = device.profile.onvif or {}
+        if onvif.get("username") and onvif.get("password"):
+            lines += ["[[credential]]", f'network = "{device.ip}"', f'username = "{onvif["username"]}"',
+                      f'password = "{onvif["password"]}"', ""]
+            secrets.append(onvif["password"])
+    path = directory / "credentials.toml"
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+    return path, secrets
+
+
+@pytest.fixture(scope="session")
+def lab_scan(lab: Any) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="camsweep-lab-scan-") as tmp:
+        directory = Path(tmp)
+        credentials, secrets = _credentials_file(lab, directory)
+        done = lab.exec(
+            [sys.executable, str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
+             "--state-dir", str(directory / "state"), "--credentials", str(credentials)],
+            cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
+        )
+        saved = (directory / "state" / "last-scan.json").read_text() if done.returncode in (0, 3) else ""
+    assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
+    from tests.schema_check import report_json
+
+    return {"lab": lab, "result": report_json(done.stdout)["scan"], "stdout": done.stdout, "stderr": done.stderr,
+            "saved": saved, "secrets": secrets}

@@ -127,8 +127,23 @@ def test_brands_resolve_through_aliases() -> None:
     assert DB.brand("HIKVISION").maker == "hikvision"
     assert DB.brand("LeChange").name == "Imou"
     annke = DB.brand("Annke")
-    assert annke.relation == "oem" and annke.maker == "hikvision" and not annke.label_implies_maker
-    assert DB.brand("EZVIZ").label_implies_maker
+    assert annke.relation == "mix" and annke.maker == "hikvision" and not annke.label_implies_maker
+    assert DB.brand("EZVIZ").label_implies_maker and DB.brand("EZVIZ").owner == "hikvision"
+    # A brand may relate to several makers (Honeywell has sold both makers' units), each with sources.
+    honeywell = DB.brand("Honeywell")
+    assert honeywell.makers == ("hikvision", "dahua") and honeywell.owner is None
+    assert all(r.relation == "mix" and r.sources for r in honeywell.relations)
+    # FLIR sold Lorex to Dahua: a former owner, not a relabeller of Dahua units.
+    assert DB.brand("FLIR").relation_to("dahua").relation == "former-owner"
+
+
+def test_every_brand_relation_has_a_source_and_no_wiki() -> None:
+    from camsweep.fingerprints import is_wiki
+
+    for brand in set(DB.brands.values()):
+        for relation in brand.relations:
+            assert relation.sources, (brand.name, relation.maker)
+            assert not any(is_wiki(s.text) or is_wiki(s.url or "") for s in relation.sources), brand.name
 
 
 def test_required_brands_present() -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import os
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from camsweep import restrictions
@@ -31,7 +32,13 @@ DATA = restrictions.load()
 
 @pytest.fixture(scope="module")
 def assessment():
-    return evaluate(sample_result(), "all", data=DATA, operator="alice")
+    return evaluate(sample_result(), "uk-sensitive-sites", data=DATA, operator="alice")
+
+
+@pytest.fixture(scope="module")
+def unchosen():
+    """The same scan with no policy chosen."""
+    return evaluate(sample_result(), data=DATA, operator="alice")
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
@@ -64,16 +71,32 @@ def test_scan_renderers_used_by_identify_still_work():
 def test_remediation_table(assessment):
     text = render_report(assessment, "table")
     lines = text.splitlines()
-    assert lines[0].startswith("camsweep remediation list -- policy all; restrictions data 2026.11.25 (as of 2026-11-24)")
+    assert lines[0].startswith(f"camsweep remediation list -- policy uk-sensitive-sites; judged at 2026-11-20; "
+                               f"restrictions data {DATA.version} (as of {DATA.as_of})")
     assert "KEV as of 2026-08-22" in lines[0]
     body = text.split("Needs a manual check")[0]
     # Most urgent first: the two devices with known-exploited firmware.
     assert body.index("198.18.0.21") < body.index("198.18.1.41") < body.index("198.18.0.30")
     assert "CVE-2021-36260" in body and "Lorex (made by Dahua, OEM)" in body
+    # Each action names its instrument, the deadline keeps its month precision and its instrument.
+    assert "removal (UK-TIMELINE)" in body and "2025-04 (UK-TIMELINE) OVERDUE" in body
+    assert "update-firmware; isolate" in body  # recommendations, in their own column
     assert "198.18.0.70" not in text  # the Axis camera is clear
-    manual = text.split("Needs a manual check (3):")[1]
+    manual = text.split("Needs a manual check (2):")[1]
     assert "198.18.1.50" in manual and "network-tier evidence" in manual
-    assert "9 device(s): 5 restricted, 0 listed (informational only), 3 need a manual check, 1 clear; 2 with known-exploited firmware" in text
+    assert "198.18.0.80" not in text  # an Annke label alone (a "mix" brand) is no reason to check
+    assert ("9 device(s): 5 restricted, 0 listed (no duty under the policy), 2 need a manual check, 2 clear; "
+            "2 with known-exploited firmware; 5 with an overdue deadline") in text
+
+
+def test_remediation_table_without_a_policy_has_no_deadline(unchosen):
+    text = render_report(unchosen, "table")
+    assert "policy none;" in text.splitlines()[0]
+    assert "No policy chosen" in text and "--policy NAME" in text
+    assert "OVERDUE" not in text and "2025-04" not in text and "removal (" not in text
+    # Every instrument naming the maker, counted per jurisdiction (the ids are in csv, json and html).
+    assert "US 18, US-VT 1, US-LA 1, UK 3, AU 1, CA 1, LT 1, TW 1, IN 1, UA 1, DK 1, NZ 1, corporate 3" in text
+    assert "5 listed (Hikvision/Dahua-made; no policy chosen)" in text
 
 
 def test_remediation_table_strips_terminal_escapes():
@@ -86,7 +109,7 @@ def test_remediation_table_strips_terminal_escapes():
 
 def test_remediation_table_without_findings():
     text = render_report(evaluate(sample_result(devices=sample_devices()[6:7]), data=DATA), "table")
-    assert "No Hikvision or Dahua device falls under the chosen policy." in text
+    assert "No Hikvision or Dahua device found." in text
     assert "1 device(s): 0 restricted" in text
 
 
@@ -95,13 +118,19 @@ def test_remediation_table_without_findings():
 
 def test_report_json(assessment):
     doc = report_json(render_report(assessment, "json"))
-    assert doc["report_version"] == 1 and doc["policies"] == ["all"] and doc["operator"] == "alice"
-    assert doc["data_versions"]["restrictions_version"] == "2026.11.25"
+    assert doc["report_version"] == 1 and doc["policies"] == ["uk-sensitive-sites"] and doc["operator"] == "alice"
+    assert doc["policy_chosen"] and doc["evaluated_on"] == "2026-11-20" and doc["warnings"] == []
+    assert doc["data_versions"]["restrictions_version"] == DATA.version
     assert doc["data_versions"]["kev_as_of"] == "2026-08-22"
     assert doc["data_versions"]["fingerprints"] == "2026.11.25"  # the scan's own versions are kept
     assert doc["counts"]["restricted"] == 5 and len(doc["findings"]) == 9
     assert doc["findings"][0]["kev"][0]["cve"] == "CVE-2021-36260"
-    assert {i["id"] for i in doc["instruments"]} >= {"US-889-B", "UK-WMS22"}
+    assert {i["id"] for i in doc["instruments"]} == {"UK-WMS22", "UK-TIMELINE"}
+    action = next(a for a in doc["findings"][0]["actions"] if a["instruments"] == ["UK-TIMELINE"])
+    assert action["deadline"] == {"value": "2025-04", "precision": "month",
+                                  "what": "all such equipment on sensitive sites replaced \"by April 2025\""}
+    assert action["overdue"] is True and action["kind"] == "removal"
+    assert [r["id"] for r in doc["findings"][0]["recommendations"]] == ["update-firmware", "isolate"]
     # The full scan rides along and reads back.
     assert ScanResult.from_dict(doc["scan"]).devices == sample_result().devices
 
@@ -136,21 +165,25 @@ def test_csv_report_lists_every_device(assessment):
     assert rows[0] == COLUMNS
     body = [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
     # Every device, clear ones too, most urgent first.
-    assert [r["status"] for r in body] == ["restricted"] * 5 + ["manual-check"] * 3 + ["clear"]
+    assert [r["status"] for r in body] == ["restricted"] * 5 + ["manual-check"] * 2 + ["clear"] * 2
     assert {r["ip"] for r in body} == {ip for f in assessment.findings for ip in f.location.ips}
     result = assessment.result
     for r in body:
         assert (r["scan_id"], r["scan_time"], r["operator"]) == (result.scan_id, "2026-11-20T09:00:00+00:00", "alice")
-        assert r["restrictions_version"] == "2026.11.25" and r["kev_as_of"] == "2026-08-22" and r["policy"] == "all"
+        assert r["restrictions_version"] == DATA.version and r["kev_as_of"] == "2026-08-22"
+        assert r["policy"] == "uk-sensitive-sites" and r["evaluated_on"] == "2026-11-20"
         # Not in an inventory: seen only in this scan.
         assert r["first_seen"] == r["last_seen"] == "2026-11-20T09:00:00+00:00"
     first = body[0]
     assert first["ip"] == "198.18.0.21" and first["priority"] == "1" and "CVE-2021-36260 affected" in first["kev"]
+    assert first["deadlines"] == "2025-04 (UK-TIMELINE) OVERDUE" and first["overdue"] == "yes"
+    assert "Remove and replace it on sensitive sites (UK-TIMELINE) by 2025-04" in first["action"]
+    assert "CISA Known Exploited Vulnerabilities catalog" in first["recommendations"]
     assert (first["confidence_level"], first["confidence"]) == ("high", "0.97")
     finding = assessment.findings[0]
     assert first["evidence_rule_ids"].split() == list(dict.fromkeys(e.rule_id for e in finding.evidence))
     clear = body[-1]
-    assert clear["ip"] == "198.18.0.70" and clear["action"] == "" and clear["maker"] == "other"
+    assert clear["status"] == "clear" and clear["action"] == "" and clear["deadlines"] == ""
     hostile = next(r for r in body if r["ip"] == "198.18.0.90")
     assert hostile["firmware"] == "'" + HOSTILE_FIRMWARE
     assert hostile["model"] == "<script>alert(1)</script>"  # plain text in a CSV; the HTML report escapes it
@@ -188,7 +221,7 @@ def test_jsonl_one_valid_record_per_device(assessment):
     assert first["scan_id"] == assessment.result.scan_id and first["operator"] == "alice"
     assert first["status"] == "restricted" and first["model"] == "DS-2CD2143G2-I"
     assert first["first_seen"] == first["last_seen"] == "2026-11-20T09:00:00+00:00"
-    assert first["data_versions"]["restrictions_version"] == "2026.11.25"
+    assert first["data_versions"]["restrictions_version"] == DATA.version
     # Evidence: each distinct hit once, with the ports it came from.
     keys = [(h["rule_id"], h["field"], h["value"]) for h in first["evidence"]]
     assert len(keys) == len(set(keys)) and all(isinstance(h["ports"], list) for h in first["evidence"])
@@ -229,7 +262,7 @@ def test_cyclonedx_bom_is_valid_and_lists_every_device(assessment):
     assert props["camsweep:serial"] == [first.serial] and props["camsweep:mac"] == list(first.location.macs)
     assert props["camsweep:ip"] == ["198.18.0.21"] and props["camsweep:status"] == ["restricted"]
     scan_props = {p["name"]: p["value"] for p in bom["metadata"]["properties"]}
-    assert scan_props["camsweep:operator"] == "alice" and scan_props["camsweep:restrictions_version"] == "2026.11.25"
+    assert scan_props["camsweep:operator"] == "alice" and scan_props["camsweep:restrictions_version"] == DATA.version
     # Device text is data in the BOM, never anything else (it is JSON: escaped, not interpreted).
     hostile = next(c for c in bom["components"] if any(p["value"] == "198.18.0.90" for p in c["properties"]))
     assert hostile["name"] == HOSTILE_MODEL
@@ -311,8 +344,29 @@ def test_write_atomic_unwritable_path(tmp_path):
 
 
 def test_cli_report_table_exit_3(scan_file, capsys):
+    # Without a policy, 3 still means "Hikvision/Dahua-made devices found" (README "Exit codes").
     code, out, err = run_cli(["report", str(scan_file)], capsys)
-    assert code == 3 and "camsweep remediation list -- policy all" in out and err == ""
+    assert code == 3 and "camsweep remediation list -- policy none" in out and err == ""
+    code, out, err = run_cli(["report", str(scan_file), "--policy", "uk-sensitive-sites"], capsys)
+    assert code == 3 and "5 restricted" in out and err == ""
+
+
+def test_cli_report_as_of_judges_deadlines_at_that_date(scan_file, capsys):
+    # UK-TIMELINE's deadline is April 2025 (month precision): not past on its last day, past the next.
+    code, out, _ = run_cli(["report", str(scan_file), "--policy", "uk-sensitive-sites", "--as-of", "2025-04-30"], capsys)
+    assert code == 3 and "judged at 2025-04-30" in out and "2025-04 (UK-TIMELINE)" in out and "OVERDUE" not in out
+    code, out, _ = run_cli(["report", str(scan_file), "--policy", "uk-sensitive-sites", "--as-of", "2025-05-01"], capsys)
+    assert code == 3 and "2025-04 (UK-TIMELINE) OVERDUE" in out
+    code, _, err = run_cli(["report", str(scan_file), "--as-of", "30/04/2025"], capsys)
+    assert code == 2 and "--as-of must be a date YYYY-MM-DD, not '30/04/2025'" in err and err.count("\n") == 1
+
+
+def test_cli_report_warns_when_the_data_is_old(scan_file, capsys):
+    # At a date more than --max-data-age days after the data's as-of, every report says so.
+    _, out, _ = run_cli(["report", str(scan_file), "--as-of", "2027-12-01", "--max-data-age", "30"], capsys)
+    assert f"WARNING: the restrictions data is {(date(2027, 12, 1) - DATA.as_of).days} days old at 2027-12-01" in out
+    _, out, _ = run_cli(["report", str(scan_file), "--as-of", "2026-12-10"], capsys)
+    assert "WARNING" not in out.split("KEV as of")[1].split("\n")[1]  # the default (180 days) is not yet reached
 
 
 def test_every_report_format_has_one_renderer():
@@ -327,16 +381,25 @@ def test_cli_report_formats_to_file(scan_file, tmp_path, capsys, fmt):
     code, out, _ = run_cli(["report", str(scan_file), "--format", fmt, "-o", str(target), "--operator", "bob"], capsys)
     assert code == 3 and out == ""
     text = target.read_text(encoding="utf-8")
-    assert "2026.11.25" in text  # the restrictions data version is in every format
+    assert DATA.version in text and DATA.as_of.isoformat() in text  # the data version and as-of are in every format
     if fmt == "json":
         report_json(text)
     elif fmt == "jsonl":
         assert len(jsonl_records(text)) == 9
 
 
-def test_cli_report_informational_policy_exits_0(scan_file, capsys):
-    code, out, _ = run_cli(["report", str(scan_file), "--policy", "ua"], capsys)
-    assert code == 0 and "0 restricted, 5 listed" in out
+def test_cli_report_policy_without_a_duty_exits_0(scan_file, capsys):
+    # No instrument binds an Australian Commonwealth entity outside Defence: listed, no duty, exit 0.
+    code, out, _ = run_cli(["report", str(scan_file), "--policy", "au-commonwealth"], capsys)
+    assert code == 0 and "0 restricted, 5 listed (no duty under the policy)" in out and "(no instrument)" in out
+
+
+def test_cli_report_retired_and_deprecated_policy_names(scan_file, capsys):
+    code, _, err = run_cli(["report", str(scan_file), "--policy", "uk-gov"], capsys)
+    assert code == 2 and "uk-central-government" in err and "uk-sensitive-sites" in err and err.count("\n") == 1
+    # "all" (the old default) now means no policy, with a warning.
+    code, out, err = run_cli(["report", str(scan_file), "--policy", "all"], capsys)
+    assert code == 3 and "policy none;" in out and "deprecated" in err
 
 
 def test_cli_report_partial_scan_exits_6(tmp_path, capsys):
@@ -351,9 +414,10 @@ def test_cli_report_reads_its_own_json_and_config_policy(scan_file, tmp_path, ca
     report_json = tmp_path / "report.json"
     run_cli(["report", str(scan_file), "--format", "json", "-o", str(report_json)], capsys)
     config = tmp_path / "camsweep.toml"
-    config.write_text('[policy]\nnames = ["uk-gov"]\n', encoding="utf-8")
-    code, out, _ = run_cli(["report", str(report_json), "--config", str(config)], capsys)
-    assert code == 3 and "policy uk-gov;" in out and "UK-WMS22" in out
+    config.write_text('[policy]\nnames = ["uk-central-government"]\nmax_data_age = 1\n', encoding="utf-8")
+    code, out, _ = run_cli(["report", str(report_json), "--config", str(config), "--as-of", "2026-12-06"], capsys)
+    assert code == 3 and "policy uk-central-government;" in out and "no-network-connection (UK-WMS22)" in out
+    assert "WARNING: the restrictions data is 2 days old" in out
 
 
 @pytest.mark.parametrize(

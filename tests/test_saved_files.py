@@ -409,7 +409,7 @@ def test_a_failed_store_prints_the_report_then_one_line_and_exit_5(tmp_path: Pat
 def test_a_failed_store_exits_5_even_with_restricted_devices(tmp_path: Path, capsys, fail_on: str) -> None:
     # README "Exit codes": 4 needs the inventory, so a result that could not be stored exits 5.
     db = _failing_inventory(tmp_path / "inv.sqlite")
-    code = finish(result_with_model("IPC-HDW1431T1-S4"), Outputs(db_path=str(db), fail_on=fail_on))
+    code = finish(result_with_model("IPC-HDW1431T1-S4"), Outputs(db_path=str(db), fail_on=fail_on, policy="us-federal"))
     out, err = capsys.readouterr()
     assert code == ExitCode.SCAN_FAILED and "1 restricted" in out and err.count("\n") == 1
     with SqliteStore(db) as inv:

@@ -17,14 +17,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-from tests.schema_check import report_json, scan_json
-
 from camsweep.types import RESTRICTED_MAKERS
 
+from tests.conftest import SCAN_BOUND, SEGMENTS
+from tests.schema_check import report_json, scan_json
+
 ROOT = Path(__file__).resolve().parents[1]
-SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
-SCAN_BOUND = 120  # seconds: the subprocess is killed (and the test fails) beyond this
 
 
 TRUTH_TYPES = {"intercom": "doorbell/intercom", "access_control": "access control"}
@@ -50,37 +48,6 @@ def _revealed(value: str, device: dict[str, Any], *, maker_fields: bool = True) 
         if any(wanted and wanted in _norm(t) for t in texts):
             return True
     return False
-
-
-def _credentials_file(lab: Any, directory: Path) -> tuple[Path, list[str]]:
-    lines: list[str] = []
-    secrets: list[str] = []
-    for device in lab.devices:
-        onvif = device.profile.onvif or {}
-        if onvif.get("username") and onvif.get("password"):
-            lines += ["[[credential]]", f'network = "{device.ip}"', f'username = "{onvif["username"]}"',
-                      f'password = "{onvif["password"]}"', ""]
-            secrets.append(onvif["password"])
-    path = directory / "credentials.toml"
-    path.write_text("\n".join(lines))
-    path.chmod(0o600)
-    return path, secrets
-
-
-@pytest.fixture(scope="module")
-def lab_scan(lab: Any) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="camsweep-lab-scan-") as tmp:
-        directory = Path(tmp)
-        credentials, secrets = _credentials_file(lab, directory)
-        done = lab.exec(
-            [sys.executable, str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
-             "--state-dir", str(directory / "state"), "--credentials", str(credentials)],
-            cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
-        )
-        saved = (directory / "state" / "last-scan.json").read_text() if done.returncode in (0, 3) else ""
-    assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
-    return {"lab": lab, "result": report_json(done.stdout)["scan"], "stdout": done.stdout, "stderr": done.stderr,
-            "saved": saved, "secrets": secrets}
 
 
 def _by_ip(result: dict[str, Any]) -> dict[str, dict[str, Any]]:

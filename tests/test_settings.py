@@ -45,8 +45,9 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "allow_public": ("true", ["--allow-public"], True),
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
     "site": ('"north depot"', ["--site", "north depot"], "north depot"),
-    "policy": ('["us-federal", "uk-gov"]', ["--policy", "us-federal,uk-gov"], "us-federal,uk-gov"),
+    "policy": ('["us-federal", "us-grant"]', ["--policy", "us-federal,us-grant"], "us-federal,us-grant"),
     "fail_on": ('"never"', ["--fail-on", "never"], "never"),
+    "max_data_age": ("90", ["--max-data-age", "90"], 90),
     "state_dir": ('"state"', ["--state-dir", "{dir}/state"], "{dir}/state"),
     "reports": ('[{ format = "csv", path = "r.csv" }]', None, (("csv", "{dir}/r.csv"),)),
     "keep_scans": ("5", None, 5),
@@ -54,8 +55,9 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
 FILE_ONLY = {"reports", "keep_scans"}
 """[output] reports is the file's form of --format/-o (several reports per run); [retention]
 keep_scans prunes the inventory, a decision for a scheduled run, not for one command."""
-COMMAND_LINE_ONLY = {"fmt", "output", "no_store"}
-"""How one run prints (--format, -o, --no-store): a config file names its reports instead."""
+COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "as_of"}
+"""How one run prints (--format, -o, --no-store): a config file names its reports instead; --as-of
+judges one report at a chosen date (a scheduled run judges each scan at its own end)."""
 NOT_SETTINGS = {"config_path", "pcap_path"}
 """--config names the file itself; --pcap makes ``scan`` another command (nothing is sent)."""
 

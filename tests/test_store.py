@@ -181,15 +181,15 @@ def test_rollup_per_site(db_location):
                      site="north", minutes=60)
     south = dataclasses.replace(result(dahua(1), site="south"), finished=now - timedelta(days=9))
     with open_store(db_location) as inv:
-        for scan, policy in ((north_1, "all"), (north_2, "all"), (south, "us-federal")):
+        for scan, policy in ((north_1, "uk-sensitive-sites"), (north_2, "uk-sensitive-sites"), (south, "us-federal")):
             inv.store(scan, evaluate(scan, policy))
         rows = {r.site: r for r in inv.rollup(timedelta(days=7), now)}
-    deadlines = [f.deadline for f in evaluate(north_2, "all").findings if f.deadline]
-    assert deadlines and all(d < now.date() for d in deadlines)  # "all" includes an instrument whose deadline is past
+    deadlines = [a.deadline for f in evaluate(north_2, "uk-sensitive-sites").findings for a in f.deadlines]
+    assert deadlines and all(d.past(now.date()) for d in deadlines)  # UK-TIMELINE: "by April 2025"
     north, south_row = rows["north"], rows["south"]
     assert (north.scans, north.devices, north.made_by_restricted_makers, north.restricted) == (2, 4, 3, 3)
     assert north.overdue == 3 and north.new == 3  # dahua 2 and 3, and the other-maker device at .8
-    assert north.policy == "all" and not north.stale and north.last_finished == north_2.finished.isoformat()
+    assert north.policy == "uk-sensitive-sites" and not north.stale and north.last_finished == north_2.finished.isoformat()
     # us-federal names no removal deadline: restricted, not overdue; one scan: no "new" to tell.
     assert (south_row.restricted, south_row.overdue, south_row.new, south_row.stale) == (1, 0, None, True)
     assert south_row.age == timedelta(days=9)

@@ -20,8 +20,10 @@ from ..errors import CamsweepError, ExitCode
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
     "demo": ("camsweep.cli.demo", "Try it safely (root): emulated lab up, scan, remediation list, lab down."),
+    "check": ("camsweep.cli.check", "Check an asset register or purchase list for restricted devices (offline)."),
     "identify": ("camsweep.cli.identify", "Identify devices from saved observations (offline)."),
     "report": ("camsweep.cli.report", "Remediation list for a saved scan under a policy; --all-sites: the sites' roll-up."),
+    "restrictions": ("camsweep.cli.restrictions", "The instruments and policies behind the remediation list (table/json/markdown)."),
     "scan": ("camsweep.cli.scan", "Scan networks and identify Hikvision/Dahua/OEM cameras, NVRs, DVRs."),
     "explain": ("camsweep.cli.explain", "Show every observation and rule hit behind one device's verdict."),
     "lab": ("camsweep.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),

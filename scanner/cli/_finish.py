@@ -24,7 +24,8 @@ from ..store import display, open_store
 from . import echo
 from ._settings import options
 
-output_options = options(Outputs, ["fmt", "output", "db_path", "site", "no_store", "policy", "fail_on"])
+output_options = options(Outputs, ["fmt", "output", "db_path", "site", "no_store", "policy", "fail_on", "as_of",
+                                    "max_data_age"])
 """The output, inventory and policy options every command that produces a scan result takes."""
 
 
@@ -54,7 +55,8 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     """
     if outputs.site:
         result = replace(result, site=outputs.site)
-    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser())
+    assessment = evaluate(result, outputs.policy, operator=result.operator or getpass.getuser(),
+                          as_of=outputs.as_of, max_data_age=outputs.max_data_age)
     assessment = replace(assessment, seen=_seen(result, outputs))
     try:
         _deliver(assessment, outputs)
@@ -126,10 +128,12 @@ def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:
     """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0.
 
+    "Restricted" is ``Assessment.flagged``: under a policy the devices it restricts; without one,
+    every Hikvision/Dahua-made device, so that a run without a policy still signals them.
     (A result that could not be stored exits 5 before this is asked: see ``finish``.)"""
     if fail_on == "new" and new_restricted:
         return ExitCode.NEW_RESTRICTED
-    if fail_on == "restricted" and assessment.restricted_count:
+    if fail_on == "restricted" and assessment.flagged:
         return ExitCode.RESTRICTED
     if assessment.result.partial:
         return ExitCode.PARTIAL

@@ -23,7 +23,7 @@ from ..store import open_store
 from . import echo
 from ._finish import exit_code as finishing_code
 from ._scope import scope, scope_options
-from ._settings import options
+from ._settings import given, options
 
 
 def _policy_help() -> str:
@@ -31,7 +31,8 @@ def _policy_help() -> str:
         names = ", ".join(name for name, _, _ in describe(restrictions.load()))
     except CamsweepError:  # help text must never fail; the real load reports its own error
         names = "see README"
-    return f"Comma-separated policies (default: all). Valid: {names}."
+    return (f"Who you are: comma-separated policies (default: none: the instruments naming each device's "
+            f"maker, without duties or deadlines). Valid: {names}. `camsweep restrictions` shows what each selects.")
 
 
 def exit_code(assessment: Assessment) -> int:
@@ -71,8 +72,8 @@ def parse_age(text: str) -> timedelta:
 @scope_options
 @options(Outputs, ["policy"], policy={"help": _policy_help()})
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
-              help="Take the policy from a config file's [policy] names (--policy wins).")
-@options(Outputs, ["fmt", "output"],
+              help="Take the policy (and max_data_age) from a config file's [policy] table (options win).")
+@options(Outputs, ["fmt", "output", "as_of", "max_data_age"],
          fmt={"help": "table (terminal), json (scan + findings + data versions), csv (every device), "
                      "jsonl (one JSON object per device), cyclonedx (CycloneDX 1.6 hardware BOM), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
@@ -81,7 +82,8 @@ def parse_age(text: str) -> timedelta:
               help="With --all-sites: flag sites whose last scan is older than this (e.g. 36h, 7d, 2w).")
 @click.pass_context
 def command(ctx: click.Context, scan: str | None, policy: str | None, config_path: str | None, fmt: str,
-            output: str | None, operator: str | None, stale: str, **params: Any) -> None:
+            output: str | None, as_of: str | None, max_data_age: int, operator: str | None, stale: str,
+            **params: Any) -> None:
     """Render the remediation list for a scan: SCAN is a stored scan's id from `camsweep history`
     (default: the last one; `last~1` is the one before), or a scan saved as JSON (``-`` = stdin).
 
@@ -89,14 +91,18 @@ def command(ctx: click.Context, scan: str | None, policy: str | None, config_pat
     scan (devices, Hikvision/Dahua-made, restricted, overdue, new since the previous scan), sites
     not scanned within --stale flagged.
 
-    Exit code 3 when a device falls under the chosen policy (any site's, with --all-sites), 6 when
-    the scan was partial, else 0.
+    Exit code 3 when a device is restricted under the chosen policy (without a policy: when a
+    Hikvision/Dahua-made device is found; any site's, with --all-sites), 6 when the scan was
+    partial, else 0.
     """
     db_path, site, all_sites = scope(ctx, params)
     if all_sites:
         _rollup(db_path, site, scan, policy, fmt, output, parse_age(stale))
-    if policy is None and config_path:
-        policy = runconfig.load(config_path).outputs.get("policy")
+    file = runconfig.load(config_path).outputs if config_path else {}
+    if policy is None:
+        policy = file.get("policy")
+    settings = given(Outputs, ctx, {"as_of": as_of, "max_data_age": max_data_age},
+                     {k: v for k, v in file.items() if k == "max_data_age"})
     result, seen = load_scan(scan, db_path, site)
     who = operator
     if who is None:
@@ -104,7 +110,9 @@ def command(ctx: click.Context, scan: str | None, policy: str | None, config_pat
             who = getpass.getuser()
         except (KeyError, OSError):  # no login name (e.g. a container with an unknown uid)
             who = None
-    assessment = replace(evaluate(result, policy, operator=who), seen=seen)
+    assessment = evaluate(result, policy, operator=who, as_of=settings.get("as_of"),
+                          max_data_age=settings.get("max_data_age", Outputs.max_data_age))
+    assessment = replace(assessment, seen=seen)
     _write(render_report(assessment, fmt), output)
     sys.exit(exit_code(assessment))
 

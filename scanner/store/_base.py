@@ -68,12 +68,15 @@ def statements(sql: str) -> Iterator[str]:
 
 
 def identity_of(item: IdentifiedDevice) -> str:
-    """Stable identity across IP changes, within a site: MAC, else serial (routed hosts), else IP."""
+    """Stable identity across IP changes, within a site: MAC, else serial (routed hosts), else IP,
+    else (a register row of ``camsweep check``) the device's key, ``record:file:line``."""
     if item.device.mac:
         return f"mac:{item.device.mac}"
     if item.verdict.serial:
         return f"serial:{item.verdict.manufacturer.value}:{item.verdict.serial}"
-    return f"ip:{item.device.ip}"
+    if item.device.ip:
+        return f"ip:{item.device.ip}"
+    return item.device.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,17 +183,20 @@ def reason(error: object, limit: int = 200) -> str:
 
 
 def judgement(result: ScanResult, assessment: Assessment | None) -> dict[str, tuple[bool, date | None]]:
-    """identity -> (restricted, earliest removal deadline) for every device of ``result``: under
-    ``assessment``'s policy, or, without one, restricted when the verdict names Hikvision or Dahua."""
+    """identity -> (restricted, earliest deadline) for every device of ``result``: under
+    ``assessment``'s policy (``Assessment.flagged``: without a policy, the Hikvision/Dahua-made
+    devices), or, without an assessment, restricted when the verdict names Hikvision or Dahua.
+
+    The deadline is the last day of the earliest deadline any required action carries (a month
+    deadline stands for its last day), so that the roll-up counts it overdue only once it has passed."""
     if assessment is None:
         return {identity_of(i): (i.verdict.is_restricted_maker, None) for i in result.devices}
-    from ..findings import Status
-
-    findings = {f.key: f for f in assessment.findings if f.status is Status.RESTRICTED}
+    findings = {f.key: f for f in assessment.flagged}
     out: dict[str, tuple[bool, date | None]] = {}
     for item in result.devices:
         finding = findings.get(item.device.key)
-        out[identity_of(item)] = (finding is not None, finding.deadline if finding else None)
+        deadline = min((a.deadline.last_day for a in finding.deadlines if a.deadline), default=None) if finding else None
+        out[identity_of(item)] = (finding is not None, deadline)
     return out
 
 
