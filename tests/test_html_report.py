@@ -233,6 +233,18 @@ def test_size_grows_with_devices_not_with_instruments():
     assert (len(page) - small) / 30 < 4000
 
 
+def test_citations_are_links_with_their_retrieval_dates(html_text):
+    assessment = evaluate(sample_result(), "uk-sensitive-sites", data=DATA)
+    section = html_text.split('<section id="instruments">')[1].split("</section>")[0]
+    cited = [c for i in assessment.instruments for c in i.citations]
+    assert cited and any(c.url for c in cited)
+    for citation in cited:
+        if citation.url:
+            assert f'<a href="{html.escape(citation.url, quote=True)}" rel="noopener noreferrer">' in section
+    assert section.count("retrieved ") == len(cited)
+    assert {f"retrieved {c.retrieved.isoformat()}" for c in cited} <= set(re.findall(r"retrieved \d{4}-\d{2}-\d{2}", section))
+
+
 def test_summary_counts_possibly_affected_firmware():
     first = sample_devices()[0]
     unknown_build = replace(first, verdict=replace(first.verdict, firmware="V5.5.0"))  # no build date: possibly
