@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from camsweep import assets
 from camsweep.cli import cli
 from camsweep.verdicts import identify_result
+from click.testing import CliRunner
+
 from tests.schema_check import report_json, scan_json
 
 ROOT = Path(__file__).resolve().parent.parent
