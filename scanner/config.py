@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -37,6 +38,8 @@ def default_state_dir() -> Path:
 
 DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8899, 37777, 37778, 34567)
 FAIL_ON = ("restricted", "new", "never")
+MAX_TARGET_FILE = 1024 * 1024
+"""Characters read at most from an -iL file (a typo naming a huge file is refused, not read whole)."""
 DEFAULT_MAX_DATA_AGE = 180
 """Days after its as-of date at which a report warns that the restrictions (or KEV) data is old."""
 MAX_PORT_RANGE = 1024
@@ -268,6 +271,32 @@ def _read_credentials(path: str) -> Any:
     return load(path)
 
 
+def read_target_file(path: str) -> tuple[str, ...]:
+    """Targets from a file (nmap's ``-iL``): one or more per line, ``#`` starts a comment,
+    blank lines are skipped; ``-`` is standard input."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(MAX_TARGET_FILE + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the target file ({getattr(exc, 'strerror', None) or exc})") from None
+    if len(text) > MAX_TARGET_FILE:
+        raise UsageError(f"{path}: target file is over {MAX_TARGET_FILE // 1024} KiB; give CIDRs or ranges instead")
+    found = tuple(word for line in text.splitlines() for word in line.partition("#")[0].split())
+    if not found:
+        raise UsageError(f"{path}: the target file names no target")
+    return found
+
+
+def _exclusions(raw: str | list[Any] | tuple[Any, ...], _folder: Path | None = None) -> tuple[str, ...]:
+    """``--exclude`` given once or more, each a comma-separated list (nmap's form), or a list in
+    the config file."""
+    items = [raw] if isinstance(raw, str) else raw
+    return tuple(part.strip() for item in items for part in str(item).split(",") if part.strip())
+
+
 def _method_names() -> tuple[str, ...]:
     # the protocols' declarations say which methods exist (imported here: settings come first)
     from .protocols import methods
@@ -318,6 +347,12 @@ class ScanConfig:
     targets: tuple[str, ...] = setting(
         (), "CIDRs, ranges like 10.0.0.5-40, hosts, host names (expanded by scanner.targets).",
         cli="TARGETS", key="scan.targets")
+    target_file: tuple[str, ...] = setting(
+        (), "Also scan the targets in FILE: one per line, # comments, blank lines skipped ('-': stdin).",
+        cli=("-iL", "--target-file"), key="scan.target_file", path="file", read=read_target_file, metavar="FILE")
+    exclude: tuple[str, ...] = setting(
+        (), "Leave out these CIDRs, ranges, hosts (comma-separated, or the option again).",
+        cli="--exclude", key="scan.exclude", parse=_exclusions, metavar="LIST")
     interface: str | None = setting(
         None, "Interface to scan from (default: the default route's).", cli=("-i", "--interface"),
         key="scan.interface")

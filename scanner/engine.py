@@ -126,14 +126,16 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
     methods, explicit = select_methods(config.methods, registry)
     interface = netif.choose_interface(config.interface) if config.interface else None
     notes: list[str] = []
-    if config.targets:
-        targets = expand(config.targets, allow_public=config.allow_public, max_hosts=config.max_hosts)
+    if config.targets or config.target_file:
+        targets = expand(config.targets + config.target_file, exclude=config.exclude,
+                         allow_public=config.allow_public, max_hosts=config.max_hosts)
     else:
         interface = netif.choose_interface(interface)
         nets = netif.interface_networks(interface)
         if not nets:
             raise UsageError(f"interface {interface!r} has no IPv4 subnet to scan; give targets")
-        targets = expand([str(n) for n in nets], allow_public=config.allow_public, max_hosts=config.max_hosts)
+        targets = expand([str(n) for n in nets], exclude=config.exclude, allow_public=config.allow_public,
+                         max_hosts=config.max_hosts)
         notes.append(f"no targets given: scanning the subnets of {interface} ({', '.join(map(str, nets))})")
     if interface is None:
         interface = _interface_for(targets) or netif.default_route_interface()
@@ -150,7 +152,7 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
             continue
         selected.append(name)
         notes += registry[name].plan_notes(config)
-    resolved = replace(config, targets=tuple(str(n) for n in targets.networks), interface=interface,
+    resolved = replace(config, targets=tuple(str(n) for n in targets.networks), target_file=(), interface=interface,
                        allow_public=True, methods=tuple(selected))
     return Plan(resolved, targets, interface, tuple(selected), tuple(skipped), tuple(notes), root)
 

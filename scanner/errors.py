@@ -17,6 +17,8 @@ observations with a ``problem`` and go on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class ExitCode:
     """Documented process exit codes (README "Exit codes")."""
@@ -75,3 +77,18 @@ class InventoryError(CamsweepError):
 
 class ScanError(CamsweepError):
     exit_code = ExitCode.SCAN_FAILED
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'uk-gov'?)`` for a mistyped choice, or ``""``: the names ``value`` is a
+    part of (``uk`` -> ``uk-gov``, up to three), else the closest spelling (``jsno`` -> ``json``)."""
+    import difflib
+
+    options = list(choices)
+    word = value.strip().lower()
+    close = [c for c in options if word and word in c.lower().split("-")] if word else []
+    close = close or difflib.get_close_matches(word, options, n=1)
+    if not close or len(close) > 3:
+        return ""
+    quoted = [repr(c) for c in close]
+    return f" (did you mean {' or '.join(quoted) if len(quoted) < 3 else ', '.join(quoted[:-1]) + ' or ' + quoted[-1]}?)"

@@ -10,12 +10,11 @@ instruments that name its maker, and shows no duty, deadline or action.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 from .restrictions import Duty, Instrument, RestrictionsData
 
 log = logging.getLogger("camsweep")
@@ -81,9 +80,7 @@ def select(data: RestrictionsData, spec: str | Iterable[str] | None = None) -> S
         if name in data.retired_policies:
             raise UsageError(f"unknown policy {name!r}: {data.retired_policies[name]}")
         if name not in known:
-            close = difflib.get_close_matches(name, valid, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"unknown policy {name!r}{hint}; valid policies: {', '.join(valid)}")
+            raise UsageError(f"unknown policy {name!r}{did_you_mean(name, valid)}; valid policies: {', '.join(valid)}")
         chosen.append(name)
     unique = tuple(dict.fromkeys(chosen))
     if not unique:

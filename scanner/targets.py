@@ -63,35 +63,55 @@ def _not_a_host_address(net: IPv4Net) -> str | None:
     return None
 
 
-def _parse_range(text: str, first: str, last: str) -> list[IPv4Net]:
+def _parse_range(text: str, first: str, last: str, what: str) -> list[IPv4Net]:
     try:
         start = ipaddress.IPv4Address(first)
         end = ipaddress.IPv4Address(last if "." in last else first.rsplit(".", 1)[0] + "." + last)
     except ValueError:
-        raise UsageError(f"target {text!r}: not a valid address range") from None
+        raise UsageError(f"{what} {text!r}: not a valid address range") from None
     if end < start:
-        raise UsageError(f"target {text!r}: range ends before it starts")
+        raise UsageError(f"{what} {text!r}: range ends before it starts")
     return list(ipaddress.summarize_address_range(start, end))
 
 
-def parse_target(text: str, resolve: Resolver = resolve_hostname) -> list[IPv4Net]:
-    """One target -> the IPv4 networks it covers (a host is a /32)."""
+def _shape_problem(item: str) -> str | None:
+    """What is wrong with a target that is no network, range or host name, said precisely."""
+    if "," in item:
+        return "several targets joined by commas; separate them with spaces (or one per line in an -iL file)"
+    address, slash, prefix = item.partition("/")
+    if slash:
+        if not prefix.isdigit():
+            return f"prefix length {prefix!r} is not a number"
+        if int(prefix) > 32:
+            return f"prefix length {int(prefix)} is over 32"
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            return f"{address!r} is not an IPv4 address"
+    return None
+
+
+def parse_target(text: str, resolve: Resolver = resolve_hostname, what: str = "target") -> list[IPv4Net]:
+    """One target -> the IPv4 networks it covers (a host is a /32). ``what`` names it in errors."""
     item = text.strip()
     if not item:
-        raise UsageError("empty target")
+        raise UsageError(f"empty {what}")
     match = _RANGE.match(item)
     if match:
-        return _parse_range(item, match.group(1), match.group(2))
+        return _parse_range(item, match.group(1), match.group(2), what)
     try:
         net = ipaddress.ip_network(item, strict=False)
     except ValueError:
         net = None
     if net is not None:
         if net.version != 4:
-            raise UsageError(f"target {item!r}: IPv6 targets are not supported")
+            raise UsageError(f"{what} {item!r}: IPv6 targets are not supported")
         return [net]  # type: ignore[list-item]
+    problem = _shape_problem(item)
+    if problem:
+        raise UsageError(f"{what} {item!r}: {problem}")
     if "/" in item or not _HOSTNAME.match(item) or item.replace(".", "").isdigit():
-        raise UsageError(f"target {item!r}: not a CIDR, range (a.b.c.d-e), address or host name")
+        raise UsageError(f"{what} {item!r}: not a CIDR, range (a.b.c.d-e), address or host name")
     addresses = resolve(item)
     if not addresses:
         raise UsageError(f"target {item!r}: host name has no IPv4 address")
@@ -107,20 +127,34 @@ def _count(net: IPv4Net) -> int:
     return net.num_addresses if net.prefixlen >= 31 else net.num_addresses - 2
 
 
+def _excluded_hosts(net: IPv4Net, cut: IPv4Net) -> int:
+    """How many of ``net``'s scannable addresses lie in ``cut`` (CIDRs nest or are apart)."""
+    if not net.overlaps(cut):
+        return 0
+    if net.subnet_of(cut):
+        return _count(net)
+    edges = 0 if net.prefixlen >= 31 else (net.network_address in cut) + (net.broadcast_address in cut)
+    return cut.num_addresses - edges
+
+
 @dataclass(frozen=True)
 class Targets:
-    """The expanded scan scope."""
+    """The expanded scan scope: ``networks`` less the ``excluded`` ones (``--exclude``)."""
 
     specs: tuple[str, ...]
     networks: tuple[IPv4Net, ...]
     count: int
+    excluded: tuple[IPv4Net, ...] = ()
+
+    def _left_out(self, addr: ipaddress.IPv4Address) -> bool:
+        return any(addr in net for net in self.excluded)
 
     def hosts(self) -> Iterator[str]:
         """Every address to scan, each once, in order."""
         seen: set[int] = set()
         for net in self.networks:
             for addr in _hosts(net):
-                if int(addr) not in seen:
+                if int(addr) not in seen and not self._left_out(addr):
                     seen.add(int(addr))
                     yield str(addr)
 
@@ -131,17 +165,20 @@ class Targets:
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return False
-        return any(addr in net for net in self.networks)
+        return any(addr in net for net in self.networks) and not (
+            isinstance(addr, ipaddress.IPv4Address) and self._left_out(addr))
 
 
 def expand(
     specs: Iterable[str],
     *,
+    exclude: Iterable[str] = (),
     allow_public: bool = False,
     max_hosts: int = MAX_HOSTS,
     resolve: Resolver = resolve_hostname,
 ) -> Targets:
-    """Parse, check and bound the targets. Raises UsageError; sends nothing but DNS for names."""
+    """Parse, check and bound the targets, less ``exclude`` (CIDRs, ranges, hosts, host names).
+    Raises UsageError; sends nothing but DNS for names."""
     spec_list = tuple(s for s in specs)
     if not spec_list:
         raise UsageError("no targets to scan")
@@ -156,12 +193,16 @@ def expand(
             if unusable:
                 raise UsageError(f"target {spec!r} ({net}) is {unusable}, not hosts to scan")
             networks.append(net)
+    excluded = tuple(ipaddress.collapse_addresses(
+        net for item in exclude for net in parse_target(item, resolve, what="--exclude")))
     collapsed = tuple(ipaddress.collapse_addresses(networks))
     # Count on the nets as given (a /24 leaves out its network/broadcast addresses)
-    total = sum(_count(n) for n in collapsed)
+    total = sum(_count(n) - sum(_excluded_hosts(n, cut) for cut in excluded) for n in collapsed)
     if total > max_hosts:
         raise UsageError(
             f"targets cover {total} addresses, more than the limit of {max_hosts}; "
             "scan smaller ranges (e.g. one /16 at a time)"
         )
-    return Targets(spec_list, tuple(networks), total)
+    if total == 0:
+        raise UsageError("--exclude leaves no address of the targets to scan")
+    return Targets(spec_list, tuple(networks), total, excluded)

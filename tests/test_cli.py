@@ -123,3 +123,12 @@ def test_verify_reports_an_example_its_rule_no_longer_matches(tmp_path):
     proc = run("verify", "--fingerprints", str(copy))
     assert proc.returncode == ExitCode.USAGE
     assert "certainly-not-a-camera-server" in proc.stderr
+
+
+def test_click_usage_errors_are_one_line_and_a_bare_group_shows_its_help():
+    done = run("history", "extra")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "camsweep: error: Got unexpected extra argument (extra) (see 'camsweep history --help')"]
+    bare = run()
+    assert bare.returncode == 2 and bare.stderr.startswith("Usage: camsweep [OPTIONS] COMMAND") and "Commands:" in bare.stderr

@@ -5,16 +5,18 @@ import csv
 import io
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from camsweep.cli import cli
 from camsweep.errors import ExitCode, InventoryError, UsageError
 from camsweep.findings import evaluate
 from camsweep.models import Manufacturer
-from camsweep.store import open_store
+from camsweep.store import is_url, open_store
 from click.testing import CliRunner
 
 from tests.schema_check import jsonl_records, report_json
+from tests.test_cli import run
 from tests.test_store import dahua, item, result
 
 
@@ -195,3 +197,67 @@ def test_import_stores_a_saved_scan_once(db_location, tmp_path):
     assert isinstance(other.exception, UsageError) and "is a scan of site 'north', not 'south'" in str(other.exception)
     with open_store(db_location) as inv:
         assert len(inv.scans()) == 1 and inv.rollup(timedelta(days=1), result().finished)[0].restricted == 1
+
+
+READERS = [["history"], ["diff"], ["report"], ["report", "--all-sites"]]
+
+
+@pytest.mark.parametrize("args", READERS)
+def test_readers_create_nothing_where_no_database_is(tmp_path, args):
+    """A mistyped --db is an error naming it (exit 2); no folder or file appears."""
+    missing = tmp_path / "typo" / "inv.sqlite"
+    proc = run(*args, "--db", str(missing))
+    assert proc.returncode == ExitCode.USAGE and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        f"camsweep: error: {missing}: no inventory database there (give --db the path a scan stored to)"]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", READERS)
+def test_readers_create_no_default_state(tmp_path, monkeypatch, args):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    out = CliRunner().invoke(cli, args)
+    assert isinstance(out.exception, InventoryError) and "inventory.sqlite: no inventory database there" in str(out.exception)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_explain_creates_no_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    out = CliRunner().invoke(cli, ["explain", "10.0.0.1"])
+    assert out.exit_code == 1 and "last-scan.json: no such scan file" in str(out.exception)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_open_writes_nothing(db_location):
+    """An empty database (or PostgreSQL without the camsweep schema) is refused and left empty;
+    a stored one reads the same as before, and not a byte of it changes."""
+    if not is_url(db_location):
+        Path(db_location).touch()  # an empty file: what `sqlite3 FILE .quit` leaves
+    for _ in range(2):  # the second time: the first refused open made no schema
+        with pytest.raises(InventoryError, match="holds no camsweep inventory yet"):
+            open_store(db_location, read_only=True)
+    _db(db_location)
+    with open_store(db_location, read_only=True) as inv:
+        assert [s.id for s in inv.scans(None)] == [1, 2]
+        with pytest.raises(InventoryError):
+            inv.store(result(item("198.18.0.22", "58:50:ed:00:00:02")))
+    with open_store(db_location) as inv:
+        assert [s.id for s in inv.scans(None)] == [1, 2]
+
+
+def test_an_older_schema_is_not_upgraded_by_a_reader(tmp_path):
+    path = tmp_path / "inv.sqlite"
+    with open_store(path) as inv:
+        inv.db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    before = path.read_bytes()
+    out = CliRunner().invoke(cli, ["history", "--db", str(path)])
+    assert "database schema 1 is older than this camsweep" in str(out.exception)
+    assert path.read_bytes() == before
+
+
+def test_the_restrictions_listing_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = CliRunner().invoke(cli, ["restrictions", "--format", "json"])
+    assert out.exit_code == 0 and json.loads(out.output)
+    assert list(tmp_path.iterdir()) == []

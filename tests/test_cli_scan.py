@@ -98,6 +98,18 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "--credentials", "/nonexistent/creds.toml", "127.0.0.1"], "cannot read credentials"),
     (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
     (["scan", "--per-host", "0", "127.0.0.1"], "--per-host must be at least 1"),
+    (["scan", "10.0.0.0/33"], "target '10.0.0.0/33': prefix length 33 is over 32"),
+    (["scan", "10.0.0.0/24,10.0.1.0/24"], "separate them with spaces"),
+    (["scan", "10.0.0.0/24", "--exclude", "10.0.0.0/40"], "--exclude '10.0.0.0/40': prefix length 40 is over 32"),
+    (["scan", "10.0.0.0/24", "--exclude", "10.0.0.0/23"], "--exclude leaves no address of the targets"),
+    (["scan", "-iL", "/nonexistent/hosts.txt"], "/nonexistent/hosts.txt: cannot read the target file"),
+    (["scan", "--policy", "uk", "127.0.0.1"],
+     "unknown policy 'uk' (did you mean 'uk-central-government', 'uk-sensitive-sites' or 'uk-dhsc'?)"),
+    (["scan", "--format", "xml", "127.0.0.1"], "'xml' is not one of table, json, csv, html"),
+    (["scan", "--format", "jsno", "127.0.0.1"], "(did you mean 'json'?)"),
+    (["scan", "--fail-on", "nwe", "127.0.0.1"], "'nwe' is not one of restricted, new, never (did you mean 'new'?)"),
+    (["history", "--format", "xml"], "Invalid value for '--format': 'xml' is not one of table, json"),
+    (["scan", "--bogus", "127.0.0.1"], "No such option '--bogus' (see 'camsweep scan --help')"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     done = run(*args)
@@ -270,3 +282,13 @@ def test_asking_for_a_root_only_method_without_raw_sockets_is_refused() -> None:
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == ExitCode.USAGE
     assert done.stderr.strip() == "camsweep: error: method 'arp' needs root or CAP_NET_RAW; run as root or leave it out"
+
+
+def test_a_target_file_is_read_and_checked_like_targets(tmp_path: Path) -> None:
+    """-iL's targets go through the same checks (here: public space), before anything is sent."""
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("# lab\n198.18.0.0/24\n8.8.8.8   # a typo: public\n")
+    done = run("scan", "-iL", str(hosts))
+    assert done.returncode == ExitCode.USAGE and done.stdout == ""
+    assert done.stderr.strip() == ("camsweep: error: target '8.8.8.8' (8.8.8.8/32) is public address space; "
+                                   "scanning it needs --allow-public")

@@ -7,6 +7,7 @@ matches no rule of that maker. Broken data files fail loudly, naming file, rule 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from camsweep import fingerprints
 from camsweep.errors import DataFileError
 from camsweep.fingerprints import DATA_DIR, FingerprintDB, Rule
@@ -155,10 +155,12 @@ def test_required_brands_present() -> None:
 
 def test_loads_from_another_working_directory(tmp_path: Path) -> None:
     """Data is found next to the package, not relative to the current directory."""
-    root = Path(fingerprints.__file__).resolve().parent.parent
+    # The interpreter finds camsweep where it is installed (editable or not); nothing on PYTHONPATH:
+    # the package folder itself on the path would shadow the standard library (camsweep/types.py).
     code = "from camsweep.verdicts import load_fingerprints; db = load_fingerprints(); print(len(db.rules), db.version)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, check=True)
+                         env=env, check=True)
     assert out.stdout.split()[0] == str(len(DB.rules))
 
 

@@ -20,7 +20,7 @@ def test_installed_package_finds_its_data_from_another_directory(tmp_path):
     # neither need a writable checkout nor leave files there that a later build would pick up.
     tree = tmp_path / "tree"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "bench"))
+        ".git", ".venv", ".hypothesis", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests", "bench"))
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
@@ -75,3 +75,20 @@ def test_every_source_folder_is_a_listed_package():
             relative = init.parent.relative_to(ROOT / folder).parts
             found.add(".".join((package, *relative)))
     assert found == listed
+
+
+def _blocks(text: str) -> list[list[str]]:
+    return [block.strip().splitlines() for block in text.split("```sh\n")[1:] for block in [block.split("```")[0]]]
+
+
+def test_the_readme_installs_into_a_venv_and_ci_runs_its_test_command():
+    """Debian 12 / Ubuntu 24.04 refuse `pip install` into the system Python (PEP 668): the
+    README's first command makes a venv, and CI installs and tests exactly as the README says."""
+    readme = (ROOT / "README.md").read_text()
+    first, tests = _blocks(readme)[:2]
+    assert first[0] == "python3 -m venv ~/.local/share/camsweep && ~/.local/share/camsweep/bin/pip install ."
+    assert first[1].startswith("sudo ~/.local/share/camsweep/bin/camsweep demo")
+    assert not any(line.startswith(("python3 -m pip", "pip install")) for line in first + tests)
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert tests[0] in ci and tests[0].startswith("python3 -m venv --clear .venv && .venv/bin/pip install")
+    assert any("apt-get install" in line and "python3-venv" in line for line in ci)

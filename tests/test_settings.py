@@ -29,6 +29,9 @@ CREDENTIALS = '[[credential]]\nnetwork = "198.18.0.0/24"\nusername = "audit"\npa
 # test's folder; paths in the file are relative to the file, on the command line absolute.
 SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "targets": ('["198.18.0.7", "198.18.1.0/24"]', ["198.18.0.7", "198.18.1.0/24"], ("198.18.0.7", "198.18.1.0/24")),
+    "target_file": ('"hosts.txt"', ["-iL", "{dir}/hosts.txt"], ("198.18.2.0/24", "198.18.3.4", "198.18.3.9-12")),
+    "exclude": ('["198.18.1.1", "198.18.1.8/30"]', ["--exclude", "198.18.1.1,198.18.1.8/30"],
+                ("198.18.1.1", "198.18.1.8/30")),
     "interface": ('"cs-test0"', ["-i", "cs-test0"], "cs-test0"),
     "methods": ('["-arp", "-mdns"]', ["--methods", "-arp", "--methods", "-mdns"], ("-arp", "-mdns")),
     "credentials": ('"creds.toml"', ["--credentials", "{dir}/creds.toml"],
@@ -89,6 +92,7 @@ def folder(tmp_path: Path) -> Path:
     creds = tmp_path / "creds.toml"
     creds.write_text(CREDENTIALS)
     os.chmod(creds, 0o600)
+    (tmp_path / "hosts.txt").write_text("# site north\n198.18.2.0/24\n\n198.18.3.4   # the NVR\n  198.18.3.9-12\n")
     return tmp_path
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import CamsweepError, ExitCode
+from ..errors import CamsweepError, ExitCode, UsageError, did_you_mean
 
 COMMANDS: dict[str, tuple[str, str]] = {
     # name: (module, one-line help shown by `camsweep --help`)
@@ -97,11 +97,48 @@ def fail(error: CamsweepError) -> None:
     sys.exit(error.exit_code)
 
 
+class Choice(click.Choice):  # type: ignore[type-arg]
+    """click's Choice, whose refusal names the valid values and the closest one."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            valid = [str(c) for c in self.choices]
+            self.fail(f"{value!r} is not one of {', '.join(valid)}{did_you_mean(str(value), valid)}", param, ctx)
+
+
+_NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+"""What click (8.2 on) raises for a group called without a command: its message is the help."""
+
+
+def _usage_line(error: click.UsageError) -> str:
+    """A click usage error as one line (click prints a usage block, a hint and the error)."""
+    command = error.ctx.command_path if error.ctx is not None else "camsweep"
+    message = error.format_message().rstrip(".")
+    if isinstance(error, click.BadParameter):
+        return message
+    return f"{message} (see '{command} --help')"
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
-        return cli.main(args=argv, prog_name="camsweep", standalone_mode=True)
+        # standalone_mode=False: click's own usage errors reach the handler below (one line,
+        # like every camsweep error) instead of click's usage block.
+        code = cli.main(args=argv, prog_name="camsweep", standalone_mode=False)
     except CamsweepError as error:
         fail(error)
-    except KeyboardInterrupt:
+    except click.UsageError as error:
+        if isinstance(error, _NO_ARGS_HELP):  # `camsweep` or `camsweep lab` alone: the help, as click shows it
+            error.show()
+            sys.exit(error.exit_code)
+        fail(UsageError(_usage_line(error)))
+    except click.ClickException as error:  # e.g. a file click could not open
+        fail(UsageError(error.format_message()))
+    except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+
         click.echo("camsweep: interrupted", err=True)
         sys.exit(ExitCode.PARTIAL)
+    # A command returns only when it succeeded (exit codes leave through sys.exit); --help and
+    # --version return click's code.
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

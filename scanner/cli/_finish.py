@@ -39,7 +39,13 @@ def render_for(assessment: Assessment, fmt: str) -> str:
 
 def check_store(outputs: Outputs) -> None:
     """Open (or create) the inventory and the state directory before any work, so that a bad
-    ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent."""
+    ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent.
+    A mistyped ``--policy`` is refused here too, not after the scan."""
+    if outputs.policy:
+        from ..policy import select
+        from ..restrictions import load
+
+        select(load(), outputs.policy)
     if outputs.keep_last_scan:
         make_state_dir(last_scan_path(outputs.state_dir).parent)
     if not outputs.no_store:

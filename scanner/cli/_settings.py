@@ -14,6 +14,7 @@ import click
 
 from ..config import Declared, declared
 from ..errors import UsageError
+from . import Choice
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +48,7 @@ def parameter(item: Declared, **override: Any) -> Callable[[F], F]:
         keywords["is_flag"] = True
     else:
         if item.choices:
-            keywords["type"] = click.Choice(item.choices)
+            keywords["type"] = Choice(item.choices)
         elif setting.path:
             keywords["type"] = click.Path(dir_okay=setting.path == "dir", file_okay=setting.path == "file")
         elif form is tuple:

@@ -9,7 +9,7 @@ from camsweep.reports.history import DIFF_RENDERERS
 
 from ..errors import UsageError
 from ..store import Change, Store, open_store
-from . import echo
+from . import Choice, echo
 from ._scope import scope, scope_options
 
 
@@ -17,7 +17,7 @@ from ._scope import scope, scope_options
 @click.argument("old", required=False)
 @click.argument("new", required=False)
 @scope_options
-@click.option("--format", "fmt", type=click.Choice(list(DIFF_RENDERERS)), default="table", show_default=True)
+@click.option("--format", "fmt", type=Choice(list(DIFF_RENDERERS)), default="table", show_default=True)
 @click.pass_context
 def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **params: Any) -> None:
     """Compare scan OLD with scan NEW (ids from `camsweep history`; `last`, `last~1` work too).
@@ -26,7 +26,7 @@ def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **pa
     scan. With --all-sites, every site's last scan with the one before it.
     """
     db_path, site, all_sites = scope(ctx, params)
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         chosen = inv.choose_site(site, all_sites)
         if chosen is None:
             if old or new:

@@ -11,7 +11,7 @@ from ..config import Outputs
 from ..errors import UsageError
 from ..models import IdentifiedDevice, ScanResult, normalize_ip, normalize_mac
 from ..savedscan import last_scan_path, load_result
-from . import echo
+from . import Choice, echo
 from ._settings import options
 
 
@@ -35,7 +35,7 @@ def find_device(result: ScanResult, key: str) -> IdentifiedDevice:
 @click.option("--scan", "scan_file", type=click.Path(dir_okay=False),
               help="Saved scan (a `scan --format json` report or last-scan.json; default: the last scan).")
 @options(Outputs, ["state_dir"], state_dir={"help": "Where the last scan was saved (default: $XDG_STATE_HOME/camsweep)."})
-@click.option("--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True)
+@click.option("--format", "fmt", type=Choice(list(RENDERERS)), default="text", show_default=True)
 def command(address: str, scan_file: str | None, state_dir: str | None, fmt: str) -> None:
     """Show why ADDRESS (an IP or MAC) got its verdict: every observation, rule hit and conflict."""
     check_address(address)

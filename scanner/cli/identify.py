@@ -9,12 +9,12 @@ from camsweep.reports import render
 
 from .. import shortform
 from ..verdicts import identify_result
-from . import echo
+from . import Choice, echo
 
 
 @click.command("identify")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+@click.option("--format", "fmt", type=Choice(["table", "json"]), default="table", show_default=True,
               help="table for people, json for the full evidence (schema in README).")
 def command(files: tuple[str, ...], fmt: str) -> None:
     """Identify devices from saved observations in FILES (``-`` reads stdin).

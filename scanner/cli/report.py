@@ -48,7 +48,7 @@ def load_scan(ref: str | None, db_path: str | None, site: str | None = None) -> 
         return read_scan(ref), {}
     if ref is not None and (ref.endswith(".json") or "/" in ref):
         return read_scan(ref), {}  # a path that does not exist: read_scan names the problem
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         # A scan id names one scan whatever its site; "last" needs to know whose.
         by_id = ref is not None and ref.isdigit() and site is None
         result = inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))
@@ -136,7 +136,7 @@ def _rollup(db_path: str | None, site: str | None, scan: str | None, policy: str
     if fmt not in sites.ROLLUP_FORMATS:
         raise UsageError(f"--all-sites reports as {', '.join(sites.ROLLUP_FORMATS)}, not {fmt}")
     now = datetime.now(UTC)
-    with open_store(db_path) as inv:
+    with open_store(db_path, read_only=True) as inv:
         rows = inv.rollup(stale, now)
     _write(sites.render(rows, fmt, now, stale), output)
     sys.exit(ExitCode.RESTRICTED if any(r.restricted for r in rows) else ExitCode.OK)

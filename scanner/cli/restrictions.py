@@ -14,12 +14,12 @@ from .. import restrictions
 from ..config import Outputs
 from ..errors import UsageError
 from ..policy import select
-from . import echo
+from . import Choice, echo
 from ._settings import given, options
 
 
 @click.command("restrictions")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+@click.option("--format", "fmt", type=Choice(FORMATS), default="table", show_default=True,
               help="table (terminal), json, or markdown (RESTRICTIONS.md is this output).")
 @click.option("--jurisdiction", "jurisdictions", multiple=True, metavar="CODE",
               help="Only instruments of this jurisdiction (US, US-VT, UK, AU, CA, LT, TW, IN, EU, UA, DK, NZ, "

@@ -13,16 +13,25 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "camsweep" / "lab-certs"
+CERTS_ENV = "CAMSWEEP_LAB_CERTS"
+"""A folder to keep the certificates in instead of the cache (``camsweep demo``: a temporary one,
+so that it leaves nothing behind); the lab's emulators inherit it."""
 
 
-def certificate_files(subject: str, issuer: str | None = None, cache_dir: Path = CACHE_DIR) -> tuple[str, str]:
+def default_cache_dir() -> Path:
+    if os.environ.get(CERTS_ENV):
+        return Path(os.environ[CERTS_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "camsweep" / "lab-certs"
+
+
+def certificate_files(subject: str, issuer: str | None = None, cache_dir: Path | None = None) -> tuple[str, str]:
     """(cert.pem, key.pem) paths for a certificate with these RFC 4514 names; made on first use.
 
     The issuer name may differ from the subject (real cameras ship such certificates); the
     certificate is still signed with its own key, since only the names matter to a fingerprint.
     """
     issuer = issuer or subject
+    cache_dir = cache_dir or default_cache_dir()
     digest = hashlib.sha256(f"{subject}\n{issuer}".encode()).hexdigest()[:20]
     cert_path, key_path = cache_dir / f"{digest}.crt", cache_dir / f"{digest}.key"
     if cert_path.exists() and key_path.exists():

@@ -40,17 +40,21 @@ def display(location: str | os.PathLike[str] | None) -> str:
     return postgres.display(location) if is_url(location) else str(location)
 
 
-def open_store(location: str | os.PathLike[str] | None = None) -> Store:
+def open_store(location: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
     """The inventory at ``location``: a ``postgresql://`` URL, else an SQLite file (None: the
-    default one). Raises InventoryError (one line) for one that cannot be used."""
+    default one). Raises InventoryError (one line) for one that cannot be used.
+
+    ``read_only`` (commands that only read): nothing is created -- no folder, file, schema or
+    migration -- and a database that is missing, empty or of an older schema is an error naming it.
+    """
     if is_url(location):
         from .postgres import PostgresStore
 
         assert isinstance(location, str)
-        return PostgresStore(location)
+        return PostgresStore(location, read_only=read_only)
     from .sqlite import SqliteStore
 
-    return SqliteStore(location)
+    return SqliteStore(location, read_only=read_only)
 
 
 __all__ = [

@@ -217,6 +217,8 @@ class Store:
     _errors: ClassVar[tuple[type[BaseException], ...]]
     where: str
     """How messages name the database: a path, or a URL without any secret in it."""
+    read_only: bool = False
+    """Opened for reading only (history, diff, report): nothing is created, migrated or written."""
 
     # -- what a backend provides
 
@@ -257,7 +259,10 @@ class Store:
         try:
             for statement in setup:
                 self._run(statement)
-            self.migrate()
+            if self.read_only:
+                self._check_current()
+            else:
+                self.migrate()
         except self._errors as exc:
             self.close()
             raise InventoryError(f"{self.where}: not a usable camsweep database ({reason(exc)})") from None
@@ -307,6 +312,16 @@ class Store:
         if version < 1:
             raise InventoryError(f"{self.where}: database schema {version} is not a camsweep inventory")
         return version
+
+    def _check_current(self) -> None:
+        """A read-only open: the schema must be this camsweep's already (an upgrade is a write)."""
+        version = self.version()
+        if version == 0:
+            raise InventoryError(f"{self.where}: holds no camsweep inventory yet (nothing stored there)")
+        if version < SCHEMA_VERSION:
+            raise InventoryError(
+                f"{self.where}: database schema {version} is older than this camsweep ({SCHEMA_VERSION}); "
+                "the next `camsweep scan` or `camsweep import` storing there upgrades it")
 
     def migrate(self, target: int = SCHEMA_VERSION) -> None:
         """Bring the schema to ``target`` (default: this camsweep's): the missing migrations and

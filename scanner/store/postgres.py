@@ -89,8 +89,9 @@ class PostgresStore(Store):
 
     dialect = "postgres"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.where = display(url)
+        self.read_only = read_only
         try:
             import psycopg
         except ImportError:
@@ -109,7 +110,10 @@ class PostgresStore(Store):
             self.db = psycopg.connect(url, **extra)
         except psycopg.Error as exc:
             raise InventoryError(f"{self.where}: cannot connect ({reason(exc)})") from None
-        self._ready(f"SET search_path TO {SCHEMA}", "SET TIME ZONE 'UTC'")
+        setup = [f"SET search_path TO {SCHEMA}", "SET TIME ZONE 'UTC'"]
+        if read_only:  # the server refuses any write of this session, ours included
+            setup.append("SET default_transaction_read_only = on")
+        self._ready(*setup)
 
     def close(self) -> None:
         self.db.close()

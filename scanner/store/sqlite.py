@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ..config import default_state_dir
 from ..errors import InventoryError
@@ -63,20 +64,29 @@ class SqliteStore(Store):
     """What a damaged file raises from the sqlite3 module (its error message itself may be bytes
     of the damaged schema, which then fail to decode)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path else default_path()
         self.where = str(self.path)
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InventoryError(f"{self.path}: cannot create its directory: {exc.strerror}") from None
-        _create_private(self.path)
+        self.read_only = read_only
+        if read_only:
+            if not self.path.is_file():
+                raise InventoryError(f"{self.path}: no inventory database there (give --db the path a scan stored to)")
+            # mode=ro: sqlite creates no file and writes nothing (a WAL database's -shm is the
+            # one exception sqlite makes for readers, and only next to an existing database).
+            target, uri, setup = f"file:{quote(str(self.path.absolute()))}?mode=ro", True, ("PRAGMA foreign_keys = ON",)
+        else:
+            try:
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InventoryError(f"{self.path}: cannot create its directory: {exc.strerror}") from None
+            _create_private(self.path)
+            target, uri, setup = str(self.path), False, ("PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL")
         try:
             # isolation_level=None: transactions are this class's own (BEGIN IMMEDIATE below).
-            self.db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
+            self.db = sqlite3.connect(target, timeout=BUSY_SECONDS, isolation_level=None, uri=uri)
         except self._errors as exc:
             raise InventoryError(f"{self.path}: not a usable camsweep database ({reason(exc)})") from None
-        self._ready("PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL")
+        self._ready(*setup)
 
     def close(self) -> None:
         self.db.close()
