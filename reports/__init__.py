@@ -5,7 +5,10 @@ Two families:
 * ``render(result, fmt)`` -- a ScanResult alone (``camsweep identify``): ``table``, ``json``.
 * ``render_report(assessment, fmt)`` -- a scan judged against the restrictions data and a policy
   (``camsweep report``): ``table`` (remediation list), ``json`` (scan + findings + data versions),
-  ``csv`` (remediation list, spreadsheet-safe), ``html`` (single self-contained file).
+  ``csv`` (every device, spreadsheet-safe), ``jsonl`` (one JSON object per device),
+  ``cyclonedx`` (CycloneDX 1.6 hardware BOM), ``html`` (single self-contained file).
+
+The JSON documents follow the schemas shipped in ``camsweep/schemas/`` (``camsweep.schemas``).
 
 The commands that look into stored results have renderers of the same kind (records in, text out):
 ``explain.RENDERERS`` (one device's evidence), ``history.HISTORY_RENDERERS`` and
@@ -21,7 +24,7 @@ from camsweep.findings import Assessment
 from camsweep.models import ScanResult
 from camsweep.types import REPORT_FORMATS
 
-from . import csv_doc, html_doc, json_doc, remediation, table
+from . import csv_doc, cyclonedx_doc, html_doc, json_doc, jsonl_doc, remediation, table
 
 RENDERERS: dict[str, Callable[[ScanResult], str]] = {
     "table": table.render,
@@ -34,6 +37,8 @@ REPORT_RENDERERS: dict[str, Callable[[Assessment], str]] = {
     "table": remediation.render,
     "json": json_doc.render_report,
     "csv": csv_doc.render,
+    "jsonl": jsonl_doc.render,
+    "cyclonedx": cyclonedx_doc.render,
     "html": html_doc.render,
 }
 

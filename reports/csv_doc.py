@@ -1,8 +1,13 @@
-"""CSV remediation list: one row per device that needs action or a manual check.
+"""CSV: one row per device, every device (clear ones too), with the scan it came from.
+
+Each row stands alone in a spreadsheet or a GRC import: status, the device, its verdict
+(confidence level and score in separate columns), what applies and what to do, every distinct
+evidence rule id, when the device was first and last seen, and the scan (id, time, site,
+operator, policy, data versions).
 
 Safe to open in a spreadsheet: any cell that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR (which
 Excel/LibreOffice would run as a formula) gets a leading apostrophe. Device-supplied text (model,
-hostname, firmware, evidence) is the reason this matters. Every row carries the data versions.
+hostname, firmware, evidence) is the reason this matters.
 """
 
 from __future__ import annotations
@@ -12,14 +17,16 @@ import io
 
 from camsweep.findings import Assessment, Finding
 
+from .records import distinct_evidence
 from .remediation import deadlines_text
 from .text import _CONTROL
 
 COLUMNS = [
-    "priority", "status", "ip", "mac", "hostname", "subnet", "brand", "maker", "oem_unit", "device_type",
-    "model", "firmware", "serial", "confidence", "instruments", "kev", "action", "deadlines", "overdue",
-    "recommendations", "why", "manual_check_reasons", "evidence", "policy", "evaluated_on",
-    "restrictions_version", "restrictions_as_of", "kev_as_of",
+    "status", "priority", "ip", "mac", "hostname", "subnet", "brand", "maker", "oem_unit", "device_type",
+    "model", "firmware", "serial", "confidence_level", "confidence", "instruments", "kev", "action", "deadlines",
+    "overdue", "recommendations", "why", "manual_check_reasons", "evidence_rule_ids", "first_seen", "last_seen",
+    "scan_id", "scan_time", "site", "operator", "policy", "evaluated_on", "restrictions_version",
+    "restrictions_as_of", "kev_as_of",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,12 +45,12 @@ def safe_cell(value: object) -> str:
     return _CONTROL.sub("?", text)
 
 
-def _row(finding: Finding, assessment: Assessment) -> list[str]:
-    versions = assessment.data_versions
+def _row(finding: Finding, assessment: Assessment, scan: list[str]) -> list[str]:
     kev = "; ".join(f"{m.cve.id} {m.state.value}: {m.reason}" for m in finding.kev)
+    first, last = assessment.seen_span(finding)
     return [
-        str(finding.priority),
         finding.status.value,
+        str(finding.priority),
         " ".join(finding.location.ips),
         " ".join(finding.location.macs),
         " ".join(finding.location.hostnames),
@@ -55,7 +62,8 @@ def _row(finding: Finding, assessment: Assessment) -> list[str]:
         finding.model or "",
         finding.firmware or "",
         finding.serial or "",
-        f"{finding.confidence_level} {finding.confidence:.2f}",
+        finding.confidence_level,
+        f"{finding.confidence:.2f}",
         "; ".join(f"{j}: {' '.join(m.label for m in ms)}" for j, ms in finding.by_jurisdiction().items()),
         kev,
         finding.action_text,
@@ -64,19 +72,24 @@ def _row(finding: Finding, assessment: Assessment) -> list[str]:
         "; ".join(f"{r.text} [{r.source}]" for r in finding.recommendations),
         finding.why,
         "; ".join(finding.manual_reasons),
-        finding.evidence_summary(limit=6),
-        assessment.policy_label,
-        assessment.evaluated_on.isoformat() if assessment.evaluated_on else "",
-        versions.get("restrictions_version", ""),
-        versions.get("restrictions_as_of", ""),
-        versions.get("kev_as_of", ""),
+        " ".join(dict.fromkeys(hit.evidence.rule_id for hit in distinct_evidence(finding))),
+        first.isoformat(),
+        last.isoformat(),
+        *scan,
     ]
 
 
 def render(assessment: Assessment) -> str:
+    versions = assessment.data_versions
+    result = assessment.result
+    scan = [
+        result.scan_id, result.started.isoformat(), result.site, assessment.operator or "",
+        assessment.policy_label, assessment.evaluated_on.isoformat() if assessment.evaluated_on else "",
+        versions.get("restrictions_version", ""), versions.get("restrictions_as_of", ""), versions.get("kev_as_of", ""),
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for finding in assessment.remediation + assessment.manual_checks:
-        writer.writerow([safe_cell(c) for c in _row(finding, assessment)])
+    for finding in assessment.findings:
+        writer.writerow([safe_cell(c) for c in _row(finding, assessment, scan)])
     return buffer.getvalue()

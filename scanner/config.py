@@ -419,8 +419,9 @@ class Outputs:
     """Where a run's results go and what makes its exit code non-zero (``scan``, ``listen``)."""
 
     fmt: str = setting(
-        "table", "table (devices + remediation list), json (full evidence + findings), csv "
-                 "(remediation list), html (single-file report).", cli="--format", choices=REPORT_FORMATS)
+        "table", "table (devices + remediation list), json (full evidence + findings), csv (every "
+                 "device), jsonl (one JSON object per device), cyclonedx (CycloneDX 1.6 hardware BOM), "
+                 "html (single-file report).", cli="--format", choices=REPORT_FORMATS)
     output: str | None = setting(
         None, "Write the report to this file (atomically).", cli=("-o", "--output"), path="file")
     all_hosts: bool = setting(

@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from .config import DEFAULT_MAX_DATA_AGE
@@ -230,6 +230,7 @@ class Evidence:
     probe: str
     maker: str | None
     brand: str | None
+    port: int | None = None
 
     @classmethod
     def from_hit(cls, hit: RuleHit) -> Evidence:
@@ -241,6 +242,7 @@ class Evidence:
             probe=hit.probe,
             maker=hit.maker.value if hit.maker else None,
             brand=hit.brand,
+            port=hit.port,
         )
 
     def short(self, limit: int = 60) -> str:
@@ -254,6 +256,7 @@ class Evidence:
             "field": self.field,
             "value": self.value,
             "probe": self.probe,
+            "port": self.port,
             "maker": self.maker,
             "brand": self.brand,
         }
@@ -403,6 +406,13 @@ class Assessment:
     policy_hint: str | None = None
     """Without a policy: what that means and how to choose one (from the data's wording)."""
     audiences: tuple[str, ...] = ()
+    seen: Mapping[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    """First and last time each device (by finding key) was seen in the inventory, set by the CLI
+    from the stored scans; a device it does not know was seen only in this scan (``seen_span``)."""
+
+    def seen_span(self, finding: Finding) -> tuple[datetime, datetime]:
+        """When ``finding``'s device was first and last seen (this scan's start when not known)."""
+        return self.seen.get(finding.key) or (self.result.started, self.result.started)
 
     @property
     def policy_chosen(self) -> bool:
@@ -447,6 +457,7 @@ class Assessment:
             "manual_check": len(self.manual_checks),
             "clear": len(self.clear),
             "kev_affected": sum(1 for f in self.findings if f.kev_affected),
+            "kev_possible": sum(1 for f in self.findings if f.kev and not f.kev_affected),
             "overdue": sum(1 for f in self.findings if f.overdue),
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import uuid
 from dataclasses import dataclass, field as _field
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -281,6 +282,8 @@ class RuleHit:
     brand: str | None = None
     extracted: Mapping[str, str] = _field(default_factory=dict)
     description: str = ""
+    port: int | None = None
+    """The port of the observation the value came from (None for MAC, port-set and derived hits)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -289,6 +292,7 @@ class RuleHit:
             "field": self.field,
             "value": self.value,
             "probe": self.probe,
+            "port": self.port,
             "seen_at": self.seen_at.isoformat(),
             "tier": self.tier.value,
             "certainty": self.certainty,
@@ -314,6 +318,7 @@ class RuleHit:
             brand=r.opt_text("brand"),
             extracted=r.text_map("extracted"),
             description=r.text("description", ""),
+            port=r.opt_integer("port", 0, 65535),
         )
 
 
@@ -412,6 +417,9 @@ class ScanResult:
     # saved before these existed reads back with them empty.
     operator: str = ""
     """Who ran it: ``--operator``, else the login name behind sudo."""
+    scan_id: str = _field(default_factory=lambda: str(uuid.uuid4()))
+    """A UUID naming this scan wherever it goes (exports, copies, other inventories); a saved scan
+    from before it existed gets one derived from its times and mode, the same on every read."""
     site: str = ""
     """The site it was made at (``--site``, config ``[output] site``): the inventory tracks devices per site."""
     scanner_host: str = ""
@@ -432,6 +440,7 @@ class ScanResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
+            "scan_id": self.scan_id,
             "mode": self.mode,
             "operator": self.operator,
             "site": self.site,
@@ -464,17 +473,19 @@ class ScanResult:
             raise SchemaVersionError(
                 f"scan result has schema_version {quote(version)}; this camsweep reads {SCHEMA_VERSION}"
             )
+        started, finished, mode = r.moment("started"), r.moment("finished"), r.text("mode", "scan")
         return cls(
-            started=r.moment("started"),
-            finished=r.moment("finished"),
+            started=started,
+            finished=finished,
             devices=tuple(IdentifiedDevice.from_dict(d) for d in r.children("devices")),
             targets=r.texts("targets"),
             methods=r.texts("methods"),
             partial=r.flag("partial", False),
             notes=r.texts("notes"),
             data_versions=r.text_map("data_versions"),
-            mode=r.text("mode", "scan"),
+            mode=mode,
             operator=r.text("operator", ""),
+            scan_id=r.converted("scan_id", _uuid, "a UUID") or _derived_id(started, finished, mode),
             site=r.text("site", ""),
             scanner_host=r.text("scanner_host", ""),
             interface=r.text("interface", ""),
@@ -484,6 +495,20 @@ class ScanResult:
             scope=r.texts("scope"),
             addresses=r.integer("addresses", 0, 2**32, 0),
         )
+
+
+def _derived_id(started: datetime, finished: datetime, mode: str) -> str:
+    """The scan id of a scan saved before scan ids existed: the same on every read."""
+    # A saved mode may hold a lone surrogate (a JSON escape); uuid5 hashes the name as UTF-8.
+    name = encodable(f"camsweep:{started.isoformat()}/{finished.isoformat()}/{mode}")[0]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def _uuid(text: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(text or ""))
+    except ValueError:
+        return None
 
 
 def _reader(data: "Mapping[str, Any] | Reader") -> Reader:

@@ -71,7 +71,7 @@ class Tier(str, enum.Enum):
     WEAK = "weak"
 
 
-REPORT_FORMATS = ("table", "json", "csv", "html")
+REPORT_FORMATS = ("table", "json", "csv", "jsonl", "cyclonedx", "html")
 """The formats a judged scan is rendered in: ``camsweep.reports`` has a renderer for each, and the
 settings (``--format``, a config file's ``[output] reports``) offer them."""
 

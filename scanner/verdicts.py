@@ -170,7 +170,7 @@ def _canonical_brand(name: str | None, db: FingerprintDB) -> str | None:
 
 
 def _rule_hit(rule: Rule, field_key: str, value: str, extracted: dict[str, str], probe: str,
-              seen_at: datetime, db: FingerprintDB) -> _Hit:
+              seen_at: datetime, db: FingerprintDB, port: int | None = None) -> _Hit:
     brand = _canonical_brand(extracted.get("brand"), db)
     if brand:
         extracted = {**extracted, "brand": brand}
@@ -189,6 +189,7 @@ def _rule_hit(rule: Rule, field_key: str, value: str, extracted: dict[str, str],
             brand=brand,
             extracted=extracted,
             description=rule.description,
+            port=port,
         ),
         maker_id,
     )
@@ -207,13 +208,14 @@ def _excerpt(value: str, start: int, end: int) -> str:
     return ("…" if lo > 0 else "") + value[lo:hi] + ("…" if hi < len(value) else "")
 
 
-def _match_field(field_key: str, value: str, probe: str, seen_at: datetime, db: FingerprintDB) -> list[_Hit]:
+def _match_field(field_key: str, value: str, probe: str, seen_at: datetime, db: FingerprintDB,
+                 port: int | None = None) -> list[_Hit]:
     hits = []
     for rule in db.rules_for(field_key):
         found = rule.pattern.search(value)
         if found is not None:
             shown = _excerpt(value, found.start(), found.end())
-            hits.append(_rule_hit(rule, field_key, shown, rule.extractions(found), probe, seen_at, db))
+            hits.append(_rule_hit(rule, field_key, shown, rule.extractions(found), probe, seen_at, db, port))
     return hits
 
 
@@ -223,7 +225,7 @@ def _observation_hits(observation: Observation, db: FingerprintDB) -> list[_Hit]
     values = {**observation.fields, **derived_fields(observation)}
     hits: list[_Hit] = []
     for key in sorted(values):
-        hits.extend(_match_field(key, values[key], observation.probe, observation.time, db))
+        hits.extend(_match_field(key, values[key], observation.probe, observation.time, db, observation.port))
     return hits
 
 

@@ -24,7 +24,6 @@ camsweep's state (last-scan.json, kept results, the default inventory) into the 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -154,5 +153,7 @@ def lab_scan(lab: Any) -> dict[str, Any]:
         )
         saved = (directory / "state" / "last-scan.json").read_text() if done.returncode in (0, 3) else ""
     assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
-    return {"lab": lab, "result": json.loads(done.stdout)["scan"], "stdout": done.stdout, "stderr": done.stderr,
+    from tests.schema_check import report_json
+
+    return {"lab": lab, "result": report_json(done.stdout)["scan"], "stdout": done.stdout, "stderr": done.stderr,
             "saved": saved, "secrets": secrets}

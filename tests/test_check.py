@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from camsweep import assets
 from camsweep.cli import cli
 from camsweep.verdicts import identify_result
+from click.testing import CliRunner
+
+from tests.schema_check import report_json, scan_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +59,7 @@ def test_header_synonyms_any_case_give_maker_brand_type_and_evidence(tmp_path):
 def test_an_oem_model_with_a_cited_relation_names_brand_and_maker(tmp_path):
     register = "Brand,Model\nIntelbras,VIP 3230 D\nAmcrest,IP8M-2496E\nAmcrest,IP8M-2597E\n"
     result = check(tmp_path, "quote.csv", register, "--format", "json", "--policy", "us-federal")
-    findings = {f["model"]: f for f in json.loads(result.output)["findings"]}
+    findings = {f["model"]: f for f in report_json(result.output)["findings"]}
     for model, brand in (("VIP 3230 D", "Intelbras"), ("IP8M-2496E", "Amcrest")):
         relabelled = findings[model]
         assert (relabelled["status"], relabelled["brand"], relabelled["maker"], relabelled["oem_unit"]) == (
@@ -72,7 +73,7 @@ def test_an_oem_model_with_a_cited_relation_names_brand_and_maker(tmp_path):
 def test_every_row_is_listed_and_a_bad_row_names_its_line(tmp_path):
     result = check(tmp_path, "reg.csv", REGISTER, "--format", "json")
     assert result.exit_code == 3, result.output  # restricted devices found
-    doc = json.loads(result.output)
+    doc = report_json(result.output)
     text = json.dumps(doc)
     assert "reg.csv:6: MAC 'zz:zz' is not a MAC address" in text
     for model in ("DS-2CD2385G1-I", "IPC-HDW4233C-A", "N845A62", "P1214-E", "Gizmo"):
@@ -134,10 +135,10 @@ def test_csv_remediation_list_names_each_row_by_its_line(tmp_path):
     result = check(tmp_path, "reg.csv", REGISTER, "--format", "csv", "--policy", "us-federal")
     rows = list(csv.DictReader(io.StringIO(result.output)))
     status = {r["hostname"]: r["status"] for r in rows}
-    # The Axis row (line 5) is decided and clear, so it is not on the remediation list; the row no
+    # The CSV lists every row (issue 13): the Axis row (line 5) is decided and clear; the row no
     # rule recognises (line 6, "Acme Gizmo") is listed as a manual check, not dropped.
     assert status == {"reg.csv:2": "restricted", "reg.csv:3": "restricted", "reg.csv:4": "manual-check",
-                      "reg.csv:6": "manual-check", "reg.csv:7": "restricted"}
+                      "reg.csv:5": "clear", "reg.csv:6": "manual-check", "reg.csv:7": "restricted"}
     gizmo = next(r for r in rows if r["hostname"] == "reg.csv:6")
     assert "no rule recognised" in gizmo["manual_check_reasons"]
 
@@ -163,7 +164,7 @@ def test_identify_model_only_record_and_oui_prefix(tmp_path):
     path.write_text('[{"model": "DS-2CD2385G1-I"}, {"mac": "A0:FF:0C", "comment": "oui only"}]')
     result = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
-    model_only, oui_only = json.loads(result.output)["devices"]
+    model_only, oui_only = scan_json(result.output)["devices"]
     assert model_only["verdict"]["manufacturer"] == "hikvision"
     assert model_only["verdict"]["model"] == "DS-2CD2385G1-I"
     verdict = oui_only["verdict"]
@@ -175,7 +176,7 @@ def test_identify_a_bare_model_with_an_ip_names_the_maker(tmp_path):
     path = tmp_path / "obs.jsonl"
     path.write_text('{"ip": "192.0.2.5", "model": "DS-2CD2385G1-I"}\n')
     result = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
-    (device,) = json.loads(result.output)["devices"]
+    (device,) = scan_json(result.output)["devices"]
     assert device["device"]["ips"] == ["192.0.2.5"] and device["device"]["hostnames"] == []
     assert (device["verdict"]["manufacturer"], device["verdict"]["device_type"]) == ("hikvision", "camera")
 
@@ -201,6 +202,7 @@ def test_checks_are_stored_one_device_per_row(tmp_path):
     db = tmp_path / "inv.sqlite"
     result = CliRunner().invoke(cli, ["check", str(path), "--db", str(db), "--format", "json"])
     assert result.exit_code == 3, result.output
+    report_json(result.output)
     from camsweep.store import open_store
 
     with open_store(str(db)) as inventory:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from camsweep import __version__
 from camsweep.cli import COMMANDS, cli, main
 from camsweep.errors import ExitCode
+from tests.schema_check import report_json, scan_json
 
 
 def run(*args, stdin=None):
@@ -65,7 +66,7 @@ def test_identify_reads_stdin_and_writes_json():
     host = {"ip": "192.0.2.10", "ports": [80]}
     proc = run("identify", "--format", "json", "-", stdin=json.dumps(host))
     assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    result = scan_json(proc.stdout)
     assert result["schema_version"] == 1
     assert [d["device"]["ips"] for d in result["devices"]] == [["192.0.2.10"]]
 
@@ -77,7 +78,7 @@ def test_scan_pcap_analyses_the_example_capture(tmp_path):
     proc = run("scan", "--pcap", EXAMPLE_CAPTURE, "--no-store", "--format", "json",
                "--state-dir", str(tmp_path))
     assert proc.returncode == ExitCode.RESTRICTED, proc.stderr  # it holds Hikvision and Dahua units
-    report = json.loads(proc.stdout)
+    report = report_json(proc.stdout)
     assert report["scan"]["mode"] == "pcap" and not report["scan"]["partial"]
     makers = {d["verdict"]["manufacturer"] for d in report["scan"]["devices"]}
     assert {"hikvision", "dahua"} <= makers
@@ -90,7 +91,7 @@ def test_scan_pcap_of_a_truncated_capture_is_partial(tmp_path):
     proc = run("scan", "--pcap", str(cut), "--no-store", "--format", "json", "--fail-on", "never",
                "--state-dir", str(tmp_path))
     assert proc.returncode == ExitCode.PARTIAL, proc.stderr
-    scan = json.loads(proc.stdout)["scan"]
+    scan = report_json(proc.stdout)["scan"]
     assert scan["partial"] and any("truncated" in n for n in scan["notes"]) and scan["devices"]
 
 

@@ -16,6 +16,7 @@ from camsweep.models import Manufacturer
 from camsweep.store import is_url, open_store
 from click.testing import CliRunner
 
+from tests.schema_check import jsonl_records, report_json
 from tests.test_cli import run
 from tests.test_store import dahua, item, result
 
@@ -99,7 +100,7 @@ def test_report_renders_a_stored_scan(db_location):
     def ips(*args):
         out = invoke("report", *args, "--db", db, "--format", "json")
         assert out.exception is None or isinstance(out.exception, SystemExit), out.output
-        return [ip for f in json.loads(out.output)["findings"] for ip in f["location"]["ips"]]
+        return [ip for f in report_json(out.output)["findings"] for ip in f["location"]["ips"]]
 
     assert ips() == ["198.18.0.21"]  # the last scan
     assert ips("last~1") == ips("1") == ["198.18.0.20"]
@@ -108,6 +109,38 @@ def test_report_renders_a_stored_scan(db_location):
 def test_report_of_unknown_stored_scan(db_location):
     out = invoke("report", "42", "--db", _db(db_location))
     assert isinstance(out.exception, InventoryError)
+
+
+def test_exports_of_a_stored_scan_say_when_each_device_was_first_and_last_seen(db_location):
+    db = _db(db_location)
+    with open_store(db) as inv:  # a third scan with a device never seen before
+        inv.store(result(item("198.18.0.21", "58:50:ed:00:00:01"), item("198.18.0.40", "58:50:ed:00:00:09"), minutes=120))
+        # The same camera at another site is another device: it changes nothing here.
+        inv.store(result(item("198.18.0.21", "58:50:ed:00:00:01"), site="elsewhere", minutes=600))
+    out = invoke("report", "2", "--db", db, "--format", "jsonl")
+    (record,) = jsonl_records(out.output)
+    # Scan 2's camera was first seen in scan 1 (at another IP), and last seen in scan 3.
+    assert (record["first_seen"], record["last_seen"]) == ("2026-11-25T12:00:00+00:00", "2026-11-25T14:00:00+00:00")
+    out = invoke("report", "3", "--db", db, "--format", "csv")
+    rows = {r["ip"]: r for r in csv.DictReader(io.StringIO(out.output))}
+    assert rows["198.18.0.40"]["first_seen"] == rows["198.18.0.40"]["last_seen"] == "2026-11-25T14:00:00+00:00"
+    assert rows["198.18.0.21"]["first_seen"] == "2026-11-25T12:00:00+00:00"
+    with open_store(db) as inv:
+        stored = inv.load(3)
+    assert {r["scan_id"] for r in rows.values()} == {stored.scan_id}
+
+
+def test_a_scan_report_written_before_storing_counts_the_inventory_and_itself(db_location, tmp_path):
+    from camsweep.cli._finish import finish
+    from camsweep.config import Outputs
+
+    db = _db(db_location)
+    out = tmp_path / "records.jsonl"
+    new = result(item("198.18.0.22", "58:50:ed:00:00:01"), item("198.18.0.50", "58:50:ed:00:00:07"), minutes=180)
+    finish(new, Outputs(fmt="jsonl", output=str(out), db_path=db))
+    seen = {r["location"]["ips"][0]: (r["first_seen"], r["last_seen"]) for r in jsonl_records(out.read_text())}
+    assert seen == {"198.18.0.22": ("2026-11-25T12:00:00+00:00", "2026-11-25T15:00:00+00:00"),
+                    "198.18.0.50": ("2026-11-25T15:00:00+00:00", "2026-11-25T15:00:00+00:00")}
 
 
 # ------------------------------------------------------------------------------------- sites

@@ -24,6 +24,7 @@ import pytest
 from camsweep import __version__
 from camsweep.errors import ExitCode
 from tests.pty_run import PtyRun
+from tests.schema_check import report_json, scan_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "do-not-print-me-42"
@@ -151,13 +152,13 @@ def test_scan_saves_state_writes_output_and_explain_reads_it(web: int, tmp_path:
     assert "chmod 600" in done.stderr
     assert done.stdout == ""  # the report went to --output
     assert SECRET not in done.stderr + out.read_text() + (state / "last-scan.json").read_text()
-    report = json.loads(out.read_text())["scan"]  # the JSON report carries the scan result whole
+    report = report_json(out.read_text())["scan"]  # the JSON report carries the scan result whole
     assert report["schema_version"] == 1 and report["mode"] == "scan" and not report["partial"]
     assert report["methods"] == ["ports", "http"]
     (device,) = report["devices"]
     probes = {o["probe"] for o in device["device"]["observations"]}
     assert probes == {"ports", "http"}
-    assert json.loads((state / "last-scan.json").read_text())["devices"] == report["devices"]
+    assert scan_json((state / "last-scan.json").read_text())["devices"] == report["devices"]
     assert not list(tmp_path.glob("**/.*.json.*"))  # no temporary file left behind
 
     explained = run("explain", "127.0.0.1", "--state-dir", str(state))
@@ -227,7 +228,7 @@ def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
     done = run("scan", "--config", str(config), "--state-dir", str(tmp_path / "state"), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
     assert done.stdout == "" and done.stderr == ""  # unattended: report files only, no progress
-    report = json.loads((tmp_path / "report.json").read_text())["scan"]
+    report = report_json((tmp_path / "report.json").read_text())["scan"]
     assert report["targets"] == ["127.0.0.1"] and report["methods"] == ["ports", "http"]
     # The audit trail, recorded as the scan ran: who, where, from which interface, with what.
     assert (report["site"], report["operator"]) == ("Leeds depot", "night-cron")
@@ -260,7 +261,7 @@ def test_config_file_state_dir_holds_the_last_scan_and_the_run_lock(web: int, tm
     assert f"another camsweep run holds {state / 'run.lock'}" in done.stderr
     done = run("scan", "--config", str(config), "--no-store", env=xdg)
     assert done.returncode == ExitCode.OK, done.stderr
-    assert json.loads((state / "last-scan.json").read_text())["targets"] == ["127.0.0.1"]
+    assert scan_json((state / "last-scan.json").read_text())["targets"] == ["127.0.0.1"]
     assert not (tmp_path / "xdg").exists()
 
 
@@ -288,7 +289,7 @@ def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
         server.wait()
     assert process.returncode == ExitCode.PARTIAL, stderr
     assert "PARTIAL" in stdout and "127.0.0.1" in stdout
-    assert json.loads((tmp_path / "last-scan.json").read_text())["partial"] is True
+    assert scan_json((tmp_path / "last-scan.json").read_text())["partial"] is True
 
 
 def test_listen_shows_its_progress_on_a_terminal_and_a_config_run_shows_none(web: int, tmp_path: Path) -> None:

@@ -445,7 +445,7 @@ def test_statuses_and_order(data):
     assert order[:2] == ["198.18.0.21", "198.18.1.41"]
     assert [f.priority for f in result.findings] == sorted(f.priority for f in result.findings)
     assert result.counts() == {"devices": 9, "restricted": 5, "listed": 0, "manual_check": 2, "clear": 2,
-                               "kev_affected": 2, "overdue": 0}
+                               "kev_affected": 2, "kev_possible": 0, "overdue": 0}
     assert [f.location.ip for f in result.flagged] == [f.location.ip for f in result.findings if f.status is Status.RESTRICTED]
     unchosen = assess(sample_result(), data, policy.select(data, None))
     assert len(unchosen.flagged) == 5 and unchosen.restricted_count == 0  # exit 3 still means "found"

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from camsweep.reports import render, render_report
+from camsweep.reports import REPORT_FORMATS, render, render_report
 from camsweep import jsonio
 from camsweep.savedscan import read_scan
 from camsweep.errors import CamsweepError, ExitCode, InputFileError, InventoryError
@@ -31,6 +31,7 @@ from camsweep.shortform import observations_from_documents, parse_documents
 from camsweep.verdicts import identify_result
 from tests.hostile_files import SURROGATE_MODEL, TERMINAL_HOSTILE, flipped, saved_scan, to_json, write_inventory
 from tests.test_saved_files import run
+from tests.schema_check import jsonl_records, report_json, scan_json
 
 FUZZ = settings(
     derandomize=True, database=None, deadline=None, max_examples=200,
@@ -188,9 +189,12 @@ def assert_usable(result: ScanResult) -> None:
     assert ScanResult.from_dict(json.loads(jsonio.dumps(result.to_dict()))) == result
     for fmt in ("table", "json"):
         render(result, fmt).encode("utf-8")
+    scan_json(render(result, "json"))
     assessment = evaluate(result)
-    for fmt in ("table", "json", "csv", "html"):
+    for fmt in REPORT_FORMATS:
         render_report(assessment, fmt).encode("utf-8")
+    report_json(render_report(assessment, "json"))
+    jsonl_records(render_report(assessment, "jsonl"))
 
 
 @FUZZ

@@ -26,6 +26,7 @@ from camsweep.config import Credential, ScanConfig
 from camsweep.models import Observation
 from camsweep.probes import HostInfo, ProbeContext
 from camsweep.probes import http as http_probe
+from tests.schema_check import report_json
 
 USERNAME = "audit-user"
 PASSWORD = "s3cret-Pa55word"
@@ -355,7 +356,7 @@ def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path
     saved = "".join(p.read_text(errors="replace") for p in state.rglob("*") if p.is_file())
     for secret in secrets:
         assert secret not in done.stdout + done.stderr + saved
-    found = {ip: item for item in json.loads(done.stdout)["scan"]["devices"] for ip in item["device"]["ips"]}
+    found = {ip: item for item in report_json(done.stdout)["scan"]["devices"] for ip in item["device"]["ips"]}
 
     hik = found[devices["hik-ds-7608nxi-i2-nvr"].ip]
     (reply,) = [o for o in hik["device"]["observations"] if o["fields"].get("http.authenticated") == "yes"]

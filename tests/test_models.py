@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from camsweep.errors import SchemaVersionError
+from camsweep.errors import InputFileError, SchemaVersionError
 from camsweep.models import (
     RAW_LIMIT,
     ArtefactKind,
@@ -65,7 +65,7 @@ def test_scan_result_round_trip():
     hit = RuleHit(
         rule_id="sadp-probematch", rule_file="sadp.toml", field="sadp.xml_root", value="ProbeMatch",
         probe="sadp", seen_at=T0, tier=Tier.FIRMWARE, certainty=0.95, maker=Manufacturer.HIKVISION,
-        extracted={"model": "DS-2CD2043G2-I"},
+        extracted={"model": "DS-2CD2043G2-I"}, port=37020,
     )
     verdict = Verdict(
         manufacturer=Manufacturer.HIKVISION, brand="Hikvision", device_type=DeviceType.CAMERA,
@@ -79,6 +79,25 @@ def test_scan_result_round_trip():
     again = ScanResult.from_dict(result.to_dict())
     assert again == result
     assert again.to_dict() == result.to_dict()
+    assert again.devices[0].verdict.hits[0].port == 37020 and again.scan_id == result.scan_id
+
+
+def test_scan_ids_are_unique_and_an_old_scan_gets_a_stable_one():
+    import uuid
+
+    first, second = ScanResult(started=T0, finished=T0), ScanResult(started=T0, finished=T0)
+    assert first.scan_id != second.scan_id and uuid.UUID(first.scan_id).version == 4
+    old = first.to_dict()
+    del old["scan_id"]  # a scan saved before scan ids existed
+    old_hit = {"rule_id": "r", "rule_file": "f", "field": "x", "value": "v", "probe": "p",
+               "seen_at": T0.isoformat(), "tier": "weak", "certainty": 0.1}
+    assert RuleHit.from_dict(old_hit).port is None  # a hit saved before ports were kept
+    derived = {ScanResult.from_dict(old).scan_id for _ in range(2)}
+    assert len(derived) == 1 and uuid.UUID(derived.pop()).version == 5
+    assert uuid.UUID(ScanResult.from_dict({**old, "mode": "IPC-\ud800"}).scan_id)  # a saved lone surrogate
+    old["scan_id"] = "not-a-uuid"
+    with pytest.raises(InputFileError, match="scan_id.*not a UUID"):
+        ScanResult.from_dict(old)
 
 
 def test_scan_result_of_another_schema_version_is_refused():

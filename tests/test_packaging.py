@@ -36,6 +36,7 @@ def test_installed_package_finds_its_data_from_another_directory(tmp_path):
         "from camsweep.verdicts import load_fingerprints\n"
         "assert camsweep.__file__.startswith(%r), camsweep.__file__\n"
         "db = load_fingerprints(); data = r.load()\n"
+        "from camsweep import schemas; assert all(schemas.load(n)['$id'] for n in schemas.NAMES)\n"
         "print(len(db.rules), len(lab.load_profiles(lab.SHIPPED_PROFILES)), data.version)\n" % str(target)
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

@@ -36,6 +36,7 @@ from camsweep.passive import analyse_capture
 from camsweep.passive.capture import LINKTYPE_ETHERNET, open_capture
 from camsweep.types import RESTRICTED_MAKERS
 
+from tests.schema_check import report_json
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "lab-capture.pcap"
@@ -229,7 +230,7 @@ def listened(chatty_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[
         tcpdump.terminate()
         tcpdump.wait(60)
     assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
-    return {"lab": lab, "pcap": pcap, "listen": json.loads(done.stdout)["scan"],
+    return {"lab": lab, "pcap": pcap, "listen": report_json(done.stdout)["scan"],
             "scanner_mac": bytes.fromhex(link["address"].replace(":", "")), "scanner_ip": lab.plan.scanner_ip}
 
 
@@ -251,7 +252,7 @@ def active_scan(listened: dict[str, Any]) -> dict[str, Any]:
                          "--state-dir", str(Path(tmp) / "state"), "--credentials", str(credentials)],
                         cwd=str(ROOT), timeout=BOUND)
     assert done.returncode in (0, 3), done.stderr
-    return _verdicts_by_ip(json.loads(done.stdout)["scan"])
+    return _verdicts_by_ip(report_json(done.stdout)["scan"])
 
 
 def _verdicts_by_ip(result: dict[str, Any]) -> dict[str, dict[str, Any]]:

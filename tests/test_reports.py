@@ -10,16 +10,22 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-
-from camsweep.reports import REPORT_FORMATS, render, render_report
-from camsweep.savedscan import write_atomic
-from camsweep.reports.csv_doc import COLUMNS, safe_cell
 from camsweep import restrictions
 from camsweep.cli import main
 from camsweep.errors import OutputError
 from camsweep.findings import evaluate
 from camsweep.models import ScanResult
-from tests.test_findings import HOSTILE_FIRMWARE, sample_devices, sample_result
+from camsweep.reports import REPORT_FORMATS, render, render_report
+from camsweep.reports.csv_doc import COLUMNS, safe_cell
+from camsweep.savedscan import write_atomic
+
+from tests.schema_check import jsonl_records, report_json, scan_json
+from tests.test_findings import (
+    HOSTILE_FIRMWARE,
+    HOSTILE_MODEL,
+    sample_devices,
+    sample_result,
+)
 
 DATA = restrictions.load()
 
@@ -56,7 +62,7 @@ def test_scan_renderers_used_by_identify_still_work():
     result = sample_result()
     table = render(result, "table")
     assert "198.18.0.21" in table and "9 device(s)" in table
-    assert ScanResult.from_dict(json.loads(render(result, "json"))).devices == result.devices
+    assert ScanResult.from_dict(scan_json(render(result, "json"))).devices == result.devices
 
 
 # --------------------------------------------------------------------------- terminal table
@@ -111,7 +117,7 @@ def test_remediation_table_without_findings():
 
 
 def test_report_json(assessment):
-    doc = json.loads(render_report(assessment, "json"))
+    doc = report_json(render_report(assessment, "json"))
     assert doc["report_version"] == 1 and doc["policies"] == ["uk-sensitive-sites"] and doc["operator"] == "alice"
     assert doc["policy_chosen"] and doc["evaluated_on"] == "2026-11-20" and doc["warnings"] == []
     assert doc["data_versions"]["restrictions_version"] == DATA.version
@@ -153,19 +159,31 @@ def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
 
-def test_csv_report(assessment):
+def test_csv_report_lists_every_device(assessment):
     text = render_report(assessment, "csv")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == COLUMNS
-    body = [dict(zip(COLUMNS, r)) for r in rows[1:]]
-    assert [r["status"] for r in body] == ["restricted"] * 5 + ["manual-check"] * 2
-    assert all(r["restrictions_version"] == DATA.version and r["kev_as_of"] == "2026-08-22" for r in body)
-    assert all(r["policy"] == "uk-sensitive-sites" and r["evaluated_on"] == "2026-11-20" for r in body)
+    body = [dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]]
+    # Every device, clear ones too, most urgent first.
+    assert [r["status"] for r in body] == ["restricted"] * 5 + ["manual-check"] * 2 + ["clear"] * 2
+    assert {r["ip"] for r in body} == {ip for f in assessment.findings for ip in f.location.ips}
+    result = assessment.result
+    for r in body:
+        assert (r["scan_id"], r["scan_time"], r["operator"]) == (result.scan_id, "2026-11-20T09:00:00+00:00", "alice")
+        assert r["restrictions_version"] == DATA.version and r["kev_as_of"] == "2026-08-22"
+        assert r["policy"] == "uk-sensitive-sites" and r["evaluated_on"] == "2026-11-20"
+        # Not in an inventory: seen only in this scan.
+        assert r["first_seen"] == r["last_seen"] == "2026-11-20T09:00:00+00:00"
     first = body[0]
     assert first["ip"] == "198.18.0.21" and first["priority"] == "1" and "CVE-2021-36260 affected" in first["kev"]
     assert first["deadlines"] == "2025-04 (UK-TIMELINE) OVERDUE" and first["overdue"] == "yes"
     assert "Remove and replace it on sensitive sites (UK-TIMELINE) by 2025-04" in first["action"]
     assert "CISA Known Exploited Vulnerabilities catalog" in first["recommendations"]
+    assert (first["confidence_level"], first["confidence"]) == ("high", "0.97")
+    finding = assessment.findings[0]
+    assert first["evidence_rule_ids"].split() == list(dict.fromkeys(e.rule_id for e in finding.evidence))
+    clear = body[-1]
+    assert clear["status"] == "clear" and clear["action"] == "" and clear["deadlines"] == ""
     hostile = next(r for r in body if r["ip"] == "198.18.0.90")
     assert hostile["firmware"] == "'" + HOSTILE_FIRMWARE
     assert hostile["model"] == "<script>alert(1)</script>"  # plain text in a CSV; the HTML report escapes it
@@ -173,6 +191,81 @@ def test_csv_report(assessment):
     for row in rows[1:]:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_csv_gives_every_evidence_rule_id_however_many():
+    first = sample_devices()[0]
+    hits = tuple(replace(first.verdict.hits[0], rule_id=f"rule-{n:02d}") for n in range(30))
+    item = replace(first, verdict=replace(first.verdict, hits=first.verdict.hits + hits))
+    text = render_report(evaluate(sample_result([item]), data=DATA), "csv")
+    row = dict(zip(COLUMNS, list(csv.reader(io.StringIO(text)))[1], strict=True))
+    assert [f"rule-{n:02d}" for n in range(30)] == [r for r in row["evidence_rule_ids"].split() if r.startswith("rule-")]
+    assert "more" not in row["evidence_rule_ids"]
+
+
+def test_every_export_names_the_site_the_scan_was_made_at():
+    at_site = evaluate(replace(sample_result(), site="north-depot"), data=DATA)
+    rows = list(csv.DictReader(io.StringIO(render_report(at_site, "csv"))))
+    assert {r["site"] for r in rows} == {"north-depot"} and len(rows) == 9
+    assert {r["site"] for r in jsonl_records(render_report(at_site, "jsonl"))} == {"north-depot"}
+    bom = json.loads(render_report(at_site, "cyclonedx"))
+    assert {"name": "camsweep:site", "value": "north-depot"} in bom["metadata"]["properties"]
+
+
+def test_jsonl_one_valid_record_per_device(assessment):
+    text = render_report(assessment, "jsonl")
+    records = jsonl_records(text)  # each line alone follows the device-record schema
+    assert len(records) == len(text.splitlines()) == 9
+    assert [r["key"] for r in records] == [f.key for f in assessment.findings]
+    first = records[0]
+    assert first["scan_id"] == assessment.result.scan_id and first["operator"] == "alice"
+    assert first["status"] == "restricted" and first["model"] == "DS-2CD2143G2-I"
+    assert first["first_seen"] == first["last_seen"] == "2026-11-20T09:00:00+00:00"
+    assert first["data_versions"]["restrictions_version"] == DATA.version
+    # Evidence: each distinct hit once, with the ports it came from.
+    keys = [(h["rule_id"], h["field"], h["value"]) for h in first["evidence"]]
+    assert len(keys) == len(set(keys)) and all(isinstance(h["ports"], list) for h in first["evidence"])
+    assert render_report(evaluate(sample_result([]), data=DATA), "jsonl") == ""  # no device, no line
+
+
+def test_distinct_evidence_merges_repeats_and_keeps_ports():
+    from camsweep.reports.records import distinct_evidence
+
+    first = sample_devices()[0]
+    hit = first.verdict.hits[0]
+    repeats = (replace(hit, port=80), replace(hit, port=8000), replace(hit, port=80), replace(hit, port=None))
+    item = replace(first, verdict=replace(first.verdict, hits=(*repeats, replace(hit, value="other"))))
+    finding = evaluate(sample_result([item]), data=DATA).findings[0]
+    merged = [(h.evidence.rule_id, h.evidence.value, h.ports) for h in distinct_evidence(finding)]
+    assert merged.count((hit.rule_id, hit.value, (80, 8000))) == 1
+    assert (hit.rule_id, "other", ()) in merged and len(merged) == len({m[:2] for m in merged})
+
+
+def test_cyclonedx_bom_is_valid_and_lists_every_device(assessment):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    text = render_report(assessment, "cyclonedx")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    bom = json.loads(text)
+    assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.6"
+    assert bom["serialNumber"] == f"urn:uuid:{assessment.result.scan_id}"
+    components = {c["bom-ref"]: c for c in bom["components"]}
+    assert len(components) == 9 and all(c["type"] == "device" for c in components.values())
+    first = assessment.findings[0]
+    props: dict[str, list[str]] = {}
+    for p in components[f"device:{first.key}"]["properties"]:
+        props.setdefault(p["name"], []).append(p["value"])
+    assert components[f"device:{first.key}"]["manufacturer"] == {"name": "Hikvision"}
+    assert props["camsweep:manufacturer"] == ["Hikvision"] and props["camsweep:brand"] == ["Hikvision"]
+    assert props["camsweep:model"] == ["DS-2CD2143G2-I"] and props["camsweep:firmware"] == ["V5.5.0 build 200619"]
+    assert props["camsweep:serial"] == [first.serial] and props["camsweep:mac"] == list(first.location.macs)
+    assert props["camsweep:ip"] == ["198.18.0.21"] and props["camsweep:status"] == ["restricted"]
+    scan_props = {p["name"]: p["value"] for p in bom["metadata"]["properties"]}
+    assert scan_props["camsweep:operator"] == "alice" and scan_props["camsweep:restrictions_version"] == DATA.version
+    # Device text is data in the BOM, never anything else (it is JSON: escaped, not interpreted).
+    hostile = next(c for c in bom["components"] if any(p["value"] == "198.18.0.90" for p in c["properties"]))
+    assert hostile["name"] == HOSTILE_MODEL
 
 
 def test_csv_defuses_formulas_in_every_device_field():
@@ -279,7 +372,7 @@ def test_cli_report_warns_when_the_data_is_old(scan_file, capsys):
 def test_every_report_format_has_one_renderer():
     from camsweep.reports import REPORT_RENDERERS
 
-    assert tuple(REPORT_RENDERERS) == REPORT_FORMATS == ("table", "json", "csv", "html")
+    assert tuple(REPORT_RENDERERS) == REPORT_FORMATS == ("table", "json", "csv", "jsonl", "cyclonedx", "html")
 
 
 @pytest.mark.parametrize("fmt", REPORT_FORMATS)
@@ -289,6 +382,10 @@ def test_cli_report_formats_to_file(scan_file, tmp_path, capsys, fmt):
     assert code == 3 and out == ""
     text = target.read_text(encoding="utf-8")
     assert DATA.version in text and DATA.as_of.isoformat() in text  # the data version and as-of are in every format
+    if fmt == "json":
+        report_json(text)
+    elif fmt == "jsonl":
+        assert len(jsonl_records(text)) == 9
 
 
 def test_cli_report_policy_without_a_duty_exits_0(scan_file, capsys):
@@ -345,7 +442,7 @@ def test_cli_report_bad_input(tmp_path, capsys, content, message):
 def test_cli_report_reads_stdin(scan_file, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(scan_file.read_text(encoding="utf-8")))
     code, out, _ = run_cli(["report", "-", "--format", "json"], capsys)
-    assert code == 3 and json.loads(out)["counts"]["devices"] == 9
+    assert code == 3 and report_json(out)["counts"]["devices"] == 9
 
 
 def test_cli_report_unknown_policy(scan_file, capsys):

@@ -36,6 +36,7 @@ from tests.hostile_files import (
     DAMAGE, IP, RAW_CONTROLS, SURROGATE_MODEL, TERMINAL_HOSTILE, dhip_pcap, empty_pcap, planted, result_with_model,
     saved_scan, short_form_host, to_json, write_inventory,
 )
+from tests.schema_check import report_json, scan_json
 
 
 def run(args: list[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -109,7 +110,8 @@ def test_identify_report_explain_read_saved_json_holding_a_lone_surrogate(tmp_pa
     if "json" in args:
         # identify re-reads the observations, which replace the surrogate (and say so); report and
         # explain print the saved verdict, which keeps it, escaped: both encode, neither is lost.
-        shown = json.dumps(json.loads(out), ensure_ascii=False)
+        shown = json.dumps(report_json(out) if "report" in args else scan_json(out) if "identify" in args else json.loads(out),
+                           ensure_ascii=False)
         assert SURROGATE_MODEL in shown or "IPC-\ufffd" in shown
 
 
@@ -119,7 +121,8 @@ def test_finish_prints_and_stores_a_result_holding_a_lone_surrogate(tmp_path: Pa
                                   keep_last_scan=True))
     out = capsys.readouterr().out
     assert code == ExitCode.RESTRICTED
-    assert json.loads(out)["scan"]["devices"][0]["verdict"]["model"] == SURROGATE_MODEL
+    assert report_json(out)["scan"]["devices"][0]["verdict"]["model"] == SURROGATE_MODEL
+    scan_json((tmp_path / "state" / "last-scan.json").read_text(encoding="utf-8"))
     assert read_scan(str(tmp_path / "state" / "last-scan.json")) == result
     with SqliteStore(tmp_path / "inv.sqlite") as inv:
         assert inv.load(inv.resolve("last")) == result
@@ -133,7 +136,7 @@ def test_scan_pcap_of_one_dhip_answer_with_a_lone_surrogate_prints_and_stores(tm
     db, state = tmp_path / "inv.sqlite", tmp_path / "state"
     code, out, err = run(["scan", "--pcap", str(pcap), "--db", str(db), "--state-dir", str(state), "--format", fmt])
     assert code in (ExitCode.OK, ExitCode.RESTRICTED) and "Traceback" not in err, err
-    assert "1 device(s)" in out or json.loads(out)["counts"]["devices"] == 1
+    assert "1 device(s)" in out or report_json(out)["counts"]["devices"] == 1
     assert read_scan(str(state / "last-scan.json")).devices
     with SqliteStore(db) as inv:
         assert inv.load(inv.resolve("last")).devices

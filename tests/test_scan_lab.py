@@ -10,7 +10,6 @@ passed in a credentials file; no password may appear in any output.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 from camsweep.types import RESTRICTED_MAKERS
 
 from tests.conftest import SCAN_BOUND, SEGMENTS
+from tests.schema_check import report_json, scan_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +133,7 @@ def test_onvif_credentials_are_used_and_never_shown(lab_scan: dict[str, Any]) ->
 
 
 def test_saved_state_matches_the_printed_result(lab_scan: dict[str, Any]) -> None:
-    assert json.loads(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
+    assert scan_json(lab_scan["saved"])["devices"] == lab_scan["result"]["devices"]
 
 
 def test_every_field_the_probes_emit_is_declared(lab_scan: dict[str, Any]) -> None:
@@ -156,7 +156,7 @@ def test_without_raw_sockets_arp_is_skipped_and_macs_come_from_the_neighbour_tab
             cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True,
         )
     assert done.returncode in (0, 3), done.stderr
-    result = json.loads(done.stdout)["scan"]
+    result = report_json(done.stdout)["scan"]
     assert "arp" not in result["methods"]
     assert any("arp skipped" in note and "neighbour table" in note for note in result["notes"])
     found = _by_ip(result)

@@ -406,3 +406,14 @@ def test_one_strong_firmware_reply_is_medium_and_high_needs_two_families() -> No
     both = verdict_of(obs("sadp", K.SADP_REPLY, SADP_FIELDS),
                       obs("wsd", K.ONVIF_SCOPES, {"onvif.scope.name": "HIKVISION DS-2CD2385G1-I"}, offset=1))
     assert both.confidence_level == "high"
+
+
+def test_a_hit_keeps_the_port_its_value_came_from() -> None:
+    v = verdict_of(
+        obs("sadp", K.SADP_REPLY, SADP_FIELDS, mac="58:50:ed:1f:e3:85", port=37020),
+        obs("http", K.HTTP_RESPONSE, {"http.header.server": "DNVRS-Webs"}, mac="58:50:ed:1f:e3:85", port=8000),
+    )
+    ports = {h.rule_file: h.port for h in v.hits}
+    assert ports["sadp.toml"] == 37020
+    assert {h.port for h in v.hits if h.field == "http.header.server"} == {8000}
+    assert {h.port for h in v.hits if h.field == "mac.address"} == {None}  # the OUI is no port's

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from typing import Any
+from datetime import datetime
 
 import click
 
@@ -64,6 +65,7 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     result = replace(result, site=outputs.site or result.site, operator=outputs.operator or result.operator)
     assessment = evaluate(result, outputs.policy, operator=result.operator, as_of=outputs.as_of,
                           max_data_age=outputs.max_data_age)
+    assessment = replace(assessment, seen=_seen(result, outputs))
     try:
         _deliver(assessment, outputs)
     finally:
@@ -71,6 +73,18 @@ def finish(result: ScanResult, outputs: Outputs) -> int:
     if new_restricted is None:
         return ExitCode.SCAN_FAILED
     return exit_code(assessment, outputs.fail_on, new_restricted)
+
+
+def _seen(result: ScanResult, outputs: Outputs) -> dict[str, tuple[datetime, datetime]]:
+    """When each device was first and last seen, from the inventory this result is about to join
+    (nothing with --no-store; a damaged inventory is said once, by the store that follows)."""
+    if outputs.no_store:
+        return {}
+    try:
+        with open_store(outputs.db_path) as inv:
+            return inv.seen(result)
+    except CamsweepError:
+        return {}
 
 
 def _deliver(assessment: Assessment, outputs: Outputs) -> None:

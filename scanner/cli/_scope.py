@@ -10,6 +10,7 @@ option, a command reads the inventory's only site, and asks which when there are
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,11 +42,19 @@ def scope(ctx: click.Context, params: dict[str, Any]) -> tuple[str | None, str |
 def load_scan(ref: str | None, db_path: str | None, site: str | None = None) -> ScanResult:
     """SCAN is a saved JSON file (or ``-``), else a stored scan: an id, ``last`` or ``last~N``
     (of ``site``, or of the inventory's only site)."""
+    return load_scan_seen(ref, db_path, site)[0]
+
+
+def load_scan_seen(ref: str | None, db_path: str | None,
+                   site: str | None = None) -> tuple[ScanResult, dict[str, tuple[datetime, datetime]]]:
+    """``load_scan`` with when each device was first and last seen: from the inventory for a stored
+    scan, nothing for a file (its devices were seen only in it, as far as a report can tell)."""
     if ref == "-" or (ref is not None and Path(ref).exists()):
-        return read_scan(ref)
+        return read_scan(ref), {}
     if ref is not None and (ref.endswith(".json") or "/" in ref):
-        return read_scan(ref)  # a path that does not exist: read_scan names the problem
+        return read_scan(ref), {}  # a path that does not exist: read_scan names the problem
     with open_store(db_path, read_only=True) as inv:
         # A scan id names one scan whatever its site; "last" needs to know whose.
         by_id = ref is not None and ref.isdigit() and site is None
-        return inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))
+        result = inv.load(inv.resolve(ref or "last", site=None if by_id else inv.choose_site(site, False)))
+        return result, inv.seen(result)

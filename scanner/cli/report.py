@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..store import open_store
 from . import echo, echo_notes, terminal_view
 from ._finish import exit_code as finishing_code
 from ._finish import render_for
-from ._scope import load_scan, scope, scope_options
+from ._scope import load_scan_seen, scope, scope_options
 from ._settings import given, options
 
 
@@ -55,7 +56,8 @@ def parse_age(text: str) -> timedelta:
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Take the policy (and max_data_age) from a config file's [policy] table (options win).")
 @options(Outputs, ["fmt", "output", "as_of", "max_data_age"],
-         fmt={"help": "table (terminal), json (scan + findings + data versions), csv (remediation list), html (one file)."},
+         fmt={"help": "table (terminal), json (scan + findings + data versions), csv (every device), "
+                     "jsonl (one JSON object per device), cyclonedx (CycloneDX 1.6 hardware BOM), html (one file)."},
          output={"help": "Write to this file (atomically) instead of stdout."})
 @click.option("--sign", "key", default=None, metavar="KEY",
               help="Also write OUTPUT.sig, a detached SSH signature (ssh-keygen -Y sign, namespace camsweep-report) "
@@ -87,10 +89,11 @@ def command(ctx: click.Context, scan: str | None, policy: str | None, config_pat
         policy = file.get("policy")
     settings = given(Outputs, ctx, {"as_of": as_of, "max_data_age": max_data_age},
                      {k: v for k, v in file.items() if k == "max_data_age"})
-    result = load_scan(scan, db_path, site)
+    result, seen = load_scan_seen(scan, db_path, site)
     # Who ran the scan was recorded when it ran; whoever renders the report is not that person.
     assessment = evaluate(result, policy, operator=result.operator or None, as_of=settings.get("as_of"),
                           max_data_age=settings.get("max_data_age", Outputs.max_data_age))
+    assessment = replace(assessment, seen=seen)
     if output:
         _write(render_for(assessment, fmt, View()), output, key)
     else:

@@ -527,6 +527,32 @@ class Store:
         except (ValueError, InputFileError) as exc:
             raise self._read_error(f"scan {scan_id}: {exc}") from None
 
+    def seen(self, result: ScanResult) -> dict[str, tuple[datetime, datetime]]:
+        """When each of ``result``'s devices (by device key) was first and last seen at its site:
+        the start of the earliest and of the latest stored scan with a sighting of its identity,
+        and of ``result`` itself, stored or not yet (a scan's report is written before it is stored)."""
+        keys: dict[str, list[str]] = {}
+        for item in result.devices:
+            keys.setdefault(_text(identity_of(item)), []).append(item.device.key)
+        spans = {identity: [result.started, result.started] for identity in keys}
+        # Grouped in the database: one row per known device of the site, not one per sighting.
+        rows = self._rows(
+            "SELECT d.identity, MIN(sc.started), MAX(sc.started) FROM sightings s"
+            " JOIN devices d ON d.id = s.device_id JOIN scans sc ON sc.id = s.scan_id"
+            " WHERE d.site = ? GROUP BY d.identity",
+            (_text(result.site),),
+        )
+        for row in rows:
+            span = spans.get(row[0]) if isinstance(row[0], str) else None
+            if span is None:
+                continue
+            try:
+                first, last = (_utc(datetime.fromisoformat(t)) for t in _typed(row, str, str, str)[1:])
+            except ValueError as exc:
+                raise self._read_error(f"a scan's start time: {exc}") from None
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+        return {key: (span[0], span[1]) for identity, span in spans.items() for key in keys[identity]}
+
     def sightings(self, scan_id: int) -> dict[str, Sighting]:
         rows = self._rows(
             "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.brand, s.device_type, s.model, s.firmware, s.restricted"
@@ -601,9 +627,7 @@ class Store:
         for row in rows:
             try:
                 r = _typed(row, str, int, int, str, int, str, int, int, int, int, int)
-                finished = datetime.fromisoformat(r[3])
-                if finished.tzinfo is None:  # written without an offset: camsweep's times are UTC
-                    finished = finished.replace(tzinfo=UTC)
+                finished = _utc(datetime.fromisoformat(r[3]))
             except ValueError as exc:
                 raise self._read_error(f"site {row[0]!r}: {exc}") from None
             out.append(SiteSummary(
@@ -612,6 +636,11 @@ class Store:
                 age=now - finished, stale=now - finished > stale,
             ))
         return out
+
+
+def _utc(moment: datetime) -> datetime:
+    """A stored time; one written without an offset is UTC (camsweep's times are)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _differences(a: Sighting, b: Sighting) -> Iterator[str]:
