@@ -109,7 +109,7 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "-iL", "/nonexistent/hosts.txt"], "/nonexistent/hosts.txt: cannot read the target file"),
     (["scan", "--policy", "uk", "127.0.0.1"],
      "unknown policy 'uk' (did you mean 'uk-central-government', 'uk-sensitive-sites' or 'uk-dhsc'?)"),
-    (["scan", "--format", "xml", "127.0.0.1"], "'xml' is not one of table, json, csv, html"),
+    (["scan", "--format", "xml", "127.0.0.1"], "'xml' is not one of table, json, csv, jsonl, cyclonedx, html"),
     (["scan", "--format", "jsno", "127.0.0.1"], "(did you mean 'json'?)"),
     (["scan", "--fail-on", "nwe", "127.0.0.1"], "'nwe' is not one of restricted, new, never (did you mean 'new'?)"),
     (["history", "--format", "xml"], "Invalid value for '--format': 'xml' is not one of table, json"),
