@@ -24,7 +24,6 @@ import calendar
 import enum
 import logging
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -36,7 +35,7 @@ import jsonschema
 from .errors import DataFileError
 from .fingerprints import Brand, MakersData, is_wiki, load_makers
 from .fingerprints._db import DATA_DIR
-from .types import RESTRICTED_MAKERS, DeviceType
+from .types import RESTRICTED_MAKERS, DeviceType, read_data_toml
 
 log = logging.getLogger("camsweep")
 
@@ -691,16 +690,6 @@ class RestrictionsData:
 # --------------------------------------------------------------------------- loading
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as error:
-        raise DataFileError(str(path), f"cannot read: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise DataFileError(str(path), f"not valid TOML: {error}") from None
-
-
 def _validate(path: Path, data: dict[str, Any], schema: dict[str, Any], list_keys: tuple[str, ...]) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
@@ -840,7 +829,7 @@ def _instrument(path: Path, raw: Mapping[str, Any], data: Mapping[str, Any], as_
 
 
 def load_restrictions(path: Path) -> tuple[dict[str, Any], tuple[Instrument, ...], tuple[Policy, ...]]:
-    data = _read_toml(path)
+    data = read_data_toml(path)
     _validate(path, data, RESTRICTIONS_SCHEMA, ("instrument", "policy", "note", "recommendation"))
     as_of = _full_date(path, "as_of", data["as_of"])
     instruments: list[Instrument] = []
@@ -879,7 +868,7 @@ def load_restrictions(path: Path) -> tuple[dict[str, Any], tuple[Instrument, ...
 
 
 def load_kev(path: Path) -> tuple[dict[str, Any], tuple[KevEntry, ...]]:
-    data = _read_toml(path)
+    data = read_data_toml(path)
     _validate(path, data, KEV_SCHEMA, ("cve",))
     entries = []
     seen: set[str] = set()

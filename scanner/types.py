@@ -19,6 +19,7 @@ import importlib.util
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from .errors import DataFileError
 
@@ -90,16 +91,20 @@ def _restrictions_file() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "restrictions.toml"
 
 
-def _read_restricted_makers(path: Path) -> dict[str, str]:
-    """``{maker id: display name}`` from the ``[makers.<id>]`` tables, in file order."""
+def read_data_toml(path: Path) -> dict[str, Any]:
+    """A shipped data file as a dict; unreadable or malformed is a DataFileError naming it."""
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except OSError as error:
         raise DataFileError(str(path), f"cannot read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise DataFileError(str(path), f"not valid TOML: {error}") from None
-    makers = data.get("makers")
+
+
+def _read_restricted_makers(path: Path) -> dict[str, str]:
+    """``{maker id: display name}`` from the ``[makers.<id>]`` tables, in file order."""
+    makers = read_data_toml(path).get("makers")
     if not isinstance(makers, dict) or not makers:
         raise DataFileError(str(path), "makers: at least one [makers.<id>] table is required")
     names: dict[str, str] = {}
