@@ -14,6 +14,7 @@ marked partial.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ipaddress
 import logging
 import socket
 import threading
@@ -29,6 +30,7 @@ from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
 from .probes import HostInfo, Probe, ProbeContext, load_all
 from .probes._tcp import HostSlots, Watchdog
+from .probes._udp import UNCONFIGURED
 from .protocols import spec as protocol_spec
 from .targets import Targets, expand
 
@@ -165,8 +167,9 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
 
 
 class _Collector:
-    """Thread-safe store of observations; drops out-of-scope ones, late arrivals and what the
-    budget (scanner/bounds.py: bytes and counts per host, per kind, in all) has no room for."""
+    """Thread-safe store of observations; drops out-of-scope ones (except strays heard during
+    discovery), late arrivals and what the budget (scanner/bounds.py: bytes and counts per host,
+    per kind, in all) has no room for."""
 
     def __init__(self, targets: Targets, budget: ObservationBudget | None = None) -> None:
         self.targets = targets
@@ -176,6 +179,9 @@ class _Collector:
         self.closed = False
         self.seen: set[str] = set()
         """Addresses with at least one observation: the devices found so far (for progress)."""
+        self.strays: set[str] = set()
+        """IPs (or, for a unit answering from 0.0.0.0, MACs) outside the targets that answered
+        discovery on the local segment."""
         self._scope_cache: dict[str, bool] = {}
 
     def in_scope(self, ip: str) -> bool:
@@ -184,20 +190,72 @@ class _Collector:
             hit = self._scope_cache[ip] = self.targets.contains(ip)
         return hit
 
+    def admit_strays(self, ips: Iterable[str]) -> None:
+        """``--probe-strays``: these stray addresses become in scope (probed like targets)."""
+        for ip in ips:
+            self._scope_cache[ip] = True
+
     def emit(self, observation: Observation) -> None:
+        self._keep(observation, heard=False)
+
+    def emit_heard(self, observation: Observation) -> None:
+        """Discovery's emit: an answer from outside the targets is kept, as a stray."""
+        self._keep(observation, heard=True)
+
+    def _keep(self, observation: Observation, heard: bool) -> None:
+        stray = False
+        if observation.ip == UNCONFIGURED:
+            # A unit without an address (factory state) answers from 0.0.0.0: known by its MAC.
+            observation = replace(observation, ip=None)
+            stray = True
         if observation.ip is None and observation.mac is None:
             return
         if observation.ip is not None and not self.in_scope(observation.ip):
-            log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
-            return
+            if not heard:
+                log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
+                return
+            stray = True
         with self.lock:
             if not self.closed and self.budget.admit(observation):
                 self.observations.append(observation)
                 self.seen.add(observation.ip or observation.mac or "")
+                if stray:
+                    self.strays.add(observation.ip or observation.mac or "")
 
     def snapshot(self) -> list[Observation]:
         with self.lock:
             return list(self.observations)
+
+
+def mark_strays(result: ScanResult, strays: set[str], in_scope: Callable[[str], bool]) -> ScanResult:
+    """Mark the devices that answered from outside the targets (none of their IPs in scope)."""
+    if not strays:
+        return result
+    marked = []
+    for item in result.devices:
+        device = item.device
+        outside = (any(a in strays for a in (*device.ips, *device.macs))
+                   and not any(in_scope(ip) for ip in device.ips))
+        marked.append(replace(item, device=replace(device, outside_targets=True)) if outside else item)
+    return replace(result, devices=tuple(marked))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _stray_note(strays: list[str], probed: bool) -> str:
+    """The scan's note on what answered from outside the targets (IPs, or MACs of units without one)."""
+    shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
+    if probed:
+        return (f"{len(strays)} device(s) outside the targets answered discovery on the local segment ({shown}): "
+                "private ones were probed (--probe-strays)")
+    return (f"{len(strays)} device(s) outside the targets answered discovery on the local segment ({shown}): "
+            "reported from what they sent, not probed (--probe-strays probes private ones)")
 
 
 def live_hosts(observations: Iterable[Observation], wanted: Iterable[str] = ()) -> dict[str, HostInfo]:
@@ -261,7 +319,12 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         for kind in registry.values():  # selected or not: this sends nothing
             for observation in kind.known_without_sending(checked.interface, collector.in_scope):
                 collector.emit(observation)
-        hosts = live_hosts(collector.snapshot(), (key for p in probes for key in p.host_fields))
+        if collector.strays:
+            notes.append(_stray_note(sorted(collector.strays), cfg.probe_strays))
+        if cfg.probe_strays:
+            collector.admit_strays(ip for ip in collector.strays if _is_ip(ip) and ipaddress.ip_address(ip).is_private)
+        hosts = {ip: host for ip, host in live_hosts(collector.snapshot(), (key for p in probes for key in p.host_fields)).items()
+                 if collector.in_scope(ip)}  # a stray is sent nothing more (unless admitted above)
         for probe in probes:
             # A host that only refused a connection left no artefact but is alive all the same
             # (a probe may expose such hosts as `alive`); unicast discovery may still reach it.
@@ -286,7 +349,8 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         observations = list(collector.observations)
         notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
-    result = _identify(observations, checked, started, partial, notes)
+    result = mark_strays(_identify(observations, checked, started, partial, notes), collector.strays,
+                         checked.targets.contains)
     return replace(result, scope=tuple(str(net) for net in checked.targets.networks),
                    addresses=checked.targets.count,
                    **audit.at_scan_time(interface=checked.interface))
@@ -312,8 +376,8 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
               connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
-    ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections)
+    ctx = ProbeContext(config=cfg, emit=collector.emit_heard, cancelled=stop, in_scope=collector.in_scope,
+                       wait_rate=limiter.wait, connections=connections, strays=True)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
     cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")

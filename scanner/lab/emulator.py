@@ -29,7 +29,7 @@ from typing import Any
 
 from . import chatter
 from .certs import certificate_files
-from .netns import NETNS_DIR, in_netns, setns
+from .netns import NETNS_DIR, STRAY_NETWORK, in_netns, setns
 from .services.discovery import (
     DHIP_GROUP,
     DHIP_PORT,
@@ -89,8 +89,9 @@ class DeviceSockets:
         self.profile = profile
         self.ip = device["ip"]
         segment = profile["segment"]
-        network = plan["segment_a"] if segment == "A" else plan["segment_b"]
-        gateway = plan["router_a"] if segment == "A" else plan["router_b"]
+        self.stray = segment == "S"
+        network = {"A": plan["segment_a"], "B": plan["segment_b"]}.get(segment, str(STRAY_NETWORK))
+        gateway = {"A": plan["router_a"], "B": plan["router_b"]}.get(segment, "")  # a stray has none
         self.variables = device_variables(profile["name"], profile["hostname"], profile["mac"], self.ip,
                                           network, gateway)
         self.tcp: list[tuple[socket.socket, Any, ssl.SSLContext | None]] = []
@@ -152,9 +153,13 @@ class DeviceSockets:
             if hello:
                 self.hello = (sock, hello)
         if p.get("sadp"):
-            self.udp.append((_udp_socket(SADP_PORT, SADP_GROUP, self.ip), SadpResponder(p["sadp"], v)))
+            sadp = SadpResponder(p["sadp"], v)
+            sadp.answer_to = (SADP_GROUP, SADP_PORT) if self.stray else None
+            self.udp.append((_udp_socket(SADP_PORT, SADP_GROUP, self.ip), sadp))
         if p.get("dhip"):
-            self.udp.append((_udp_socket(DHIP_PORT, DHIP_GROUP, self.ip, broadcast=True), DhipResponder(p["dhip"], v)))
+            dhip = DhipResponder(p["dhip"], v)
+            dhip.answer_to = (DHIP_GROUP, DHIP_PORT) if self.stray else None
+            self.udp.append((_udp_socket(DHIP_PORT, DHIP_GROUP, self.ip, broadcast=True), dhip))
         if p.get("mdns"):
             from zeroconf import IPVersion
             from zeroconf.asyncio import AsyncZeroconf

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ScanError
-from .netns import PREFIX, in_netns, ip_batch, lab_namespaces, write_sysctl
-from .profiles import Profile
+from .netns import PREFIX, STRAY_NETWORK, in_netns, ip_batch, lab_namespaces, write_sysctl
+from .profiles import UNCONFIGURED, Profile
 
 log = logging.getLogger("camsweep")
 
@@ -136,6 +136,9 @@ def assign(profiles: list[Profile], names: Names = Names()) -> tuple[Plan, list[
     for index, profile in enumerate(profiles):
         if profile.ip is None:
             continue
+        if profile.segment == "S":  # its factory address, outside both segments (checked on load)
+            wanted[index] = profile.ip
+            continue
         net = plan.network(profile.segment)
         address = ipaddress.IPv4Address(profile.ip)
         reserved = {net.network_address, net.broadcast_address, net.network_address + 1, net.network_address + 2}
@@ -220,7 +223,7 @@ def build(plan: Plan, hosts: list[Host], names: Names, created: list[str], *, ch
         segment_a_ports.append("p-client")
     for host in hosts:
         port = "p-" + host.namespace[len(names.prefix):]
-        bridge = "brA" if host.profile.segment == "A" else "brB"
+        bridge = "brB" if host.profile.segment == "B" else "brA"
         switch += [f"link add {port} type veth peer name eth0 netns {host.namespace}",
                    f"link set {port} master {bridge}", f"link set {port} up"]
         if bridge == "brA":
@@ -240,6 +243,11 @@ def build(plan: Plan, hosts: list[Host], names: Names, created: list[str], *, ch
              netns=names.router)
     for host in hosts:
         segment = host.profile.segment
+        if segment == "S":  # a stray: its own address (or none) on A's wire, no gateway
+            address = [] if host.ip == UNCONFIGURED else [f"addr add {host.ip}/{STRAY_NETWORK.prefixlen} dev eth0"]
+            ip_batch(["link set lo up", f"link set eth0 address {host.profile.mac}", *address, "link set eth0 up",
+                      "route add 224.0.0.0/4 dev eth0"], netns=host.namespace)
+            continue
         prefix = a_len if segment == "A" else b_len
         ip_batch(["link set lo up", f"link set eth0 address {host.profile.mac}",
                   f"addr add {host.ip}/{prefix} dev eth0", "link set eth0 up",

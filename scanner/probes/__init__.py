@@ -72,11 +72,20 @@ class ProbeContext:
     emit: Callable[[Observation], None]
     cancelled: threading.Event
     in_scope: Callable[[str], bool]
-    """True if an address is one of the scan's targets: replies from elsewhere are dropped."""
+    """True if an address may be sent to (one of the scan's targets): replies from elsewhere are
+    dropped, except during discovery (``strays``)."""
     wait_rate: Callable[[], None] = lambda: None
     """Call before sending each packet: blocks to honour the configured packet rate."""
     connections: HostSlots = field(default_factory=HostSlots)
     """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
+    strays: bool = False
+    """Discovery only: keep answers to our multicast/broadcast requests (and announcements heard
+    on the groups) from addresses outside the targets; the engine reports them as devices
+    outside the targets and sends them nothing more (unless ``--probe-strays``)."""
+
+    def hears(self, ip: str) -> bool:
+        """True if what ``ip`` sent us on the segment is kept (see ``strays``)."""
+        return self.strays or self.in_scope(ip)
 
 
 class Probe:

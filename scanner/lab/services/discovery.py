@@ -1,6 +1,7 @@
 """UDP discovery responders: WS-Discovery, Hikvision SADP, Dahua DHIP, SSDP.
 
-Each answers unicast to the sender, whether the request came by multicast, broadcast or unicast.
+Each answers unicast to the sender, whether the request came by multicast, broadcast or unicast;
+a stray device (segment S, outside segment A's subnet) answers SADP and DHIP to the group.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def dhip_frame(payload: bytes) -> bytes:
 class _Responder(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
+        self.answer_to: tuple[str, int] | None = None
+        """Where answers go instead of the sender: a stray answers to its maker's group (SADP,
+        DHIP), as a unit on another subnet does (the EZVIZ capture in issue 15)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -49,7 +53,7 @@ class _Responder(asyncio.DatagramProtocol):
             log.debug("discovery: cannot answer %r", data[:80], exc_info=True)
             return
         if answer is not None and self.transport is not None:
-            self.transport.sendto(answer, addr)
+            self.transport.sendto(answer, self.answer_to or addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("discovery: %s", exc)
