@@ -310,6 +310,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     probes = [registry[name](cfg) for name in checked.probes]
     partial = False
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
+    whole = netif.neighbour_table()  # a full table loses connects silently: the result must say so
     try:
         count = checked.targets.count
         notify("phase", {"name": "discover", "addresses": count,
@@ -334,8 +335,18 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         log.info("discovery: %d live host(s) in %.1f s", len(hosts), time.monotonic() - clock)
         notify("phase", {"name": "hosts", "total": len(hosts)})
         clock = time.monotonic()
+        table = netif.neighbour_table()
         notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, connections, cfg, notify)
         log.info("per-host probes: %.1f s", time.monotonic() - clock)
+        notes += [note for probe in probes for note in probe.notes()]
+        if netif.neighbour_table_grew(table):
+            # The per-host steps' connects may have been dropped too: their hosts are listed, but
+            # what they would have answered may be missing.
+            notes.append(netif.neighbour_overflow_note(
+                "per-host probing: every live host is listed, but some of their answers may be missing",
+                table.limit))
+        elif netif.neighbour_table_grew(whole) and not any(netif.NEIGH_OVERFLOW in note for note in notes):
+            notes.append(netif.neighbour_overflow_note("the scan: some hosts or answers may be missing", whole.limit))
     except KeyboardInterrupt:
         partial = True
         cancelled.set()
@@ -376,15 +387,19 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
               connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
-    ctx = ProbeContext(config=cfg, emit=collector.emit_heard, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections, strays=True)
+    ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
+                       wait_rate=limiter.wait, connections=connections)
+    # A method that asks by multicast/broadcast (its spec declares groups) keeps what answers from
+    # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
+    heard = replace(ctx, emit=collector.emit_heard, strays=True)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
-    cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
+    cap = (cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
+           + max((type(p).extra_time(cfg) for p in probes), default=0.0))
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")
     def timed(probe: Probe) -> str | None:
         clock = time.monotonic()
         try:
-            return _guarded(probe.name, probe.discover, ctx)
+            return _guarded(probe.name, probe.discover, heard if probe.spec.groups else ctx)
         finally:
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
 

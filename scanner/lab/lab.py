@@ -37,6 +37,7 @@ log = logging.getLogger("camsweep")
 STATE_DIR = Path("/run/camsweep-lab")
 STATE_FILE = STATE_DIR / "state.json"
 READY_TIMEOUT = 300.0
+NEIGH_THRESHOLDS = tuple(f"net.ipv4.neigh.default.gc_thresh{n}" for n in (1, 2, 3))
 
 
 
@@ -124,9 +125,16 @@ class Lab:
 
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
-                 chatter_period: float = CHATTER_PERIOD) -> None:
+                 chatter_period: float = CHATTER_PERIOD,
+                 neighbour_limits: tuple[int, int, int] | None = None) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
-        ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery."""
+        ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
+
+        ``neighbour_limits``: (gc_thresh1, gc_thresh2, gc_thresh3) of the kernel's IPv4 neighbour
+        table for this lab's run. Unlike a real network, where each host has its own table, all lab
+        namespaces share the kernel's one table, and its limits are kernel-wide (not per
+        namespace): the lab sets them in the root namespace when it comes up, logs that it did,
+        and puts the old values back at teardown (every exit path ``down`` covers)."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
@@ -146,6 +154,8 @@ class Lab:
         self._previous_handlers: dict[int, Any] = {}
         self._torn_down = True
         self._keep_log = False
+        self.neighbour_limits = neighbour_limits
+        self._saved_limits: dict[str, str] = {}
 
     # -- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -169,6 +179,7 @@ class Lab:
         self._install_handlers()
         atexit.register(self.down)
         try:
+            self._set_neighbour_limits()
             self._namespaces = []
             topology.build(plan, hosts, self.names, self._namespaces, chatty=self.chatter)
             self.plan = plan
@@ -201,6 +212,7 @@ class Lab:
             existing = set(lab_namespaces())
             topology.destroy([n for n in self._namespaces if n in existing])
             self.state_file.unlink(missing_ok=True)
+            self._restore_neighbour_limits()
             if not self._keep_log:  # kept when the emulator failed: the error names it
                 self.log_file.unlink(missing_ok=True)
         finally:
@@ -238,6 +250,35 @@ class Lab:
         return None
 
     # -- internals ----------------------------------------------------------------------------
+    def _set_neighbour_limits(self) -> None:
+        if self.neighbour_limits is None:
+            return
+        for key, value in zip(NEIGH_THRESHOLDS, self.neighbour_limits):
+            path = Path("/proc/sys") / key.replace(".", "/")
+            self._saved_limits[key] = path.read_text(encoding="ascii").strip()
+        # gc_thresh3 first when raising, last when lowering: thresh1 <= thresh2 <= thresh3 throughout.
+        order = list(zip(NEIGH_THRESHOLDS, self.neighbour_limits))
+        if self.neighbour_limits[2] > int(self._saved_limits[NEIGH_THRESHOLDS[2]]):
+            order.reverse()
+        for key, value in order:
+            Path("/proc/sys", key.replace(".", "/")).write_text(str(value), encoding="ascii")
+        log.warning("lab: kernel-wide neighbour table limits set to %s for this lab's run (were %s); restored at teardown",
+                    "/".join(map(str, self.neighbour_limits)), "/".join(self._saved_limits.values()))
+
+    def _restore_neighbour_limits(self) -> None:
+        if not self._saved_limits:
+            return
+        saved, self._saved_limits = self._saved_limits, {}
+        order = list(saved.items())
+        if int(saved[NEIGH_THRESHOLDS[2]]) > int(Path("/proc/sys", NEIGH_THRESHOLDS[2].replace(".", "/")).read_text()):
+            order.reverse()  # raising back: thresh3 first
+        for key, value in order:
+            try:
+                Path("/proc/sys", key.replace(".", "/")).write_text(value, encoding="ascii")
+            except OSError as error:
+                log.error("lab: could not restore %s to %s: %s", key, value, error)
+        log.info("lab: neighbour table limits restored to %s", "/".join(saved.values()))
+
     def _write_state(self, pid: int | None) -> None:
         assert self.plan is not None
         state = {

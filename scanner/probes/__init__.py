@@ -109,6 +109,16 @@ class Probe:
         return []
 
     @classmethod
+    def extra_time(cls, config: ScanConfig) -> float:
+        """Seconds ``discover`` may need beyond the shared window and the sweep at ``--rate``
+        (the engine's bound on discovery grows by it)."""
+        return 0.0
+
+    def notes(self) -> list[str]:
+        """What the probe has to say about the scan once it ran (added to the result's notes)."""
+        return []
+
+    @classmethod
     def known_without_sending(cls, interface: str | None, in_scope: Callable[[str], bool]) -> Iterable[Observation]:
         """What this host already knows about the network for the method, sending nothing (the
         engine asks every probe, selected or not, after discovery)."""

@@ -12,18 +12,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 
 from .. import netif
 from ..config import ScanConfig
 from ..protocols import ports as ports_codec
 from ..targets import expand
 from . import HostInfo, Probe, ProbeContext, register
-from ._tcp import CLOSED, OPEN, SweepQueue, connect_sweep
+from ._tcp import CLOSED, NO_BUFFERS, OPEN, SweepQueue, connect_sweep
 
 log = logging.getLogger("camsweep")
 
 MAX_INFLIGHT = 512
 """Connects in flight at once (file descriptors) during the sweep."""
+
+RECOVERY_TIME = 30.0
+"""Seconds at most spent asking again, paced, the addresses that stayed silent while the kernel's
+neighbour table was full; addresses left over are counted in the note (``Probe.extra_time``)."""
 
 
 @register
@@ -38,6 +43,7 @@ class PortsProbe(Probe):
         self.open_ports: dict[str, set[int]] = {}
         self.alive: set[str] = set()
         self.states: dict[str, int] = {}
+        self.neighbour_note: str | None = None
 
     def _ports(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(int(p) for p in self.config.ports))
@@ -49,20 +55,24 @@ class PortsProbe(Probe):
             queue, timeout=cfg.connect_timeout, max_inflight=inflight,
             wait_rate=ctx.wait_rate, cancelled=ctx.cancelled,
         ):
-            self.states[state] = self.states.get(state, 0) + 1
-            if state in (OPEN, CLOSED):
-                with self._lock:
-                    first_sign = ip not in self.alive
-                    self.alive.add(ip)
-                    self._scanned.add(ip)
-                if first_sign and rest:
-                    queue.add((ip, p) for p in rest)
-            if state == OPEN:
-                with self._lock:
-                    fresh = port not in self.open_ports.setdefault(ip, set())
-                    self.open_ports[ip].add(port)
-                if fresh:
-                    ctx.emit(ports_codec.open_port(self.name, ip, port, raw=f"{ip}:{port}/tcp open"))
+            self._record(ctx, queue, rest, ip, port, state)
+
+    def _record(self, ctx: ProbeContext, queue: SweepQueue, rest: tuple[int, ...], ip: str, port: int,
+                state: str) -> None:
+        self.states[state] = self.states.get(state, 0) + 1
+        if state in (OPEN, CLOSED):
+            with self._lock:
+                first_sign = ip not in self.alive
+                self.alive.add(ip)
+                self._scanned.add(ip)
+            if first_sign and rest:
+                queue.add((ip, p) for p in rest)
+        if state == OPEN:
+            with self._lock:
+                fresh = port not in self.open_ports.setdefault(ip, set())
+                self.open_ports[ip].add(port)
+            if fresh:
+                ctx.emit(ports_codec.open_port(self.name, ip, port, raw=f"{ip}:{port}/tcp open"))
 
     def discover(self, ctx: ProbeContext) -> None:
         ports = self._ports()
@@ -72,6 +82,7 @@ class PortsProbe(Probe):
         scope = expand(cfg.targets, allow_public=True, max_hosts=cfg.max_hosts,
                        resolve=lambda name: [])
         hosts = [ip for ip in scope.hosts() if ctx.in_scope(ip)]
+        table = netif.neighbour_table()
         # One connect per address finds who is there (accepted or refused: alive); the other
         # ports of a live host are queued the moment it answers, ahead of the remaining sweep.
         self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:])
@@ -86,8 +97,67 @@ class PortsProbe(Probe):
         if silent and not ctx.cancelled.is_set():
             log.debug("ports: asking %d silent routed address(es) once more", len(silent))
             self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in silent), MAX_INFLIGHT, ports[1:])
+        if self._overflowed(table) and not ctx.cancelled.is_set():
+            self._recover(ctx, [ip for ip in hosts if ip not in self.alive], ports, table.limit)
         log.debug("ports: %d of %d addresses answered (%s)", len(self.alive), len(hosts),
                   ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
+
+    @classmethod
+    def extra_time(cls, config: ScanConfig) -> float:
+        return RECOVERY_TIME + netif.NEIGH_SETTLE
+
+    def _overflowed(self, before: netif.NeighbourTable) -> bool:
+        """Did the kernel's neighbour table overflow since ``before`` (or a connect say ENOBUFS)?"""
+        return netif.neighbour_table_grew(before) or self.states.get(NO_BUFFERS, 0) > 0
+
+    def _recover(self, ctx: ProbeContext, silent: list[str], ports: tuple[int, ...], limit: int | None) -> None:
+        """Ask the silent addresses again, paced so the table never holds more new entries than
+        half its limit within the kernel's collection age; note what is still silent.
+
+        A SYN that found the table full was dropped without a word to the socket: those hosts
+        timed out like absent ones. After ``NEIGH_SETTLE`` the entries the sweep made may be
+        collected, so a paced second pass reaches them."""
+        pace = max(1.0, (limit or netif.NEIGH_DEFAULT_LIMIT) / 2 / netif.NEIGH_SETTLE)  # new entries per second
+        budget = int(pace * RECOVERY_TIME)
+        todo, left_over = silent[:budget], len(silent) - min(len(silent), budget)
+        log.info("ports: neighbour table overflowed; asking %d silent address(es) again at %.0f/s", len(todo), pace)
+        if ctx.cancelled.wait(netif.NEIGH_SETTLE):
+            return
+        self.states.pop(NO_BUFFERS, None)
+        table = netif.neighbour_table()
+        interval = 1.0 / pace
+        next_send = time.monotonic()
+
+        def paced() -> None:
+            nonlocal next_send
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                ctx.cancelled.wait(delay)
+            next_send = max(next_send + interval, time.monotonic())
+            ctx.wait_rate()
+
+        cfg = self.config
+        queue = SweepQueue((ip, ports[0]) for ip in todo)
+        for ip, port, state in connect_sweep(queue, timeout=cfg.connect_timeout, max_inflight=MAX_INFLIGHT,
+                                             wait_rate=paced, cancelled=ctx.cancelled):
+            self._record(ctx, queue, ports[1:], ip, port, state)
+        still = [ip for ip in todo if ip not in self.alive]
+        log.info("ports: %d of %d recovered after the neighbour table overflow", len(todo) - len(still), len(todo))
+        if self._overflowed(table) or left_over:
+            # Still overflowing (or no time to ask them all): some silent addresses may be hosts.
+            lost = len(still) + left_over
+            self.neighbour_note = netif.neighbour_overflow_note(
+                f"the host sweep: {lost} address(es) still gave no answer after a paced retry"
+                + (f" ({left_over} not asked again: no time)" if left_over else "")
+                + " and may be live hosts this scan missed", limit)
+        else:
+            self.neighbour_note = (
+                f"{netif.NEIGH_OVERFLOW} ('neighbour table overflow') during the host sweep; "
+                f"a paced retry of the {len(todo)} silent address(es) found {len(todo) - len(still)} more host(s) "
+                "and the table kept room, so the rest are taken as absent")
+
+    def notes(self) -> list[str]:
+        return [self.neighbour_note] if self.neighbour_note else []
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         with self._lock:
