@@ -32,7 +32,7 @@ from .probes import HostInfo, Probe, ProbeContext, load_all
 from .probes._tcp import HostSlots, Watchdog
 from .probes._udp import UNCONFIGURED
 from .protocols import spec as protocol_spec
-from .targets import Targets, expand
+from .targets import Targets, expand, is_public
 
 log = logging.getLogger("camsweep")
 
@@ -323,7 +323,9 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         if collector.strays:
             notes.append(_stray_note(sorted(collector.strays), cfg.probe_strays))
         if cfg.probe_strays:
-            collector.admit_strays(ip for ip in collector.strays if _is_ip(ip) and ipaddress.ip_address(ip).is_private)
+            # Private as for targets (without --allow-public): RFC 1918, link-local, CGNAT, test nets.
+            collector.admit_strays(ip for ip in collector.strays
+                                   if _is_ip(ip) and not is_public(ipaddress.IPv4Network(ip)))
         hosts = {ip: host for ip, host in live_hosts(collector.snapshot(), (key for p in probes for key in p.host_fields)).items()
                  if collector.in_scope(ip)}  # a stray is sent nothing more (unless admitted above)
         for probe in probes:

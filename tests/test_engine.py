@@ -27,6 +27,7 @@ from camsweep.errors import PrivilegeError, UsageError
 from camsweep.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
 from camsweep.probes import HostInfo, Probe, ProbeContext
 from camsweep.probes.http import follow_ups
+from camsweep.protocols import ProtocolSpec
 from camsweep.protocols.http import parse_response
 
 TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
@@ -434,3 +435,35 @@ def test_http_probe_asks_only_the_pages_its_matched_rules_name(server: str, aske
     finally:
         web.close()
     assert [r.split(b" ")[1].decode() for r in web.requests] == asked
+
+
+class _Heard(Probe):
+    """A multicast method (its spec declares a group): one answer from a target, one from a
+    private address outside the targets, one from a public one, one from 0.0.0.0 (no address)."""
+
+    spec = ProtocolSpec(name="", title="a multicast method", fields={}, order=1 << 29, method=False,
+                        groups=("239.255.255.250",))
+    name = "heard"
+    description = "answers heard on the segment"
+    probed: list[str] = []
+
+    def discover(self, ctx: ProbeContext) -> None:
+        for ip, mac in (("127.0.0.9", "58:50:ed:00:00:09"), ("192.168.1.64", "58:50:ed:00:00:64"),
+                        ("8.8.8.8", "58:50:ed:00:00:05"), ("0.0.0.0", "58:50:ed:00:00:00")):
+            ctx.emit(Observation.make(self.name, "mac_address", ip=ip, mac=mac))
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        type(self).probed.append(host.ip)
+
+
+@pytest.mark.parametrize("probe_strays, probed", [(False, ["127.0.0.9"]), (True, ["127.0.0.9", "192.168.1.64"])])
+def test_answers_from_outside_the_targets_are_strays_sent_nothing_more(probe_strays, probed) -> None:
+    _Heard.probed = []
+    config = ScanConfig(targets=("127.0.0.0/28",), probe_strays=probe_strays)
+    result = engine.scan(config, registry={"heard": _Heard})
+    assert sorted(_Heard.probed) == probed  # a public stray is never probed, nor one without an address
+    outside = {d.device.key for d in result.devices if d.device.outside_targets}
+    assert outside == {"58:50:ed:00:00:64", "58:50:ed:00:00:05", "58:50:ed:00:00:00"}
+    unconfigured = next(d.device for d in result.devices if d.device.key == "58:50:ed:00:00:00")
+    assert unconfigured.ips == ()  # reported by its MAC
+    assert any(n.startswith("3 device(s) outside the targets answered discovery") for n in result.notes)
