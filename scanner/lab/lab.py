@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,8 @@ class Lab:
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
                  chatter_period: float = CHATTER_PERIOD,
-                 neighbour_limits: tuple[int, int, int] | None = None) -> None:
+                 neighbour_limits: tuple[int, int, int] | None = None,
+                 plan: topology.Plan | None = None, segment: str | None = None) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
         ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
 
@@ -134,7 +135,11 @@ class Lab:
         table for this lab's run. Unlike a real network, where each host has its own table, all lab
         namespaces share the kernel's one table, and its limits are kernel-wide (not per
         namespace): the lab sets them in the root namespace when it comes up, logs that it did,
-        and puts the old values back at teardown (every exit path ``down`` covers)."""
+        and puts the old values back at teardown (every exit path ``down`` covers).
+
+        ``plan``: the segments' subnets (default: /24s, or /22s above 240 devices on a segment),
+        e.g. ``Plan("198.18.0.0/16", "198.19.0.0/24")`` for a /16 to sweep. ``segment``: put every
+        device (but strays) on this segment ("A" or "B"), e.g. 1,000 devices on one /22."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
@@ -155,6 +160,8 @@ class Lab:
         self._torn_down = True
         self._keep_log = False
         self.neighbour_limits = neighbour_limits
+        self.forced_plan = plan
+        self.segment = segment
         self._saved_limits: dict[str, str] = {}
 
     # -- life cycle -------------------------------------------------------------------------
@@ -173,7 +180,10 @@ class Lab:
         """
         require_privileges()
         profiles = expand(load_profiles(self.profiles_dir), self.count)
-        plan, hosts = topology.assign(profiles, self.names)
+        if self.segment is not None:
+            profiles = [p if p.segment == "S" else replace(p, segment=self.segment) for p in profiles]
+        plan, hosts = topology.assign(profiles, self.names, self.forced_plan,
+                                      strict=self.forced_plan is None and self.segment is None)
         started = time.monotonic()
         self._torn_down = False
         self._install_handlers()

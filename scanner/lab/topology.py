@@ -126,10 +126,15 @@ class Host:
     profile: Profile
 
 
-def assign(profiles: list[Profile], names: Names = Names()) -> tuple[Plan, list[Host]]:
-    """Choose the address plan and give every device a namespace and an IP (explicit ones kept)."""
+def assign(profiles: list[Profile], names: Names = Names(), plan: Plan | None = None,
+           strict: bool = True) -> tuple[Plan, list[Host]]:
+    """Choose the address plan (unless given) and give every device a namespace and an IP.
+
+    An explicit ip that does not fit its segment is an error in the /24 plan (the profile is
+    wrong) and re-allocated otherwise, or when not ``strict`` (the caller moved the devices)."""
     per_segment = {s: sum(1 for p in profiles if p.segment == s) for s in ("A", "B")}
-    plan = NARROW if max(per_segment.values()) <= NARROW_LIMIT else WIDE
+    if plan is None:
+        plan = NARROW if max(per_segment.values()) <= NARROW_LIMIT else WIDE
     width = 3 if len(profiles) < 1000 else 4
     taken: set[str] = set()
     wanted: dict[int, str] = {}
@@ -143,9 +148,9 @@ def assign(profiles: list[Profile], names: Names = Names()) -> tuple[Plan, list[
         address = ipaddress.IPv4Address(profile.ip)
         reserved = {net.network_address, net.broadcast_address, net.network_address + 1, net.network_address + 2}
         if address not in net or address in reserved:
-            if plan is NARROW:
+            if plan is NARROW and strict:
                 raise ScanError(f"{profile.path}: ip {profile.ip} is not a free address of segment {profile.segment} ({net})")
-            log.info("lab: %s: ip %s re-allocated in the widened plan", profile.name, profile.ip)
+            log.info("lab: %s: ip %s re-allocated in the lab's address plan", profile.name, profile.ip)
             continue
         if profile.ip in taken:
             raise ScanError(f"{profile.path}: ip {profile.ip} is used by another profile")
