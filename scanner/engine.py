@@ -391,7 +391,7 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
                        wait_rate=limiter.wait, connections=connections)
-    # A method that asks by multicast/broadcast (its spec declares groups) keeps what answers from
+    # A method that asks by multicast/broadcast (``spec.hears_segment``) keeps what it hears from
     # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
     heard = replace(ctx, emit=collector.emit_heard, strays=True)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
@@ -401,7 +401,7 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     def timed(probe: Probe) -> str | None:
         clock = time.monotonic()
         try:
-            return _guarded(probe.name, probe.discover, heard if probe.spec.groups else ctx)
+            return _guarded(probe.name, probe.discover, heard if probe.spec.hears_segment else ctx)
         finally:
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
 

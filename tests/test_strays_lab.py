@@ -1,8 +1,9 @@
 """Strays (issue 15 item 1): units on segment A's wire but outside the scan's targets -- a
 Hikvision camera at its factory address 192.168.1.64, a Dahua at 192.168.1.108, a Hikvision unit
 with no address that answers from 0.0.0.0 -- answer SADP/DHIP to the makers' groups. They are
-reported, marked ``outside targets (seen on the local segment)``, identified from what they sent,
-and sent nothing more; with ``--probe-strays`` the private ones are probed.
+reported (the two with addresses also announce themselves by gratuitous ARP, which the ARP
+sweep hears), marked ``outside targets (seen on the local segment)``, identified from what they
+sent, and sent nothing more; with ``--probe-strays`` the private ones are probed.
 
 "Sent nothing more" is checked on the devices' side: the TCP segments each stray's own network
 namespace received (``Tcp: InSegs`` of its /proc/net/snmp). The scanner is given an address in the
@@ -81,7 +82,9 @@ def test_strays_are_reported_identified_and_not_probed(stray_lab: Any) -> None:
         assert item["verdict"]["model"] == device.truth["model"], device.name
         assert segments[device.name] == 0, f"{device.name} received {segments[device.name]} TCP segment(s)"
         probes = {o["probe"] for o in item["device"]["observations"]}
-        assert probes <= {"sadp", "dhip"}, (device.name, probes)
+        assert probes <= {"sadp", "dhip", "arp"}, (device.name, probes)  # arp: its gratuitous ARP
+        if device.ip != "0.0.0.0":
+            assert any(o["raw"].startswith("gratuitous ARP:") for o in item["device"]["observations"]), device.name
     unconfigured = found["hik-unconfigured-0-0-0-0"][0]["device"]
     assert unconfigured["ips"] == [] and unconfigured["key"] == "58:50:ed:1f:e4:00"
     assert found["hik-stray-192-168-1-64"][0]["device"]["ips"] == ["192.168.1.64"]

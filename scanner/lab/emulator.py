@@ -80,6 +80,30 @@ def _udp_socket(port: int, group: str | None, ip: str, broadcast: bool = False) 
     return sock
 
 
+GRATUITOUS_ARP_PERIOD = 1.0
+"""Seconds between a stray's gratuitous ARPs ("I am 192.168.1.64"), as units send after boot or
+an address change: what a scanner on the wire hears from a unit outside its subnet."""
+
+
+def _gratuitous_arp(mac: str, ip: str) -> tuple[socket.socket, bytes]:
+    """A packet socket on the device's eth0 and its gratuitous ARP frame (sender = target = ip)."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind(("eth0", 0x0806))
+    sock.setblocking(False)
+    hw, addr = bytes.fromhex(mac.replace(":", "")), socket.inet_aton(ip)
+    frame = b"\xff" * 6 + hw + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + hw + addr + bytes(6) + addr
+    return sock, frame
+
+
+async def _repeat(sock: socket.socket, frame: bytes) -> None:
+    while True:
+        try:
+            sock.send(frame)
+        except OSError as error:
+            log.debug("lab: gratuitous ARP not sent: %s", error)
+        await asyncio.sleep(GRATUITOUS_ARP_PERIOD)
+
+
 class DeviceSockets:
     """Everything one device listens on, opened inside its namespace."""
 
@@ -100,6 +124,8 @@ class DeviceSockets:
         self.hello: tuple[socket.socket, bytes] | None = None
         self.mdns_infos: list[Any] = []
         self.dhcp: socket.socket | None = None
+        self.arp: tuple[socket.socket, bytes] | None = None
+        self.arp_task: asyncio.Future[None] | None = None
 
     def open(self, chatty: bool = False) -> None:
         """Create the sockets (call with the thread inside the device's namespace; no awaits)."""
@@ -152,6 +178,8 @@ class DeviceSockets:
             hello = wsd.hello()
             if hello:
                 self.hello = (sock, hello)
+        if self.stray and self.ip != "0.0.0.0":
+            self.arp = _gratuitous_arp(p["mac"], self.ip)
         if p.get("sadp"):
             sadp = SadpResponder(p["sadp"], v)
             sadp.answer_to = (SADP_GROUP, SADP_PORT) if self.stray else None
@@ -173,6 +201,8 @@ class DeviceSockets:
             servers.append(await asyncio.start_server(handler, sock=sock, ssl=context))
         for sock, responder in self.udp:
             await loop.create_datagram_endpoint(functools.partial(_same, responder), sock=sock)
+        if self.arp:
+            self.arp_task = asyncio.ensure_future(_repeat(*self.arp))
         if self.hello:
             sock, message = self.hello
             try:
@@ -246,6 +276,9 @@ async def serve(state: dict[str, Any]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     for server in servers:
         server.close()
+    for device in devices:
+        if device.arp_task is not None:
+            device.arp_task.cancel()
     for device in devices:
         if device.dhcp is not None:
             device.dhcp.close()

@@ -30,6 +30,8 @@ MAX_SWEEP_ADDRESSES = 65536
 
 _ETH_P_ARP = 0x0806
 _ARP_REPLY = 2
+MAX_ANNOUNCED = 256
+"""Units outside the targets kept from their gratuitous ARPs in one sweep (a flood keeps the first)."""
 _ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
 
 
@@ -91,6 +93,19 @@ class ArpProbe(Probe):
             own_mac = get_if_hwaddr(iface)
             pending = {ip for ip, _ in targets}
             found: set[str] = set()
+            strays: set[str] = set()
+
+            def announced(ip: str, mac: str) -> None:
+                """A gratuitous ARP (sender address = target address: "I am here") from outside
+                the targets: a unit on this wire at another subnet's address, kept as a stray."""
+                own = {a.ip for a in addresses}
+                if (ip in strays or ip in own or ip == "0.0.0.0" or len(strays) >= MAX_ANNOUNCED
+                        or not ctx.hears(ip)):
+                    return
+                observation = mac_observation(self.name, ip, mac, f"gratuitous ARP: {ip} is-at {mac}")
+                if observation is not None:
+                    strays.add(ip)
+                    ctx.emit(observation)
 
             def drain(until: float) -> None:
                 """Read the ARP replies that arrive before ``until``; emit each host once.
@@ -111,9 +126,14 @@ class ArpProbe(Probe):
                             return
                         continue
                     packet = sock.recv(65535)
-                    if packet is None or ARP not in packet or packet[ARP].op != _ARP_REPLY:
+                    if packet is None or ARP not in packet:
                         continue
                     ip, mac = str(packet[ARP].psrc), str(packet[ARP].hwsrc)
+                    if ip == str(packet[ARP].pdst) and not ctx.in_scope(ip):
+                        announced(ip, mac)
+                        continue
+                    if packet[ARP].op != _ARP_REPLY:
+                        continue
                     if ip not in pending or ip in found or not ctx.in_scope(ip):
                         continue
                     observation = mac_observation(self.name, ip, mac, f"{ip} is-at {mac}")

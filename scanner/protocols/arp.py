@@ -34,6 +34,7 @@ SPEC = ProtocolSpec(
     name="arp",
     title="ARP, or any probe that learns a MAC",
     order=10,
+    link_broadcast=True,
     families={"mac": "MAC OUI"},
     fields={
         "mac.address": Field("mac", "the MAC, `aa:bb:cc:dd:ee:ff`"),
