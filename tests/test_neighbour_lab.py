@@ -55,3 +55,20 @@ def test_a_full_neighbour_table_loses_no_host_unnoticed(needs_root: None) -> Non
     print(f"{len(devices) - len(missing)} of {len(devices)} found; notes: {notes}")
     if missing:  # then the result must say that hosts may be missing, and what to raise
         assert any(netif.NEIGH_SYSCTL in note and "may be live hosts" in note for note in notes), (missing, notes)
+
+
+def test_the_neighbour_table_is_read_from_iproute2() -> None:
+    """What the scan compares before and after: the kernel's own numbers, read without root."""
+    table = netif.neighbour_table()
+    assert isinstance(table.limit, int) and table.limit > 0
+    assert isinstance(table.fulls, int) and table.fulls >= 0
+    assert not netif.neighbour_table_grew(netif.NeighbourTable(limit=table.limit, fulls=None))
+
+
+def test_the_overflow_note_names_the_sysctl_and_never_changes_it() -> None:
+    note = netif.neighbour_overflow_note("the host sweep: 3 address(es) may be hosts", 1024)
+    assert note.startswith(netif.NEIGH_OVERFLOW) and "net.ipv4.neigh.default.gc_thresh3 (now 1024)" in note
+    source = (ROOT / "scanner").rglob("*.py")
+    writers = [p for p in source if "gc_thresh" in p.read_text() and "write_text" in p.read_text()
+               and "lab" not in p.parts]
+    assert writers == []  # only the lab (for its own run) writes the limits
