@@ -168,7 +168,8 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
 
 class _Collector:
     """Thread-safe store of observations; drops out-of-scope ones (except strays heard during
-    discovery), late arrivals and what the budget (scanner/bounds.py: bytes and counts per host,
+    discovery), late arrivals, repeats (same probe, host, kind, port, fields and problem: nothing a
+    verdict could use twice) and what the budget (scanner/bounds.py: bytes and counts per host,
     per kind, in all) has no room for."""
 
     def __init__(self, targets: Targets, budget: ObservationBudget | None = None) -> None:
@@ -183,6 +184,8 @@ class _Collector:
         """IPs (or, for a unit answering from 0.0.0.0, MACs) outside the targets that answered
         discovery on the local segment."""
         self._scope_cache: dict[str, bool] = {}
+        self._kept: set[tuple[object, ...]] = set()
+        """What was kept, less its time and raw text: a repeat of it cannot change a verdict."""
 
     def in_scope(self, ip: str) -> bool:
         hit = self._scope_cache.get(ip)
@@ -215,8 +218,13 @@ class _Collector:
                 log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
                 return
             stray = True
+        same = (observation.probe, observation.kind, observation.ip, observation.mac, observation.port,
+                tuple(sorted(observation.fields.items())), observation.problem)
         with self.lock:
+            if same in self._kept:  # the first is kept (its time is when it was first seen)
+                return
             if not self.closed and self.budget.admit(observation):
+                self._kept.add(same)
                 self.observations.append(observation)
                 self.seen.add(observation.ip or observation.mac or "")
                 if stray:

@@ -467,3 +467,22 @@ def test_answers_from_outside_the_targets_are_strays_sent_nothing_more(probe_str
     unconfigured = next(d.device for d in result.devices if d.device.key == "58:50:ed:00:00:00")
     assert unconfigured.ips == ()  # reported by its MAC
     assert any(n.startswith("3 device(s) outside the targets answered discovery") for n in result.notes)
+
+
+class _Repeater(Probe):
+    """One device answering the same thing over and over (a chatty unit, a resent reply)."""
+
+    name = "repeater"
+    description = "the same answer 5,000 times"
+
+    def discover(self, ctx: ProbeContext) -> None:
+        for _ in range(5000):
+            ctx.emit(Observation.make(self.name, "mac_address", ip="127.0.0.9", mac="58:50:ed:00:00:09",
+                                      raw="127.0.0.9 is-at 58:50:ed:00:00:09",
+                                      fields={"mac.address": "58:50:ed:00:00:09"}))
+
+
+def test_repeated_observations_are_kept_once() -> None:
+    """Memory does not grow with observations that cannot change a verdict."""
+    result = engine.scan(ScanConfig(targets=("127.0.0.0/28",)), registry={"repeater": _Repeater})
+    assert [len(d.device.observations) for d in result.devices] == [1]
