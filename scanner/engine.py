@@ -259,11 +259,9 @@ def _is_ip(text: str) -> bool:
 def _stray_note(strays: list[str], probed: bool) -> str:
     """The scan's note on what answered from outside the targets (IPs, or MACs of units without one)."""
     shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
-    if probed:
-        return (f"{len(strays)} device(s) outside the targets answered discovery on the local segment ({shown}): "
-                "private ones were probed (--probe-strays)")
-    return (f"{len(strays)} device(s) outside the targets answered discovery on the local segment ({shown}): "
-            "reported from what they sent, not probed (--probe-strays probes private ones)")
+    done = ("private ones were probed (--probe-strays)" if probed
+            else "reported from what they sent, not probed (--probe-strays probes private ones)")
+    return f"{len(strays)} device(s) outside the targets answered discovery on the local segment ({shown}): {done}"
 
 
 def live_hosts(observations: Iterable[Observation], wanted: Iterable[str] = ()) -> dict[str, HostInfo]:

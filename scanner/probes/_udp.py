@@ -276,8 +276,8 @@ def unconfigured_listener(iface: InterfaceAddress, port: int) -> UnconfiguredLis
         sock.close()
         log.debug("no packet socket for unconfigured units on %s: %s", iface.name, exc)
         return None
-    # Frames queued between socket() and the filter: read and let go.
-    while True:
+    # Frames queued between socket() and the filter: read and let go (the queue is finite).
+    for _ in range(4096):
         try:
             sock.recv(MAX_DATAGRAM)
         except OSError:
@@ -313,8 +313,8 @@ def receive_until(
     """Read datagrams from ``sockets`` until ``deadline`` (time.monotonic), cancel or ``stop()``.
 
     Each read is at most ``MAX_DATAGRAM`` bytes. Datagrams from our own addresses or from an
-    address outside the scan's scope (unless ``ctx.strays``) are dropped before ``handler`` sees them; an exception in
-    ``handler`` is logged and the loop goes on (device input never ends the scan). On a socket
+    address outside the scan's scope (unless ``ctx.strays``) are dropped before ``handler`` sees
+    them; an exception in ``handler`` is logged and the loop goes on (device input never ends the scan). On a socket
     made with ``report_unreachable``, an ICMP port unreachable calls ``on_refused(ip)``.
     """
     own = set(own_ips)
