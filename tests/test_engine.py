@@ -467,6 +467,8 @@ def test_answers_from_outside_the_targets_are_strays_sent_nothing_more(probe_str
     unconfigured = next(d.device for d in result.devices if d.device.key == "58:50:ed:00:00:00")
     assert unconfigured.ips == ()  # reported by its MAC
     assert any(n.startswith("3 device(s) outside the targets answered discovery") for n in result.notes)
+    saved = ScanResult.from_dict(result.to_dict())  # last-scan.json, the inventory's copy
+    assert {d.device.key for d in saved.devices if d.device.outside_targets} == outside
 
 
 class _Repeater(Probe):
