@@ -30,6 +30,11 @@ MAX_SWEEP_ADDRESSES = 65536
 
 _ETH_P_ARP = 0x0806
 _ARP_REPLY = 2
+RETRY_LIMIT = 4096
+"""Silent addresses asked a second time at most. A /16 with a thousand hosts leaves 64,000
+silent, and asking them all again doubles the sweep at the shared ``--rate`` (its discovery then
+overran the engine's bound, issue 15); a live host among them is still met by the ports sweep,
+whose connect makes the kernel ARP for it."""
 MAX_ANNOUNCED = 256
 """Units outside the targets kept from their gratuitous ARPs in one sweep (a flood keeps the first)."""
 _ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
@@ -160,6 +165,9 @@ class ArpProbe(Probe):
             drain(time.monotonic() + wait / 2)
             # One retry for the silent ones: a request or its reply may have been lost.
             retry = [(ip, addr) for ip, addr in targets if ip not in found]
+            if len(retry) > RETRY_LIMIT:
+                log.debug("arp: %d silent addresses: no second round (more than %d)", len(retry), RETRY_LIMIT)
+                retry = []
             if retry and not ctx.cancelled.is_set():
                 sweep(retry)
                 drain(time.monotonic() + wait)
