@@ -20,16 +20,15 @@ class FloodSocket:
     def __init__(self) -> None:
         self._ours, self._peer = socket.socketpair()
         self._peer.send(b"x")
-        self.ins = None
         self.received = 0
         self.sent: list[object] = []
 
     def fileno(self) -> int:
         return self._ours.fileno()
 
-    def recv(self, size: int) -> None:
+    def recvfrom(self, size: int) -> tuple[bytes, tuple[str, int, int, int, bytes]]:
         self.received += 1
-        return None  # what scapy returns for a frame it cannot dissect
+        return b"noise", ("eth-test", 0x0806, 0, 1, b"")  # a frame too short to be ARP
 
     def send(self, packet: object) -> None:
         self.sent.append(packet)
@@ -44,11 +43,7 @@ def test_sweep_finishes_while_frames_keep_arriving(monkeypatch: pytest.MonkeyPat
     flood = FloodSocket()
     address = InterfaceAddress("eth-test", "198.18.0.2", ipaddress.IPv4Network("198.18.0.0/29"))
     monkeypatch.setattr(arp_module, "interface_addresses", lambda name: [address])
-    import scapy.arch
-    from scapy.config import conf
-
-    monkeypatch.setattr(scapy.arch, "get_if_hwaddr", lambda iface: "02:00:00:00:00:01")
-    monkeypatch.setattr(conf, "L2socket", lambda iface, type: flood)
+    monkeypatch.setattr(arp_module, "open_arp_socket", lambda iface: (flood, "02:00:00:00:00:01"))
     config = ScanConfig(interface="eth-test", read_timeout=0.2)
     found: list[object] = []
     ctx = ProbeContext(config=config, emit=found.append, cancelled=threading.Event(), in_scope=lambda ip: True)

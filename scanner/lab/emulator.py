@@ -48,6 +48,7 @@ from .services.http import HttpServer, Request, build_response
 from .services.onvif import PATH as ONVIF_PATH
 from .services.onvif import OnvifService
 from .services.rtsp import RtspServer, accept_only
+from ..protocols.arp import build_request
 from .templates import device_variables
 
 log = logging.getLogger("camsweep.lab")
@@ -90,9 +91,7 @@ def _gratuitous_arp(mac: str, ip: str) -> tuple[socket.socket, bytes]:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind(("eth0", 0x0806))
     sock.setblocking(False)
-    hw, addr = bytes.fromhex(mac.replace(":", "")), socket.inet_aton(ip)
-    frame = b"\xff" * 6 + hw + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + hw + addr + bytes(6) + addr
-    return sock, frame
+    return sock, build_request(mac, ip, ip)
 
 
 async def _repeat(sock: socket.socket, frame: bytes) -> None:

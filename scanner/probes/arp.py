@@ -21,6 +21,8 @@ from ..models import Observation, normalize_mac
 from ..protocols import arp as arp_codec
 from ..protocols.arp import mac_observation
 from . import HostInfo, Probe, ProbeContext, register
+from ..passive.capture import LINKTYPE_ETHERNET
+from ..passive.decode import decode
 from ._udp import InterfaceAddress, enlarge_receive_buffer, interface_addresses
 
 log = logging.getLogger("camsweep")
@@ -29,7 +31,6 @@ MAX_SWEEP_ADDRESSES = 65536
 """Addresses considered per interface subnet; a bigger on-link subnet is swept only in part."""
 
 _ETH_P_ARP = 0x0806
-_ARP_REPLY = 2
 RETRY_LIMIT = 4096
 """Silent addresses asked a second time at most. A /16 with a thousand hosts leaves 64,000
 silent, and asking them all again doubles the sweep at the shared ``--rate`` (its discovery then
@@ -82,20 +83,8 @@ class ArpProbe(Probe):
         if not targets:
             log.debug("arp: no in-scope address on %s", addresses[0].name)
             return
-        # Lazy: scapy is slow to import and only this probe needs it.
-        from scapy.arch import get_if_hwaddr
-        from scapy.config import conf
-        from scapy.layers.l2 import ARP, Ether
-
-        iface = addresses[0].name
+        sock, own_mac = open_arp_socket(addresses[0].name)
         try:
-            sock = conf.L2socket(iface=iface, type=_ETH_P_ARP)
-        except PermissionError as exc:
-            raise PrivilegeError(f"ARP sweep needs root or CAP_NET_RAW ({exc.strerror})") from exc
-        try:
-            if isinstance(getattr(sock, "ins", None), socket.socket):
-                enlarge_receive_buffer(sock.ins)  # a big sweep's replies arrive in a burst
-            own_mac = get_if_hwaddr(iface)
             pending = {ip for ip, _ in targets}
             found: set[str] = set()
             strays: set[str] = set()
@@ -130,15 +119,18 @@ class ArpProbe(Probe):
                         if remaining <= 0:
                             return
                         continue
-                    packet = sock.recv(65535)
-                    if packet is None or ARP not in packet:
+                    try:
+                        frame, where = sock.recvfrom(65535)
+                    except (BlockingIOError, InterruptedError):
                         continue
-                    ip, mac = str(packet[ARP].psrc), str(packet[ARP].hwsrc)
-                    if ip == str(packet[ARP].pdst) and not ctx.in_scope(ip):
+                    packet = decode(LINKTYPE_ETHERNET, frame) if where[2] != socket.PACKET_OUTGOING else None
+                    if packet is None or packet.proto != 0 or packet.src_mac is None:
+                        continue  # our own requests, or not ARP
+                    ip, mac = packet.src_ip, packet.src_mac.hex(":")
+                    if ip == packet.dst_ip and not ctx.in_scope(ip):
                         announced(ip, mac)
                         continue
-                    if packet[ARP].op != _ARP_REPLY:
-                        continue
+                    # A reply, or the host's own request: either says it is there, with its MAC.
                     if ip not in pending or ip in found or not ctx.in_scope(ip):
                         continue
                     observation = mac_observation(self.name, ip, mac, f"{ip} is-at {mac}")
@@ -151,11 +143,8 @@ class ArpProbe(Probe):
                     if ctx.cancelled.is_set() or ip in found:
                         continue
                     ctx.wait_rate()
-                    request = Ether(dst="ff:ff:ff:ff:ff:ff", src=own_mac) / ARP(
-                        op=1, hwsrc=own_mac, psrc=addr.ip, pdst=ip
-                    )
                     try:
-                        sock.send(request)
+                        sock.send(arp_codec.build_request(own_mac, addr.ip, ip))
                     except OSError as exc:
                         log.debug("arp: send to %s failed: %s", ip, exc)
                     drain(time.monotonic())  # keep the socket buffer short during big sweeps
@@ -177,6 +166,25 @@ class ArpProbe(Probe):
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         """Nothing per host: the sweep already asked every on-link address."""
+
+
+def open_arp_socket(iface: str) -> tuple[socket.socket, str]:
+    """A non-blocking packet socket for ARP on ``iface``, and the interface's MAC.
+
+    A plain socket and struct-built frames: a /16 is 65,536 requests, and building and dissecting
+    each with scapy cost more than the sweep's ``--rate`` allowed (issue 15)."""
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP))
+    except PermissionError as exc:
+        raise PrivilegeError(f"ARP sweep needs root or CAP_NET_RAW ({exc.strerror})") from exc
+    try:
+        sock.bind((iface, _ETH_P_ARP))
+        sock.setblocking(False)
+        enlarge_receive_buffer(sock)  # a big sweep's replies arrive in a burst
+        return sock, sock.getsockname()[4].hex(":")
+    except OSError:
+        sock.close()
+        raise
 
 
 @dataclass(frozen=True)
