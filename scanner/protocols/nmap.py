@@ -229,7 +229,7 @@ def _blocks_by_ip(output: str) -> Iterator[tuple[str, str]]:
 SPEC = ProtocolSpec(
     name="nmap",
     title="nmap -oX import",
-    order=140,
+    order=138,
     method=False,
     families={"nmap": "nmap"},
     fields={
