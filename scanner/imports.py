@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from xml.etree.ElementTree import ParseError
 
 from .errors import InputFileError
@@ -28,7 +28,7 @@ from .protocols import nmap as nmap_codec
 from .protocols.arp import mac_fields
 from .types import ArtefactKind
 
-__all__ = ["Imported", "LEASE_FORMATS", "MAX_HOSTS", "read_leases", "read_nmap"]
+__all__ = ["LEASE_FORMATS", "MAX_HOSTS", "Imported", "lease_format", "read_leases", "read_nmap"]
 
 MAX_HOSTS = 100_000
 """Hosts (nmap) or leases read from one file; the rest is cut, with a note."""

@@ -97,8 +97,9 @@ BILLION_LAUGHS = (
 
 @pytest.mark.parametrize("name, content, said", [
     ("laughs.xml", BILLION_LAUGHS, "declares XML entities"),
-    ("xxe.xml", '<?xml version="1.0"?><!DOCTYPE nmaprun [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-     '<nmaprun><host><hostnames><hostname name="&x;"/></hostnames></host></nmaprun>', "declares XML entities"),
+    ("xxe.xml", ('<?xml version="1.0"?><!DOCTYPE nmaprun [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                 '<nmaprun><host><hostnames><hostname name="&x;"/></hostnames></host></nmaprun>'),
+     "declares XML entities"),
     ("other.xml", '<?xml version="1.0"?><rss version="2.0"><channel/></rss>', "not an nmap XML report"),
     ("text.xml", "Starting Nmap 7.93 ( https://nmap.org )\n", "not an nmap XML report"),
     ("empty.xml", "", "not an nmap XML report"),

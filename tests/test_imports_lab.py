@@ -75,7 +75,7 @@ def test_leases_of_a_live_dnsmasq_serving_the_lab_are_imported(tmp_path: Path, d
     out = tmp_path / "report.json"
     done = subprocess.run([sys.executable, str(ROOT / "scan.py"), "import", "dhcp", str(leases), "--db",
                            str(tmp_path / "inv.sqlite"), "--format", "json", "-o", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+                          check=False, capture_output=True, text=True, timeout=300, cwd=str(ROOT))
     assert done.returncode in (0, 3), done.stderr
     scan = json.loads(out.read_text())["scan"]
     assert scan["mode"] == "import-dhcp" and scan["targets"] == [str(leases)]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..models import ArtefactKind, Observation, normalize_ip, normalize_mac
@@ -47,7 +47,7 @@ _UPNP_LABELS = {
 def moment(value: str | None) -> datetime | None:
     """nmap's ``starttime``/``endtime``/``start`` (seconds since the epoch), or None."""
     if value and value.isdigit() and len(value) <= 12:
-        return datetime.fromtimestamp(int(value), timezone.utc)
+        return datetime.fromtimestamp(int(value), UTC)
     return None
 
 
@@ -91,7 +91,7 @@ def _certificate(script: Any, where: dict[str, Any]) -> Observation:
     body = re.sub(r"-----[A-Z ]+-----|\s", "", pem)
     if body:
         try:
-            return tls.from_der(base64.b64decode(body, validate=True), **where)
+            return tls.from_der(base64.b64decode(body, validate=True), probe=PROBE, **where)
         except ValueError:
             pass  # not base64: fall back to the names
     elems = _elems(script)
@@ -103,7 +103,7 @@ def _certificate(script: Any, where: dict[str, Any]) -> Observation:
                  if k.startswith(table + ".") and k.split(".", 1)[1] in short]
         return ",".join(parts)
 
-    return tls.from_names(name("subject"), name("issuer"), **where)
+    return tls.from_names(name("subject"), name("issuer"), probe=PROBE, **where)
 
 
 def _script_observation(script: Any, where: dict[str, Any], port: int | None, https: bool) -> Observation | None:
@@ -150,7 +150,7 @@ def host_observations(host: Any, time: datetime | None = None) -> list[Observati
             mac, vendor = normalize_mac(address.get("addr")), address.get("vendor")
     if not (ip or mac):
         return []
-    where: dict[str, Any] = {"probe": PROBE, "ip": ip, "mac": mac, "time": time}
+    where: dict[str, Any] = {"ip": ip, "mac": mac, "time": time}
     out: list[Observation] = []
     if mac:
         out.append(Observation.make(PROBE, ArtefactKind.MAC_ADDRESS, ip=ip, mac=mac, time=time, raw=mac,
@@ -171,8 +171,7 @@ def host_observations(host: Any, time: datetime | None = None) -> list[Observati
 
 def _port_observations(port: Any, where: dict[str, Any]) -> Iterator[Observation]:
     state = port.find("state")
-    if state is None or state.get("state") != "open":
-        return  # closed, filtered, open|filtered: nothing answered
+    state_name = state.get("state") if state is not None else None
     number_text, protocol = port.get("portid", ""), port.get("protocol", "")
     if not (number_text.isdigit() and 0 < int(number_text) < 65536):
         return
@@ -185,45 +184,43 @@ def _port_observations(port: Any, where: dict[str, Any]) -> Iterator[Observation
         fields.update({f"nmap.{name}": service.get(name, "") for name in SERVICE_ATTRIBUTES})
         fields["nmap.cpe"] = " ".join(c.text or "" for c in service.iterfind("cpe"))
         https = service.get("tunnel") == "ssl" or service.get("name") == "https"
-    other = []
+    # A script's output is an answer whatever nmap concluded about the port (``wsdd-discover``
+    # reports a UDP port it could not prove open as ``open|filtered``).
     for script in port.iterfind("script"):
         obs = _script_observation(script, where, number, https)
         if obs is not None:
             yield obs
         elif script.get("id"):
-            other.append(script)
-    for script in other:
-        fields[f"nmap.script.{script.get('id')}"] = script.get("output", "")
-    if protocol == "tcp":  # what camsweep's port scan reports; a UDP port says what its scripts found
+            fields[f"nmap.script.{script.get('id')}"] = script.get("output", "")
+    if state_name == "open" and protocol == "tcp":  # what camsweep's port scan reports
         yield Observation.make(PROBE, ArtefactKind.OPEN_PORT, port=number, fields=fields,
                                raw=" ".join(f"{k}={v}" for k, v in fields.items() if v), **where)
 
 
 def prescript_observations(prescript: Any, time: datetime | None = None) -> Iterator[Observation]:
-    """``broadcast-wsdd-discover`` in ``<prescript>``: one block per device, headed by its IP
-    (``| 198.18.0.10:``), each an ONVIF discovery reply placed at that IP."""
+    """``broadcast-wsdd-discover`` in ``<prescript>``: one block per reply (``Message id:``,
+    ``Address:``, ``Type:``), each an ONVIF discovery reply placed at the host its ``Address``
+    (XAddrs) names: the line heading a block is the address nmap heard it on, which may be the
+    multicast group, not the device."""
     for script in prescript.iterfind("script"):
         if script.get("id") != "broadcast-wsdd-discover":
             continue
-        for ip, block in _blocks_by_ip(script.get("output", "")):
+        for block in re.split(r"\n(?=[\s|_]*Message id:)", script.get("output", "")):
             fields = _wsd_fields(block)
-            if any(fields.values()):
-                yield Observation.make(PROBE, ArtefactKind.ONVIF_SCOPES, ip=ip, time=time, raw=block, fields=fields)
+            ip = _xaddr_host(fields["onvif.xaddrs"])
+            if ip and fields["onvif.types"]:
+                yield Observation.make(PROBE, ArtefactKind.ONVIF_SCOPES, ip=ip, time=time, raw=block.strip(),
+                                       fields=fields)
 
 
-def _blocks_by_ip(output: str) -> Iterator[tuple[str, str]]:
-    ip: str | None = None
-    lines: list[str] = []
-    for line in output.splitlines():
-        head = line.strip().lstrip("|_ ").rstrip(":")
-        if normalize_ip(head):
-            if ip:
-                yield ip, "\n".join(lines)
-            ip, lines = normalize_ip(head), []
-        elif ip:
-            lines.append(line)
-    if ip:
-        yield ip, "\n".join(lines)
+def _xaddr_host(xaddrs: str) -> str | None:
+    """The IP address in the first XAddrs URL (``http://198.18.0.21/onvif/device_service``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return normalize_ip(urlsplit(xaddrs.split()[0]).hostname) if xaddrs else None
+    except ValueError:
+        return None
 
 
 SPEC = ProtocolSpec(
