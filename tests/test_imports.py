@@ -7,17 +7,22 @@ Hostile files (entity bombs, oversize, not nmap) are one line and exit 2."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from camsweep import imports
-from camsweep.cli import main
+from camsweep.cli import cli
 from camsweep.errors import InputFileError
 from camsweep.store import open_store
 from camsweep.verdicts import identify_result
 from click.testing import CliRunner
 
-FIXTURES = Path(__file__).parent / "fixtures" / "imports"
+from tests.schema_check import report_json
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures" / "imports"
 NMAP_SN = FIXTURES / "nmap-sn.xml"
 NMAP_SV = FIXTURES / "nmap-sV.xml"
 NMAP_SCRIPTS = FIXTURES / "nmap-sV-scripts.xml"
@@ -33,7 +38,13 @@ def devices(path: Path, reader=imports.read_nmap, mode: str = "import-nmap") -> 
 
 
 def run(*args: str) -> object:
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def camsweep(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real command line (``python3 scan.py``): its one-line errors and exit codes."""
+    return subprocess.run([sys.executable, str(ROOT / "scan.py"), *args], capture_output=True, text=True,
+                          timeout=300, check=False, cwd=str(ROOT))
 
 
 # ------------------------------------------------------------------------------------------ nmap
@@ -77,13 +88,15 @@ def test_nmap_scripts_feed_the_probes_field_keys_so_the_same_rules_apply() -> No
 
 def test_nmap_import_is_stored_like_a_scan_and_history_shows_its_kind_and_file(tmp_path: Path) -> None:
     db = str(tmp_path / "inv.sqlite")
-    done = CliRunner().invoke(main, ["import", "nmap", str(NMAP_SN), "--db", db, "--format", "json",
+    done = CliRunner().invoke(cli, ["import", "nmap", str(NMAP_SN), "--db", db, "--format", "json",
                                      "-o", str(tmp_path / "r.json")])
     assert done.exit_code in (0, 3), done.output
+    report = report_json((tmp_path / "r.json").read_text())  # the report follows its schema
+    assert report["scan"]["mode"] == "import-nmap" and report["scan"]["targets"] == [str(NMAP_SN)]
     with open_store(db, read_only=True) as inv:
         [scan] = inv.scans()
     assert scan.mode == "import-nmap" and scan.targets == (str(NMAP_SN),)
-    history = CliRunner().invoke(main, ["history", "--db", db, "--format", "json"])
+    history = CliRunner().invoke(cli, ["history", "--db", db, "--format", "json"])
     [row] = json.loads(history.output)
     assert row["mode"] == "import-nmap" and row["source"] == str(NMAP_SN)
 
@@ -109,9 +122,9 @@ def test_hostile_or_wrong_nmap_files_are_one_line_and_exit_2(tmp_path: Path, nam
     path.write_text(content)
     with pytest.raises(InputFileError, match=said):
         imports.read_nmap(str(path))
-    done = CliRunner().invoke(main, ["import", "nmap", str(path), "--no-store"])
-    assert done.exit_code == 2
-    assert len(done.output.strip().splitlines()) == 1 and said in done.output
+    done = camsweep("import", "nmap", str(path), "--no-store")
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and said in done.stderr
 
 
 def test_an_nmap_file_over_the_input_bound_is_refused_before_it_is_read(tmp_path: Path,
@@ -191,17 +204,17 @@ def test_a_bad_lease_line_is_a_note_naming_it_and_the_rest_is_read(tmp_path: Pat
 def test_a_file_that_is_no_lease_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("shopping list\n")
-    done = CliRunner().invoke(main, ["import", "dhcp", str(path), "--no-store"])
-    assert done.exit_code == 2 and "--lease-format" in done.output
-    assert len(done.output.strip().splitlines()) == 1
+    done = camsweep("import", "dhcp", str(path), "--no-store")
+    assert done.returncode == 2 and "--lease-format" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_lease_import_is_stored_with_its_kind_and_the_lease_format_can_be_named(tmp_path: Path) -> None:
     db = str(tmp_path / "inv.sqlite")
-    done = CliRunner().invoke(main, ["import", "dhcp", str(KEA), "--lease-format", "kea", "--db", db,
+    done = CliRunner().invoke(cli, ["import", "dhcp", str(KEA), "--lease-format", "kea", "--db", db,
                                      "-o", str(tmp_path / "r.txt")])
     assert done.exit_code == 0, done.output
-    history = CliRunner().invoke(main, ["history", "--db", db])
+    history = CliRunner().invoke(cli, ["history", "--db", db])
     assert "import-dhcp" in history.output and "kea-metal-bmc.csv" in history.output
 
 
@@ -211,11 +224,11 @@ def test_lease_import_is_stored_with_its_kind_and_the_lease_format_can_be_named(
 def test_diff_of_a_register_check_and_an_import_lists_restricted_devices_the_register_misses(tmp_path: Path) -> None:
     db = str(tmp_path / "inv.sqlite")
     register = tmp_path / "register.csv"
-    # Row 2 names the lab's Axis camera by MAC, row 3 a Hikvision camera by model and IP, row 4 a
-    # unit that is nowhere on the wire.
+    # Rows 2 and 3 name the lab's Axis and a Hikvision camera by MAC (written as registers do), row
+    # 4 a unit that is nowhere on the wire (matching by serial and by model and IP: test_store.py).
     register.write_text("Make,Model,MAC,IP,Location\n"
                         "Axis,M3058-PLVE,AC:CC:8E:4F:21:D8,,hall\n"
-                        "Hikvision,DS-2CD2385G1-I,,198.18.0.21,lobby\n"
+                        "Hikvision,DS-2CD2385G1-I,58-50-ED-1F-E4-12,198.18.0.21,lobby\n"
                         "Dahua,IPC-HDW1431T1-S4,,198.18.0.99,gate\n")
     assert run("check", str(register), "--db", db, "-o", str(tmp_path / "a.txt")).exit_code == 3
     assert run("import", "nmap", str(NMAP_SCRIPTS), "--db", db, "-o", str(tmp_path / "b.txt")).exit_code == 3
@@ -232,7 +245,7 @@ def test_diff_of_a_register_check_and_an_import_lists_restricted_devices_the_reg
     assert missing[: len(restricted)] == [c for c in missing if c["after"]["restricted"]]  # listed first
     missing_ips = {c["after"]["ip"] for c in missing}
     assert "198.18.0.50" in missing_ips  # the lab's Dahua camera: on the wire, not in the register
-    assert not {"198.18.0.70", "198.18.0.21"} & missing_ips  # matched by MAC, and by model and IP
+    assert not {"198.18.0.70", "198.18.0.21"} & missing_ips  # matched by MAC
     assert [c["before"]["model"] for c in by_what["not seen"]] == ["IPC-HDW1431T1-S4"]
     table = run("diff", "--db", db).output
     assert "(check of " in table and "(import-nmap of " in table and "not in register" in table
