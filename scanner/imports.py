@@ -15,11 +15,12 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from xml.etree.ElementTree import ParseError
 
+from .bounds import ObservationBudget
 from .errors import InputFileError
 from .jsonio import MAX_INPUT_BYTES, quote, read_text
 from .models import Observation, normalize_ip, normalize_mac
@@ -28,10 +29,7 @@ from .protocols import nmap as nmap_codec
 from .protocols.arp import mac_fields
 from .types import ArtefactKind
 
-__all__ = ["LEASE_FORMATS", "MAX_HOSTS", "Imported", "lease_format", "read_leases", "read_nmap"]
-
-MAX_HOSTS = 100_000
-"""Hosts (nmap) or leases read from one file; the rest is cut, with a note."""
+__all__ = ["LEASE_FORMATS", "Imported", "lease_format", "read_leases", "read_nmap"]
 
 
 @dataclass
@@ -41,6 +39,16 @@ class Imported:
     started: datetime | None = None
     """When the source began seeing what it reports (nmap's start time), if it says."""
     partial: bool = False
+    budget: ObservationBudget = field(default_factory=ObservationBudget)
+    """What a result may hold, as for a scan (``scanner/bounds.py``): a file of 100,000 hosts
+    keeps the first ones and a note says how much was cut."""
+
+    def add(self, observations: Iterable[Observation]) -> None:
+        self.observations.extend(o for o in observations if self.budget.admit(o))
+
+    def done(self) -> Imported:
+        self.notes.extend(self.budget.notes())
+        return self
 
 
 # ------------------------------------------------------------------------------------------ nmap
@@ -75,14 +83,10 @@ def read_nmap(path: str) -> Imported:
                 continue
             if elem.tag == "host":
                 hosts += 1
-                if hosts > MAX_HOSTS:
-                    out.notes.append(f"{name}: only the first {MAX_HOSTS} hosts were read")
-                    out.partial = True
-                    break
-                out.observations.extend(nmap_codec.host_observations(elem, out.started))
+                out.add(nmap_codec.host_observations(elem, out.started))
                 elem.clear()  # one host at a time: a big report is not held whole
             elif elem.tag == "prescript":
-                out.observations.extend(nmap_codec.prescript_observations(elem, out.started))
+                out.add(nmap_codec.prescript_observations(elem, out.started))
     except (defusedxml.DefusedXmlException, ValueError) as exc:
         raise InputFileError(f"{path}: refused: {_defused(exc)}") from None
     except ParseError as exc:
@@ -95,7 +99,7 @@ def read_nmap(path: str) -> Imported:
         raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if root is None:
         raise InputFileError(f"{path}: empty input")
-    return out
+    return out.done()
 
 
 def _defused(exc: Exception) -> str:
@@ -151,18 +155,14 @@ def read_leases(path: str, fmt: str | None = None) -> Imported:
     out = Imported()
     reader = {"isc": _isc_leases, "dnsmasq": _dnsmasq_leases, "kea": _kea_leases}[fmt]
     latest: dict[str, Lease] = {}
-    for count, item in enumerate(reader(text), 1):
-        if count > MAX_HOSTS:
-            out.notes.append(f"{name}: only the first {MAX_HOSTS} leases were read")
-            out.partial = True
-            break
+    for item in reader(text):
         if isinstance(item, str):
             out.notes.append(f"{name}:{item}")
             continue
         latest[item.mac or item.ip or ""] = item
     for lease in latest.values():
-        out.observations.extend(_lease_observations(lease, f"{name}:{lease.line}"))
-    return out
+        out.add(_lease_observations(lease, f"{name}:{lease.line}"))
+    return out.done()
 
 
 def lease_format(text: str, path: str) -> str:

@@ -134,6 +134,23 @@ def test_an_nmap_file_over_the_input_bound_is_refused_before_it_is_read(tmp_path
         imports.read_nmap(str(NMAP_SN))
 
 
+def test_a_report_of_more_hosts_than_a_result_holds_keeps_the_first_and_says_so(tmp_path: Path) -> None:
+    # The lab's Hikvision host of the real -sn report, repeated at 6,000 addresses (a spoofed
+    # flood, or a /19 ping scan): the budget every result passes (scanner/bounds.py) applies.
+    text = NMAP_SN.read_text()
+    start = text.index("<host>", text.index("198.18.0.3"))
+    host = text[start: text.index("</host>", start) + len("</host>")]
+    hosts = "".join(host.replace("198.18.0.10", f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+                    .replace("58:50:ED:1F:E3:85", f"58:50:ED:{n // 65536:02X}:{n // 256 % 256:02X}:{n % 256:02X}")
+                    for n in range(6000))
+    flood = tmp_path / "flood.xml"
+    flood.write_text(text[:start] + hosts + text[text.index("<runstats>"):])
+    read = imports.read_nmap(str(flood))
+    kept = {o.ip for o in read.observations}
+    assert 1000 < len(kept) < 6000 and "10.0.0.0" in kept
+    assert any("not kept" in note for note in read.notes), read.notes
+
+
 def test_an_interrupted_nmap_report_keeps_its_hosts_marked_partial(tmp_path: Path) -> None:
     text = NMAP_SN.read_text()
     cut = tmp_path / "cut.xml"
