@@ -257,10 +257,13 @@ def _isc_string(value: str) -> str:
 
 
 def _param_numbers(value: str) -> str:
-    """A recorded parameter request list as option numbers: ``1,3,6`` as written, or the
-    colon-separated hex dhcpd gives a binary option (``1:3:6:f``)."""
+    """A recorded parameter request list as option numbers: ``1,3,6`` as written (dhcpd.conf
+    ``binary-to-ascii(10, 8, ",", option dhcp-parameter-request-list)``), the colon-separated hex
+    dhcpd writes for a binary value (``1:3:6:f``), or the option's bytes as an escaped string."""
     if re.fullmatch(r"[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2})+", value):
         return ",".join(str(int(x, 16)) for x in value.split(":"))
+    if value and not re.fullmatch(r"[\d,\s]+", value) and all(ord(c) < 256 for c in value):
+        return ",".join(str(ord(c)) for c in value)
     return value
 
 

@@ -183,6 +183,18 @@ def test_isc_leases_give_the_recorded_vendor_class() -> None:
         ("192.168.2.27", "ac:1f:6b:35:ac:62", "udhcp 1.23.1"), ("192.168.2.30", "ac:1f:6b:35:ab:2d", "udhcp 1.23.1")}
 
 
+@pytest.mark.parametrize("recorded", ['"1,3,6,15,28"', "1:3:6:f:1c", '"\\001\\003\\006\\017\\034"'])
+def test_an_isc_lease_gives_the_parameter_request_list_the_server_was_told_to_record(tmp_path: Path,
+                                                                                    recorded: str) -> None:
+    # Constructed from the real lease above: dhcpd records option 55 only when dhcpd.conf says so
+    # (`set prl = ...`), as decimal text, as dhcpd's hex for a binary value, or as escaped bytes.
+    path = tmp_path / "dhcpd.leases"
+    path.write_text(ISC.read_text().replace('set vendor-class-identifier = "udhcp 1.23.1";',
+                                            f'set vendor-class-identifier = "udhcp 1.23.1";\n\tset prl = {recorded};', 1))
+    options = [o for o in imports.read_leases(str(path)).observations if o.kind.value == "dhcp_options"]
+    assert {o.fields.get("dhcp.param_list") for o in options} == {"1,3,6,15,28", None}
+
+
 def test_kea_memfile_leases_give_mac_and_ip() -> None:
     read = imports.read_leases(str(KEA))
     assert {(o.ip, o.mac) for o in read.observations} == {("192.168.2.27", "ac:1f:6b:35:ac:62"),
