@@ -278,3 +278,18 @@ def test_diff_of_a_register_check_and_an_import_lists_restricted_devices_the_reg
     assert [c["before"]["model"] for c in by_what["not seen"]] == ["IPC-HDW1431T1-S4"]
     table = run("diff", "--db", db).output
     assert "(check of " in table and "(import-nmap of " in table and "not in register" in table
+
+
+def test_a_register_ip_column_places_the_row_for_diff_and_a_bad_ip_is_a_note(tmp_path: Path) -> None:
+    from camsweep import assets
+
+    register = tmp_path / "assets.csv"
+    register.write_text("Model,IP Address\nDS-2CD2385G1-I,198.18.0.21\nDS-2CD2385G1-I,198.18.0.21\n"
+                        "IPC-HDW1431T1-S4,lobby\n")
+    read = assets.load([str(register)])
+    assert read.notes == ["assets.csv:4: IP 'lobby' is not an IP address; row read without it"]
+    result = identify_result(read.observations, mode="check")
+    # Two rows at one address stay two rows (a register lists units, not hosts).
+    assert [(d.device.key, d.device.ips) for d in result.devices] == [
+        ("record:assets.csv:2", ("198.18.0.21",)), ("record:assets.csv:3", ("198.18.0.21",)),
+        ("record:assets.csv:4", ())]
