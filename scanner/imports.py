@@ -38,6 +38,8 @@ class Imported:
     notes: list[str] = field(default_factory=list)
     started: datetime | None = None
     """When the source began seeing what it reports (nmap's start time), if it says."""
+    finished: datetime | None = None
+    """When it finished (nmap's ``<runstats><finished time=...>``), if it says."""
     partial: bool = False
     budget: ObservationBudget = field(default_factory=ObservationBudget)
     """What a result may hold, as for a scan (``scanner/bounds.py``): a file of 100,000 hosts
@@ -87,6 +89,8 @@ def read_nmap(path: str) -> Imported:
                 elem.clear()  # one host at a time: a big report is not held whole
             elif elem.tag == "prescript":
                 out.add(nmap_codec.prescript_observations(elem, out.started))
+            elif elem.tag == "finished":
+                out.finished = nmap_codec.moment(elem.get("time"))
     except (defusedxml.DefusedXmlException, ValueError) as exc:
         raise InputFileError(f"{path}: refused: {_defused(exc)}") from None
     except ParseError as exc:

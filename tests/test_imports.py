@@ -93,6 +93,9 @@ def test_nmap_import_is_stored_like_a_scan_and_history_shows_its_kind_and_file(t
     assert done.exit_code in (0, 3), done.output
     report = report_json((tmp_path / "r.json").read_text())  # the report follows its schema
     assert report["scan"]["mode"] == "import-nmap" and report["scan"]["targets"] == [str(NMAP_SN)]
+    # The times are nmap's (its run took 96 s), not the moment of the import.
+    assert (report["scan"]["started"], report["scan"]["finished"]) == ("2026-12-04T17:48:51+00:00",
+                                                                        "2026-12-04T17:50:27+00:00")
     with open_store(db, read_only=True) as inv:
         [scan] = inv.scans()
     assert scan.mode == "import-nmap" and scan.targets == (str(NMAP_SN),)

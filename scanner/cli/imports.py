@@ -103,4 +103,6 @@ def dhcp(ctx: click.Context, file: str, lease_format: str | None, **params: Any)
 def _finish(read: imports.Imported, file: str, mode: str, outputs: Outputs) -> None:
     result = identify_result(read.observations, targets=(file,), mode=mode, started=read.started,
                              partial=read.partial, notes=read.notes)
+    if read.started and read.finished and read.finished >= read.started:
+        result = replace(result, finished=read.finished)  # when the source saw it, not when it was read
     finish_and_exit(result, outputs)
