@@ -85,7 +85,10 @@ def read_nmap(path: str) -> Imported:
                 continue
             if elem.tag == "host":
                 hosts += 1
-                out.add(nmap_codec.host_observations(elem, out.started))
+                try:
+                    out.add(nmap_codec.host_observations(elem, out.started))
+                except Exception as exc:  # noqa: BLE001 - a codec bug on one host must not lose the others
+                    out.notes.append(f"{name}: host {hosts} skipped: {type(exc).__name__}")
                 elem.clear()  # one host at a time: a big report is not held whole
             elif elem.tag == "prescript":
                 out.add(nmap_codec.prescript_observations(elem, out.started))
