@@ -30,11 +30,11 @@ SUPPORTED_LINKTYPES = {LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW: "raw IP",
 MAX_FRAME = 262_144
 """No real frame is longer; a larger record length means the file is corrupt."""
 
-_PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
-    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
-    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+_PCAP_MAGICS = {  # byte order, timestamp ticks per second
+    b"\xd4\xc3\xb2\xa1": ("<", 1_000_000),
+    b"\xa1\xb2\xc3\xd4": (">", 1_000_000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1_000_000_000),
+    b"\xa1\xb2\x3c\x4d": (">", 1_000_000_000),
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _PCAPNG_BOM = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
@@ -78,7 +78,10 @@ class Capture:
 
     def _pcap(self) -> Iterator[tuple[float, int, bytes]]:
         header = self.fh.read(24)
-        order, scale = _PCAP_MAGICS[header[:4]]
+        if len(header) < 24 or header[:4] not in _PCAP_MAGICS:  # (a file is checked when opened; a pipe is not)
+            self.problem = "no pcap file header"
+            return
+        order, divisor = _PCAP_MAGICS[header[:4]]
         linktype = struct.unpack(order + "I", header[20:24])[0] & 0x0FFFFFFF
         self._check_linktype(linktype)
         record = struct.Struct(order + "IIII")
@@ -98,7 +101,9 @@ class Capture:
                 self.problem = f"truncated packet after {self.frames_read} packets"
                 return
             self.frames_read += 1
-            yield sec + frac * scale, linktype, data
+            # one rounding, as pcapng's ticks / divisor: the same instant read from a pcapng or
+            # from tcpdump's pcap copy of it (``bpf``) gives the same float
+            yield (sec * divisor + frac) / divisor, linktype, data
 
     def _pcapng(self) -> Iterator[tuple[float, int, bytes]]:
         fh, read = self.fh, self.fh.read

@@ -1,0 +1,155 @@
+"""The BPF prefilter (``camsweep.passive.bpf``): the same analysis, from fewer frames.
+
+Every capture the repository has (the shipped lab capture, the hostile captures' generators, a
+small version of the benchmark's site capture), read with the prefilter (tcpdump/libpcap drops
+what cannot carry a signal) and without it (every frame read in Python), must give byte-identical
+results. The filter is computed from the protocol declarations, compiles for every link type
+camsweep reads, and leaves the frames it should drop out on the real file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from camsweep import jsonio, protocols
+from camsweep.models import ScanResult
+from camsweep.passive import analyse_capture, bpf
+from camsweep.passive.capture import SUPPORTED_LINKTYPES, open_capture
+from camsweep.passive.signals import FROM_PORT, REPLIES, REQUESTS, TO_PORT
+
+from tests import hostile_captures as hc
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "lab-capture.pcap"
+SADP_REPLY = (ROOT / "tests" / "fixtures" / "replies" / "sadp_probematch_ds-2cd2385g1-i.xml").read_bytes()
+
+pytestmark = pytest.mark.skipif(shutil.which("tcpdump") is None, reason="needs tcpdump (installed by .ci/run)")
+
+
+def _text(result: ScanResult) -> str:
+    """The result as saved, less what differs between two runs (its id and when it ran)."""
+    data = result.to_dict()
+    for key in ("scan_id", "started", "finished"):
+        data.pop(key)
+    return jsonio.dumps(data, indent=1)
+
+
+def _same_both_ways(path: Path, targets: tuple[str, ...] = ()) -> str:
+    filtered = _text(analyse_capture(str(path), targets=targets))
+    assert filtered == _text(analyse_capture(str(path), targets=targets, prefilter=False))
+    return filtered
+
+
+def _bench_capture(path: Path, packets: int) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import passive_capture
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    passive_capture.write_capture(str(path), packets)
+
+
+def _pcapng_copy(source: Path, target: Path) -> None:
+    """The same frames as a pcapng (nanosecond ticks, hc's writer)."""
+    with open_capture(str(source)) as capture:
+        packets = [(0, frame, round(ts * 1e9)) for ts, _, frame in capture.frames()]
+    blocks = [hc.pcapng_shb(), hc.pcapng_idb(hc.LINKTYPE_ETHERNET, tsresol=9)]
+    blocks += [hc.pcapng_epb(iface, ticks, frame) for iface, frame, ticks in packets]
+    target.write_bytes(b"".join(blocks))
+
+
+# -- the same analysis ---------------------------------------------------------------------------
+
+def test_example_capture_is_analysed_the_same_with_the_filter() -> None:
+    text = _same_both_ways(EXAMPLE)
+    assert '"tls_certificate"' in text and '"sadp_reply"' in text and '"http_response"' in text
+
+
+def test_example_capture_in_scope_is_analysed_the_same_with_the_filter() -> None:
+    _same_both_ways(EXAMPLE, ("198.18.1.0/24",))
+
+
+def test_example_capture_as_pcapng_is_analysed_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "lab.pcapng"
+    _pcapng_copy(EXAMPLE, path)
+    as_pcapng = _same_both_ways(path).replace(str(path), str(EXAMPLE)).replace(path.name, EXAMPLE.name)
+    assert as_pcapng == _text(analyse_capture(str(EXAMPLE)))  # and the same as from the pcap
+
+
+def test_truncated_capture_gives_the_same_partial_result(tmp_path: Path) -> None:
+    data = EXAMPLE.read_bytes()
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    text = _same_both_ways(path)
+    assert '"partial": true' in text and "truncated" in text
+
+
+def test_bench_site_capture_is_analysed_the_same_from_a_fraction_of_its_frames(tmp_path: Path) -> None:
+    path = tmp_path / "site.pcap"
+    _bench_capture(path, 20_000)
+    _same_both_ways(path)
+    with open_capture(str(path)) as capture:
+        linktype = next(iter(capture.linktypes or {hc.LINKTYPE_ETHERNET}))
+    source = bpf.Prefiltered(str(path), linktype)
+    passed = sum(1 for _ in source.frames())
+    assert source.frames_read == 20_000
+    assert passed < 20_000 * 0.35  # the RTP and video/download segments stay in libpcap (the ARP chatter passes)
+
+
+HOSTILE: dict[str, Callable[[Path], object]] = {
+    "tls-empty-records": lambda p: hc.tls_empty_records(p, segments=2000, flows=3),
+    "tls-stalled": lambda p: hc.tls_stalled_flows(p, flows=16, flow_bytes=8192),
+    "http-dribble": lambda p: hc.http_header_dribble(p, size=5000),
+    "fragment-storm": lambda p: hc.fragment_storm(p, datagrams=40, fragments=50),
+    "fragments-last-first": lambda p: hc.fragment_last_first(p, fragments=200),
+    "mdns-flood": lambda p: hc.mdns_flood(p, packets=3, services=300),
+    "many-reply-ports": lambda p: hc.write_pcap(p, [hc.tcp_frame(b"HTTP/1.1 200 OK\r\n", 80, 1024 + n)
+                                                    for n in range(bpf.MAX_PORT_PAIRS + 10)]),
+    "multi-interface-pcapng": lambda p: hc.multi_interface_pcapng(p, SADP_REPLY),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_captures_are_analysed_the_same_with_the_filter(tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.{'pcapng' if 'pcapng' in name else 'pcap'}"
+    HOSTILE[name](path)
+    _same_both_ways(path)
+
+
+def test_without_tcpdump_every_frame_is_read_and_the_note_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no tcpdump on it
+    result = analyse_capture(str(EXAMPLE))
+    assert any(note.startswith("tcpdump not found") for note in result.notes)
+    expected = _text(analyse_capture(str(EXAMPLE), prefilter=False))
+    assert _text(dataclasses.replace(result, notes=tuple(n for n in result.notes if not n.startswith("tcpdump")))) == expected
+
+
+# -- the filter itself ---------------------------------------------------------------------------
+
+def test_filter_is_computed_from_the_protocol_declarations() -> None:
+    text = bpf.expression()
+    passive_udp = {port for spec in protocols.specs() if spec.passive for port in spec.udp}
+    assert passive_udp and passive_udp == set(FROM_PORT)
+    for port in FROM_PORT:
+        assert f"src port {port}" in text
+    for port in TO_PORT:
+        assert f"dst port {port}" in text
+    for start in [s for s, _ in REPLIES] + list(REQUESTS):
+        assert f"0x{int.from_bytes(start[:4] if len(start) >= 4 else start[:2], 'big'):x}" in text
+    assert "arp" in text and "tcp[13] & 0x12 = 0x12" in text
+
+
+@pytest.mark.parametrize("linktype", sorted(SUPPORTED_LINKTYPES))
+def test_filter_compiles_for_every_link_type_read(linktype: int) -> None:
+    program = bpf.compile_filter(bpf.expression(linktype, [(80, 40000)]), linktype)
+    assert 10 < len(program) < 4096  # the kernel's limit (BPF_MAXINSNS)
+
+
+def test_a_filter_that_does_not_compile_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="does not compile"):
+        bpf.compile_filter("udp port nonsense")
