@@ -10,6 +10,7 @@ camsweep reads, and leaves the frames it should drop out on the real file.
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import sys
 from collections.abc import Callable
@@ -153,3 +154,89 @@ def test_filter_compiles_for_every_link_type_read(linktype: int) -> None:
 def test_a_filter_that_does_not_compile_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="does not compile"):
         bpf.compile_filter("udp port nonsense")
+
+
+# -- listen: the kernel filters a real packet socket in a lab namespace -------------------------
+
+_SOCKETS = r"""
+import json, select, socket, sys, time
+from camsweep.passive import bpf
+from camsweep.passive.capture import LINKTYPE_ETHERNET
+
+def packet_socket(program):
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+    if program:
+        bpf.attach(sock, program)
+    sock.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: nothing dropped for want of room
+    sock.bind(("eth0", 0))
+    return sock
+
+filtered = packet_socket(bpf.compile_filter(bpf.expression(LINKTYPE_ETHERNET)))
+plain = packet_socket(None)
+counts = {"filtered": {}, "plain": {}}
+ended = set()
+print("ready", flush=True)
+deadline = time.monotonic() + 60
+while len(ended) < 2 and time.monotonic() < deadline:
+    ready, _, _ = select.select([filtered, plain], [], [], 1.0)
+    for sock in ready:
+        name = "filtered" if sock is filtered else "plain"
+        frame, address = sock.recvfrom(65535)
+        if address[2] == 4 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+            continue  # outgoing, not IPv4 UDP
+        port = int.from_bytes(frame[36:38], "big")
+        counts[name][port] = counts[name].get(port, 0) + 1
+        if frame[42:] == b"END":
+            ended.add(name)
+print(json.dumps(counts), flush=True)
+"""
+
+_SEND = r"""
+import socket, sys
+ip, broadcast = sys.argv[1], sys.argv[2]
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+sock.bind((ip, 0))
+for n in range(200):
+    sock.sendto(b"\x80\x60" + bytes(100), (broadcast, 50000))  # RTP-like bulk: no decoder reads port 50000
+    if n % 20 == 0:
+        sock.sendto(b"NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\n\r\n", (broadcast, 1900))
+sock.sendto(b"END", (broadcast, 1900))
+"""
+
+
+def test_listen_socket_filter_drops_bulk_in_the_kernel_and_passes_signals(tmp_path: Path, needs_root: None) -> None:
+    import os
+    import select
+    import subprocess
+
+    from camsweep.lab import SHIPPED_PROFILES, Lab
+    from camsweep.lab.netns import lab_namespaces, run_in_netns
+
+    shutil.copy(SHIPPED_PROFILES / "hik-ds-2cd2722fwd-izs.toml", tmp_path)
+    prefix = f"cs-b{os.getpid()}-"
+    with Lab(tmp_path, prefix=prefix) as lab:
+        (device,) = lab.devices
+        lab.check_isolated()
+        child = subprocess.Popen(["ip", "netns", "exec", lab.scanner_namespace, sys.executable, "-c", _SOCKETS],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout is not None
+            ready, _, _ = select.select([child.stdout], [], [], 60)
+            assert ready and child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
+            broadcast = device.ip.rsplit(".", 1)[0] + ".255"
+            sent = run_in_netns(device.namespace, [sys.executable, "-c", _SEND, device.ip, broadcast],
+                                capture_output=True, text=True, timeout=60)
+            assert sent.returncode == 0, sent.stderr
+            out, err = child.communicate(timeout=90)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == 0, err
+        counts = json.loads(out.strip().splitlines()[-1])
+    assert [n for n in lab_namespaces() if n.startswith(prefix)] == []
+    plain, filtered = counts["plain"], counts["filtered"]
+    assert plain.get("50000") == 200 and plain.get("1900") == 11  # both reached the interface
+    assert "50000" not in filtered  # the bulk stayed in the kernel
+    assert filtered.get("1900") == 11  # every SSDP datagram (a decoder's port) passed
