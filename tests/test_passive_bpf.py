@@ -240,3 +240,17 @@ def test_listen_socket_filter_drops_bulk_in_the_kernel_and_passes_signals(tmp_pa
     assert plain.get("50000") == 200 and plain.get("1900") == 11  # both reached the interface
     assert "50000" not in filtered  # the bulk stayed in the kernel
     assert filtered.get("1900") == 11  # every SSDP datagram (a decoder's port) passed
+
+
+def test_pcapng_whose_times_libpcap_would_round_is_read_in_python(tmp_path: Path) -> None:
+    arp = hc.arp_reply(bytes.fromhex("5850ed000001"), "198.18.0.20")
+    path = tmp_path / "binary-ticks.pcapng"
+    path.write_bytes(hc.pcapng_shb() + hc.pcapng_idb(hc.LINKTYPE_ETHERNET, tsresol=0x8A)
+                     + hc.pcapng_epb(0, 1_764_000_000 * 1024 + 1, arp))  # 1/1024 s ticks
+    assert bpf.linktype_of(str(path)) is None
+    _same_both_ways(path)
+    decimal = tmp_path / "decimal-ticks.pcapng"
+    decimal.write_bytes(hc.pcapng_shb() + hc.pcapng_idb(hc.LINKTYPE_ETHERNET, tsresol=3)
+                        + hc.pcapng_epb(0, 1_764_000_000_123, arp))  # milliseconds: libpcap's times are exact
+    assert bpf.linktype_of(str(decimal)) == hc.LINKTYPE_ETHERNET
+    _same_both_ways(decimal)

@@ -12,12 +12,16 @@ A reply's later segments do not start like a reply, and a stateless filter canno
 a video stream. What the analyser reads of a TCP direction depends only on the segments that
 start a reply or a request and on the directions those start in (``signals.Analyser._tcp``), so:
 
-* reading a capture file (``prefiltered``) takes two passes through ``tcpdump -r``: the first
-  finds the directions in which a reply starts, the second passes those directions whole (by their ports) besides
-  the filter above; a third child counts every packet (for the result's note) while the first
-  runs. The analysis is the same as reading every frame (``tests/test_passive_bpf.py`` compares
-  them byte for byte on the repository's captures). More than ``MAX_PORT_PAIRS`` such port pairs, and
-  the second pass passes every TCP segment that carries data;
+* reading a capture file (``Prefiltered``) takes two passes through ``tcpdump -r``: the first
+  finds the directions in which a reply starts, the second passes those directions whole (by
+  their port pairs) besides the filter above; a third child counts every packet (for the
+  result's note) while the first runs. The analysis is the same as reading every frame
+  (``tests/test_passive_bpf.py`` compares them byte for byte on the repository's captures). With
+  more than ``MAX_PORT_PAIRS`` such port pairs the second pass passes every TCP segment that
+  carries data. A pcapng whose first interface's timestamps libpcap would round (resolution
+  finer than nanoseconds or not decimal, an offset) is read by camsweep's own reader. One
+  difference is left: libpcap dates a pcapng's simple packet blocks (which carry no time, and
+  which dumpcap does not write) at 0, camsweep's reader as the packet before;
 * ``listen`` attaches the filter, with every TCP segment that carries data, to its packet socket
   (``attach``, ``SO_ATTACH_FILTER``; the program is compiled by libpcap through ctypes, no
   interface is opened for it).
@@ -42,8 +46,13 @@ from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from ..errors import InputFileError
-from .capture import (LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_RAW, Capture,
-                      open_capture)
+from .capture import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_RAW,
+    Capture,
+    open_capture,
+)
 from .decode import TCP, decode
 from .signals import FROM_PORT, REPLIES, REQUESTS, TO_PORT
 
@@ -189,7 +198,8 @@ def _start(path: str, args: list[str]) -> tuple[subprocess.Popen[bytes], BinaryI
     errors = tempfile.TemporaryFile()  # a file, not a pipe: nothing can block on it
     try:
         proc = subprocess.Popen([_tcpdump(), "-n", "--time-stamp-precision=nano", "-r", "-", *args],
-                                stdin=source, stdout=subprocess.PIPE, stderr=errors, bufsize=1 << 20)
+                                stdin=source, stdout=subprocess.PIPE, stderr=errors, bufsize=1 << 20,
+                                start_new_session=True)  # Ctrl-C reaches camsweep, which ends them
     except BaseException:
         source.close()
         errors.close()
@@ -197,27 +207,28 @@ def _start(path: str, args: list[str]) -> tuple[subprocess.Popen[bytes], BinaryI
     return proc, source, errors
 
 
+def _stop(proc: subprocess.Popen[bytes], source: BinaryIO, errors: BinaryIO) -> None:
+    """End a child whatever it was doing (its output is no longer wanted) and close its files."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for fh in (proc.stdout, source, errors):
+        if fh is not None:
+            fh.close()
+
+
 def _finish(proc: subprocess.Popen[bytes], source: BinaryIO, errors: BinaryIO) -> None:
-    """Reap a child; Failed unless it read the whole file and said nothing but its banner."""
+    """Reap a child whose output was read to its end; Failed unless it read the whole file and
+    said nothing but its banner."""
     try:
-        if proc.stdout is not None:
-            proc.stdout.close()
-        try:
-            code = proc.wait(CHILD_WAIT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise Failed("tcpdump did not exit") from None
-        errors.seek(0)
-        said = errors.read(4096).decode(errors="replace").splitlines()
-        if code != 0 or any(not line.startswith("reading from file") for line in said):
-            raise Failed("; ".join(said) or f"tcpdump exited with {code}")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        source.close()
-        errors.close()
+        code = proc.wait(CHILD_WAIT)
+    except subprocess.TimeoutExpired:
+        code = None
+    errors.seek(0)
+    said = errors.read(4096).decode(errors="replace").splitlines()
+    _stop(proc, source, errors)
+    if code != 0 or any(not line.startswith("reading from file") for line in said):
+        raise Failed("; ".join(said) or f"tcpdump exited with {code}")
 
 
 def _frames(proc: subprocess.Popen[bytes]) -> Iterator[tuple[float, int, bytes]]:
@@ -228,21 +239,26 @@ def _frames(proc: subprocess.Popen[bytes]) -> Iterator[tuple[float, int, bytes]]
         raise Failed(capture.problem)
 
 
+_REPLY_STARTS = tuple(start for start, _ in REPLIES)
+
+
 def _reply_flows(path: str) -> set[Ports] | None:
     """The port pairs of the TCP directions in which a reply starts (first pass), or None past
-    MAX_PORT_PAIRS."""
-    proc, source, errors = _start(path, ["-w", "-", reply_starts()])
-    flows: set[Ports] | None = set()
+    MAX_PORT_PAIRS (the second pass then reads, and checks, the whole file)."""
+    child = _start(path, ["-w", "-", reply_starts()])
+    flows: set[Ports] = set()
     try:
-        for _, linktype, frame in _frames(proc):
+        for _, linktype, frame in _frames(child[0]):
             pkt = decode(linktype, frame)
-            if flows is None or pkt is None or pkt.proto != TCP or not pkt.payload[:8].startswith(tuple(s for s, _ in REPLIES)):
-                continue
-            flows.add((pkt.sport, pkt.dport))
-            if len(flows) > MAX_PORT_PAIRS:
-                flows = None  # read on to the end all the same: the file must be whole
-    finally:
-        _finish(proc, source, errors)
+            if pkt is not None and pkt.proto == TCP and pkt.payload[:8].startswith(_REPLY_STARTS):
+                flows.add((pkt.sport, pkt.dport))
+                if len(flows) > MAX_PORT_PAIRS:
+                    _stop(*child)
+                    return None
+    except BaseException:
+        _stop(*child)
+        raise
+    _finish(*child)
     return flows
 
 
@@ -266,17 +282,23 @@ class Prefiltered:
         count = _start(self.path, ["--count"])
         try:
             flows = _reply_flows(self.path)
-            proc, self._source, errors = _start(self.path, ["-w", "-", expression(self.linktype, flows)])
+            child = _start(self.path, ["-w", "-", expression(self.linktype, flows)])
+            self._source = child[1]
             try:
-                for item in _frames(proc):
+                for item in _frames(child[0]):
                     self.passed += 1
                     yield item
-            finally:
-                _finish(proc, self._source, errors)
-                self._source = None
-        finally:
-            counted = count[0].stdout.read(4096) if count[0].stdout else b""
-            _finish(*count)
+            except BaseException:
+                _stop(*child)
+                raise
+            _finish(*child)
+            self._source = None
+            assert count[0].stdout is not None
+            counted = count[0].stdout.read(4096)
+        except BaseException:
+            _stop(*count)
+            raise
+        _finish(*count)
         words = counted.split()
         if len(words) != 2 or words[1] != b"packets" or not words[0].isdigit():
             raise Failed(f"tcpdump --count said {counted[:80]!r}")
@@ -285,10 +307,13 @@ class Prefiltered:
 
 def linktype_of(path: str) -> int | None:
     """The link type tcpdump will read ``path`` with (a pcap's, or the one link type of a pcapng's
-    interfaces declared before its first packet); None when that is not one camsweep reads."""
+    interfaces declared before its first packet); None when that is not one camsweep reads, or
+    when libpcap would date the packets otherwise (``Capture.libpcap_times``)."""
     try:
         with open_capture(path) as capture:
             next(iter(capture.frames()), None)
-            return next(iter(capture.linktypes)) if len(capture.linktypes) == 1 else None
+            if len(capture.linktypes) != 1 or not capture.libpcap_times:
+                return None
+            return next(iter(capture.linktypes))
     except InputFileError:  # the caller's own reader reports it
         return None

@@ -41,6 +41,7 @@ _PCAPNG_BOM = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 _SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
 _OPT_END, _OPT_TSRESOL, _OPT_TSOFFSET = 0, 9, 14
 
+_DECIMAL_TICKS = {10**n for n in range(10)}
 MAX_HEADER_BLOCK = 65_536
 """Bytes of an interface description's options read (the ones camsweep uses come first in
 practice)."""
@@ -72,6 +73,9 @@ class Capture:
     linktypes: set[int] = field(default_factory=set)
     skipped: Counter[int] = field(default_factory=Counter)
     """Packets skipped, by their interface's link type (-1: an interface the file never declared)."""
+    libpcap_times: bool = True
+    """False once a pcapng interface declares a timestamp resolution finer than nanoseconds or not
+    a power of ten, or an offset: libpcap (``bpf``'s tcpdump) would round those times otherwise."""
 
     def frames(self) -> Iterator[tuple[float, int, bytes]]:
         return self._pcap() if self.kind == "pcap" else self._pcapng()
@@ -179,6 +183,8 @@ class Capture:
                     self._pcapng_corrupt(pos - length, "short interface description")
                     break
                 interface = _interface(order, body[: min(body_length, MAX_HEADER_BLOCK)])
+                if interface.offset or interface.divisor not in _DECIMAL_TICKS:
+                    self.libpcap_times = False
                 declared.add(interface.linktype)
                 if interface.linktype in SUPPORTED_LINKTYPES:
                     self.linktypes.add(interface.linktype)
