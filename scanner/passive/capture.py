@@ -82,9 +82,6 @@ class Capture:
 
     def _pcap(self) -> Iterator[tuple[float, int, bytes]]:
         header = self.fh.read(24)
-        if len(header) < 24 or header[:4] not in _PCAP_MAGICS:  # (a file is checked when opened; a pipe is not)
-            self.problem = "no pcap file header"
-            return
         order, divisor = _PCAP_MAGICS[header[:4]]
         linktype = struct.unpack(order + "I", header[20:24])[0] & 0x0FFFFFFF
         self._check_linktype(linktype)
