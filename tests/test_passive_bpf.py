@@ -20,7 +20,7 @@ import pytest
 from camsweep import jsonio, protocols
 from camsweep.models import ScanResult
 from camsweep.passive import analyse_capture, bpf
-from camsweep.passive.capture import SUPPORTED_LINKTYPES, open_capture
+from camsweep.passive.capture import LINKTYPE_LINUX_SLL, SUPPORTED_LINKTYPES, open_capture
 from camsweep.passive.signals import FROM_PORT, REPLIES, REQUESTS, TO_PORT
 
 from tests import hostile_captures as hc
@@ -46,6 +46,15 @@ def _same_both_ways(path: Path, targets: tuple[str, ...] = ()) -> str:
     return filtered
 
 
+def _through_tcpdump(path: Path) -> tuple[int, int]:
+    """(frames the filter passed, packets in the file), read through tcpdump with no fallback."""
+    linktype = bpf.linktype_of(str(path))
+    assert linktype is not None
+    source = bpf.Prefiltered(str(path), linktype)
+    passed = sum(1 for _ in source.frames())  # raises bpf.Failed if tcpdump did not read it whole
+    return passed, source.frames_read
+
+
 def _bench_capture(path: Path, packets: int) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     try:
@@ -68,6 +77,8 @@ def _pcapng_copy(source: Path, target: Path) -> None:
 
 def test_example_capture_is_analysed_the_same_with_the_filter() -> None:
     text = _same_both_ways(EXAMPLE)
+    passed, total = _through_tcpdump(EXAMPLE)
+    assert 0 < passed < total
     assert '"tls_certificate"' in text and '"sadp_reply"' in text and '"http_response"' in text
 
 
@@ -78,8 +89,33 @@ def test_example_capture_in_scope_is_analysed_the_same_with_the_filter() -> None
 def test_example_capture_as_pcapng_is_analysed_the_same(tmp_path: Path) -> None:
     path = tmp_path / "lab.pcapng"
     _pcapng_copy(EXAMPLE, path)
+    assert _through_tcpdump(path) == _through_tcpdump(EXAMPLE)
     as_pcapng = _same_both_ways(path).replace(str(path), str(EXAMPLE)).replace(path.name, EXAMPLE.name)
     assert as_pcapng == _text(analyse_capture(str(EXAMPLE)))  # and the same as from the pcap
+
+
+def _relinked(source: Path, target: Path, linktype: int) -> None:
+    """The lab capture's frames under another link type: raw IP (IPv4 frames without their
+    Ethernet header) or Linux cooked (a 16-byte header carrying the sender's MAC)."""
+    frames = []
+    with open_capture(str(source)) as capture:
+        for _, _, frame in capture.frames():
+            if linktype == hc.LINKTYPE_RAW:
+                if frame[12:14] == b"\x08\x00":
+                    frames.append(frame[14:])
+            else:  # LINKTYPE_LINUX_SLL: packet type, ARPHRD_ETHER, address length, address, protocol
+                frames.append(b"\x00\x00\x00\x01\x00\x06" + frame[6:12] + b"\x00\x00" + frame[12:])
+    hc.write_pcap(target, frames, linktype)
+
+
+@pytest.mark.parametrize("linktype", [hc.LINKTYPE_RAW, LINKTYPE_LINUX_SLL])
+def test_example_capture_in_other_link_types_is_analysed_the_same(tmp_path: Path, linktype: int) -> None:
+    path = tmp_path / f"lab-{linktype}.pcap"
+    _relinked(EXAMPLE, path, linktype)
+    assert bpf.linktype_of(str(path)) == linktype
+    assert '"sadp_reply"' in _same_both_ways(path)
+    passed, total = _through_tcpdump(path)
+    assert 0 < passed < total
 
 
 def test_truncated_capture_gives_the_same_partial_result(tmp_path: Path) -> None:
@@ -94,12 +130,9 @@ def test_bench_site_capture_is_analysed_the_same_from_a_fraction_of_its_frames(t
     path = tmp_path / "site.pcap"
     _bench_capture(path, 20_000)
     _same_both_ways(path)
-    with open_capture(str(path)) as capture:
-        linktype = next(iter(capture.linktypes or {hc.LINKTYPE_ETHERNET}))
-    source = bpf.Prefiltered(str(path), linktype)
-    passed = sum(1 for _ in source.frames())
-    assert source.frames_read == 20_000
-    assert passed < 20_000 * 0.35  # the RTP and video/download segments stay in libpcap (the ARP chatter passes)
+    passed, total = _through_tcpdump(path)
+    assert total == 20_000
+    assert passed < total * 0.35  # the RTP and video/download segments stay in libpcap (the ARP chatter passes)
 
 
 HOSTILE: dict[str, Callable[[Path], object]] = {
@@ -252,5 +285,5 @@ def test_pcapng_whose_times_libpcap_would_round_is_read_in_python(tmp_path: Path
     decimal = tmp_path / "decimal-ticks.pcapng"
     decimal.write_bytes(hc.pcapng_shb() + hc.pcapng_idb(hc.LINKTYPE_ETHERNET, tsresol=3)
                         + hc.pcapng_epb(0, 1_764_000_000_123, arp))  # milliseconds: libpcap's times are exact
-    assert bpf.linktype_of(str(decimal)) == hc.LINKTYPE_ETHERNET
+    assert _through_tcpdump(decimal) == (1, 1)
     _same_both_ways(decimal)

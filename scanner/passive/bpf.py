@@ -325,7 +325,7 @@ class Prefiltered:
             raise
         _finish(*count)
         words = counted.split()
-        if len(words) != 2 or words[1] != b"packets" or not words[0].isdigit():
+        if len(words) != 2 or words[1] not in (b"packet", b"packets") or not words[0].isdigit():
             raise Failed(f"tcpdump --count said {counted[:80]!r}")
         self.frames_read = int(words[0])
 
