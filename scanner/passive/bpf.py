@@ -296,7 +296,6 @@ class Prefiltered:
         self.path = path
         self.linktype = linktype
         self.frames_read = 0
-        self.passed = 0
         self._source: BinaryIO | None = None
 
     def position(self) -> int:
@@ -310,9 +309,7 @@ class Prefiltered:
             child = _start(self.path, ["-w", "-", expression(self.linktype, flows)])
             self._source = child[1]
             try:
-                for item in _frames(child[0]):
-                    self.passed += 1
-                    yield item
+                yield from _frames(child[0])
             except BaseException:
                 _stop(*child)
                 raise
