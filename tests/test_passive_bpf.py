@@ -287,3 +287,27 @@ def test_pcapng_whose_times_libpcap_would_round_is_read_in_python(tmp_path: Path
                         + hc.pcapng_epb(0, 1_764_000_000_123, arp))  # milliseconds: libpcap's times are exact
     assert _through_tcpdump(decimal) == (1, 1)
     _same_both_ways(decimal)
+
+
+# -- repeated frames ---------------------------------------------------------------------------
+
+def test_repeated_frames_that_change_nothing_are_dismissed_but_fragments_never_are() -> None:
+    from camsweep.passive.decode import Defragmenter
+    from camsweep.passive.signals import Analyser
+
+    analyser, defrag = Analyser(), Defragmenter()
+    arp = hc.arp_reply(bytes.fromhex("5850ed000001"), "198.18.0.20")
+    for n in range(3):
+        analyser.feed_frame(1_764_000_000.0 + n, hc.LINKTYPE_ETHERNET, arp, defrag)
+    assert analyser._settled == {arp} and len(analyser.observations()) == 1 and analyser.packets == 3
+
+    datagram = hc.udp(SADP_REPLY + b" " * 1600, 37020, 37020)
+    def fragment(data: bytes, units: int, more: bool) -> bytes:
+        return hc.ether(hc.ipv4(data, src="198.18.0.21", dst="239.255.255.250", proto=17, ident=9,
+                                offset_units=units, more=more))
+    first, last = fragment(datagram[:1480], 0, True), fragment(datagram[1480:], 185, False)
+    other_first = fragment(datagram[:1479] + b"!", 0, True)
+    for frame in (first, last, other_first, last):  # the second "last" completes the other datagram
+        analyser.feed_frame(1_764_000_010.0, hc.LINKTYPE_ETHERNET, frame, defrag)
+    assert not defrag._pending and defrag.fragments == 4
+    assert last not in analyser._settled and first not in analyser._settled

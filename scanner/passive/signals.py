@@ -121,10 +121,10 @@ class Analyser:
         if linktype == LINKTYPE_ETHERNET and frame in self._settled:
             self.packets += 1
             return
+        changes, fragments = self.changes, defrag.fragments if defrag else 0
         pkt = decode(linktype, frame, defrag)
         if pkt is None:
             return
-        changes, fragments = self.changes, defrag.fragments if defrag else 0
         self.feed(ts, pkt)
         if (linktype == LINKTYPE_ETHERNET and pkt.proto != TCP and self.changes == changes
                 and (defrag is None or defrag.fragments == fragments)
