@@ -41,7 +41,7 @@ _PCAPNG_BOM = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 _SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
 _OPT_END, _OPT_TSRESOL, _OPT_TSOFFSET = 0, 9, 14
 
-_DECIMAL_TICKS = {10**n for n in range(10)}
+_DECIMAL_TICKS = {10**n for n in range(10)}  # resolutions libpcap turns into nanoseconds exactly
 MAX_HEADER_BLOCK = 65_536
 """Bytes of an interface description's options read (the ones camsweep uses come first in
 practice)."""
