@@ -427,7 +427,7 @@ class ScanResult:
     """A UUID naming this scan wherever it goes (exports, copies, other inventories); a saved scan
     from before it existed gets one derived from its times and mode, the same on every read."""
     site: str = ""
-    """The site it was made at (``--site``, config ``[output] site``): the inventory tracks devices per site."""
+    """The site it was made at (``--site``, config ``[scan] site``): the inventory tracks devices per site."""
     scanner_host: str = ""
     """Host name of the machine that ran the scan."""
     interface: str = ""
