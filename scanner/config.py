@@ -276,7 +276,7 @@ def read_target_file(path: str) -> tuple[str, ...]:
     blank lines are skipped; ``-`` is standard input."""
     try:
         if path == "-":
-            text = sys.stdin.read()
+            text = sys.stdin.read(MAX_TARGET_FILE + 1)
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read(MAX_TARGET_FILE + 1)
