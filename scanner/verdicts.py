@@ -360,7 +360,9 @@ def _device_type(text: str) -> DeviceType | None:
 
 def _pick_type(hits: Sequence[_Hit], maker_id: str | None) -> DeviceType:
     candidates = [h for h in hits if "device_type" in h.hit.extracted]
-    candidates.sort(key=lambda h: (0 if h.maker_id in (maker_id, None) else 1, *h.sort_key))
+    # Only hits naming another, decided maker step back: with no maker decided, a model family
+    # (which names its maker) still outranks a maker-less hint such as the ONVIF types.
+    candidates.sort(key=lambda h: (1 if maker_id and h.maker_id not in (maker_id, None) else 0, *h.sort_key))
     for item in candidates:
         kind = _device_type(item.hit.extracted["device_type"])
         if kind is not None:
