@@ -31,12 +31,20 @@ How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdic
    Hikvision/Dahua yields ``Manufacturer.OTHER``.
 
 3. **Model, firmware, serial, type** come from the extracted values, preferring hits of the winning
-   maker, stronger tiers and higher certainty. The model is then matched against ``models.toml``;
-   the device type is taken from the strongest hit that names one (DHIP DeviceClass, then model
-   family, ...).
+   maker, stronger tiers and higher certainty: that picks the *source* (the rule). When that source
+   said different things over time (two SADP answers in one capture, before and after a firmware
+   upgrade), the newest statement wins and the others are listed in ``Verdict.disagreements``.
+   The model is then matched against ``models.toml``; the device type is taken from the strongest
+   hit that names one: the unit's own class (DHIP DeviceClass, ISAPI deviceType), then the model
+   family, then weak maker-less hints (``DNVRS-Webs``, an ``IP Camera(...)`` realm, ONVIF
+   ``NetworkVideoStorage``/``NetworkVideoTransmitter`` types and ``type/`` scopes). Port numbers
+   never give a type.
 
 4. **Brand** is the label evidence (``label``-tier hits naming a brand, then firmware rules that name
-   one, such as ``Interlogix-Webs`` -> TruVision), normalised through ``makers.toml`` aliases. An OUI
+   one, such as ``Interlogix-Webs`` -> TruVision), normalised through ``makers.toml`` aliases. When a
+   rule marked ``oem = true`` matched (SADP ``DetailOEMCode`` of an OEM build), the maker's own house
+   brands are set aside: such a label was copied from the baseline firmware, and the brand stays
+   empty unless another brand is named. An OUI
    names the brand only when the block belongs to a subsidiary or relabeller (EZVIZ, Imou, Amcrest,
    LTS, Lorex, ...) or to a non-restricted maker: a Hikvision or Dahua OUI proves who made the NIC,
    and OEM units carry it too. So a Hikvision-firmware unit with no label evidence gets ``brand =
