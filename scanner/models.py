@@ -343,8 +343,8 @@ class Verdict:
     confidence_level: str = "none"
     hits: tuple[RuleHit, ...] = ()
     conflicts: tuple[str, ...] = ()
-    disagreements: tuple[str, ...] = ()
     summary: str = ""
+    disagreements: tuple[str, ...] = ()  # last: verdicts are also built positionally
 
     @property
     def is_restricted_maker(self) -> bool:
