@@ -334,7 +334,9 @@ class Verdict:
 
     ``manufacturer`` is who made the hardware; ``brand`` is the name on the label (they differ for
     OEM units). ``confidence`` is in [0, 1] and ``confidence_level`` is its word form; both follow
-    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees.
+    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees about the
+    maker or brand; ``disagreements`` lists a model, firmware or serial that one source stated
+    differently over time (the newest was taken: a firmware upgrade seen in one capture).
     """
 
     manufacturer: Manufacturer = Manufacturer.UNKNOWN
@@ -348,6 +350,7 @@ class Verdict:
     hits: tuple[RuleHit, ...] = ()
     conflicts: tuple[str, ...] = ()
     summary: str = ""
+    disagreements: tuple[str, ...] = ()  # last: verdicts are also built positionally
 
     @property
     def is_restricted_maker(self) -> bool:
@@ -365,6 +368,7 @@ class Verdict:
             "confidence_level": self.confidence_level,
             "hits": [h.to_dict() for h in self.hits],
             "conflicts": list(self.conflicts),
+            "disagreements": list(self.disagreements),
             "summary": self.summary,
         }
 
@@ -382,6 +386,7 @@ class Verdict:
             confidence_level=r.text("confidence_level", "none"),
             hits=tuple(RuleHit.from_dict(h) for h in r.children("hits")),
             conflicts=r.texts("conflicts"),
+            disagreements=r.texts("disagreements"),
             summary=r.text("summary", ""),
         )
 
