@@ -39,7 +39,7 @@ from .topology import Host, Names, Plan
 log = logging.getLogger("camsweep")
 
 WALK = Path(__file__).parent / "snmp" / "dlink-dgs-3612g.snmpwalk"
-COMMUNITY = "camsweep-lab"
+COMMUNITY = "lab-community-ro"
 """The lab agents' SNMPv2c community (lab-only: nothing outside the lab's namespaces can reach them)."""
 V3_USER = "camsweep-lab"
 V3_AUTH = ("SHA", "lab-auth-passphrase")
