@@ -91,7 +91,7 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
 
 @pytest.mark.parametrize("args, message", [
     (["scan", "--methods", "telepathy", "127.0.0.1"], "unknown method 'telepathy'"),
-    (["scan", "--methods", "-ports,-http,-rtsp,-tls,-onvif,-arp,-wsd,-sadp,-dhip,-ssdp,-mdns", "127.0.0.1"], "no method"),
+    (["scan", "--methods", "-ports,-http,-rtsp,-tls,-onvif,-arp,-wsd,-sadp,-dhip,-ssdp,-mdns,-snmp", "127.0.0.1"], "no method"),
     (["scan", "8.8.8.0/24"], "--allow-public"),
     (["scan", "10.0.0.0/8"], "more than the limit"),
     (["scan", "198.18.0.9-3"], "range ends before it starts"),
