@@ -231,13 +231,16 @@ def _at_least(low: int) -> Callable[[int], str | None]:
     return check
 
 
+def _items(raw: str | list[Any]) -> list[str]:
+    """A comma-separated command-line value or a config file's list -> its non-empty items."""
+    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
+    return [item.strip() for item in items if item.strip()]
+
+
 def parse_ports(raw: str | list[Any], _folder: Path | None = None) -> tuple[int, ...]:
     """``"80,443,8000-8010"`` (command line) or ``[80, 443, "8000-8010"]`` (config file) -> ports."""
-    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
     ports: list[int] = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
+    for item in _items(raw):
         try:
             if "-" in item:
                 low, high = (int(x) for x in item.split("-", 1))
@@ -291,11 +294,8 @@ def _snmp_agents(raw: str | list[Any], _folder: Path | None = None) -> tuple[str
     """``--snmp 198.18.0.1,198.18.0.4`` (command line) or a list (config file) -> agent addresses."""
     import ipaddress
 
-    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
     agents: list[str] = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
+    for item in _items(raw):
         try:
             agents.append(str(ipaddress.IPv4Address(item)))
         except ValueError:
