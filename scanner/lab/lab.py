@@ -142,6 +142,8 @@ class Lab:
         self.chatter_period = chatter_period
         self.snmp = snmp
         self.snmp_agents: snmpd.Agents | None = None
+        self.snmp_credentials: Path | None = None
+        """A credentials file (SNMPv2c) for both agents, while the lab runs."""
         self._snmp_pids: list[int] = []
         self._snmp_folder: Path | None = None
         self.names = topology.Names(prefix)
@@ -194,6 +196,7 @@ class Lab:
             if self.snmp:
                 self._snmp_folder = snmpd.make_folder()
                 self.snmp_agents = snmpd.start(plan, self.names, self._snmp_folder, self._snmp_pids)
+                self.snmp_credentials = snmpd.write_credentials(self.snmp_agents, self._snmp_folder)
                 self._write_state(self._process.pid if self._process else None)
                 snmpd.fill_router_arp(self.names, plan, hosts)
             check_isolated(self.scanner_namespace)

@@ -141,6 +141,15 @@ def _wait_listening(namespace: str, address: str, pid: int, log_file: Path) -> N
     raise ScanError(f"lab SNMP agent on {address} did not start: {' | '.join(tail) or 'no log'} ({log_file})")
 
 
+def write_credentials(where: Agents, folder: Path) -> Path:
+    """The SNMPv2c credentials file for both agents, private (0600), in the agents' folder."""
+    path = folder / "credentials.toml"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(where.credentials())
+    return path
+
+
 def fill_router_arp(names: Names, plan: Plan, hosts: list[Host]) -> None:
     """Make the router resolve every segment B host, as traffic through it would (one UDP
     datagram to the discard port each), and wait until its neighbour table holds them (bounded)."""
