@@ -144,7 +144,7 @@ class Lab:
         self.snmp_agents: snmpd.Agents | None = None
         self.snmp_credentials: Path | None = None
         """A credentials file (SNMPv2c) for both agents, while the lab runs."""
-        self._snmp_pids: list[int] = []
+        self._snmp_processes: list[subprocess.Popen[bytes]] = []
         self._snmp_folder: Path | None = None
         self.names = topology.Names(prefix)
         self.scanner_namespace = self.names.scanner
@@ -195,7 +195,7 @@ class Lab:
             self._write_state(self._process.pid if self._process else None)
             if self.snmp:
                 self._snmp_folder = snmpd.make_folder()
-                self.snmp_agents = snmpd.start(plan, self.names, self._snmp_folder, self._snmp_pids)
+                self.snmp_agents = snmpd.start(plan, self.names, self._snmp_folder, self._snmp_processes)
                 self.snmp_credentials = snmpd.write_credentials(self.snmp_agents, self._snmp_folder)
                 self._write_state(self._process.pid if self._process else None)
                 snmpd.fill_router_arp(self.names, plan, hosts)
@@ -217,8 +217,8 @@ class Lab:
             if self._process is not None:
                 _stop_emulator(self._process.pid)
                 self._process = None
-            snmpd.stop(self._snmp_pids, self._snmp_folder)
-            self._snmp_pids, self._snmp_folder = [], None
+            snmpd.stop(self._snmp_processes, self._snmp_folder)
+            self._snmp_processes, self._snmp_folder = [], None
             existing = set(lab_namespaces())
             topology.destroy([n for n in self._namespaces if n in existing])
             self.state_file.unlink(missing_ok=True)
@@ -265,7 +265,8 @@ class Lab:
             "version": 1, "emulator_pid": pid, "plan": self.plan.to_dict(),
             "scanner_namespace": self.scanner_namespace, "switch_namespace": self.names.switch,
             "namespaces": self._namespaces,
-            "snmp": {"pids": self._snmp_pids, "folder": str(self._snmp_folder) if self._snmp_folder else None},
+            "snmp": {"pids": [p.pid for p in self._snmp_processes],
+                     "folder": str(self._snmp_folder) if self._snmp_folder else None},
             "chatter": {"period": self.chatter_period, "client_namespace": self.names.client,
                         "client_ip": self.plan.client_ip} if self.chatter else None,
             "devices": [{"namespace": d.namespace, "ip": d.ip, "profile": d.profile.to_dict()} for d in self.devices],

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,9 +88,9 @@ def make_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="camsweep-lab-snmp-"))
 
 
-def start(plan: Plan, names: Names, folder: Path, pids: list[int]) -> Agents:
-    """Start both agents, their files in ``folder``; ``pids`` receives each process id as soon as
-    it exists (so the caller can stop them on any failure, even halfway). Returns where they listen."""
+def start(plan: Plan, names: Names, folder: Path, processes: list[subprocess.Popen[bytes]]) -> Agents:
+    """Start both agents, their files in ``folder``; ``processes`` receives each process as soon
+    as it exists (so the caller can stop them on any failure, even halfway). Returns where they listen."""
     where = agents(plan)
     snmpd = shutil.which("snmpd") or "/usr/sbin/snmpd"
     if not os.path.exists(snmpd):
@@ -103,7 +104,7 @@ def start(plan: Plan, names: Names, folder: Path, pids: list[int]) -> Agents:
          "-Lf", str(router_dir / "snmpd.log"), "-p", str(router_dir / "snmpd.pid")],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         start_new_session=True)
-    pids.append(process.pid)
+    processes.append(process)
 
     sim_dir = folder / "switch"
     (sim_dir / "data").mkdir(parents=True)
@@ -120,9 +121,9 @@ def start(plan: Plan, names: Names, folder: Path, pids: list[int]) -> Agents:
              f"--agent-udpv4-endpoint={where.switch}:161"],
             stdin=subprocess.DEVNULL, stdout=log_handle, stderr=log_handle, start_new_session=True,
             env=dict(os.environ, SNMPSIM_ALLOW_ROOT="true"))
-    pids.append(process.pid)
-    _wait_listening(names.router, where.router, pids[0], folder / "router" / "snmpd.log")
-    _wait_listening(names.switch, where.switch, pids[1], sim_dir / "snmpsim.log")
+    processes.append(process)
+    _wait_listening(names.router, where.router, processes[0].pid, folder / "router" / "snmpd.log")
+    _wait_listening(names.switch, where.switch, processes[1].pid, sim_dir / "snmpsim.log")
     return where
 
 
@@ -189,25 +190,23 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def stop(pids: list[int], folder: Path | None) -> None:
-    """SIGTERM the agents (only processes that really are them), SIGKILL after 5 s; remove the folder."""
+def stop(processes: Sequence[subprocess.Popen[bytes] | int], folder: Path | None) -> None:
+    """SIGTERM the agents (only processes that really are them), SIGKILL after 5 s; remove the
+    folder. ``processes``: this lab's own, or pids from a state file (``lab down`` after a crash)."""
+    pids = [p if isinstance(p, int) else p.pid for p in processes]
     for pid in pids:
         if _alive(pid):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5.0
-    for pid in pids:
+    for process in processes:
+        pid = process if isinstance(process, int) else process.pid
         while _alive(pid) and time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    break
-            except ChildProcessError:  # not our child (a `lab up` from another process)
-                pass
             time.sleep(0.05)
+            if not isinstance(process, int) and process.poll() is not None:
+                break
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
-        try:  # reap it if it is our child (a zombie's command line is empty)
-            os.waitpid(pid, 0 if _alive(pid) else os.WNOHANG)
-        except ChildProcessError:
-            pass
+        if not isinstance(process, int):
+            process.wait()  # reaped: no zombie, and the Popen knows it ended
     if folder is not None and folder.name.startswith("camsweep-lab-snmp-"):
         shutil.rmtree(folder, ignore_errors=True)

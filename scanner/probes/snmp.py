@@ -85,6 +85,13 @@ class SnmpProbe(Probe):
         credential = cfg.snmp_credential_for(ip)
         assert credential is not None  # plan_notes refused an uncovered agent
         session = _Session(ip, credential, cfg, ctx)
+        try:
+            await self._collect(ctx, session)
+        finally:
+            session.close()
+
+    async def _collect(self, ctx: ProbeContext, session: _Session) -> None:
+        ip = session.ip
         await session.open()
         values = await session.get(codec.SYSTEM)
         agent = codec.agent_from(values, ip)
@@ -152,6 +159,10 @@ class _Session:
                 privProtocol=getattr(hlapi, _PRIV[cred.priv_protocol]))
         self.target = await hlapi.UdpTransportTarget.create(
             (self.ip, 161), timeout=self.cfg.read_timeout, retries=RETRIES)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.close_dispatcher()
 
     async def _request(self, command: Any, *args: Any) -> list[tuple[Any, Any]]:
         """One request; raises AgentError for no reply, a refusal or an error status."""
