@@ -158,3 +158,26 @@ def test_agent_text_is_bounded_and_never_raises() -> None:
     assert observation.fields["snmp.sys_name"].startswith("\ufffd")
     assert len(observation.fields["snmp.sys_name"]) <= 4096
     assert "snmp.sys_descr" not in observation.fields  # not text: left out
+
+
+@pytest.mark.parametrize(("indication", "said"), [
+    ("requestTimedOut", "no answer to 2 tries of 2 s (wrong community, or no SNMP agent there)"),
+    ("wrongDigest", "SNMPv3 authentication failed (wrong auth key or auth protocol)"),
+    ("authenticationFailure", "SNMPv3 authentication failed (wrong auth key or auth protocol)"),
+    ("unknownUserName", "SNMPv3 user 'audit' unknown to the agent"),
+    ("decryptionError", "SNMPv3 decryption failed (wrong priv key or priv protocol)"),
+    ("unsupportedSecurityLevel", "SNMP error: Unsupported SNMP security level"),
+])
+def test_agent_refusals_are_said_plainly_and_without_secrets(indication: str, said: str) -> None:
+    """pysnmp's own error indications (``pysnmp.proto.errind``), as a user reads them in the notes."""
+    from pysnmp.proto import errind
+
+    from camsweep.config import ScanConfig, SnmpCredential
+    from camsweep.probes.snmp import _explain
+
+    credential = SnmpCredential("192.0.2.0/24", user="audit", auth_protocol="SHA", auth_key="s3cr3t-auth",
+                                priv_protocol="AES", priv_key="s3cr3t-priv")
+    if indication == "requestTimedOut":
+        credential = SnmpCredential("192.0.2.0/24", community="s3cr3t-community")
+    text = _explain(str(getattr(errind, indication)), credential, ScanConfig())
+    assert text == said and "s3cr3t" not in text

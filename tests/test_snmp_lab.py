@@ -117,7 +117,7 @@ def test_wrong_community_and_wrong_v3_key_are_clear_notes(snmp_lab: Any) -> None
                   credentials=wrong)
     [note] = [n for n in result["notes"] if n.startswith("method snmp failed")]
     assert f"{agents.router}: SNMPv3 authentication failed (wrong auth key or auth protocol)" in note
-    assert f"{agents.switch}: no answer within 2 s (wrong community, or no SNMP agent there)" in note
+    assert f"{agents.switch}: no answer to 2 tries of 2 s (wrong community, or no SNMP agent there)" in note
     assert not result["partial"]
     assert {d.ip for d in snmp_lab.devices} <= {ip for item in _devices(result) for ip in item["device"]["ips"]}
 

@@ -248,11 +248,11 @@ def _explain(indication: str, credential: SnmpCredential, cfg: ScanConfig) -> st
     if "timeout" in text or "no snmp response" in text:
         why = ("wrong community, or no SNMP agent there" if credential.version == "2c"
                else "no SNMP agent there, or it drops this user")
-        return f"no answer within {cfg.read_timeout:g} s ({why})"
-    if "digest" in text or "authentication" in text:
+        return f"no answer to {RETRIES + 1} tries of {cfg.read_timeout:g} s ({why})"
+    if "digest" in text or "authenticat" in text:
         return "SNMPv3 authentication failed (wrong auth key or auth protocol)"
     if "unknown" in text and "user" in text:
         return f"SNMPv3 user {credential.user!r} unknown to the agent"
-    if "decrypt" in text or "privacy" in text:
+    if "cipher" in text or "decrypt" in text:
         return "SNMPv3 decryption failed (wrong priv key or priv protocol)"
     return f"SNMP error: {indication}"
