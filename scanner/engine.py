@@ -133,6 +133,10 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
     wrong. Sends nothing."""
     registry = available_probes() if registry is None else registry
     methods, explicit = select_methods(config.methods, registry)
+    for name, probe_class in registry.items():
+        option = probe_class.asked_for_by(config)
+        if option and name not in methods:
+            raise UsageError(f"{option} needs the {name} method, which --methods leaves out")
     interface = netif.choose_interface(config.interface) if config.interface else None
     notes: list[str] = []
     if config.targets or config.target_file:
@@ -346,7 +350,6 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         table = netif.neighbour_table()
         notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, connections, cfg, notify)
         log.info("per-host probes: %.1f s", time.monotonic() - clock)
-        notes += [note for probe in probes for note in probe.notes()]
         if netif.neighbour_table_grew(table):
             # The per-host steps' connects may have been dropped too: their hosts are listed, but
             # what they would have answered may be missing.
@@ -395,8 +398,9 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
               connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
+    said: list[str] = []  # list.append is atomic: probes' threads may note at once
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections)
+                       wait_rate=limiter.wait, connections=connections, note=said.append)
     # A method that asks by multicast/broadcast (``spec.hears_segment``) keeps what it hears from
     # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
     heard = replace(ctx, emit=collector.emit_heard, strays=True)
@@ -421,6 +425,7 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
+    notes += said
     for future, name in futures.items():
         if future in pending:
             notes.append(f"method {name} did not finish within {cap:.0f} s and was stopped")

@@ -36,6 +36,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "methods": ('["-arp", "-mdns"]', ["--methods", "-arp", "--methods", "-mdns"], ("-arp", "-mdns")),
     "credentials": ('"creds.toml"', ["--credentials", "{dir}/creds.toml"],
                     (Credential("198.18.0.0/24", "audit", "s3cr3t"),)),
+    "snmp": ('["198.18.0.1", "198.18.0.4"]', ["--snmp", "198.18.0.1,198.18.0.4"], ("198.18.0.1", "198.18.0.4")),
     "ports": ('[81, "8000-8002"]', ["--ports", "81,8000-8002"], (81, 8000, 8001, 8002)),
     "connect_timeout": ("0.5", ["--connect-timeout", "0.5"], 0.5),
     "read_timeout": ("4", ["--read-timeout", "4"], 4.0),  # a TOML integer is a fine float
@@ -107,9 +108,12 @@ def test_every_scan_option_has_a_config_key_and_the_reverse() -> None:
     with_option = {item.name for item in scan_settings if item.setting.cli}
     with_key = {item.name for item in scan_settings if item.setting.key}
     assert with_option == with_key  # one-to-one: [scan] request_timeout exists, --per-host exists
-    assert {item.setting.key for item in scan_settings if item.setting.key} == {
-        f"scan.{key}" for key in runconfig.schema()["scan"]}
     outputs = declared(Outputs)
+    # [scan] holds the scan's settings, plus what is recorded with the scan (site, operator)
+    recorded = {i.setting.key for i in outputs if i.setting.key and i.setting.key.startswith("scan.")}
+    assert recorded == {"scan.site", "scan.operator"}
+    assert {item.setting.key for item in scan_settings if item.setting.key} | recorded == {
+        f"scan.{key}" for key in runconfig.schema()["scan"]}
     assert {i.name for i in outputs if i.setting.cli and not i.setting.key} == COMMAND_LINE_ONLY
     assert {i.name for i in outputs if i.setting.key and not i.setting.cli} == FILE_ONLY
     # Every parameter of `camsweep scan` is a declared setting (or names the file / the mode).

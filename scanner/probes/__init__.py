@@ -78,6 +78,8 @@ class ProbeContext:
     """Call before sending each packet: blocks to honour the configured packet rate."""
     connections: HostSlots = field(default_factory=HostSlots)
     """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
+    note: Callable[[str], None] = lambda text: None
+    """Add a line to the result's notes (what a discovery step read from where, what it cut)."""
     strays: bool = False
     """Discovery only: keep answers to our multicast/broadcast requests (and announcements heard
     on the groups) from addresses outside the targets; the engine reports them as devices
@@ -114,9 +116,11 @@ class Probe:
         (the engine's bound on discovery grows by it)."""
         return 0.0
 
-    def notes(self) -> list[str]:
-        """What the probe has to say about the scan once it ran (added to the result's notes)."""
-        return []
+    @classmethod
+    def asked_for_by(cls, config: ScanConfig) -> str | None:
+        """The option that asks for this method by name (``--snmp``), if the config gives it: a
+        ``--methods`` that leaves the method out then contradicts it and is refused."""
+        return None
 
     @classmethod
     def known_without_sending(cls, interface: str | None, in_scope: Callable[[str], bool]) -> Iterable[Observation]:

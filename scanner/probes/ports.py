@@ -43,7 +43,6 @@ class PortsProbe(Probe):
         self.open_ports: dict[str, set[int]] = {}
         self.alive: set[str] = set()
         self.states: dict[str, int] = {}
-        self.neighbour_note: str | None = None
 
     def _ports(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(int(p) for p in self.config.ports))
@@ -146,18 +145,14 @@ class PortsProbe(Probe):
         if self._overflowed(table) or left_over:
             # Still overflowing (or no time to ask them all): some silent addresses may be hosts.
             lost = len(still) + left_over
-            self.neighbour_note = netif.neighbour_overflow_note(
+            ctx.note(netif.neighbour_overflow_note(
                 f"the host sweep: {lost} address(es) still gave no answer after a paced retry"
                 + (f" ({left_over} not asked again: no time)" if left_over else "")
-                + " and may be live hosts this scan missed", limit)
+                + " and may be live hosts this scan missed", limit))
         else:
-            self.neighbour_note = (
-                f"{netif.NEIGH_OVERFLOW} ('neighbour table overflow') during the host sweep; "
-                f"a paced retry of the {len(todo)} silent address(es) found {len(todo) - len(still)} more host(s) "
-                "and the table kept room, so the rest are taken as absent")
-
-    def notes(self) -> list[str]:
-        return [self.neighbour_note] if self.neighbour_note else []
+            ctx.note(f"{netif.NEIGH_OVERFLOW} ('neighbour table overflow') during the host sweep; "
+                     f"a paced retry of the {len(todo)} silent address(es) found {len(todo) - len(still)} more "
+                     "host(s) and the table kept room, so the rest are taken as absent")
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         with self._lock:
