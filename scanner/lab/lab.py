@@ -124,13 +124,16 @@ class Lab:
 
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
-                 chatter_period: float = CHATTER_PERIOD) -> None:
-        """``chatter``: devices announce themselves and a client talks to them every
+                 chatter_period: float = CHATTER_PERIOD, profiles: Sequence[Profile] | None = None) -> None:
+        """``profiles``: serve these (e.g. ``site_mix(...)``) instead of ``count`` loaded from
+        ``profiles_dir``.
+        ``chatter``: devices announce themselves and a client talks to them every
         ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
         self.count = count
+        self.profiles = list(profiles) if profiles is not None else None
         self.chatter = chatter
         self.chatter_period = chatter_period
         self.names = topology.Names(prefix)
@@ -162,7 +165,8 @@ class Lab:
         tear the lab down.
         """
         require_privileges()
-        profiles = expand(load_profiles(self.profiles_dir), self.count)
+        profiles = self.profiles if self.profiles is not None else expand(load_profiles(self.profiles_dir),
+                                                                          self.count)
         plan, hosts = topology.assign(profiles, self.names)
         started = time.monotonic()
         self._torn_down = False

@@ -276,6 +276,25 @@ def clone_mac(mac: str, name: str, index: int) -> str:
     return mac[:8] + ":" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
+def is_hostile(profile: Profile) -> bool:
+    """A synthetic hostile device (``hostile-*.toml``, ``example-hostile.toml``), not a real one."""
+    return Path(profile.path).stem.startswith(("hostile-", "example-hostile"))
+
+
+RESTRICTED_TRUTH = ("hikvision", "dahua")
+
+
+def site_mix(profiles: list[Profile], count: int) -> list[Profile]:
+    """A site of ``count`` real devices: two Hikvision/Dahua-made units for every other device, as
+    in the independent 30-device lab of issue 14 (20 made by them, 10 not, on both segments).
+    Hostile profiles are left out: they test robustness, and a site is not made of them."""
+    real = [p for p in profiles if not is_hostile(p)]
+    made = [p for p in real if p.truth.get("manufacturer") in RESTRICTED_TRUTH]
+    other = [p for p in real if p.truth.get("manufacturer") not in RESTRICTED_TRUTH]
+    wanted = -(-2 * count // 3) if other else count
+    return expand(made, wanted) + expand(other, count - wanted)
+
+
 def expand(profiles: list[Profile], count: int | None) -> list[Profile]:
     """``count`` devices cycling through ``profiles``; clones get fresh MACs and no fixed IP."""
     if count is None or count <= 0:

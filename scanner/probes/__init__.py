@@ -90,6 +90,10 @@ class Probe:
     """What the scan does instead when the probe is skipped for want of root (added to the note)."""
     host_fields: ClassVar[tuple[str, ...]] = ()
     """Field keys whose values from discovery ``probe_host`` reads (``HostInfo.seen``)."""
+    waits_for_discovery: ClassVar[bool] = False
+    """True if ``probe_host`` uses what this probe's multicast round heard (it skips the hosts that
+    answered it): on an on-link host the engine starts it once the rounds are over; on a routed
+    host, which multicast never reaches, at once. A probe with ``host_fields`` waits too."""
 
     def __init__(self, config: ScanConfig) -> None:
         self.config = config

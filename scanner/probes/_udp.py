@@ -469,6 +469,7 @@ class DatagramDiscoveryProbe(Probe):
     """Also send to the interface's broadcast address."""
     volatile_fields: ClassVar[tuple[str, ...]] = ()
     """Fields that differ between copies of one device's answer (echoed ids)."""
+    waits_for_discovery: ClassVar[bool] = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)

@@ -76,6 +76,7 @@ def services_from_records(records: list[Any]) -> list[dict[str, Any]]:
 class MdnsProbe(Probe):
     spec = mdns_codec.SPEC
     description = "mDNS/DNS-SD browse of camera/NVR service types (_CGI, _onvif, _rtsp, ...)"
+    waits_for_discovery = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 
 from .. import netif
 from ..config import ScanConfig
@@ -33,8 +34,10 @@ class PortsProbe(Probe):
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._scanned: set[str] = set()
+        self._sweeping: dict[str, set[int]] = {}
+        """Ports the sweep queued for a host that proved alive and has not resolved yet."""
         self.open_ports: dict[str, set[int]] = {}
         self.alive: set[str] = set()
         self.states: dict[str, int] = {}
@@ -52,10 +55,13 @@ class PortsProbe(Probe):
             self.states[state] = self.states.get(state, 0) + 1
             if state in (OPEN, CLOSED):
                 with self._lock:
-                    first_sign = ip not in self.alive
+                    # A host whose per-host step already scans it needs no ports queued here.
+                    queue_rest = bool(rest) and ip not in self.alive and ip not in self._scanned
                     self.alive.add(ip)
                     self._scanned.add(ip)
-                if first_sign and rest:
+                    if queue_rest:
+                        self._sweeping[ip] = set(rest)
+                if queue_rest:
                     queue.add((ip, p) for p in rest)
             if state == OPEN:
                 with self._lock:
@@ -63,6 +69,13 @@ class PortsProbe(Probe):
                     self.open_ports[ip].add(port)
                 if fresh:
                     ctx.emit(ports_codec.open_port(self.name, ip, port, raw=f"{ip}:{port}/tcp open"))
+            with self._lock:  # last: the port is recorded before a waiting probe_host reads it
+                waiting = self._sweeping.get(ip)
+                if waiting is not None:
+                    waiting.discard(port)
+                    if not waiting:
+                        del self._sweeping[ip]
+                        self._lock.notify_all()
 
     def discover(self, ctx: ProbeContext) -> None:
         ports = self._ports()
@@ -90,10 +103,21 @@ class PortsProbe(Probe):
                   ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        """Scan the host's ports unless the sweep does; then hand over its open ports.
+
+        The engine starts hosts while the sweep runs: a host the sweep found alive has its other
+        ports in flight, so this waits (bounded) until they resolve, or the steps that read
+        ``host.open_ports`` would miss some."""
         with self._lock:
             todo = host.ip not in self._scanned
             self._scanned.add(host.ip)
         if todo:
             self._sweep(ctx, SweepQueue((host.ip, port) for port in self._ports()), 16)
+        deadline = time.monotonic() + 2 * self.config.connect_timeout + len(self._ports()) / self.config.rate
         with self._lock:
+            while host.ip in self._sweeping and not ctx.cancelled.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(min(left, 0.2))
             host.open_ports |= self.open_ports.get(host.ip, set())

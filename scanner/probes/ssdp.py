@@ -100,6 +100,7 @@ class _DescriptionFetcher:
 class SsdpProbe(Probe):
     spec = upnp.SPEC
     description = "SSDP M-SEARCH and UPnP device description (manufacturer, model)"
+    waits_for_discovery = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
