@@ -269,7 +269,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
                          "expected": cfg.listen_window + cfg.connect_timeout + 2.0 * count / cfg.rate})
         clock = time.monotonic()
         notes += _discover(probes, collector, cancelled, limiter, connections, cfg, count, notify,
-                           on_heard=hosts.discovery_heard)
+                           on_heard=hosts.discovery_heard, alive=lambda ip: hosts.offer(HostInfo(ip=ip)))
         for kind in registry.values():  # selected or not: this sends nothing
             for observation in kind.known_without_sending(checked.interface, collector.in_scope):
                 collector.emit(observation)
@@ -325,15 +325,16 @@ def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.F
 
 def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
               connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler,
-              on_heard: Callable[[], None] = lambda: None) -> list[str]:
+              on_heard: Callable[[], None] = lambda: None, alive: Callable[[str], None] = lambda ip: None) -> list[str]:
     """Run every ``discover`` at once; ``on_heard()`` is called as soon as the multicast rounds
-    (the discovers of the probes that ``waits_for_discovery``) are over, the sweeps may go on."""
+    (the discovers of the probes that ``waits_for_discovery``) are over, the sweeps may go on;
+    ``alive(ip)`` when a probe proves a host alive without an observation."""
     notes: list[str] = []
     listening = [sum(1 for p in probes if waits_for_discovery(p))]
     listening_lock = threading.Lock()
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections)
+                       wait_rate=limiter.wait, connections=connections, alive=alive)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
     cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")

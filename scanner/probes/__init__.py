@@ -77,6 +77,9 @@ class ProbeContext:
     """Call before sending each packet: blocks to honour the configured packet rate."""
     connections: HostSlots = field(default_factory=HostSlots)
     """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
+    alive: Callable[[str], None] = lambda ip: None
+    """Call when a host proved alive without an observation (a refused connection): during
+    discovery the engine starts its per-host steps at once."""
 
 
 class Probe:

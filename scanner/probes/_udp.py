@@ -349,6 +349,30 @@ SEND_SCHEDULE = (0.0, 0.3, 1.0)
 lost, and a busy segment drops bursts, so the last copy comes a little later than the others."""
 
 
+QUIET = 0.3
+"""Seconds without a new answer that end a multicast round once every device had its time to
+answer the last copy (``answer_delay``): answers have stopped arriving. ``--listen`` bounds it."""
+
+
+class Quiet:
+    """Ends a listen window when answers have stopped arriving: ``QUIET`` seconds after the last new
+    one, and not before ``answer_delay`` (the longest a device may wait) after the last request."""
+
+    def __init__(self, answer_delay: float = 0.0) -> None:
+        self.answer_delay = answer_delay
+        self.last_sent = self.last_heard = time.monotonic()
+
+    def sent(self) -> None:
+        self.last_sent = time.monotonic()
+
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        return now >= self.last_sent + self.answer_delay + QUIET and now >= self.last_heard + QUIET
+
+
 def multicast_round(
     ctx: ProbeContext,
     sender: socket.socket,
@@ -359,23 +383,28 @@ def multicast_round(
     *,
     schedule: Iterable[float] = SEND_SCHEDULE,
     own_ips: Iterable[str] = (),
+    answer_delay: float = 0.0,
 ) -> None:
     """Send every request at each ``schedule`` offset (while inside the window), listening
-    throughout and until ``deadline``.
+    throughout, until answers have stopped arriving (``Quiet``) or ``deadline``.
 
     Replies are read from ``sender`` (answers to our source port) and from ``listeners`` (answers
     and announcements sent to a group); identical datagrams from one host are handled once.
+    ``answer_delay``: the longest the protocol lets a device wait before it answers a multicast
+    request (WS-Discovery's APP_MAX_DELAY, SSDP's MX).
     """
     requests = list(requests)
     sockets = [sender, *listeners]
     own = list(own_ips)
     seen: set[tuple[str, bytes]] = set()
     started = time.monotonic()
+    quiet = Quiet(answer_delay)
 
     def once(data: bytes, ip: str, port: int) -> None:
         if (ip, data) in seen:
             return
         seen.add((ip, data))
+        quiet.heard()
         handler(data, ip, port)
 
     for offset in schedule:
@@ -387,7 +416,8 @@ def multicast_round(
             return
         for payload, address in requests:
             send(ctx, sender, payload, address)
-    receive_until(ctx, sockets, deadline, once, own_ips=own)
+        quiet.sent()
+    receive_until(ctx, sockets, deadline, once, own_ips=own, stop=quiet)
 
 
 def unicast_ask(
@@ -469,6 +499,8 @@ class DatagramDiscoveryProbe(Probe):
     """Also send to the interface's broadcast address."""
     volatile_fields: ClassVar[tuple[str, ...]] = ()
     """Fields that differ between copies of one device's answer (echoed ids)."""
+    answer_delay: ClassVar[float] = 0.0
+    """The longest the protocol lets a device wait before answering a multicast request."""
     waits_for_discovery: ClassVar[bool] = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
@@ -507,7 +539,7 @@ class DatagramDiscoveryProbe(Probe):
             with udp_socket(iface, broadcast=self.broadcast) as sender:
                 multicast_round(
                     ctx, sender, requests, [listener], on_reply,
-                    window_deadline(self.config), own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip], answer_delay=self.answer_delay,
                 )
         finally:
             if listener is not None:

@@ -21,7 +21,7 @@ from ..models import Observation, normalize_mac
 from ..protocols import arp as arp_codec
 from ..protocols.arp import mac_observation
 from . import HostInfo, Probe, ProbeContext, register
-from ._udp import InterfaceAddress, enlarge_receive_buffer, interface_addresses
+from ._udp import QUIET, InterfaceAddress, enlarge_receive_buffer, interface_addresses
 
 log = logging.getLogger("camsweep")
 
@@ -92,13 +92,17 @@ class ArpProbe(Probe):
             pending = {ip for ip, _ in targets}
             found: set[str] = set()
 
-            def drain(until: float) -> None:
-                """Read the ARP replies that arrive before ``until``; emit each host once.
+            def drain(until: float, quiet: float | None = None) -> None:
+                """Read the ARP replies that arrive before ``until``, or until none came for
+                ``quiet`` seconds; emit each host once.
 
                 Past ``until`` at most DRAIN_AFTER_DEADLINE more frames are read: the socket hears
                 all ARP on the segment, and a busy or hostile one never goes quiet.
                 """
                 late = 0
+                final = until
+                if quiet is not None:
+                    until = min(until, time.monotonic() + quiet)
                 while not ctx.cancelled.is_set() and len(found) < len(pending):
                     remaining = until - time.monotonic()
                     if remaining <= 0:
@@ -120,6 +124,8 @@ class ArpProbe(Probe):
                     if observation is not None:
                         found.add(ip)
                         ctx.emit(observation)
+                        if quiet is not None:  # answers are still coming: keep listening
+                            until = max(until, min(final, time.monotonic() + quiet))
 
             def sweep(batch: list[tuple[str, InterfaceAddress]]) -> None:
                 for ip, addr in batch:
@@ -135,14 +141,16 @@ class ArpProbe(Probe):
                         log.debug("arp: send to %s failed: %s", ip, exc)
                     drain(time.monotonic())  # keep the socket buffer short during big sweeps
 
+            # Replies come within milliseconds on a segment: the wait ends when they have stopped
+            # arriving (QUIET), bounded by the read timeout.
             wait = config.read_timeout
             sweep(targets)
-            drain(time.monotonic() + wait / 2)
+            drain(time.monotonic() + wait / 2, QUIET)
             # One retry for the silent ones: a request or its reply may have been lost.
             retry = [(ip, addr) for ip, addr in targets if ip not in found]
             if retry and not ctx.cancelled.is_set():
                 sweep(retry)
-                drain(time.monotonic() + wait)
+                drain(time.monotonic() + wait, QUIET)
             log.debug("arp: %d of %d addresses answered", len(found), len(targets))
         finally:
             sock.close()

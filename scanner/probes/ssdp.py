@@ -123,7 +123,7 @@ class SsdpProbe(Probe):
             with udp_socket(iface) as sender:
                 multicast_round(
                     ctx, sender, requests, [listener], on_reply,
-                    window_deadline(self.config), own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip], answer_delay=MX,
                 )
         finally:
             if listener is not None:
