@@ -49,7 +49,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "status": ((_INT,), False), "reason": ((_STR,), False), "headers": ((_LIST,), False),
         "body": ((_STR,), False), "body_file": ((_STR,), False),
     },
-    "wsd": {"probe_match": ((_STR,), True), "hello": ((_STR,), False)},
+    "wsd": {"probe_match": ((_STR,), True), "hello": ((_STR,), False), "matches": ((_INT,), False)},
     "sadp": {"reply": ((_STR,), True)},
     "dhip": {"reply": ((_STR, _DICT), False), "raw_reply_hex": ((_STR,), False)},
     "ssdp": {

@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from ..config import ScanConfig
 from ..errors import ScanError, UsageError
-from ..models import Observation
+from ..models import ArtefactKind, Observation
 from . import HostInfo, Probe, ProbeContext
 
 log = logging.getLogger("camsweep")
@@ -333,6 +333,16 @@ class OnceEmitter:
         return True
 
 
+def flood_observation(probe: str, kind: ArtefactKind, protocol: str, ip: str, unread: int) -> Observation:
+    """The one observation that records a host's answers past ``ANSWERS_PER_HOST`` (counted), of
+    the kind its answers were."""
+    return Observation.make(
+        probe, kind, ip=ip,
+        raw=f"{unread:,} more {protocol} answers from {ip} in one round",
+        problem=f"{FLOOD}: {unread:,} more {protocol} answer(s) in one round not read "
+                f"(cap: {ANSWERS_PER_HOST} per host)")
+
+
 def is_not_a_reply(observation: Observation) -> bool:
     """True if the codec found a request (another client's search), not a device's answer.
 
@@ -348,6 +358,15 @@ SEND_SCHEDULE = (0.0, 0.3, 1.0)
 """When (seconds into the listen window) each copy of a multicast request goes out: UDP gets
 lost, and a busy segment drops bursts, so the last copy comes a little later than the others."""
 
+
+ANSWERS_PER_HOST = 16
+"""Distinct datagrams read from one host in one multicast round. A device answers each copy of our
+requests once (WS-Discovery: two namespaces, three copies) and may announce itself; a device
+answering one Probe with thousands of ProbeMatches is a flood: the rest are counted, never parsed
+or held (issue 14: 5,000 ProbeMatches per Probe once added ~264 MB to a scan)."""
+
+FLOOD = "flood"
+"""How the problem of the one observation that counts a host's unread answers starts."""
 
 QUIET = 0.3
 """Seconds without a new answer that end a multicast round once every device had its time to
@@ -384,25 +403,32 @@ def multicast_round(
     schedule: Iterable[float] = SEND_SCHEDULE,
     own_ips: Iterable[str] = (),
     answer_delay: float = 0.0,
-) -> None:
+) -> dict[str, int]:
     """Send every request at each ``schedule`` offset (while inside the window), listening
     throughout, until answers have stopped arriving (``Quiet``) or ``deadline``.
 
     Replies are read from ``sender`` (answers to our source port) and from ``listeners`` (answers
     and announcements sent to a group); identical datagrams from one host are handled once.
     ``answer_delay``: the longest the protocol lets a device wait before it answers a multicast
-    request (WS-Discovery's APP_MAX_DELAY, SSDP's MX).
+    request (WS-Discovery's APP_MAX_DELAY, SSDP's MX). Past ``ANSWERS_PER_HOST`` distinct
+    datagrams from one host the rest are only counted: returns {host: datagrams not read}.
     """
     requests = list(requests)
     sockets = [sender, *listeners]
     own = list(own_ips)
     seen: set[tuple[str, bytes]] = set()
+    read: dict[str, int] = {}
+    unread: dict[str, int] = {}
     started = time.monotonic()
     quiet = Quiet(answer_delay)
 
     def once(data: bytes, ip: str, port: int) -> None:
         if (ip, data) in seen:
             return
+        if read.get(ip, 0) >= ANSWERS_PER_HOST:
+            unread[ip] = unread.get(ip, 0) + 1
+            return
+        read[ip] = read.get(ip, 0) + 1
         seen.add((ip, data))
         quiet.heard()
         handler(data, ip, port)
@@ -418,6 +444,7 @@ def multicast_round(
             send(ctx, sender, payload, address)
         quiet.sent()
     receive_until(ctx, sockets, deadline, once, own_ips=own, stop=quiet)
+    return unread
 
 
 def unicast_ask(
@@ -524,10 +551,13 @@ class DatagramDiscoveryProbe(Probe):
         emit = OnceEmitter(ctx, self.volatile_fields)
         payloads, accept = self.new_round()
 
+        kinds: dict[str, ArtefactKind] = {}  # what each host answered with, for its flood count
+
         def on_reply(data: bytes, ip: str, port: int) -> None:
             observation = accept(data, ip)
             if observation is not None:
                 self._answered.add(ip)
+                kinds.setdefault(ip, observation.kind)
                 emit(observation)
 
         destinations = [(self.group, self.port)]
@@ -537,13 +567,17 @@ class DatagramDiscoveryProbe(Probe):
         listener = group_listener(iface, self.group, self.port)
         try:
             with udp_socket(iface, broadcast=self.broadcast) as sender:
-                multicast_round(
+                unread = multicast_round(
                     ctx, sender, requests, [listener], on_reply,
                     window_deadline(self.config), own_ips=[iface.ip], answer_delay=self.answer_delay,
                 )
         finally:
             if listener is not None:
                 listener.close()
+        for ip, count in unread.items():
+            if ip in kinds:  # a host none of whose answers was evidence has nothing to count against
+                ctx.emit(flood_observation(self.name, kinds[ip], self.spec.title, ip, count))
+            log.debug("%s: %d more answers from %s not read (flood)", self.name, count, ip)
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         if ctx.cancelled.is_set() or host.ip in self._answered:

@@ -61,13 +61,31 @@ class WsdResponder(_Responder):
         self.config, self.variables = config, variables
 
     def reply_to(self, data: bytes) -> bytes | None:
+        answers = self.answers_to(data)
+        return answers[0] if answers else None
+
+    def answers_to(self, data: bytes) -> list[bytes]:
+        """The ProbeMatch, or ``matches`` of them with fresh endpoint UUIDs (a hostile flood)."""
         if b"Probe" not in data or b"ProbeMatches" in data or b"Hello" in data:
-            return None
+            return []
         match = _MESSAGE_ID.search(data)
         relates_to = match.group(1).decode("utf-8", "replace") if match else ""
-        values = {**self.variables, "message_id": new_message_id(), "relates_to": relates_to,
-                  "uuid": self.variables["device_uuid"]}
-        return fill(self.config["probe_match"], values).encode("utf-8")
+        values = {**self.variables, "relates_to": relates_to}
+        count = int(self.config.get("matches", 1))
+        return [fill(self.config["probe_match"], {
+            **values, "message_id": new_message_id(),
+            "uuid": self.variables["device_uuid"] if count == 1 else new_message_id().removeprefix("urn:uuid:"),
+        }).encode("utf-8") for _ in range(count)]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            answers = self.answers_to(data)
+        except Exception:  # a malformed probe must never stop the emulator
+            log.debug("discovery: cannot answer %r", data[:80], exc_info=True)
+            return
+        for answer in answers:
+            if self.transport is not None:
+                self.transport.sendto(answer, addr)
 
     def hello(self) -> bytes | None:
         if "hello" not in self.config:
