@@ -383,7 +383,8 @@ class ScanConfig:
     host_timeout: float = setting(
         8.0, "Seconds at most per host.", cli="--host-timeout", key="scan.host_timeout", check=_positive)
     listen_window: float = setting(
-        2.5, "Seconds to listen for multicast/broadcast discovery answers.", cli="--listen",
+        2.5, "Seconds at most to listen for multicast/broadcast discovery answers (a round ends "
+             "earlier once answers have stopped arriving).", cli="--listen",
         key="scan.listen", check=_positive)
     concurrency: int = setting(
         256, "Probe tasks at once.", cli="--concurrency", key="scan.concurrency", check=_at_least(1))
