@@ -42,40 +42,10 @@ class _Responder(asyncio.DatagramProtocol):
     def reply_to(self, data: bytes) -> bytes | None:
         raise NotImplementedError
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            answer = self.reply_to(data)
-        except Exception:  # a malformed probe must never stop the emulator
-            log.debug("discovery: cannot answer %r", data[:80], exc_info=True)
-            return
-        if answer is not None and self.transport is not None:
-            self.transport.sendto(answer, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("discovery: %s", exc)
-
-
-class WsdResponder(_Responder):
-    def __init__(self, config: Mapping[str, str], variables: Mapping[str, str]) -> None:
-        super().__init__()
-        self.config, self.variables = config, variables
-
-    def reply_to(self, data: bytes) -> bytes | None:
-        answers = self.answers_to(data)
-        return answers[0] if answers else None
-
     def answers_to(self, data: bytes) -> list[bytes]:
-        """The ProbeMatch, or ``matches`` of them with fresh endpoint UUIDs (a hostile flood)."""
-        if b"Probe" not in data or b"ProbeMatches" in data or b"Hello" in data:
-            return []
-        match = _MESSAGE_ID.search(data)
-        relates_to = match.group(1).decode("utf-8", "replace") if match else ""
-        values = {**self.variables, "relates_to": relates_to}
-        count = int(self.config.get("matches", 1))
-        return [fill(self.config["probe_match"], {
-            **values, "message_id": new_message_id(),
-            "uuid": self.variables["device_uuid"] if count == 1 else new_message_id().removeprefix("urn:uuid:"),
-        }).encode("utf-8") for _ in range(count)]
+        """Every datagram to send back (one, unless a hostile profile floods)."""
+        answer = self.reply_to(data)
+        return [] if answer is None else [answer]
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
@@ -86,6 +56,29 @@ class WsdResponder(_Responder):
         for answer in answers:
             if self.transport is not None:
                 self.transport.sendto(answer, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("discovery: %s", exc)
+
+
+class WsdResponder(_Responder):
+    def __init__(self, config: Mapping[str, str], variables: Mapping[str, str]) -> None:
+        super().__init__()
+        self.config, self.variables = config, variables
+
+    def answers_to(self, data: bytes) -> list[bytes]:
+        """The ProbeMatch, or ``matches`` of them, all but the first with a fresh endpoint UUID (a
+        hostile flood)."""
+        if b"Probe" not in data or b"ProbeMatches" in data or b"Hello" in data:
+            return []
+        match = _MESSAGE_ID.search(data)
+        relates_to = match.group(1).decode("utf-8", "replace") if match else ""
+        values = {**self.variables, "relates_to": relates_to}
+        count = int(self.config.get("matches", 1))
+        return [fill(self.config["probe_match"], {
+            **values, "message_id": new_message_id(),
+            "uuid": self.variables["device_uuid"] if index == 0 else new_message_id().removeprefix("urn:uuid:"),
+        }).encode("utf-8") for index in range(count)]
 
     def hello(self) -> bytes | None:
         if "hello" not in self.config:
