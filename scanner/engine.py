@@ -455,7 +455,10 @@ class _HostScheduler:
                 return
             self.hosts[host.ip] = host
             self.events[host.ip] = threading.Event()
-            self.futures.append(self.coordinators.submit(self._host_job, host))
+            try:
+                self.futures.append(self.coordinators.submit(self._host_job, host))
+            except RuntimeError:  # the scan is over (stop() ran): a late answer starts nothing
+                self.events[host.ip].set()
 
     def discovery_heard(self) -> None:
         """The multicast rounds are over: what they heard is handed to each waiting host's steps."""
@@ -528,9 +531,12 @@ class _HostScheduler:
         self.discovery_heard()
         with self.lock:
             self.reporting = True
-        pending = set(self.futures)
-        while pending:
-            pending = _wait(pending, time.monotonic() + 0.5)
+        while True:  # a host's probes may still find another host (an SSDP LOCATION elsewhere)
+            with self.lock:
+                pending = {future for future in self.futures if not future.done()}
+            if not pending:
+                break
+            _wait(pending, time.monotonic() + 0.5)
         return self.notes + sorted(self.failures)
 
     def stop(self) -> None:
