@@ -115,7 +115,7 @@ LAB_RSS_GOAL_MB = 150
 FLOOD_IP = "198.18.0.206"  # hostile-wsd-probematch-flood.toml
 
 
-def run_lab(timeout: float, prefix: str) -> list[dict[str, object]]:
+def run_lab(timeout: float, prefix: str, checkout: Path = ROOT) -> list[dict[str, object]]:
     """Scan the hostile lab once per output format; one row per format."""
     from camsweep.lab import Lab, load_profiles
     from camsweep.lab.profiles import is_hostile
@@ -126,7 +126,7 @@ def run_lab(timeout: float, prefix: str) -> list[dict[str, object]]:
     with Lab(prefix=prefix, profiles=[p for p in load_profiles() if is_hostile(p)]) as lab, \
             tempfile.TemporaryDirectory(prefix="camsweep-floods-") as tmp:
         for fmt in REPORT_FORMATS:
-            run = scan_in_lab(lab, fmt, Path(tmp), timeout=timeout)
+            run = scan_in_lab(lab, fmt, Path(tmp), timeout=timeout, checkout=checkout)
             row: dict[str, object] = {"case": f"hostile-lab-{fmt}", "devices_in_lab": len(lab.devices),
                                       "wall_s": run.wall, "cpu_s": run.cpu, "peak_rss_mb": run.peak_rss_mb,
                                       "goal_rss_mb": LAB_RSS_GOAL_MB, "exit": run.exit,
@@ -152,10 +152,12 @@ def main() -> None:
     parser.add_argument("--label", default="", help="Recorded with the results (e.g. before/after).")
     parser.add_argument("--lab", action="store_true", help="Scan the hostile lab in every format instead (root).")
     parser.add_argument("--prefix", default="cs-floods-", help="Namespace prefix of --lab's lab.")
+    parser.add_argument("--checkout", type=Path, default=ROOT,
+                        help="--lab: scan with this checkout's scan.py (e.g. a worktree of main: before/after).")
     args = parser.parse_args()
     rows = []
     if args.lab:
-        rows = run_lab(args.timeout, args.prefix)
+        rows = run_lab(args.timeout, args.prefix, args.checkout)
     else:
         with tempfile.TemporaryDirectory(prefix="camsweep-floods-") as tmp:
             for name in args.only or list(CASES):

@@ -17,7 +17,9 @@ model and type right where the ground truth has them. Results are printed as JSO
 
 Issue 14's speed goal (a 30-device site on two segments, one routed, identified in <= 5 s) is
 ``--count 30 --no-nmap --runs 3``: 20 Hikvision/Dahua-made units and 10 others, 12 of them behind
-the router; the best run's wall time and the maker/type/model scores are printed.
+the router; the best run's wall time and the maker/type/model scores are printed. ``--checkout
+DIR`` scans with another checkout's scan.py (e.g. ``git worktree add /tmp/main main``) in the same
+lab, for a before/after in one sitting.
 
 nmap's service scan has no overall bound against a device that drips bytes for ever (it sat on
 the lab's drip devices for 15+ minutes), so nmap runs with ``--host-timeout`` (default 120 s);
@@ -185,6 +187,9 @@ def main() -> int:
                              "profile, hostile ones included.")
     parser.add_argument("--prefix", default="cs-bench-", help="Namespace prefix of the benchmark's lab.")
     parser.add_argument("--runs", type=int, default=1, help="camsweep scans to time (the best and all are kept).")
+    parser.add_argument("--checkout", default=str(ROOT),
+                        help="Run scan.py of this checkout (e.g. a worktree of main, for before/after "
+                             "in one sitting); the lab and the scoring are this one's.")
     parser.add_argument("--no-nmap", action="store_true", help="Skip the nmap comparison.")
     parser.add_argument("--nmap-host-timeout", default="120s",
                         help="nmap --host-timeout (its service scan never gives up on a device that drips bytes).")
@@ -202,7 +207,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="camsweep-bench-") as state:
             for _ in range(max(1, args.runs)):
                 lab.check_isolated()
-                done, wall, rss = timed([*netns, sys.executable, str(ROOT / "scan.py"), "scan", *SEGMENTS,
+                done, wall, rss = timed([*netns, sys.executable, str(Path(args.checkout) / "scan.py"), "scan", *SEGMENTS,
                                          "--format", "json", "--no-store", "--state-dir", state], timeout=300)
                 if done.returncode not in (0, 3, 6):
                     print(done.stderr, file=sys.stderr)
@@ -211,7 +216,7 @@ def main() -> int:
                 runs.append({"wall_seconds": round(wall, 2), "peak_rss_kib": rss, "exit_code": done.returncode,
                              "partial": report["scan"]["partial"]})
         camsweep = {
-            "command": f"camsweep scan {' '.join(SEGMENTS)} --format json",
+            "command": f"camsweep scan {' '.join(SEGMENTS)} --format json", "checkout": args.checkout,
             "runs": runs,
             "best_wall_seconds": min(r["wall_seconds"] for r in runs),
             "target_wall_seconds": TARGET_SECONDS,

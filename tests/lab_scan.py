@@ -32,11 +32,12 @@ class LabScan:
     stderr: str
 
 
-def scan_in_lab(lab: Any, fmt: str, workdir: Path, *, timeout: float = 300.0) -> LabScan:
-    """``scan <both segments> --format FMT -o FILE`` in ``lab``'s scanner namespace."""
+def scan_in_lab(lab: Any, fmt: str, workdir: Path, *, timeout: float = 300.0, checkout: Path = ROOT) -> LabScan:
+    """``scan <both segments> --format FMT -o FILE`` in ``lab``'s scanner namespace, with the
+    scan.py of ``checkout`` (this one, or another for a before/after)."""
     lab.check_isolated()
     out = workdir / f"scan.{fmt}"
-    command = ["ip", "netns", "exec", lab.scanner_namespace, sys.executable, str(ROOT / "scan.py"), "scan",
+    command = ["ip", "netns", "exec", lab.scanner_namespace, sys.executable, str(checkout / "scan.py"), "scan",
                *SEGMENTS, "--format", fmt, "-o", str(out), "--no-store", "--state-dir", str(workdir / f"state-{fmt}"),
                "--fail-on", "never"]
     errors = open(workdir / f"scan-{fmt}.stderr", "w+b")  # a file, not a pipe: a chatty child never blocks

@@ -423,10 +423,10 @@ def multicast_round(
     quiet = Quiet(answer_delay)
 
     def once(data: bytes, ip: str, port: int) -> None:
-        if (ip, data) in seen:
-            return
-        if read.get(ip, 0) >= ANSWERS_PER_HOST:
+        if read.get(ip, 0) >= ANSWERS_PER_HOST:  # first: a flood costs a count, not a hash of each datagram
             unread[ip] = unread.get(ip, 0) + 1
+            return
+        if (ip, data) in seen:
             return
         read[ip] = read.get(ip, 0) + 1
         seen.add((ip, data))
