@@ -1,5 +1,5 @@
 """One ``camsweep scan`` of the lab, run in a child process from the lab's scanner namespace, with
-the child's peak RSS read from ``os.wait4`` (memory, not time, is what the flood test asserts;
+the scan's own peak RSS read from ``os.wait4`` (memory, not time, is what the flood test asserts;
 bench/hostile_floods.py --lab reports the same numbers).
 """
 
@@ -17,6 +17,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
+
+
+MEASURE = """
+import json, os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "maxrss_kib": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}, out)
+"""
 
 
 @dataclass
@@ -37,27 +46,24 @@ def scan_in_lab(lab: Any, fmt: str, workdir: Path, *, timeout: float = 300.0, ch
     scan.py of ``checkout`` (this one, or another for a before/after)."""
     lab.check_isolated()
     out = workdir / f"scan.{fmt}"
-    command = ["ip", "netns", "exec", lab.scanner_namespace, sys.executable, str(checkout / "scan.py"), "scan",
-               *SEGMENTS, "--format", fmt, "-o", str(out), "--no-store", "--state-dir", str(workdir / f"state-{fmt}"),
-               "--fail-on", "never"]
+    rusage = workdir / f"scan-{fmt}.rusage"
+    # A child's ru_maxrss counts the memory image it had before exec, i.e. a copy of its parent's:
+    # run from a big parent (pytest), the scan would be charged the parent's size. So a small
+    # Python (MEASURE) starts the scan and writes the scan's own rusage from os.wait4.
+    command = ["ip", "netns", "exec", lab.scanner_namespace, sys.executable, "-c", MEASURE, str(rusage),
+               sys.executable, str(checkout / "scan.py"), "scan", *SEGMENTS, "--format", fmt, "-o", str(out),
+               "--no-store", "--state-dir", str(workdir / f"state-{fmt}"), "--fail-on", "never"]
     errors = open(workdir / f"scan-{fmt}.stderr", "w+b")  # a file, not a pipe: a chatty child never blocks
     started = time.monotonic()
-    # `ip netns exec` execs the command in its own process: wait4 measures the scan itself.
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
-    status: int | None = None
-    usage = None
-    while True:
-        pid, status_, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            status = status_
-            break
-        if time.monotonic() - started > timeout:
-            os.killpg(proc.pid, signal.SIGKILL)
-            _, _, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.05)
-    proc.returncode = -1  # reaped above: keep Popen from waiting on it again
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     wall = time.monotonic() - started
+    measured = json.loads(rusage.read_text()) if rusage.exists() else None
+    status = measured["status"] if measured else None
     errors.seek(0)
     stderr = errors.read().decode("utf-8", "replace")
     errors.close()
@@ -68,8 +74,8 @@ def scan_in_lab(lab: Any, fmt: str, workdir: Path, *, timeout: float = 300.0, ch
         fmt=fmt,
         exit="timeout" if status is None else os.waitstatus_to_exitcode(status),
         wall=round(wall, 2),
-        cpu=round(usage.ru_utime + usage.ru_stime, 2) if usage else None,
-        peak_rss_mb=round(usage.ru_maxrss / 1024, 1) if usage else None,
+        cpu=round(measured["cpu"], 2) if measured else None,
+        peak_rss_mb=round(measured["maxrss_kib"] / 1024, 1) if measured else None,
         report_bytes=out.stat().st_size if out.exists() else None,
         report=report,
         stderr=stderr,
