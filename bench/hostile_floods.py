@@ -16,8 +16,8 @@ and reported as such.
 
 Goal (issue 19): every case <= 5 s and <= 300 MB peak RSS, the JSON report tens of MB at most.
 
-``--lab`` (root; issue 14 item 6) brings up the hostile part of the lab (``hostile-*`` profiles,
-among them a camera answering each WS-Discovery Probe with 5,000 ProbeMatches) in its own
+``--lab`` (root; issue 14 item 6) brings up the hostile part of the lab (``hostile-*`` profiles and
+``profiles/floods/``: a camera answering each WS-Discovery Probe with 5,000 ProbeMatches) in its own
 namespaces and scans it from the lab's scanner namespace once per output format, recording the
 scan process's peak RSS (``os.wait4``), its wall time, and the flood device's observation and rule
 hit counts (from the JSON run). Goal: <= 150 MB peak RSS in every format.
@@ -117,13 +117,13 @@ FLOOD_IP = "198.18.0.206"  # hostile-wsd-probematch-flood.toml
 
 def run_lab(timeout: float, prefix: str, checkout: Path = ROOT) -> list[dict[str, object]]:
     """Scan the hostile lab once per output format; one row per format."""
-    from camsweep.lab import Lab, load_profiles
-    from camsweep.lab.profiles import is_hostile
+    from camsweep.lab import Lab
+    from camsweep.lab.profiles import hostile_profiles
     from camsweep.types import REPORT_FORMATS
     from tests.lab_scan import scan_in_lab
 
     rows: list[dict[str, object]] = []
-    with Lab(prefix=prefix, profiles=[p for p in load_profiles() if is_hostile(p)]) as lab, \
+    with Lab(prefix=prefix, profiles=hostile_profiles()) as lab, \
             tempfile.TemporaryDirectory(prefix="camsweep-floods-") as tmp:
         for fmt in REPORT_FORMATS:
             run = scan_in_lab(lab, fmt, Path(tmp), timeout=timeout, checkout=checkout)

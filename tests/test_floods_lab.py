@@ -26,10 +26,10 @@ FLOOD_MATCHES = 5_000
 
 @pytest.fixture(scope="module")
 def hostile_lab(needs_root: None) -> Iterator[Any]:
-    from camsweep.lab import Lab, load_profiles
-    from camsweep.lab.profiles import is_hostile
+    from camsweep.lab import Lab
+    from camsweep.lab.profiles import hostile_profiles
 
-    profiles = [p for p in load_profiles() if is_hostile(p)]
+    profiles = hostile_profiles()
     flood = [p for p in profiles if p.ip == FLOOD_IP]
     assert flood and flood[0].wsd and flood[0].wsd["matches"] == FLOOD_MATCHES
     with Lab(prefix=f"cs-f{os.getpid()}-", profiles=profiles) as running:

@@ -46,7 +46,7 @@ def xml_replies(profile: Profile) -> list[tuple[str, str]]:
     """(where, text) for every XML template the profile serves."""
     found = []
     if profile.wsd:
-        found += [(f"wsd.{key}", text) for key, text in profile.wsd.items() if isinstance(text, str)]  # not `matches`
+        found += [(f"wsd.{key}", text) for key, text in profile.wsd.items()]
     if profile.sadp:
         found.append(("sadp.reply", profile.sadp["reply"]))
     if profile.ssdp:

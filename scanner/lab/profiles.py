@@ -276,9 +276,19 @@ def clone_mac(mac: str, name: str, index: int) -> str:
     return mac[:8] + ":" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
+FLOOD_PROFILES = SHIPPED_PROFILES / "floods"
+"""Hostile devices that flood (thousands of datagrams per request): kept out of the default lab,
+whose one emulator process they would keep too busy to answer for the other devices in time."""
+
+
 def is_hostile(profile: Profile) -> bool:
     """A synthetic hostile device (``hostile-*.toml``, ``example-hostile.toml``), not a real one."""
     return Path(profile.path).stem.startswith(("hostile-", "example-hostile"))
+
+
+def hostile_profiles() -> list[Profile]:
+    """The hostile part of the lab: the shipped hostile profiles and the floods."""
+    return [p for p in load_profiles() if is_hostile(p)] + load_profiles(FLOOD_PROFILES)
 
 
 RESTRICTED_TRUTH = ("hikvision", "dahua")
