@@ -9,7 +9,6 @@ same identification, so their results can be stored and compared with active sca
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import socket
@@ -17,9 +16,10 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from .. import audit
+from .. import audit, netif
 from ..errors import PrivilegeError, UsageError
 from ..models import ScanResult, utcnow
+from ..targets import scope
 from .capture import LINKTYPE_ETHERNET, open_capture
 from .decode import Defragmenter, decode
 from .signals import Analyser
@@ -27,25 +27,20 @@ from .signals import Analyser
 if TYPE_CHECKING:
     from ..engine import EventHandler
 
-__all__ = ["analyse_capture", "listen", "Analyser"]
+__all__ = ["analyse_capture", "check_listen", "listen", "Analyser"]
 
 log = logging.getLogger("camsweep")
 
 
-def _scope(targets: Iterable[str]) -> Callable[[str], bool] | None:
-    nets = []
-    for target in targets:
-        try:
-            nets.append(ipaddress.ip_network(target, strict=False))
-        except ValueError:
-            raise UsageError(f"not a network or address: {target!r}") from None
-    if not nets:
-        return None
-    return lambda ip: any(ipaddress.ip_address(ip) in n for n in nets)
+def _scope(targets: Iterable[str], exclude: Iterable[str]) -> Callable[[str], bool] | None:
+    kept = scope(targets, exclude=exclude)
+    return kept.contains if kept is not None else None
 
 
-def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHandler | None = None) -> ScanResult:
+def analyse_capture(path: str, *, targets: Iterable[str] = (), exclude: Iterable[str] = (),
+                    on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices in a capture file. A truncated/corrupt tail gives a partial result.
+    Only hosts in ``targets`` (default: all) and not in ``exclude`` are kept (``targets.scope``).
 
     ``on_event(kind, data)`` hears "phase" {"name": "read", "bytes": file size}, then every
     10,000 packets "read" {"bytes", "packets", "hosts"} (so far), then "phase" {"name": "identify"}.
@@ -53,7 +48,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHa
     from ..verdicts import identify_result
 
     targets = tuple(targets)
-    analyser = Analyser(_scope(targets))
+    analyser = Analyser(_scope(targets, exclude))
     started = utcnow()
     last_ts = 0.0
     defrag = Defragmenter()
@@ -87,7 +82,18 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
-def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
+def check_listen(interface: str, duration: float) -> None:
+    """What ``listen`` needs of the system, checked before it (or a command around it) starts:
+    a positive duration, the interface, CAP_NET_RAW. Raises UsageError or PrivilegeError."""
+    if duration <= 0:
+        raise UsageError("--duration must be positive")
+    if not netif.interface_exists(interface):
+        raise UsageError(f"interface {interface!r} does not exist")
+    if not netif.has_raw_sockets():
+        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket")
+
+
+def listen(interface: str, duration: float, *, targets: Iterable[str] = (), exclude: Iterable[str] = (),
            stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
 
@@ -99,18 +105,13 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     """
     from ..verdicts import identify_result
 
-    if duration <= 0:
-        raise UsageError("--duration must be positive")
-    try:
-        socket.if_nametoindex(interface)
-    except OSError:
-        raise UsageError(f"no such interface: {interface!r}") from None
+    check_listen(interface, duration)
     try:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     except PermissionError:
         raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
     targets = tuple(targets)
-    analyser = Analyser(_scope(targets))
+    analyser = Analyser(_scope(targets, exclude))
     started = utcnow()
     partial = False
     defrag = Defragmenter()
