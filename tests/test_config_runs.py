@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from camsweep.cli._finish import finish
 from camsweep.config import Outputs
 from camsweep.errors import ExitCode
 from camsweep.passive import analyse_capture
 from camsweep.runconfig import RunLock, lock_path
 from camsweep.store import open_store
+
 from tests.schema_check import report_json, scan_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +31,9 @@ HIKVISION = "198.18.0.22"  # a Hikvision camera in the capture (test_passive_lab
 ROUTED = "198.18.1.21"  # the routed one, on segment B
 
 
-def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "scan.py"), *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd, env={**os.environ, **(env or {})})
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "scan.py"), *args], capture_output=True, text=True,
+                          timeout=120, check=False, cwd=ROOT, env={**os.environ, **(env or {})})
 
 
 REPORTS = '[{ format = "json", path = "reports/latest.json" }, { format = "csv", path = "remediation.csv" }]'
