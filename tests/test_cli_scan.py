@@ -250,17 +250,25 @@ def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
     assert not (tmp_path / "report.json").exists()
 
 
-def test_a_config_problem_is_exit_2_with_nothing_sent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("change, problem", [
+    (('path = "report.json"', 'path = "missing/report.json"'),
+     "cannot write report to {dir}/missing/report.json: folder {dir}/missing does not exist"),
+    (("[scan]", '[scan]\ncredentials = "nope.toml"'), "cannot read credentials file {dir}/nope.toml"),
+    (("[scan]", '[scan]\ninterface = "cs-nosuch0"'), "interface 'cs-nosuch0' does not exist"),
+    (("[output]", '[output]\ndb = "report.json/inv.sqlite"'), "report.json/inv.sqlite"),
+])
+def test_a_config_problem_is_exit_2_with_nothing_sent(tmp_path: Path, change: tuple[str, str], problem: str) -> None:
     server, port = start_server("tell")
     try:
         config = _config(tmp_path, port, output='state_dir = "state"')
-        config.write_text(config.read_text().replace('path = "report.json"', 'path = "missing/report.json"'))
-        done = run("scan", "--config", str(config), "--no-store")
+        config.write_text(config.read_text().replace(*change))
+        (tmp_path / "report.json").write_text("")  # a file where the db's folder should be
+        done = run("scan", "--config", str(config))
     finally:
         server.kill()
         server.wait()
-    assert done.returncode == ExitCode.USAGE
-    assert done.stderr == f"camsweep: error: cannot write report to {tmp_path}/missing/report.json: folder {tmp_path}/missing does not exist\n"
+    assert done.returncode == ExitCode.USAGE and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and problem.format(dir=tmp_path) in done.stderr, done.stderr
     assert server.stdout is not None and server.stdout.read() == ""  # not even the port scan's connect
     assert not (tmp_path / "state" / "last-scan.json").exists()
 
