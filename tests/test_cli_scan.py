@@ -227,7 +227,7 @@ reports = [{{ format = "json", path = "report.json" }}]
 
 
 def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
-    config = _config(tmp_path, web, output='site = "Leeds depot"\noperator = "night-cron"')
+    config = _config(tmp_path, web, scan='site = "Leeds depot"\noperator = "night-cron"')
     done = run("scan", "--config", str(config), "--state-dir", str(tmp_path / "state"), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
     assert done.stdout == "" and done.stderr == ""  # unattended: report files only, no progress
@@ -275,8 +275,8 @@ def test_a_config_problem_is_exit_2_with_nothing_sent(tmp_path: Path, change: tu
 
 def test_listen_runs_from_a_config(tmp_path: Path) -> None:
     config = tmp_path / "listen.toml"
-    config.write_text('[listen]\ninterface = "lo"\nduration = 1\nonly = ["127.0.0.0/8"]\n\n[policy]\nfail_on = "new"\n\n'
-                      '[output]\ndb = "inv.sqlite"\nstate_dir = "state"\nsite = "lab"\n'
+    config.write_text('[listen]\ninterface = "lo"\nduration = 1\nonly = ["127.0.0.0/8"]\n\n[scan]\nsite = "lab"\n\n'
+                      '[policy]\nfail_on = "new"\n\n[output]\ndb = "inv.sqlite"\nstate_dir = "state"\n'
                       'reports = [{ format = "json", path = "listen.json" }]\n')
     done = run("listen", "--config", str(config))
     assert (done.returncode, done.stdout, done.stderr) == (ExitCode.OK, "", "")

@@ -103,7 +103,7 @@ def test_a_bad_output_in_the_config_is_exit_2_before_the_capture_is_opened(tmp_p
 
 def test_the_run_lock_is_per_config(tmp_path: Path) -> None:
     north = site_config(tmp_path, name="north.toml")
-    south = site_config(tmp_path, name="south.toml", site='"south"')
+    south = site_config(tmp_path, name="south.toml", scan='site = "south"')
     state = tmp_path / "state"  # both configs keep their state here
     with RunLock(lock_path(str(north), state)):
         same = run("scan", "--config", str(north))
