@@ -56,6 +56,28 @@ class Credential:
     password: str = field(repr=False)
 
 
+SNMP_AUTH = ("SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5")
+SNMP_PRIV = ("AES", "AES192", "AES256", "DES", "3DES")
+
+
+@dataclass(frozen=True)
+class SnmpCredential:
+    """How to read one SNMP agent (or any in a subnet): SNMPv2c with a community, or SNMPv3
+    authPriv with a user, its authentication and privacy protocols and keys. Never logged or output."""
+
+    network: str
+    community: str = field(default="", repr=False)
+    user: str = ""
+    auth_protocol: str = ""
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: str = ""
+    priv_key: str = field(default="", repr=False)
+
+    @property
+    def version(self) -> str:
+        return "3" if self.user else "2c"
+
+
 # ------------------------------------------------------------------------------------ declarations
 
 
@@ -210,13 +232,16 @@ def _at_least(low: int) -> Callable[[int], str | None]:
     return check
 
 
+def _items(raw: str | list[Any]) -> list[str]:
+    """A comma-separated command-line value or a config file's list -> its non-empty items."""
+    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
+    return [item.strip() for item in items if item.strip()]
+
+
 def parse_ports(raw: str | list[Any], _folder: Path | None = None) -> tuple[int, ...]:
     """``"80,443,8000-8010"`` (command line) or ``[80, 443, "8000-8010"]`` (config file) -> ports."""
-    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
     ports: list[int] = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
+    for item in _items(raw):
         try:
             if "-" in item:
                 low, high = (int(x) for x in item.split("-", 1))
@@ -263,6 +288,27 @@ def _valid_site(name: str) -> str | None:
         return f"must be at most {MAX_SITE} characters, not {len(name)}"
     if not all(c.isprintable() for c in name) or name != name.strip():
         return "must be printable text without leading or trailing spaces"
+    return None
+
+
+def _snmp_agents(raw: str | list[Any], _folder: Path | None = None) -> tuple[str, ...]:
+    """``--snmp 198.18.0.1,198.18.0.4`` (command line) or a list (config file) -> agent addresses."""
+    import ipaddress
+
+    agents: list[str] = []
+    for item in _items(raw):
+        try:
+            agents.append(str(ipaddress.IPv4Address(item)))
+        except ValueError:
+            raise ValueError(f"must be IPv4 addresses of SNMP agents, comma-separated, not {item!r}") from None
+    return tuple(dict.fromkeys(agents))
+
+
+def _valid_agents(agents: tuple[str, ...]) -> str | None:
+    try:
+        _snmp_agents(list(agents))
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
@@ -370,9 +416,15 @@ class ScanConfig:
         (), "Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
             f"({', '.join(_method_names())}).",
         cli="--methods", key="scan.methods", metavar="LIST")
-    credentials: tuple[Credential, ...] = setting(
-        (), "TOML file of ONVIF credentials per host/subnet (see below).", cli="--credentials",
+    credentials: tuple[Credential | SnmpCredential, ...] = setting(
+        (), "TOML file of ONVIF and SNMP credentials per host/subnet (see below).", cli="--credentials",
         key="scan.credentials", path="file", read=_read_credentials)
+    snmp: tuple[str, ...] = setting(
+        (), "Read the ARP and forwarding tables of these routers/switches over SNMP (read-only; "
+            "credentials from --credentials [[snmp]] tables), e.g. '10.0.0.1,10.0.0.2'.",
+        cli="--snmp", key="scan.snmp", parse=_snmp_agents, check=_valid_agents, show=",".join, cli_form=str,
+        file_form=list,
+        metavar="HOSTS")
     ports: tuple[int, ...] = setting(
         DEFAULT_PORTS, "TCP ports to check, e.g. '80,443,8000-8010'.", cli="--ports", key="scan.ports",
         parse=parse_ports, check=_valid_ports, show=lambda ports: ",".join(map(str, ports)),
@@ -406,22 +458,32 @@ class ScanConfig:
     max_requests: int = setting(
         4, "Politeness: HTTP requests per host beyond / on each open web port (redirects, maker pages).",
         check=_at_least(0))
+    snmp_max_rows: int = setting(
+        10_000, "Rows read at most from any one SNMP table (a bigger table is cut, with a note).",
+        check=_at_least(1))
 
     def __post_init__(self) -> None:
         check_fields(self)
 
     def credential_for(self, ip: str) -> Credential | None:
-        """Most specific credential whose network contains ``ip``."""
-        import ipaddress
+        """Most specific ONVIF/HTTP credential whose network contains ``ip``."""
+        return _most_specific(ip, [c for c in self.credentials if isinstance(c, Credential)])
 
-        addr = ipaddress.ip_address(ip)
-        best: Credential | None = None
-        best_len = -1
-        for cred in self.credentials:
-            net = ipaddress.ip_network(cred.network, strict=False)
-            if addr in net and net.prefixlen > best_len:
-                best, best_len = cred, net.prefixlen
-        return best
+    def snmp_credential_for(self, ip: str) -> SnmpCredential | None:
+        """Most specific SNMP credential whose network contains ``ip``."""
+        return _most_specific(ip, [c for c in self.credentials if isinstance(c, SnmpCredential)])
+
+
+def _most_specific(ip: str, credentials: list[Any]) -> Any:
+    import ipaddress
+
+    addr = ipaddress.ip_address(ip)
+    best, best_len = None, -1
+    for cred in credentials:
+        net = ipaddress.ip_network(cred.network, strict=False)
+        if addr in net and net.prefixlen > best_len:
+            best, best_len = cred, net.prefixlen
+    return best
 
 
 @dataclass(frozen=True)

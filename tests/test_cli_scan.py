@@ -94,7 +94,7 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
 
 @pytest.mark.parametrize("args, message", [
     (["scan", "--methods", "telepathy", "127.0.0.1"], "unknown method 'telepathy'"),
-    (["scan", "--methods", "-ports,-http,-rtsp,-tls,-onvif,-arp,-wsd,-sadp,-dhip,-ssdp,-mdns", "127.0.0.1"], "no method"),
+    (["scan", "--methods", "-ports,-http,-rtsp,-tls,-onvif,-arp,-wsd,-sadp,-dhip,-ssdp,-mdns,-snmp", "127.0.0.1"], "no method"),
     (["scan", "8.8.8.0/24"], "--allow-public"),
     (["scan", "10.0.0.0/8"], "more than the limit"),
     (["scan", "198.18.0.9-3"], "range ends before it starts"),
@@ -103,6 +103,9 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "--ports", "70000", "127.0.0.1"], "--ports"),
     (["scan", "--ports", "http", "127.0.0.1"], "--ports"),
     (["scan", "--credentials", "/nonexistent/creds.toml", "127.0.0.1"], "cannot read credentials"),
+    (["scan", "--snmp", "10.0.0.1", "127.0.0.1"], "--snmp agent 10.0.0.1: no [[snmp]] entry of the --credentials file"),
+    (["scan", "--snmp", "8.8.8.8", "127.0.0.1"], "--snmp agent 8.8.8.8 is a public address; add --allow-public"),
+    (["scan", "--snmp", "core-router", "127.0.0.1"], "--snmp must be IPv4 addresses of SNMP agents"),
     (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
     (["scan", "--per-host", "0", "127.0.0.1"], "--per-host must be at least 1"),
     (["scan", "10.0.0.0/33"], "target '10.0.0.0/33': prefix length 33 is over 32"),

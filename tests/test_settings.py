@@ -37,6 +37,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "methods": ('["-arp", "-mdns"]', ["--methods", "-arp", "--methods", "-mdns"], ("-arp", "-mdns")),
     "credentials": ('"creds.toml"', ["--credentials", "{dir}/creds.toml"],
                     (Credential("198.18.0.0/24", "audit", "s3cr3t"),)),
+    "snmp": ('["198.18.0.1", "198.18.0.4"]', ["--snmp", "198.18.0.1,198.18.0.4"], ("198.18.0.1", "198.18.0.4")),
     "ports": ('[81, "8000-8002"]', ["--ports", "81,8000-8002"], (81, 8000, 8001, 8002)),
     "connect_timeout": ("0.5", ["--connect-timeout", "0.5"], 0.5),
     "read_timeout": ("4", ["--read-timeout", "4"], 4.0),  # a TOML integer is a fine float

@@ -77,6 +77,8 @@ class ProbeContext:
     """Call before sending each packet: blocks to honour the configured packet rate."""
     connections: HostSlots = field(default_factory=HostSlots)
     """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
+    note: Callable[[str], None] = lambda text: None
+    """Add a line to the result's notes (what a discovery step read from where, what it cut)."""
 
 
 class Probe:
