@@ -106,6 +106,8 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "--snmp", "10.0.0.1", "127.0.0.1"], "--snmp agent 10.0.0.1: no [[snmp]] entry of the --credentials file"),
     (["scan", "--snmp", "8.8.8.8", "127.0.0.1"], "--snmp agent 8.8.8.8 is a public address; add --allow-public"),
     (["scan", "--snmp", "core-router", "127.0.0.1"], "--snmp must be IPv4 addresses of SNMP agents"),
+    (["scan", "--snmp", "10.0.0.1", "--methods", "ports,http", "127.0.0.1"], "--snmp needs the snmp method, which --methods leaves out"),
+    (["scan", "--snmp", "10.0.0.1", "--methods", "-snmp", "127.0.0.1"], "--snmp needs the snmp method, which --methods leaves out"),
     (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
     (["scan", "--per-host", "0", "127.0.0.1"], "--per-host must be at least 1"),
     (["scan", "10.0.0.0/33"], "target '10.0.0.0/33': prefix length 33 is over 32"),

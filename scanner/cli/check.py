@@ -22,11 +22,13 @@ def command(ctx: click.Context, files: tuple[str, ...], **params: Any) -> None:
     """Check each row of an asset register or purchase list in FILES (``-`` reads stdin).
 
     FILES are CSV (a header row naming make/manufacturer/vendor/brand, model/part number/SKU,
-    MAC, serial, description, location, site; any case), XLSX (the first sheet, same header), JSON
+    MAC, serial, IP, description, location, site; any case), XLSX (the first sheet, same header), JSON
     Lines with those keys, or plain text with one model per line. Every row is reported with its
     maker, brand, device type, confidence, the rules that matched and the findings under the
     policy; a row that cannot be decided is listed as unknown, a row that cannot be read is a note
-    naming its line. Results are stored like a scan (mode ``check``).
+    naming its line. Results are stored like a scan (mode ``check``); `camsweep diff` between a
+    check and a scan lists the devices the register misses (rows matched by MAC, serial, or model
+    and IP).
     """
     outputs = Outputs(**given(Outputs, ctx, params))
     check_outputs(outputs)
