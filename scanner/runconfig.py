@@ -22,6 +22,13 @@ Example (README "Scheduled scans")::
     [retention]
     keep_scans = 90
 
+    [watch]                         # camsweep watch (README "Continuous monitoring")
+    interface = "eth1"
+    snapshot_interval = 900
+    syslog = "/dev/log"
+    webhook_url = "https://alerts.example/hook"
+    webhook_token_file = "/etc/camsweep/webhook.token"
+
 The keys are generated from the settings declared in ``scanner/config.py`` (``ScanConfig`` for
 ``[scan]``, ``Outputs`` for the rest), and every value is checked by the same code as the command
 line's options; a typo'd key is named with the closest valid one. Paths are relative to the file.
@@ -38,10 +45,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Declared, Outputs, ScanConfig, declared
+from .config import Declared, Outputs, ScanConfig, WatchConfig, declared
 from .errors import ConfigError, ScanError
 
-SETTINGS = (ScanConfig, Outputs)
+SETTINGS = (ScanConfig, Outputs, WatchConfig)
 """The settings dataclasses whose declared keys make up the config file."""
 
 
@@ -65,6 +72,8 @@ class RunConfig:
     """ScanConfig fields; ``credentials`` is the path of the credentials file, read when the scan starts."""
     outputs: Mapping[str, Any] = field(default_factory=dict)
     """Outputs fields ([output], [policy], [retention])."""
+    watch: Mapping[str, Any] = field(default_factory=dict)
+    """WatchConfig fields ([watch], read by ``camsweep watch`` only)."""
 
 
 def _unknown(path: str, where: str, key: str, valid: list[str]) -> ConfigError:
@@ -103,7 +112,7 @@ def load(path: str) -> RunConfig:
             except ValueError as exc:
                 raise ConfigError(f"{path}: '{section}.{key}' {exc}") from None
             values[owner][item.name] = converted
-    return RunConfig(path=path, scan=values[ScanConfig], outputs=values[Outputs])
+    return RunConfig(path=path, scan=values[ScanConfig], outputs=values[Outputs], watch=values[WatchConfig])
 
 
 class RunLock:

@@ -27,7 +27,7 @@ from .signals import Analyser
 if TYPE_CHECKING:
     from ..engine import EventHandler
 
-__all__ = ["analyse_capture", "listen", "Analyser"]
+__all__ = ["analyse_capture", "listen", "packet_socket", "Analyser"]
 
 log = logging.getLogger("camsweep")
 
@@ -87,6 +87,27 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
+def packet_socket(interface: str) -> socket.socket:
+    """A receive-only AF_PACKET socket bound to ``interface``, reads bounded to half a second
+    (``listen``, ``camsweep watch``). It is never written to; callers skip frames whose address
+    says ``PACKET_OUTGOING`` (the host's own). Needs CAP_NET_RAW."""
+    try:
+        socket.if_nametoindex(interface)
+    except OSError:
+        raise UsageError(f"no such interface: {interface!r}") from None
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    except PermissionError:
+        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
+    try:
+        sock.bind((interface, 0))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {interface!r}: {exc.strerror or exc}") from None
+    sock.settimeout(0.5)
+    return sock
+
+
 def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
            stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
@@ -101,22 +122,13 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
 
     if duration <= 0:
         raise UsageError("--duration must be positive")
-    try:
-        socket.if_nametoindex(interface)
-    except OSError:
-        raise UsageError(f"no such interface: {interface!r}") from None
-    try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    except PermissionError:
-        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
+    sock = packet_socket(interface)
     targets = tuple(targets)
     analyser = Analyser(_scope(targets))
     started = utcnow()
     partial = False
     defrag = Defragmenter()
     try:
-        sock.bind((interface, 0))
-        sock.settimeout(0.5)
         begun = time.monotonic()
         deadline, tick = begun + duration, begun
         if on_event:

@@ -428,6 +428,15 @@ class Store:
             )
         return scan_id
 
+    def store_and_prune(self, result: ScanResult, assessment: Assessment | None, keep: int | None) -> int:
+        """Store ``result`` and keep the newest ``keep`` scans of its site (None: all); the number
+        of its restricted devices no earlier scan of the site had seen."""
+        scan_id = self.store(result, assessment)
+        new_restricted = len(self.new_restricted(scan_id))
+        if keep:
+            self.prune(keep, result.site)
+        return new_restricted
+
     def prune(self, keep: int, site: str = "") -> int:
         """Keep the newest ``keep`` scans of ``site``; returns how many were removed."""
         ids = [s.id for s in self.scans(site)]
@@ -465,6 +474,11 @@ class Store:
             return sites[0] if sites else ""
         raise UsageError(f"{self.where} holds scans of {len(sites)} sites: name one with --site NAME, "
                          "or use --all-sites (`camsweep report --all-sites` lists them)")
+
+    def identities(self, site: str) -> set[str]:
+        """Every device identity (``identity_of``) any stored scan of ``site`` has seen."""
+        rows = self._rows("SELECT identity FROM devices WHERE site = ?", (site,))
+        return {row[0] for row in rows if isinstance(row[0], str)}
 
     def scans(self, site: str | None = None) -> list[ScanSummary]:
         """Stored scans, oldest first: of ``site``, or of every site (None)."""
