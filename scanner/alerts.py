@@ -295,8 +295,8 @@ class Webhook(Sink):
                 return
             except urllib.error.HTTPError as exc:
                 why = f"HTTP {exc.code}"  # never str(exc) of a URL error: it could name the URL
-                if 400 <= exc.code < 500 and exc.code not in (408, 429):
-                    break  # the receiver refuses this request: sending it again will not help
+                if exc.code < 500 and exc.code not in (408, 429):
+                    break  # refused or redirected (never followed): sending it again will not help
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 why = getattr(reason, "strerror", None) or type(reason).__name__
