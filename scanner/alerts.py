@@ -93,8 +93,7 @@ def check_webhook_url(url: str) -> str | None:
 def parse_syslog_target(target: str) -> tuple[str | tuple[str, int], int]:
     """``/dev/log`` or ``unix:/path`` (a Unix socket), ``udp://host[:514]``, ``tcp://host[:514]``
     -> (address for SysLogHandler, socket type). Raises ValueError("must ...")."""
-    if target.startswith("unix:"):
-        target = target[5:]
+    target = target.removeprefix("unix:")
     if target.startswith("/"):
         return target, socket.SOCK_DGRAM
     parts = urlsplit(target)
@@ -323,7 +322,7 @@ class Sinks:
         while (alert := q.get()) is not None:
             try:
                 sink.send(alert)
-            except Exception as exc:  # a sink failing must not stop the watch or the other sinks
+            except Exception as exc:  # noqa: BLE001 - a sink failing must not stop the watch or the other sinks
                 log.error("%s: alert for %s not delivered (%s)", sink.name, alert.identity, type(exc).__name__)
 
     def send(self, alert: Alert) -> None:

@@ -471,7 +471,8 @@ class Outputs:
 
 
 def _syslog_target(value: str) -> str | None:
-    from .alerts import _syslog_problem  # the alert sinks' own parser, imported only when used
+    # the alert sinks' own parser, imported only when a value is checked
+    from .alerts import _syslog_problem
 
     return _syslog_problem(value)
 

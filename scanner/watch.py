@@ -116,7 +116,7 @@ class Watch:
         """Identify, alert and store when due (``now``: the caller's clock, packet time in a replay)."""
         if now >= self._next_check:
             self._next_check = now + CHECK_INTERVAL
-            held = len(self.analyser._found)
+            held = self.analyser.budget.observations  # admitted = kept: it grows when something new is heard
             if held != self._observations:
                 self._observations = held
                 self._check(now)
@@ -130,8 +130,8 @@ class Watch:
         from .verdicts import identify_result
 
         interface = self.settings.interface or ""
-        notes = [f"watch on {interface or 'a capture'} since {self.started.isoformat(timespec='seconds')}; "
-                 f"{self.analyser.packets} packets; nothing was sent"]
+        notes = [(f"watch on {interface or 'a capture'} since {self.started.isoformat(timespec='seconds')}; "
+                 f"{self.analyser.packets} packets; nothing was sent")]
         notes += self.analyser.cut_notes() + self.defrag.notes() + self.analyser.budget.notes()
         result = identify_result(self.analyser.observations(), targets=(interface or "capture",), mode="listen",
                                  db=self._fingerprints, started=self.started, notes=tuple(notes),
@@ -224,7 +224,7 @@ def run(watch: Watch, *, stop: Callable[[], bool], between: Callable[[], None] =
                     log.info("listening on %s (nothing is sent)", interface)
             try:
                 frame, address = sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 watch.tick(clock())
                 continue
             except OSError as exc:  # ENETDOWN once when the link goes down; ENODEV/ENXIO when it is gone

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from camsweep import alerts
@@ -131,11 +131,11 @@ def test_reconfigure_keeps_what_was_alerted() -> None:
 def _alert(**changes: Any) -> Alert:
     from datetime import UTC, datetime
 
-    values: dict[str, Any] = dict(
-        reason="maker", at=datetime(2026, 12, 4, 12, 0, 5, tzinfo=UTC), first_seen=datetime(2026, 12, 4, 12, 0, tzinfo=UTC),
-        identity="mac:18:68:cb:15:b3:06", ip="198.18.0.22", mac="18:68:cb:15:b3:06", maker="hikvision", brand=None,
-        device_type="camera", model="DS-2CD2722FWD-IZS", firmware=None, status="listed", confidence="high",
-        summary="Hikvision camera", site="hq", interface="eth0")
+    values: dict[str, Any] = {
+        "reason": "maker", "at": datetime(2026, 12, 4, 12, 0, 5, tzinfo=UTC), "first_seen": datetime(2026, 12, 4, 12, 0, tzinfo=UTC),
+        "identity": "mac:18:68:cb:15:b3:06", "ip": "198.18.0.22", "mac": "18:68:cb:15:b3:06", "maker": "hikvision", "brand": None,
+        "device_type": "camera", "model": "DS-2CD2722FWD-IZS", "firmware": None, "status": "listed", "confidence": "high",
+        "summary": "Hikvision camera", "site": "hq", "interface": "eth0"}
     values.update(changes)
     return Alert(**values)
 
@@ -154,10 +154,10 @@ def test_json_lines_one_object_per_line(tmp_path: Path) -> None:
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    script: list[int] = []
-    got: list[tuple[str, dict[str, str], bytes]] = []
+    script: ClassVar[list[int]] = []
+    got: ClassVar[list[tuple[str, dict[str, str], bytes]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         type(self).got.append((self.path, dict(self.headers), body))
         status = type(self).script.pop(0) if type(self).script else 200
@@ -343,7 +343,7 @@ def test_bad_watch_keys_are_one_line(tmp_path: Path, line: str, message: str) ->
 
 def _cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(ROOT / "scan.py"), *args], capture_output=True, text=True,
-                          timeout=120, cwd=str(ROOT), **kwargs)
+                          timeout=120, cwd=str(ROOT), check=False, **kwargs)
 
 
 def test_watch_without_an_interface_or_with_a_bad_one_is_exit_2(tmp_path: Path) -> None:
@@ -386,7 +386,7 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     program = shutil.which("camsweep") or sys.executable
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text().replace("/opt/camsweep/bin/camsweep", program))
-    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=120,
+    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
     problems = [line for line in (done.stdout + done.stderr).splitlines() if UNIT.name in line]
     assert done.returncode == 0 and problems == [], done.stdout + done.stderr

@@ -220,7 +220,7 @@ def test_watch_alerts_reloads_survives_link_down_and_does_not_repeat(
         def stored_twice() -> bool:
             with open_store(str(db), read_only=True) as inventory:
                 later = [s.id for s in inventory.scans("") if s.id > scans[-1].id]
-                held = [set(x.mac for x in inventory.sightings(i).values() if x.mac) for i in later]
+                held = [{x.mac for x in inventory.sightings(i).values() if x.mac} for i in later]
             return sum(1 for macs in held if expected <= macs) >= 2
 
         deadline = time.monotonic() + BOUND
