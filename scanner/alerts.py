@@ -224,6 +224,14 @@ class RFC5424Formatter(logging.Formatter):
         return line + ("\n" if self.framing else "")
 
 
+class _Handler(logging.handlers.SysLogHandler):
+    """SysLogHandler whose failures reach the caller (``Sinks`` logs one line) instead of
+    ``logging``'s traceback on stderr."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # logging's name for it
+        raise  # noqa: PLE0704 - called by emit() inside its except clause: re-raises that error
+
+
 class Syslog(Sink):
     """RFC 5424 messages through ``logging.handlers.SysLogHandler`` (facility daemon, warning)."""
 
@@ -232,7 +240,7 @@ class Syslog(Sink):
     def __init__(self, target: str) -> None:
         address, socktype = parse_syslog_target(target)
         try:
-            self.handler = logging.handlers.SysLogHandler(
+            self.handler = _Handler(
                 address=address, facility=logging.handlers.SysLogHandler.LOG_DAEMON, socktype=socktype)
         except OSError as exc:
             raise ConfigError(f"syslog {target}: cannot connect ({exc.strerror or exc})") from None
@@ -246,7 +254,7 @@ class Syslog(Sink):
         record.structured = {key: body[key] for key in (
             "reason", "identity", "ip", "mac", "maker", "brand", "model", "device_type", "status", "site", "interface")}
         record.structured["first_seen"] = body["first_seen"]
-        self.handler.emit(record)  # its handleError prints to stderr; delivery is best effort, as syslog's is
+        self.handler.emit(record)  # a Unix socket is reconnected once by emit itself; a failure raises
 
     def close(self) -> None:
         self.handler.close()

@@ -16,7 +16,10 @@ Two parts:
 
 Alerts are not repeated: a device is alerted once per identity (``identity_of``, as the inventory
 tracks devices); the set survives a reload (SIGHUP: ``reconfigure``), and across restarts the
-inventory's known identities (``Store.identities``) seed it. A device alerted within
+inventory's identities of devices it holds as Hikvision/Dahua-made or restricted
+(``Store.flagged_identities``) seed it; a device it knew as something else is alerted when the
+watch identifies it as one of those. A device alerted under one identity (its IP, heard before
+its MAC) is not alerted again under another. A device alerted within
 ``ALERT_SNAPSHOT_DELAY`` of a crash may be alerted again after the restart (at least once, never
 lost).
 """
@@ -165,12 +168,16 @@ class Watch:
             if item is None:
                 continue
             identity = identity_of(item)
-            if identity in self.alerted:
-                continue
             restricted = finding.status == Status.RESTRICTED
-            if not restricted and finding.maker not in RESTRICTED_MAKERS:
+            if identity in self.alerted or (not restricted and finding.maker not in RESTRICTED_MAKERS):
                 continue
-            self.alerted.add(identity)
+            # A device's identity can change as evidence arrives (an IP heard first, its MAC
+            # later): it is the same device if any of its addresses was alerted under another.
+            aliases = {f"mac:{mac}" for mac in finding.location.macs} | {f"ip:{ip}" for ip in finding.location.ips}
+            seen_as = aliases & self.alerted
+            self.alerted |= aliases | {identity}
+            if seen_as:
+                continue
             self.alerts_raised += 1
             first = min((o.time for o in item.device.observations), default=self.started)
             self._alert(Alert(

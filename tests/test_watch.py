@@ -102,11 +102,18 @@ def test_snapshots_are_stored_and_a_restart_does_not_alert_again(tmp_path: Path)
     assert all(s.result.mode == "listen" and s.result.interface == "eth0" for s in snapshots)
     with open_store(db, read_only=True) as inventory:
         scans = inventory.scans("")
-        known = inventory.identities("")
+        known = inventory.flagged_identities("")
+        everyone = {s.identity for s in inventory.sightings(scans[-1].id).values()}
     assert len(scans) == len(snapshots)
-    assert {a.identity for a in raised} <= known
+    assert {a.identity for a in raised} == known < everyone  # the other makers' devices are not "flagged"
     _, again, _ = replay(known=known)  # the next run starts from the inventory
     assert again == []
+
+
+def test_a_device_alerted_under_its_address_is_not_alerted_again_under_its_mac() -> None:
+    _, raised, _ = replay(known={"ip:198.18.0.22"})  # e.g. alerted when only its HTTP replies were heard
+    assert "198.18.0.22" not in {a.ip for a in raised}
+    assert len(raised) == len(EXAMPLE_VERDICTS) - 1
 
 
 def test_reconfigure_keeps_what_was_alerted() -> None:
@@ -390,3 +397,19 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
                           env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
     problems = [line for line in (done.stdout + done.stderr).splitlines() if UNIT.name in line]
     assert done.returncode == 0 and problems == [], done.stdout + done.stderr
+
+
+def test_syslog_that_went_away_is_one_logged_line(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    path = tmp_path / "log.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # a syslog daemon's socket ...
+    listener.bind(str(path))
+    sinks = Sinks([Syslog(str(path))])
+    listener.close()  # ... whose daemon stopped: sending, and the reconnect emit tries, are refused
+    with caplog.at_level(logging.ERROR, logger="camsweep"):
+        sinks.send(_alert())
+        sinks.close()
+    assert "syslog: alert for mac:18:68:cb:15:b3:06 not delivered" in caplog.text
+    assert "Traceback" not in capfd.readouterr().err

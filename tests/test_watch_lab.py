@@ -209,7 +209,7 @@ def test_watch_alerts_reloads_survives_link_down_and_does_not_repeat(
         assert "s3cr3t" not in stderr and "tok-lab-42" not in stderr
         with open_store(str(db), read_only=True) as inventory:
             scans = inventory.scans("")
-            known = inventory.identities("")
+            known = inventory.flagged_identities("")
         assert scans and all(s.mode == "listen" and s.interface == "eth0" for s in scans)
         assert set(identities) <= known
 

@@ -55,7 +55,7 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
     packet_socket(settings.interface or "").close()  # no such interface, no CAP_NET_RAW: exit 2 now
     sinks = sinks_for(settings, sys.stdout)
     with open_store(outputs.db_path) as inventory:
-        known = inventory.identities(outputs.site)
+        known = inventory.flagged_identities(outputs.site)
 
     flags = {"stop": False, "reload": False}
 
@@ -84,7 +84,7 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
             new_settings, new_outputs = load()
             new_sinks = sinks_for(new_settings, sys.stdout)
             with open_store(new_outputs.db_path) as inventory:
-                watch.alerted |= inventory.identities(new_outputs.site)
+                watch.alerted |= inventory.flagged_identities(new_outputs.site)
         except CamsweepError as error:
             log.error("reload failed (%s); the running settings stay", error)
             return

@@ -475,9 +475,13 @@ class Store:
         raise UsageError(f"{self.where} holds scans of {len(sites)} sites: name one with --site NAME, "
                          "or use --all-sites (`camsweep report --all-sites` lists them)")
 
-    def identities(self, site: str) -> set[str]:
-        """Every device identity (``identity_of``) any stored scan of ``site`` has seen."""
-        rows = self._rows("SELECT identity FROM devices WHERE site = ?", (site,))
+    def flagged_identities(self, site: str) -> set[str]:
+        """The identities (``identity_of``) of the devices of ``site`` some stored scan saw as
+        made by a restricted maker or as restricted: those ``camsweep watch`` does not alert again."""
+        makers = ", ".join("?" * len(RESTRICTED_MAKERS))
+        rows = self._rows(
+            "SELECT DISTINCT d.identity FROM devices d JOIN sightings s ON s.device_id = d.id"
+            f" WHERE d.site = ? AND (s.restricted OR s.manufacturer IN ({makers}))", (site, *RESTRICTED_MAKERS))
         return {row[0] for row in rows if isinstance(row[0], str)}
 
     def scans(self, site: str | None = None) -> list[ScanSummary]:
