@@ -174,6 +174,8 @@ class Watch:
             # A device's identity can change as evidence arrives (an IP heard first, its MAC
             # later): it is the same device if any of its addresses was alerted under another.
             aliases = {f"mac:{mac}" for mac in finding.location.macs} | {f"ip:{ip}" for ip in finding.location.ips}
+            if finding.serial:
+                aliases.add(f"serial:{finding.maker}:{finding.serial}")
             seen_as = aliases & self.alerted
             self.alerted |= aliases | {identity}
             if seen_as:

@@ -476,13 +476,23 @@ class Store:
                          "or use --all-sites (`camsweep report --all-sites` lists them)")
 
     def flagged_identities(self, site: str) -> set[str]:
-        """The identities (``identity_of``) of the devices of ``site`` some stored scan saw as
-        made by a restricted maker or as restricted: those ``camsweep watch`` does not alert again."""
+        """The devices of ``site`` some stored scan saw as made by a restricted maker or as
+        restricted -- those ``camsweep watch`` does not alert again -- each under every name it
+        may be heard by first: its identity (``identity_of``) and, from its last sighting,
+        ``mac:``, ``ip:`` and ``serial:<maker>:`` forms (a device heard by its IP before its MAC)."""
         makers = ", ".join("?" * len(RESTRICTED_MAKERS))
         rows = self._rows(
-            "SELECT DISTINCT d.identity FROM devices d JOIN sightings s ON s.device_id = d.id"
-            f" WHERE d.site = ? AND (s.restricted OR s.manufacturer IN ({makers}))", (site, *RESTRICTED_MAKERS))
-        return {row[0] for row in rows if isinstance(row[0], str)}
+            "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.serial FROM devices d"
+            " JOIN sightings s ON s.device_id = d.id AND s.scan_id = d.last_scan WHERE d.site = ? AND EXISTS"
+            f" (SELECT 1 FROM sightings f WHERE f.device_id = d.id AND (f.restricted OR f.manufacturer IN ({makers})))",
+            (site, *RESTRICTED_MAKERS))
+        names: set[str] = set()
+        for identity, ip, mac, maker, serial in rows:
+            names.add(str(identity))
+            names.update(f"{kind}:{value}" for kind, value in (("ip", ip), ("mac", mac)) if value)
+            if serial:
+                names.add(f"serial:{maker}:{serial}")
+        return names
 
     def scans(self, site: str | None = None) -> list[ScanSummary]:
         """Stored scans, oldest first: of ``site``, or of every site (None)."""
