@@ -229,7 +229,7 @@ def test_watch_alerts_reloads_survives_link_down_and_does_not_repeat(
             assert time.monotonic() < deadline, "the restarted watch stored no snapshot of the lab"
             time.sleep(0.5)
         assert _stop(watch) == 0
-        assert _alerts(again.rest()) == [], (again.rest(), identities, sorted(known))
+        assert _alerts(again.rest()) == [], (again_err.rest(), sorted(known))
         watch = None
     finally:
         if watch is not None and watch.poll() is None:
