@@ -153,8 +153,8 @@ class Watch:
     def store_snapshot(self, now: float) -> None:
         self._next_snapshot = now + self.settings.snapshot_interval
         self._alert_snapshot = None
-        if self._snapshot is None:
-            return
+        if self._snapshot is None or not self.analyser.budget.observations:
+            return  # nothing heard yet: an empty scan in the history would say nothing
         result = self.result(now)
         self._snapshot(Snapshot(result, self.judge(result)))
         self.snapshots += 1

@@ -128,6 +128,16 @@ def test_a_device_alerted_under_its_address_is_not_alerted_again_under_its_mac()
     assert len(raised) == len(EXAMPLE_VERDICTS) - 1
 
 
+def test_nothing_heard_stores_no_empty_snapshot() -> None:
+    taken: list[Snapshot] = []
+    watch = Watch(WatchConfig(interface="eth0", snapshot_interval=1), Outputs(), alert=print, snapshot=taken.append,
+                  now=1000.0)
+    for now in (1000.5, 1001.0, 1002.0, 1003.5):
+        watch.tick(now)
+    watch.store_snapshot(1004.0)
+    assert taken == [] and watch.snapshots == 0
+
+
 def test_reconfigure_keeps_what_was_alerted() -> None:
     raised: list[Alert] = []
     watch = None

@@ -40,6 +40,9 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
     --snapshot-interval seconds and soon after each alert; devices the inventory already knows
     are not alerted again, across restarts. SIGHUP re-reads the config; a capture interface that
     goes down is waited for. Runs as a systemd service: README "Continuous monitoring".
+
+    Exit codes: 0 stopped (after a last snapshot), 2 bad config, interface, privileges or
+    inventory at start (nothing was heard).
     """
 
     def load() -> tuple[WatchConfig, Outputs]:
