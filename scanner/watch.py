@@ -29,6 +29,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import logging
+import math
 import socket
 import struct
 import time
@@ -95,7 +96,7 @@ class Watch:
         now = time.time() if now is None else now
         self.started = _moment(now)
         self._next_check = now
-        self._next_snapshot = now
+        self._next_snapshot = math.inf  # set by reconfigure
         self._alert_snapshot: float | None = None
         self.reconfigure(settings, outputs, alert=alert, now=now)
 
@@ -105,8 +106,7 @@ class Watch:
         now = time.time() if now is None else now
         self.settings, self.outputs, self._alert = settings, outputs, alert
         self._restrictions = self._load_restrictions()
-        self._next_snapshot = min(self._next_snapshot, now + settings.snapshot_interval) if self.snapshots else \
-            now + settings.snapshot_interval
+        self._next_snapshot = min(self._next_snapshot, now + settings.snapshot_interval)  # a shorter one applies now
         self._observations = -1  # judge what is held again under the (maybe new) policy
 
     # -- input ---------------------------------------------------------------------------------
