@@ -19,7 +19,7 @@ tracks devices); the set survives a reload (SIGHUP: ``reconfigure``), and across
 inventory's identities of devices it holds as Hikvision/Dahua-made or restricted
 (``Store.flagged_identities``) seed it; a device it knew as something else is alerted when the
 watch identifies it as one of those. A device alerted under one identity (its IP, heard before
-its MAC) is not alerted again under another. A device alerted within
+its MAC) is not alerted again under another (``Watch._known_as``). A device alerted within
 ``ALERT_SNAPSHOT_DELAY`` of a crash may be alerted again after the restart (at least once, never
 lost).
 """
@@ -52,7 +52,7 @@ from .store import identity_of
 from .types import RESTRICTED_MAKERS
 
 if TYPE_CHECKING:
-    from .findings import Assessment
+    from .findings import Assessment, Finding
 
 log = logging.getLogger("camsweep")
 
@@ -171,14 +171,7 @@ class Watch:
             restricted = finding.status == Status.RESTRICTED
             if identity in self.alerted or (not restricted and finding.maker not in RESTRICTED_MAKERS):
                 continue
-            # A device's identity can change as evidence arrives (an IP heard first, its MAC
-            # later): it is the same device if any of its addresses was alerted under another.
-            aliases = {f"mac:{mac}" for mac in finding.location.macs} | {f"ip:{ip}" for ip in finding.location.ips}
-            if finding.serial:
-                aliases.add(f"serial:{finding.maker}:{finding.serial}")
-            seen_as = aliases & self.alerted
-            self.alerted |= aliases | {identity}
-            if seen_as:
+            if self._known_as(finding, identity):
                 continue
             self.alerts_raised += 1
             first = min((o.time for o in item.device.observations), default=self.started)
@@ -192,6 +185,26 @@ class Watch:
             ))
             if self._alert_snapshot is None:
                 self._alert_snapshot = now + ALERT_SNAPSHOT_DELAY
+
+
+    def _known_as(self, finding: Finding, identity: str) -> bool:
+        """Whether the device was alerted (or known) under another name, recording its names.
+
+        A device's identity changes as evidence arrives: heard first in its replies (an IP, maybe
+        a serial), its MAC later. Its MACs and serial name it for sure. An alert for a device with
+        no MAC yet records its address as ``ip:``: a device later heard at that address, MAC or
+        not, is taken for it. Every alerted address is recorded as ``at:`` too: a device heard
+        with no MAC at an alerted device's address is taken for it (a camera keeps its address),
+        while a new MAC at an address that belonged to another MAC is a new device."""
+        location = finding.location
+        names = {identity} | {f"mac:{mac}" for mac in location.macs}
+        if finding.serial:
+            names.add(f"serial:{finding.maker}:{finding.serial}")
+        ips = {f"ip:{ip}" for ip in location.ips}
+        addresses = {f"at:{ip}" for ip in location.ips}
+        known = bool((names | ips) & self.alerted) or (not location.macs and bool(addresses & self.alerted))
+        self.alerted |= names | addresses | (set() if location.macs else ips)
+        return known
 
 
 def _moment(ts: float) -> datetime:

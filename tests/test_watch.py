@@ -105,7 +105,7 @@ def test_snapshots_are_stored_and_a_restart_does_not_alert_again(tmp_path: Path)
         known = inventory.flagged_identities("")
         others = {s.identity for s in inventory.sightings(scans[-1].id).values() if s.manufacturer not in RESTRICTED_MAKERS}
     assert len(scans) == len(snapshots)
-    assert {a.identity for a in raised} <= known and {f"ip:{a.ip}" for a in raised} <= known
+    assert {a.identity for a in raised} <= known and {f"at:{a.ip}" for a in raised} <= known
     assert others and not others & known  # the other makers' devices may still be alerted, once identified
     _, again, _ = replay(known=known)  # the next run starts from the inventory
     assert again == []
@@ -117,15 +117,23 @@ def test_flagged_identities_on_both_backends(db_location: str) -> None:
         inventory.store_and_prune(snapshots[-1].result, snapshots[-1].assessment, None)
         known = inventory.flagged_identities("")
         assert inventory.flagged_identities("elsewhere") == set()
-    names = {a.identity for a in raised} | {f"ip:{a.ip}" for a in raised} | {f"mac:{a.mac}" for a in raised if a.mac}
+    names = {a.identity for a in raised} | {f"at:{a.ip}" for a in raised} | {f"mac:{a.mac}" for a in raised if a.mac}
     assert names <= known
     assert not {n for n in known if n.startswith("mac:")} - {f"mac:{a.mac}" for a in raised}
+    assert {n for n in known if n.startswith("ip:")} == {f"ip:{a.ip}" for a in raised if not a.mac}
 
 
 def test_a_device_alerted_under_its_address_is_not_alerted_again_under_its_mac() -> None:
     _, raised, _ = replay(known={"ip:198.18.0.22"})  # e.g. alerted when only its HTTP replies were heard
     assert "198.18.0.22" not in {a.ip for a in raised}
     assert len(raised) == len(EXAMPLE_VERDICTS) - 1
+
+
+def test_a_new_mac_at_an_alerted_address_is_a_new_device() -> None:
+    # 198.18.0.22 was alerted as another camera (another MAC) before DHCP gave its address away
+    _, raised, _ = replay(known={"mac:44:19:b6:00:00:01", "at:198.18.0.22"})
+    assert "198.18.0.22" in {a.ip for a in raised}
+    assert len(raised) == len(EXAMPLE_VERDICTS)
 
 
 def test_nothing_heard_stores_no_empty_snapshot() -> None:

@@ -478,8 +478,9 @@ class Store:
     def flagged_identities(self, site: str) -> set[str]:
         """The devices of ``site`` some stored scan saw as made by a restricted maker or as
         restricted -- those ``camsweep watch`` does not alert again -- each under every name it
-        may be heard by first: its identity (``identity_of``) and, from its last sighting,
-        ``mac:``, ``ip:`` and ``serial:<maker>:`` forms (a device heard by its IP before its MAC)."""
+        may be heard by first: its identity (``identity_of``) and, from its last sighting, its
+        ``mac:``, ``serial:<maker>:`` and (without a MAC) ``ip:`` names and its address as ``at:``
+        (``camsweep.watch.Watch._known_as`` says how they are used)."""
         makers = ", ".join("?" * len(RESTRICTED_MAKERS))
         rows = self._rows(
             "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.serial FROM devices d"
@@ -489,7 +490,12 @@ class Store:
         names: set[str] = set()
         for identity, ip, mac, maker, serial in rows:
             names.add(str(identity))
-            names.update(f"{kind}:{value}" for kind, value in (("ip", ip), ("mac", mac)) if value)
+            if mac:
+                names.add(f"mac:{mac}")
+            elif ip:
+                names.add(f"ip:{ip}")
+            if ip:
+                names.add(f"at:{ip}")
             if serial:
                 names.add(f"serial:{maker}:{serial}")
         return names
