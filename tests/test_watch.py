@@ -165,6 +165,35 @@ def test_reconfigure_keeps_what_was_alerted() -> None:
 
 # -- sinks ---------------------------------------------------------------------------------------
 
+class _Logged(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def logged() -> Iterator[_Logged]:
+    """What the ``camsweep`` logger says, heard on the logger itself, alone: the CLI's
+    ``setup_logging`` (run in-process by other tests) stops it propagating to pytest's caplog and
+    leaves a handler on a stream that test has closed."""
+    logger, handler = logging.getLogger("camsweep"), _Logged()
+    level, handlers = logger.level, logger.handlers[:]
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+
+
 def _alert(**changes: Any) -> Alert:
     from datetime import UTC, datetime
 
@@ -233,7 +262,7 @@ def test_webhook_posts_the_documented_body_with_the_token(receiver: Any) -> None
 
 
 def test_webhook_retries_with_backoff_then_gives_up_without_naming_url_or_token(
-        receiver: Any, caplog: pytest.LogCaptureFixture) -> None:
+        receiver: Any, logged: _Logged) -> None:
     url, handler = receiver
     waited: list[float] = []
     handler.script = [500, 503, 200]
@@ -242,31 +271,28 @@ def test_webhook_retries_with_backoff_then_gives_up_without_naming_url_or_token(
     handler.got.clear()
     waited.clear()
     handler.script = [500] * 10
-    with caplog.at_level(logging.ERROR, logger="camsweep"):
-        Webhook(url, alerts.Secret("tok-123"), sleep=waited.append).send(_alert())
+    Webhook(url, alerts.Secret("tok-123"), sleep=waited.append).send(_alert())
     assert len(handler.got) == alerts.WEBHOOK_ATTEMPTS and waited == [1.0, 2.0, 4.0]  # bounded
-    assert "not delivered after 4 attempt(s) (HTTP 500)" in caplog.text
-    assert "s3cr3t" not in caplog.text and "tok-123" not in caplog.text and "127.0.0.1" not in caplog.text
+    assert "not delivered after 4 attempt(s) (HTTP 500)" in logged.text
+    assert "s3cr3t" not in logged.text and "tok-123" not in logged.text and "127.0.0.1" not in logged.text
 
 
-def test_webhook_does_not_follow_a_redirect_with_the_token(receiver: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_webhook_does_not_follow_a_redirect_with_the_token(receiver: Any, logged: _Logged) -> None:
     url, handler = receiver
     handler.script = [302]
-    with caplog.at_level(logging.ERROR, logger="camsweep"):
-        Webhook(url, alerts.Secret("tok-123"), sleep=lambda s: None).send(_alert())
+    Webhook(url, alerts.Secret("tok-123"), sleep=lambda s: None).send(_alert())
     assert [path for path, _, _ in handler.got] == ["/hooks/s3cr3t-path"]  # never /elsewhere
-    assert "HTTP 302" in caplog.text
+    assert "HTTP 302" in logged.text
 
 
-def test_webhook_to_nothing_listening_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+def test_webhook_to_nothing_listening_is_logged_not_raised(logged: _Logged) -> None:
     import socket
 
     with socket.socket() as free:  # a loopback port nobody listens on
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    with caplog.at_level(logging.ERROR, logger="camsweep"):
-        Webhook(f"http://127.0.0.1:{port}/x", None, sleep=lambda s: None).send(_alert())
-    assert "not delivered" in caplog.text and str(port) not in caplog.text
+    Webhook(f"http://127.0.0.1:{port}/x", None, sleep=lambda s: None).send(_alert())
+    assert "not delivered" in logged.text and str(port) not in logged.text
 
 
 # -- syslog, against a real rsyslogd ---------------------------------------------------------------
@@ -429,7 +455,7 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     assert done.returncode == 0 and problems == [], done.stdout + done.stderr
 
 
-def test_syslog_that_went_away_is_one_logged_line(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+def test_syslog_that_went_away_is_one_logged_line(tmp_path: Path, logged: _Logged,
                                                   capfd: pytest.CaptureFixture[str]) -> None:
     import socket
 
@@ -438,8 +464,7 @@ def test_syslog_that_went_away_is_one_logged_line(tmp_path: Path, caplog: pytest
     listener.bind(str(path))
     sinks = Sinks([Syslog(str(path))])
     listener.close()  # ... whose daemon stopped: sending, and the reconnect emit tries, are refused
-    with caplog.at_level(logging.ERROR, logger="camsweep"):
-        sinks.send(_alert())
-        sinks.close()
-    assert "syslog: alert for mac:18:68:cb:15:b3:06 not delivered" in caplog.text
+    sinks.send(_alert())
+    sinks.close()
+    assert "syslog: alert for mac:18:68:cb:15:b3:06 not delivered" in logged.text
     assert "Traceback" not in capfd.readouterr().err
