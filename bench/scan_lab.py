@@ -10,8 +10,10 @@ test run), then from inside the lab's scanner namespace:
    scores what nmap's service/script output names, the same way.
 
 Scoring, per device of the lab: found at all; maker right (Hikvision, Dahua, or "neither"); brand,
-model and type right where the ground truth has them. Results are printed as JSON and written to
-``bench/results/scan_lab-<UTC time>.json``. Not a test: run it by hand as root::
+model and type right where the ground truth has them. Type and model accuracy (issue 14) are also
+given over the Hikvision/Dahua-made units whose answers *reveal* them, judged from the profile's own
+declared answers (``revealed``), never from camsweep's output. Results are printed as JSON and
+written to ``bench/results/scan_lab-<UTC time>.json``. Not a test: run it by hand as root::
 
     sudo python3 bench/scan_lab.py [--count N] [--no-nmap] [--runs 3] [--nmap-host-timeout 120s]
 
@@ -43,6 +45,7 @@ from camsweep.config import DEFAULT_PORTS
 from camsweep.lab import Lab
 
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
+SERVICE_TABLES = ("http", "rtsp", "wsd", "sadp", "dhip", "ssdp", "mdns", "onvif")
 RESTRICTED = ("hikvision", "dahua")
 TARGET_SECONDS = 10.0
 
@@ -58,6 +61,48 @@ def loosely_equal(got: Any, want: Any) -> bool:
 
 def maker_class(maker: str | None) -> str:
     return maker if maker in RESTRICTED else "neither"
+
+
+# What a unit says about its kind in its answers, per lab truth type. A unit whose answers contain
+# its model number reveals its type too (the model families are catalogue facts); otherwise one of
+# these statements must be in an answer, and it must be the statement of the unit's *true* type (a
+# hostile profile announcing "NetworkVideoTransmitter" does not reveal a camera it is not).
+TYPE_STATEMENTS = {
+    "camera": (r"NetworkVideoTransmitter", r"type/video_encoder", r"IP Camera\(", r'"DeviceClass"\s*:\s*"(?:IPC|SD)"',
+               r"<deviceType>IP(?:Camera|Dome|Zoom)</deviceType>"),
+    "nvr": (r"NetworkVideoStorage", r"DNVRS-Webs", r'"DeviceClass"\s*:\s*"NVR"', r"<deviceType>NVR</deviceType>"),
+    "dvr": (r'"DeviceClass"\s*:\s*"(?:XVR|HCVR|DVR|MHDX)"', r"<deviceType>DVR</deviceType>"),
+    "intercom": (r'"DeviceClass"\s*:\s*"VT[OH]"', r"<deviceType>VIS</deviceType>"),
+    "access_control": (r'"DeviceClass"\s*:\s*"BSC"', r"<deviceType>ACS</deviceType>"),
+}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def answers_text(profile: dict[str, Any]) -> str:
+    """Everything the emulated unit sends: its service tables (and body files), not [device]/[truth]."""
+    parts = _strings({k: v for k, v in profile.items() if k in SERVICE_TABLES})
+    base = Path(profile.get("base_dir") or ".")
+    for route in (r for table in profile.get("http", ()) for r in table.get("routes", ())):
+        if route.get("body_file"):
+            parts.append((base / route["body_file"]).read_bytes().decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+def revealed(profile: dict[str, Any]) -> dict[str, bool]:
+    """Whether the unit's own answers reveal its model and its type (see TYPE_STATEMENTS)."""
+    truth, text = profile.get("truth", {}), answers_text(profile)
+    model = bool(truth.get("model")) and norm(truth["model"]) in norm(text)
+    statements = TYPE_STATEMENTS.get(str(truth.get("type")), ())
+    return {"model": model, "type": model or any(re.search(s, text) for s in statements)}
 
 
 def timed(command: list[str], *, timeout: float) -> tuple[subprocess.CompletedProcess[str], float, int | None]:
@@ -84,7 +129,8 @@ def score(truth: list[dict[str, Any]], claims: dict[str, dict[str, Any]]) -> dic
         want = device["truth"]
         got = claims.get(device["ip"])
         row: dict[str, Any] = {"name": device["name"], "ip": device["ip"], "segment": device["segment"],
-                               "found": got is not None, "truth": want, "claim": got}
+                               "found": got is not None, "truth": want, "claim": got,
+                               "reveals": device.get("reveals", {})}
         if got is not None:
             row["maker_ok"] = maker_class(got.get("maker")) == maker_class(want.get("manufacturer"))
             for key, truth_key in (("brand", "brand"), ("model", "model"), ("type", "type")):
@@ -97,6 +143,13 @@ def score(truth: list[dict[str, Any]], claims: dict[str, dict[str, Any]]) -> dic
         good = sum(1 for r in scored if r[key])
         return {"right": good, "of": len(scored)}
 
+    def revealed_share(rows_: list[dict[str, Any]], what: str) -> dict[str, Any]:
+        """Right over the units whose answers reveal ``what``; a unit not found counts as wrong."""
+        shown = [r for r in rows_ if r["reveals"].get(what)]
+        good = sum(1 for r in shown if r.get(f"{what}_ok"))
+        return {"right": good, "of": len(shown), "share": round(good / len(shown), 3) if shown else None,
+                "missed": [r["name"] for r in shown if not r.get(f"{what}_ok")]}
+
     restricted = [r for r in rows if r["truth"].get("manufacturer") in RESTRICTED]
     others = [r for r in rows if r["truth"].get("manufacturer") not in RESTRICTED]
     false_positive = [r["name"] for r in others if r["found"] and maker_class(r["claim"].get("maker")) != "neither"]
@@ -108,6 +161,8 @@ def score(truth: list[dict[str, Any]], claims: dict[str, dict[str, Any]]) -> dic
         "restricted_brand": share(restricted, "brand_ok"),
         "restricted_model": share(restricted, "model_ok"),
         "restricted_type": share(restricted, "type_ok"),
+        "restricted_type_revealed": revealed_share(restricted, "type"),
+        "restricted_model_revealed": revealed_share(restricted, "model"),
         "false_restricted": false_positive,
         "wrong": [
             {"name": r["name"], "truth": r["truth"], "claim": r["claim"]}
@@ -187,7 +242,8 @@ def main() -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with Lab(count=args.count, prefix=args.prefix) as lab:
         netns = ["ip", "netns", "exec", lab.scanner_namespace]
-        truth = [{"name": d.name, "ip": d.ip, "segment": d.segment, "truth": dict(d.truth)} for d in lab.devices]
+        truth = [{"name": d.name, "ip": d.ip, "segment": d.segment, "truth": dict(d.truth),
+                  "reveals": revealed(d.profile.to_dict())} for d in lab.devices]
         runs = []
         report: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="camsweep-bench-") as state:
@@ -240,7 +296,8 @@ def main() -> int:
                 "wall_seconds": result[tool].get("best_wall_seconds", result[tool].get("wall_seconds")),
                 "peak_rss_kib": (result[tool].get("runs") or [result[tool]])[0].get("peak_rss_kib"),
                 **{k: s[k] for k in ("devices", "found", "maker", "restricted_maker", "restricted_brand",
-                                     "restricted_model", "restricted_type", "false_restricted")},
+                                     "restricted_model", "restricted_type", "restricted_type_revealed",
+                                     "restricted_model_revealed", "false_restricted")},
             }
     print(json.dumps(summary, indent=2))
     print(f"full result: {path}", file=sys.stderr)

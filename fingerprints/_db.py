@@ -123,6 +123,7 @@ RULE_FILE_SCHEMA: dict[str, Any] = {
                     "counter_examples": {"type": "array", "items": _COUNTER_SCHEMA},
                     "confirm_paths": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string"}},
                     "login_path": {"type": "string"},
+                    "oem": {"type": "boolean"},
                 },
             },
         },
@@ -284,6 +285,8 @@ class Rule:
     """Read-only pages the HTTP probe asks (one GET each) once this rule matched one of its replies."""
     login_path: str | None = None
     """The one page read with the user's credentials (``--credentials``) once this rule matched."""
+    oem: bool = False
+    """A match says the unit is an OEM build: the verdict never gives it the maker's own brand."""
 
     @property
     def field(self) -> str:
@@ -637,6 +640,7 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
                 counter_examples=counters,
                 confirm_paths=pages,
                 login_path=item.get("login_path"),
+                oem=bool(item.get("oem", False)),
             )
         )
     return rules

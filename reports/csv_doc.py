@@ -3,7 +3,8 @@
 Each row stands alone in a spreadsheet or a GRC import: status, the device, its verdict
 (confidence level and score in separate columns), what applies and what to do, every distinct
 evidence rule id, when the device was first and last seen, and the scan (id, time, site,
-operator, policy, data versions).
+operator, policy, data versions) with the report's audit manifest (scanner host, interface and
+its addresses, capture file, camsweep versions, when the report was generated, evidence SHA-256).
 
 Safe to open in a spreadsheet: any cell that starts with ``=``, ``+``, ``-``, ``@``, TAB or CR (which
 Excel/LibreOffice would run as a formula) gets a leading apostrophe. Device-supplied text (model,
@@ -17,7 +18,7 @@ import io
 
 from camsweep.findings import Assessment, Finding
 
-from .records import distinct_evidence
+from .records import distinct_evidence, scan_facts
 from .remediation import deadlines_text
 from .text import _CONTROL
 
@@ -26,7 +27,8 @@ COLUMNS = [
     "model", "firmware", "serial", "confidence_level", "confidence", "instruments", "kev", "action", "deadlines",
     "overdue", "recommendations", "why", "manual_check_reasons", "evidence_rule_ids", "first_seen", "last_seen",
     "scan_id", "scan_time", "site", "operator", "policy", "evaluated_on", "restrictions_version",
-    "restrictions_as_of", "kev_as_of",
+    "restrictions_as_of", "kev_as_of", "scanner_host", "interface", "interface_addresses", "capture", "tool_version",
+    "report_generated", "report_tool_version", "evidence_sha256",
 ]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -81,11 +83,13 @@ def _row(finding: Finding, assessment: Assessment, scan: list[str]) -> list[str]
 
 def render(assessment: Assessment) -> str:
     versions = assessment.data_versions
-    result = assessment.result
+    facts = scan_facts(assessment)
     scan = [
-        result.scan_id, result.started.isoformat(), result.site, assessment.operator or "",
-        assessment.policy_label, assessment.evaluated_on.isoformat() if assessment.evaluated_on else "",
+        facts["scan_id"], facts["scan_started"], facts["site"], facts["operator"],
+        assessment.policy_label, facts["evaluated_on"] or "",
         versions.get("restrictions_version", ""), versions.get("restrictions_as_of", ""), versions.get("kev_as_of", ""),
+        facts["scanner_host"], facts["interface"], " ".join(facts["interface_addresses"]), facts["capture"],
+        facts["tool_version"], facts["report_generated"], facts["report_tool_version"], facts["evidence_sha256"],
     ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

@@ -4,8 +4,10 @@ One component of type ``device`` per device, named by its model (else its type a
 the maker as the component's ``manufacturer`` where the verdict names one, and everything else as
 ``camsweep:*`` properties: manufacturer, brand, model, firmware, serial, each MAC and IP, status,
 type, confidence, and when it was first and last seen. The BOM's serial number is the scan's UUID
-(``urn:uuid:<scan_id>``), its timestamp the scan's start, and its metadata names camsweep, the
-site, the operator, the policy and the data versions.
+(``urn:uuid:<scan_id>``), its timestamp the scan's start, and its metadata names camsweep (the
+version that generated the BOM), the site, the operator, the policy, the data versions and the
+audit manifest: scanner host, interface and addresses, capture file, the camsweep that ran the
+scan, when the BOM was generated and the SHA-256 of the scan's evidence.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Iterator
 from camsweep import __version__
 from camsweep.findings import Assessment, Finding
 from camsweep.types import RESTRICTED_MAKER_NAMES
+
+from .records import scan_facts
 
 PREFIX = "camsweep:"
 
@@ -53,10 +57,16 @@ def render(assessment: Assessment) -> str:
     bom = Bom(serial_number=uuid.UUID(result.scan_id))
     bom.metadata.timestamp = result.started
     bom.metadata.tools.components.add(Component(type=ComponentType.APPLICATION, name="camsweep", version=__version__))
+    facts = scan_facts(assessment)
     scan_properties = [
-        ("scan_id", result.scan_id), ("site", result.site), ("operator", assessment.operator or ""),
+        ("scan_id", result.scan_id), ("site", result.site), ("operator", facts["operator"]),
         ("mode", result.mode), ("policy", assessment.policy_label),
         ("partial", "true" if result.partial else "false"),
+        ("scanner_host", facts["scanner_host"]), ("interface", facts["interface"]),
+        *(("interface_address", address) for address in facts["interface_addresses"]),
+        ("capture", facts["capture"]), ("tool_version", facts["tool_version"]),
+        ("scan_finished", facts["scan_finished"]), ("report_generated", facts["report_generated"]),
+        ("evidence_sha256", facts["evidence_sha256"]),
         *sorted(assessment.data_versions.items()),
     ]
     bom.metadata.properties = [Property(name=PREFIX + k, value=v) for k, v in scan_properties if v]

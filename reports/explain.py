@@ -33,6 +33,8 @@ def render_text(item: IdentifiedDevice) -> str:
                                              "field", "value"], tablefmt="simple"))
     lines.append("")
     lines.append("conflicts: " + ("; ".join(clean(c, 200) for c in v.conflicts) if v.conflicts else "none"))
+    if v.disagreements:  # a source that said different things over time: the newest was taken
+        lines.append("changed over time: " + "; ".join(clean(c, 300) for c in v.disagreements))
     lines.append("")
     lines.append(f"observations ({len(d.observations)}):")
     for o in d.observations:

@@ -5,7 +5,8 @@ filterable table of every device with its status, model, firmware, required acti
 the instruments it falls under, with a details row per device (the evidence behind its verdict,
 each distinct rule hit once with its ports; KEV reasons; why a manual check); the devices that
 need a manual check, apart; each instrument and KEV entry referred to, once, with its sources; and
-the scan manifest (who, when, which networks and methods, which data versions). The page fits a
+the scan manifest (site, who, from which host and interface, when, which networks and methods,
+which camsweep and data versions, when the report was generated, and the evidence's SHA-256). The page fits a
 1280-pixel window without scrolling sideways; below 900 pixels and in print each device is a block
 of labelled values, so a printout (A4 or Letter) carries every value of every row shown.
 
@@ -31,7 +32,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from camsweep import __version__
+from camsweep.audit import manifest
 from camsweep.findings import Assessment, Finding, Status
 from camsweep.types import RESTRICTED_MAKER_NAMES
 
@@ -389,14 +390,21 @@ DATA_LABELS = {
 
 def _manifest(assessment: Assessment) -> str:
     result = assessment.result
-    versions = assessment.data_versions
+    made = manifest(assessment)
+    versions = made.data_versions
+    where = made.interface + (f" ({', '.join(made.interface_addresses)})" if made.interface_addresses else "")
     items = [
-        ("Operator", assessment.operator or "(not recorded)"),
+        ("Site", made.site or "(not recorded)"),
+        ("Operator", made.operator or "(not recorded)"),
+        ("Scanner host", made.scanner_host or "(not recorded)"),
+        ("Interface", where or "(none: offline source)"),
+        *([("Capture", made.capture)] if made.capture else []),
         ("Mode", result.mode),
-        ("Scan started", _when(result.started)),
-        ("Scan finished", _when(result.finished)),
+        ("Scan started", _when(made.scan_started)),
+        ("Scan finished", _when(made.scan_finished)),
         ("Networks / inputs", ", ".join(result.targets) or "(none recorded)"),
         ("Methods", ", ".join(result.methods) or "(none recorded)"),
+        ("Scanned with", f"camsweep {made.tool_version or '(not recorded)'}"),
         ("Policy", assessment.policy_label),
         ("Judged at", assessment.evaluated_on.isoformat() if assessment.evaluated_on else "?"),
         ("Restrictions data", f"{versions.get('restrictions_version', '?')} (as of {versions.get('restrictions_as_of', '?')})"),
@@ -404,11 +412,17 @@ def _manifest(assessment: Assessment) -> str:
     ]
     shown = {"restrictions_version", "restrictions_as_of", "kev_version", "kev_as_of"}
     items += [(DATA_LABELS.get(key, f"Data: {key}"), value) for key, value in sorted(versions.items()) if key not in shown]
-    items.append(("Report by", f"camsweep {__version__}"))
+    items += [
+        ("Report generated", f"{_when(made.generated)} by camsweep {made.report_tool_version}"),
+        ("Evidence SHA-256", made.evidence_sha256),
+    ]
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v, 4000)}</dd>" for k, v in items)
     notes = "".join(f"<li>{e(n, 1000)}</li>" for n in result.notes)
     notes_html = f"<h3>Notes</h3><ul>{notes}</ul>" if notes else ""
-    return f'<section id="manifest"><h2>Scan manifest</h2><dl>{rows}</dl>{notes_html}</section>'
+    return (f'<section id="manifest"><h2>Scan manifest</h2><dl>{rows}</dl>'
+            '<p>The evidence SHA-256 is that of the canonical JSON of the scan this report was '
+            'rendered from; README "Audit trail" shows how to recompute it from the JSON report or the '
+            f'stored scan.</p>{notes_html}</section>')
 
 
 # --------------------------------------------------------------------------- page

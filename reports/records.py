@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from camsweep.audit import Manifest, manifest
 from camsweep.findings import Assessment, Evidence, Finding
 
 RECORD_VERSION = 1
@@ -46,20 +47,31 @@ def distinct_evidence(finding: Finding) -> tuple[Hit, ...]:
     return tuple(Hit(first[key], tuple(sorted(ports[key]))) for key in first)
 
 
-def scan_facts(assessment: Assessment) -> dict[str, Any]:
-    """The scan a record belongs to: the same on every record of one report."""
+def scan_facts(assessment: Assessment, made: Manifest | None = None) -> dict[str, Any]:
+    """The scan a record belongs to and the report's audit manifest (who ran the scan, where, with
+    which camsweep; when the report was generated; the SHA-256 of the scan's evidence): the same on
+    every record of one report, so each record stands alone in a spreadsheet, a SIEM or a GRC tool."""
     result = assessment.result
+    made = made or manifest(assessment)
     return {
         "scan_id": result.scan_id,
         "scan_started": result.started.isoformat(),
         "scan_finished": result.finished.isoformat(),
         "site": result.site,
-        "operator": assessment.operator or "",
+        "operator": made.operator,
         "mode": result.mode,
         "partial": result.partial,
+        "scanner_host": made.scanner_host,
+        "interface": made.interface,
+        "interface_addresses": list(made.interface_addresses),
+        "capture": made.capture,
+        "tool_version": made.tool_version,
         "policies": list(assessment.policies),
         "evaluated_on": assessment.evaluated_on.isoformat() if assessment.evaluated_on else None,
         "data_versions": dict(assessment.data_versions),
+        "report_generated": made.generated.isoformat(),
+        "report_tool_version": made.report_tool_version,
+        "evidence_sha256": made.evidence_sha256,
     }
 
 

@@ -126,7 +126,7 @@ def manifest(assessment: Assessment, generated: datetime | None = None) -> Manif
     result = assessment.result
     return Manifest(
         site=result.site,
-        operator=result.operator,
+        operator=result.operator or assessment.operator or "",  # the library API may name it only when judging
         scanner_host=result.scanner_host,
         interface=result.interface,
         interface_addresses=tuple(result.interface_addresses),

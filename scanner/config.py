@@ -276,7 +276,7 @@ def read_target_file(path: str) -> tuple[str, ...]:
     blank lines are skipped; ``-`` is standard input."""
     try:
         if path == "-":
-            text = sys.stdin.read()
+            text = sys.stdin.read(MAX_TARGET_FILE + 1)
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read(MAX_TARGET_FILE + 1)
@@ -433,10 +433,10 @@ class Outputs:
         cli="--db", key="output.db", path="file", check=_valid_db)
     site: str = setting(
         "", "Site name the scan is stored under (one inventory, many sites); history, diff and report "
-            "read that site.", cli="--site", key="output.site", check=_valid_site)
+            "read that site.", cli="--site", key="scan.site", check=_valid_site)
     operator: str = setting(
         "", "Who runs the scan, recorded with it and shown in every report (default: the login name "
-            "behind sudo).", cli="--operator", key="output.operator", check=_valid_site)
+            "behind sudo).", cli="--operator", key="scan.operator", check=_valid_site)
     no_store: bool = setting(False, "Do not store this result in the inventory.", cli="--no-store")
     policy: str | None = setting(
         None, "Who you are: policies to apply, comma-separated (default: none, which lists the instruments "

@@ -19,6 +19,7 @@ import enum
 import json
 import math
 import re
+import sys
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
@@ -81,6 +82,11 @@ MAX_INPUT_BYTES = 64 * 1024 * 1024
 """Largest input file read (saved scans, short-form observations)."""
 
 
+def read_stdin() -> str:
+    """Standard input as text, with the same size bound and errors as a file (``-``)."""
+    return _decoded("-", sys.stdin.buffer.read(MAX_INPUT_BYTES + 1))
+
+
 def read_text(path: str, stdin_text: str | None = None) -> str:
     """Read an input file (``-``: ``stdin_text``) with a size bound and a clear error."""
     if path == "-":
@@ -92,6 +98,10 @@ def read_text(path: str, stdin_text: str | None = None) -> str:
             data = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return _decoded(path, data)
+
+
+def _decoded(path: str, data: bytes) -> str:
     if len(data) > MAX_INPUT_BYTES:
         raise InputFileError(f"{path}: larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB")
     try:

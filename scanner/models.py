@@ -86,6 +86,10 @@ def bound(text: str | None, limit: int = RAW_LIMIT) -> str | None:
 UNENCODABLE_TEXT = "unencodable-text:"
 """How ``Observation.problem`` starts when only text UTF-8 cannot encode was replaced."""
 
+LIBRARY_WARNING = "library-warning:"
+"""How ``Observation.problem`` starts when a parsing library warned about the input (kept out of
+stderr, e.g. cryptography on a certificate whose CN exceeds RFC 5280's bound) but parsed it."""
+
 
 @dataclass(frozen=True, slots=True)
 class Observation:
@@ -149,12 +153,14 @@ class Observation:
 
     @property
     def usable(self) -> bool:
-        """True when the fields are evidence: no problem, or only unencodable text replaced.
+        """True when the fields are evidence: no problem, or only unencodable text replaced or a
+        library's warning recorded.
 
         A replaced lone surrogate does not make the rest of a reply untrue (a DHIP answer whose
-        model carries one still says Dahua firmware), so such an observation still counts.
+        model carries one still says Dahua firmware), nor does an over-long certificate name make
+        the certificate's other names untrue, so such an observation still counts.
         """
-        return self.problem is None or self.problem.startswith(UNENCODABLE_TEXT)
+        return self.problem is None or self.problem.startswith((UNENCODABLE_TEXT, LIBRARY_WARNING))
 
     @classmethod
     def make(
@@ -328,7 +334,9 @@ class Verdict:
 
     ``manufacturer`` is who made the hardware; ``brand`` is the name on the label (they differ for
     OEM units). ``confidence`` is in [0, 1] and ``confidence_level`` is its word form; both follow
-    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees.
+    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees about the
+    maker or brand; ``disagreements`` lists a model, firmware or serial that one source stated
+    differently over time (the newest was taken: a firmware upgrade seen in one capture).
     """
 
     manufacturer: Manufacturer = Manufacturer.UNKNOWN
@@ -342,6 +350,7 @@ class Verdict:
     hits: tuple[RuleHit, ...] = ()
     conflicts: tuple[str, ...] = ()
     summary: str = ""
+    disagreements: tuple[str, ...] = ()  # last: verdicts are also built positionally
 
     @property
     def is_restricted_maker(self) -> bool:
@@ -359,6 +368,7 @@ class Verdict:
             "confidence_level": self.confidence_level,
             "hits": [h.to_dict() for h in self.hits],
             "conflicts": list(self.conflicts),
+            "disagreements": list(self.disagreements),
             "summary": self.summary,
         }
 
@@ -376,6 +386,7 @@ class Verdict:
             confidence_level=r.text("confidence_level", "none"),
             hits=tuple(RuleHit.from_dict(h) for h in r.children("hits")),
             conflicts=r.texts("conflicts"),
+            disagreements=r.texts("disagreements"),
             summary=r.text("summary", ""),
         )
 
@@ -421,7 +432,7 @@ class ScanResult:
     """A UUID naming this scan wherever it goes (exports, copies, other inventories); a saved scan
     from before it existed gets one derived from its times and mode, the same on every read."""
     site: str = ""
-    """The site it was made at (``--site``, config ``[output] site``): the inventory tracks devices per site."""
+    """The site it was made at (``--site``, config ``[scan] site``): the inventory tracks devices per site."""
     scanner_host: str = ""
     """Host name of the machine that ran the scan."""
     interface: str = ""

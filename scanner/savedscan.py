@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 import tempfile
 from datetime import UTC
 from pathlib import Path
@@ -133,11 +132,7 @@ def read_scan(path: str) -> ScanResult:
     Any malformed content raises InputFileError (one line naming the file and the place), never
     another exception.
     """
-    try:
-        stdin_text = sys.stdin.read(jsonio.MAX_INPUT_BYTES + 1) if path == "-" else None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not UTF-8 text (expected a scan saved as JSON)") from None
-    text = jsonio.read_text(path, stdin_text)
+    text = jsonio.read_stdin() if path == "-" else jsonio.read_text(path)
     try:
         data: Any = jsonio.loads(text)
     except ValueError as error:

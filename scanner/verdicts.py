@@ -31,12 +31,20 @@ How a verdict is reached (every step is visible in ``Verdict.hits`` and ``Verdic
    Hikvision/Dahua yields ``Manufacturer.OTHER``.
 
 3. **Model, firmware, serial, type** come from the extracted values, preferring hits of the winning
-   maker, stronger tiers and higher certainty. The model is then matched against ``models.toml``;
-   the device type is taken from the strongest hit that names one (DHIP DeviceClass, then model
-   family, ...).
+   maker, stronger tiers and higher certainty: that picks the *source* (the rule). When that source
+   said different things over time (two SADP answers in one capture, before and after a firmware
+   upgrade), the newest statement wins and the others are listed in ``Verdict.disagreements``.
+   The model is then matched against ``models.toml``; the device type is taken from the strongest
+   hit that names one: the unit's own class (DHIP DeviceClass, ISAPI deviceType), then the model
+   family, then weak maker-less hints (``DNVRS-Webs``, an ``IP Camera(...)`` realm, ONVIF
+   ``NetworkVideoStorage``/``NetworkVideoTransmitter`` types and ``type/`` scopes). Port numbers
+   never give a type.
 
 4. **Brand** is the label evidence (``label``-tier hits naming a brand, then firmware rules that name
-   one, such as ``Interlogix-Webs`` -> TruVision), normalised through ``makers.toml`` aliases. An OUI
+   one, such as ``Interlogix-Webs`` -> TruVision), normalised through ``makers.toml`` aliases. When a
+   rule marked ``oem = true`` matched (SADP ``DetailOEMCode`` of an OEM build), the maker's own house
+   brands are set aside: such a label was copied from the baseline firmware, and the brand stays
+   empty unless another brand is named. An OUI
    names the brand only when the block belongs to a subsidiary or relabeller (EZVIZ, Imou, Amcrest,
    LTS, Lorex, ...) or to a non-restricted maker: a Hikvision or Dahua OUI proves who made the NIC,
    and OEM units carry it too. So a Hikvision-firmware unit with no label evidence gets ``brand =
@@ -315,12 +323,33 @@ def _decide_maker(hits: Sequence[_Hit]) -> tuple[str | None, Tier | None, dict[s
     return None, None, {}
 
 
-def _pick(hits: Sequence[_Hit], key: str, maker_id: str | None) -> str | None:
+def _pick(hits: Sequence[_Hit], key: str, maker_id: str | None) -> tuple[str | None, str | None]:
+    """The value of ``key`` (model, firmware, serial) and, when its source said different things
+    over time, one sentence listing them (step 3: the newest statement of the best source wins)."""
     candidates = [h for h in hits if key in h.hit.extracted]
     if not candidates:
-        return None
+        return None, None
     candidates.sort(key=lambda h: (0 if h.maker_id in (maker_id, None) else 1, *h.sort_key))
-    return candidates[0].hit.extracted[key]
+    rule_id = candidates[0].hit.rule_id
+    said: dict[str, _Hit] = {}  # value -> its newest hit, from the winning rule only
+    for item in candidates:
+        if item.hit.rule_id == rule_id:
+            value = item.hit.extracted[key]
+            if value not in said or item.hit.seen_at > said[value].hit.seen_at:
+                said[value] = item
+    order = sorted(said.values(), key=lambda h: h.hit.seen_at, reverse=True)
+    newest = order[0].hit
+    if len(order) == 1:
+        return newest.extracted[key], None
+    older = "; ".join(f"{h.hit.extracted[key]} ({_when(h.hit)})" for h in order[1:])
+    return newest.extracted[key], (
+        f"{key}: {newest.extracted[key]} ({_when(newest)}) is the newest of {len(order)} values "
+        f"{rule_id} saw; older: {older}"
+    )
+
+
+def _when(hit: RuleHit) -> str:
+    return f"{hit.field} via {hit.probe}, {hit.seen_at.isoformat(timespec='seconds')}"
 
 
 def _device_type(text: str) -> DeviceType | None:
@@ -339,7 +368,9 @@ def _device_type(text: str) -> DeviceType | None:
 
 def _pick_type(hits: Sequence[_Hit], maker_id: str | None) -> DeviceType:
     candidates = [h for h in hits if "device_type" in h.hit.extracted]
-    candidates.sort(key=lambda h: (0 if h.maker_id in (maker_id, None) else 1, *h.sort_key))
+    # Only hits naming another, decided maker step back: with no maker decided, a model family
+    # (which names its maker) still outranks a maker-less hint such as the ONVIF types.
+    candidates.sort(key=lambda h: (1 if maker_id and h.maker_id not in (maker_id, None) else 0, *h.sort_key))
     for item in candidates:
         kind = _device_type(item.hit.extracted["device_type"])
         if kind is not None:
@@ -352,7 +383,23 @@ def _maker_name(maker_id: str | None, db: FingerprintDB) -> str:
     return maker.name if maker else (maker_id or "unknown")
 
 
+def _oem_statement(hits: Sequence[_Hit], maker_id: str | None, db: FingerprintDB) -> RuleHit | None:
+    """The first hit of the winning maker whose rule says the unit is an OEM build (``oem = true``)."""
+    oem_rules = {rule.id for rule in db.rules if rule.oem}
+    return next((h.hit for h in hits if h.hit.rule_id in oem_rules and h.maker_id == maker_id), None)
+
+
+def _house_brand(brand: str | None, maker_id: str | None, db: FingerprintDB) -> bool:
+    known = db.brand(brand)
+    relation = known.relation_to(maker_id) if known is not None and maker_id else None
+    return relation is not None and relation.relation == "house"
+
+
 def _pick_brand(hits: Sequence[_Hit], maker_id: str | None, db: FingerprintDB) -> str | None:
+    if _oem_statement(hits, maker_id, db) is not None:
+        # The firmware says it is an OEM build: a label naming the maker's own brand was copied
+        # from the baseline firmware, not read off the box. Another brand may still be named.
+        hits = [h for h in hits if not _house_brand(h.hit.brand, maker_id, db)]
     stated = [h for h in hits if h.hit.brand and h.hit.tier in (Tier.LABEL, Tier.FIRMWARE)]
     stated.sort(key=lambda h: (0 if h.hit.tier is Tier.LABEL else 1, -h.hit.certainty, h.hit.rule_id, h.hit.value))
     if stated:
@@ -472,6 +519,8 @@ def _summary(hits: Sequence[_Hit], maker_id: str | None, tier: Tier | None, bran
             text += f" under the {brand} label ({words})"
         elif brand != name:
             text += f" under the {brand} label"
+    elif (oem := _oem_statement(hits, maker_id, db)) is not None:
+        text += f"; an OEM unit ({oem.field} {oem.value}), brand unknown"
     elif tier is Tier.FIRMWARE and maker_id in RESTRICTED_MAKERS:
         text += "; no label evidence, brand unknown (could be an OEM unit)"
     if oui_text:
@@ -502,13 +551,14 @@ def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
     hits.sort(key=lambda h: h.sort_key)
 
     maker_id, tier, _scores = _decide_maker(hits)
-    model = _pick(hits, "model", maker_id)
+    model, model_changed = _pick(hits, "model", maker_id)
     if model:
         model_hits = _match_field("device.model", model, "verdict", _device_time(device), db)
         hits.extend(model_hits)
         hits.sort(key=lambda h: h.sort_key)
-    firmware = _pick(hits, "firmware", maker_id)
-    serial = _pick(hits, "serial", maker_id)
+    firmware, firmware_changed = _pick(hits, "firmware", maker_id)
+    serial, serial_changed = _pick(hits, "serial", maker_id)
+    disagreements = tuple(d for d in (model_changed, firmware_changed, serial_changed) if d)
     device_type = _pick_type(hits, maker_id)
     brand = _pick_brand(hits, maker_id, db)
     conflicts = _conflicts(hits, maker_id, tier, db)
@@ -537,6 +587,7 @@ def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
         confidence_level=_level(confidence, families, conflicts),
         hits=tuple(h.hit for h in hits),
         conflicts=tuple(conflicts),
+        disagreements=disagreements,
         summary=_summary(hits, maker_id, tier, brand, conflicts, db),
     )
 

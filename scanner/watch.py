@@ -46,7 +46,7 @@ from .findings import Status
 from .models import ScanResult
 from .passive import PACKET_OUTGOING, packet_socket
 from .passive.capture import LINKTYPE_ETHERNET
-from .passive.decode import Defragmenter, decode
+from .passive.decode import Defragmenter
 from .passive.signals import Analyser
 from .store import identity_of
 from .types import RESTRICTED_MAKERS
@@ -111,9 +111,7 @@ class Watch:
 
     # -- input ---------------------------------------------------------------------------------
     def feed(self, ts: float, linktype: int, frame: bytes) -> None:
-        pkt = decode(linktype, frame, self.defrag)
-        if pkt is not None:
-            self.analyser.feed(ts, pkt)
+        self.analyser.feed_frame(ts, linktype, frame, self.defrag)
 
     def tick(self, now: float) -> None:
         """Identify, alert and store when due (``now``: the caller's clock, packet time in a replay)."""
@@ -220,6 +218,7 @@ def run(watch: Watch, *, stop: Callable[[], bool], between: Callable[[], None] =
     sock: socket.socket | None = None
     bound = ""
     outage: str | None = None
+    said_unfiltered = False
     try:
         while not stop():
             between()
@@ -231,7 +230,11 @@ def run(watch: Watch, *, stop: Callable[[], bool], between: Callable[[], None] =
                 try:
                     if outage is not None and not _is_up(interface):
                         raise OSError(errno.ENETDOWN, "interface is down")
-                    sock, bound = packet_socket(interface), interface
+                    sock, unfiltered = packet_socket(interface)
+                    bound = interface
+                    if unfiltered and not said_unfiltered:
+                        log.warning("%s", unfiltered)
+                        said_unfiltered = True
                 except (CamsweepError, OSError) as exc:
                     if outage is None:
                         outage = str(exc)

@@ -88,3 +88,30 @@ def many_short_folds(total_bytes: int = 4 * 1024 * 1024) -> bytes:
     head = b"HTTP/1.1 200 OK\r\nWWW-Authenticate: Basic realm=\"r\"\r\n"
     fold = b" a\r\n"
     return head + fold * ((total_bytes - len(head)) // len(fold)) + b"\r\n"
+
+
+def long_cn_certificate(length: int = 10_000) -> bytes:
+    """A self-signed DER certificate whose subject and issuer CN is ``length`` characters long.
+
+    RFC 5280 bounds a CN at 64 characters; cryptography parses a longer one but warns (a
+    UserWarning, once for the subject and once for the issuer), which a scan must not print.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    import warnings
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    with warnings.catch_warnings():  # building it draws the same warning: not what the tests are about
+        warnings.simplefilter("ignore")
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HIKVISION"),
+                          x509.NameAttribute(NameOID.COMMON_NAME, "A" * length, _validate=False)])
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=30))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.DER)

@@ -19,6 +19,7 @@ from camsweep.findings import evaluate
 from camsweep.models import ScanResult
 from camsweep.reports import render_report
 from tests.hostile_files import empty_pcap
+from tests.schema_check import jsonl_records, report_json
 from tests.test_findings import sample_result
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,3 +131,51 @@ def test_a_capture_records_site_operator_host_version_and_file(tmp_path: Path, c
                           "--state-dir", str(state), "--format", "json"], capsys)
     assert json.loads((state / "last-scan.json").read_text(encoding="utf-8"))["operator"] == "erin"
 
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "jsonl", "cyclonedx", "json", "table"])
+def test_every_report_format_carries_the_audit_manifest(fmt: str) -> None:
+    """Who ran the scan and from where, with which camsweep, when the report was made and the
+    digest of the evidence: in every format an auditor may be handed, not only the JSON report."""
+    import csv
+    import html as html_module
+    import io
+
+    result = replace(sample_result(), **AUDITED)
+    assessment = evaluate(result, "all")
+    text = render_report(assessment, fmt)
+    digest = audit.evidence_digest(result)
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert rows and all(row["evidence_sha256"] == digest for row in rows)
+        row = rows[0]
+        assert (row["site"], row["operator"], row["scanner_host"]) == ("Leeds depot", "alice", "scanner-01")
+        assert (row["interface"], row["interface_addresses"], row["tool_version"]) == ("eth1", "198.18.0.2/24", "0.1.0")
+        assert row["report_tool_version"] == __version__ and row["report_generated"] > row["scan_time"]
+    elif fmt == "jsonl":
+        records = jsonl_records(text)  # each validated against the device-record schema
+        assert records and all(r["evidence_sha256"] == digest for r in records)
+        first = records[0]
+        assert (first["scanner_host"], first["interface"], first["interface_addresses"]) == ("scanner-01", "eth1", ["198.18.0.2/24"])
+        assert first["tool_version"] == "0.1.0" and first["report_tool_version"] == __version__
+        assert first["report_generated"] > first["scan_finished"]
+    elif fmt == "cyclonedx":
+        properties = [(p["name"], p["value"]) for p in json.loads(text)["metadata"]["properties"]]
+        for expected in [("camsweep:scanner_host", "scanner-01"), ("camsweep:interface", "eth1"),
+                         ("camsweep:interface_address", "198.18.0.2/24"), ("camsweep:tool_version", "0.1.0"),
+                         ("camsweep:evidence_sha256", digest), ("camsweep:site", "Leeds depot"),
+                         ("camsweep:operator", "alice")]:
+            assert expected in properties, expected
+        assert any(name == "camsweep:report_generated" for name, _ in properties)
+    elif fmt == "html":
+        manifest = html_module.unescape(re.search(r'<section id="manifest">(.*?)</section>', text, re.S).group(1))
+        for expected in ("<dt>Site</dt><dd>Leeds depot</dd>", "<dt>Scanner host</dt><dd>scanner-01</dd>",
+                         "<dt>Interface</dt><dd>eth1 (198.18.0.2/24)</dd>", "<dt>Scanned with</dt><dd>camsweep 0.1.0</dd>",
+                         f"<dt>Evidence SHA-256</dt><dd>{digest}</dd>", f"by camsweep {__version__}</dd>",
+                         "<dt>Report generated</dt>"):
+            assert expected in manifest, expected
+    elif fmt == "json":
+        assert report_json(text)["manifest"]["evidence_sha256"] == digest  # validated against the report schema
+        assert "scanner-01" in text and "eth1" in text
+    else:  # the table's footer
+        assert digest in text and "scanner-01" in text and "eth1" in text

@@ -145,3 +145,20 @@ def test_click_usage_errors_are_one_line_and_a_bare_group_shows_its_help():
         "camsweep: error: Got unexpected extra argument (extra) (see 'camsweep history --help')"]
     bare = run()
     assert bare.returncode == 2 and bare.stderr.startswith("Usage: camsweep [OPTIONS] COMMAND") and "Commands:" in bare.stderr
+
+
+def test_stdin_is_read_with_the_same_bound_as_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`identify -`, `check -` and `report -` read stdin through one bounded reader: an endless
+    pipe is one line, not a process that eats the machine's memory."""
+    import io
+
+    from camsweep import jsonio
+    from camsweep.errors import InputFileError
+
+    monkeypatch.setattr(jsonio, "MAX_INPUT_BYTES", 1024)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"[" + b" " * 4096 + b"]")))
+    with pytest.raises(InputFileError, match=r"^-: larger than"):
+        jsonio.read_stdin()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"ip": "192.0.2.1"}\xff')))
+    with pytest.raises(InputFileError, match=r"^-: not UTF-8 text"):
+        jsonio.read_stdin()

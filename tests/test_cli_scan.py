@@ -224,7 +224,7 @@ reports = [{{ format = "json", path = "report.json" }}]
 
 
 def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
-    config = _config(tmp_path, web, output='site = "Leeds depot"\noperator = "night-cron"')
+    config = _config(tmp_path, web, scan='site = "Leeds depot"\noperator = "night-cron"')
     done = run("scan", "--config", str(config), "--state-dir", str(tmp_path / "state"), "--no-store")
     assert done.returncode == ExitCode.OK, done.stderr
     assert done.stdout == "" and done.stderr == ""  # unattended: report files only, no progress

@@ -23,12 +23,13 @@ from typing import Any
 import pytest
 
 from camsweep import shortform
-from camsweep.models import Manufacturer, ScanResult
+from camsweep.models import DeviceType, Manufacturer, ScanResult
 from camsweep.verdicts import identify_result
 
 CORPUS_DIR = Path(__file__).parent / "fixtures" / "corpus"
 HOUSE_BRANDS = {"hikvision", "dahua"}
 TRUTH_MAKERS = {"hikvision", "dahua", "other"}
+TRUTH_TYPES = {t.value for t in DeviceType} - {"unknown"}
 
 # Minimums the corpus must keep as it grows (issue 2, item 7).
 MIN_ENTRIES = 80
@@ -114,6 +115,23 @@ def test_corpus_entry_is_identified_correctly(item: tuple[str, dict[str, Any]]) 
         )
 
 
+
+@pytest.mark.parametrize("item", [i for i in CORPUS if {"type", "model"} & set(i[1]["truth"])], ids=_entry_id)
+def test_corpus_entry_type_and_model(item: tuple[str, dict[str, Any]]) -> None:
+    """Where the source shows what the unit is (``truth.type``, ``truth.model``), the artefact alone
+    must give it (issue 14: type and model from what is already on the wire)."""
+    where, entry = item
+    result = _identify(where, entry)
+    verdict = result.devices[0].verdict
+    truth = entry["truth"]
+    if "type" in truth:
+        assert verdict.device_type.value == truth["type"], (
+            f"type {verdict.device_type.value}, want {truth['type']}\n" + _explain(where, entry, result))
+    if "model" in truth:
+        assert verdict.model == truth["model"], (
+            f"model {verdict.model!r}, want {truth['model']!r}\n" + _explain(where, entry, result))
+
+
 def test_corpus_entries_are_well_formed() -> None:
     """Every entry says who made it, what kind of signal it is and where it was copied from."""
     problems = []
@@ -124,6 +142,8 @@ def test_corpus_entries_are_well_formed() -> None:
             continue
         if not truth.get("brand") or not truth.get("kind"):
             problems.append(f"{where}: truth needs brand and kind")
+        if truth.get("type") not in (None, *TRUTH_TYPES):
+            problems.append(f"{where}: truth.type must be one of {sorted(TRUTH_TYPES)}")
         if truth.get("evidence", "weak") != "weak" or (
             truth.get("evidence") == "weak" and set(entry) - {"ip", "ports", "mac", "source", "truth"}
         ):

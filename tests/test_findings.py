@@ -152,7 +152,8 @@ def by_ip(assessment: Assessment, ip: str):
 
 
 # --------------------------------------------------------------------------- six units, from real artefacts
-# A Hikvision camera (SADP reply from Haicam's capture, corpus sadp.jsonl:1), a Dahua NVR (the DHIP
+# A Hikvision camera (SADP and WS-Discovery replies from Haicam's capture, corpus multi_host.jsonl:2:
+# the SADP reply alone does not name the label, DetailOEMCode 1 is also what OEM units send), a Dahua NVR (the DHIP
 # answer in examples/lab-capture.pcap), a Lorex OEM unit (Rapid7's real Lorex W461ASC DHIP reply,
 # corpus dhip.jsonl:6) go through the real identification path. No corpus or capture artefact
 # carries an LTS, EZVIZ or Imou label together with maker evidence, so those three verdicts are
@@ -199,7 +200,7 @@ def units() -> dict[str, IdentifiedDevice]:
                   (hit("dhip-realm-login-to", Tier.FIRMWARE, "dhip.realm", "Login to 5A1C0E93B27FD641", DAHUA),
                    hit("oui-imou", Tier.NETWORK, "mac.oui", "A83162", None, "Imou", 0.3)))
     found = {
-        "hik-camera": _corpus("sadp.jsonl", 1),
+        "hik-camera": _corpus("multi_host.jsonl", 2),
         "dahua-nvr": _from_capture("198.18.0.51"),
         "lorex": _corpus("dhip.jsonl", 6),
         "lts": lts,

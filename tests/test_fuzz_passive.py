@@ -179,7 +179,7 @@ def _analyse(items: Iterable[tuple[int, bytes]]) -> tuple[list[tuple[object, ...
         if pkt is not None:
             analyser.feed(1_764_000_000.0 + n, pkt)
         _check_bounds(analyser, defrag)
-    analyser.flush(1_764_000_000.0)
+    analyser.flush()
     summary = [(o.kind, o.ip, o.mac, o.port, sorted(o.fields.items()), o.problem, o.truncated)
                for o in analyser.observations()]
     return summary, analyser.cut_notes() + defrag.notes()

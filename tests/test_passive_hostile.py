@@ -5,6 +5,7 @@ their full-size versions are timed by bench/hostile_captures.py, not here.
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -287,3 +288,20 @@ def test_pcapng_block_claiming_gigabytes_stops_cleanly(tmp_path: Path) -> None:
     result = analyse_capture(str(path))
     assert result.partial and [i.device.ip for i in result.devices] == ["198.18.0.20"]
     assert any("corrupt or truncated block" in n for n in result.notes)
+
+
+def test_a_certificate_the_tls_library_warns_about_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    """Issue 14: a certificate with a 10,000-character CN made cryptography print a UserWarning
+    twice during a scan. The warning is now the observation's problem, and the scan is silent."""
+    from tests.hostile_inputs import long_cn_certificate
+
+    path = tmp_path / "long-cn.pcap"
+    hc.write_pcap(path, [hc.tcp_frame(_tls12_server_flight(long_cn_certificate()), seq=1)])
+    proc = subprocess.run([sys.executable, "-W", "default", "-m", "camsweep", "scan", "--pcap", str(path), "--no-store",
+                           "--state-dir", str(tmp_path), "--format", "json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode in (ExitCode.OK, ExitCode.RESTRICTED), proc.stderr
+    assert "Warning" not in proc.stderr, proc.stderr
+    certificate = next(o for d in json.loads(proc.stdout)["scan"]["devices"] for o in d["device"]["observations"]
+                       if o["kind"] == ArtefactKind.TLS_CERTIFICATE.value)
+    assert certificate["problem"].startswith("library-warning: UserWarning") and certificate["fields"]["tls.subject.o"] == "HIKVISION"

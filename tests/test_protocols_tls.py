@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import warnings
 from pathlib import Path
 
-from camsweep.models import ArtefactKind
+from camsweep.models import FIELD_LIMIT, ArtefactKind
 from camsweep.protocols import tls
+from camsweep.protocols._common import library_warnings
+from tests.hostile_inputs import long_cn_certificate
 
 REPLIES = Path(__file__).parent / "fixtures" / "replies"
 
@@ -105,3 +108,24 @@ def test_der_garbage_and_oversize_are_problems() -> None:
         assert obs.problem is not None and obs.problem.startswith(slug + ":"), obs.problem
         assert obs.fields == {}
         assert obs.port == 443
+
+
+def test_a_library_warning_on_device_input_is_the_observations_problem_not_stderr() -> None:
+    """cryptography warns twice (subject, issuer) about a 10,000-character CN; the warning is
+    recorded on the observation, the certificate's other names stay evidence, nothing escapes."""
+    der = long_cn_certificate()
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        o = tls.from_der(der, port=443, probe="tls", ip="198.18.0.5")
+    assert escaped == []
+    assert o.problem is not None and o.problem.startswith("library-warning: UserWarning: Attribute's length")
+    assert "but it was 10000" in o.problem and " | " not in o.problem  # the same warning twice is said once
+    assert o.usable and o.fields["tls.subject.o"] == "HIKVISION" and len(o.fields["tls.subject.cn"]) == FIELD_LIMIT
+
+
+def test_another_threads_warning_is_not_swallowed_while_a_certificate_is_parsed() -> None:
+    with warnings.catch_warnings(record=True) as outer:
+        warnings.simplefilter("always")
+        with library_warnings(tls.__file__) as caught:
+            warnings.warn("not about a certificate", RuntimeWarning, stacklevel=1)
+    assert caught == [] and [str(w.message) for w in outer] == ["not about a certificate"]

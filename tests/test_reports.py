@@ -440,7 +440,7 @@ def test_cli_report_bad_input(tmp_path, capsys, content, message):
 
 
 def test_cli_report_reads_stdin(scan_file, capsys, monkeypatch):
-    monkeypatch.setattr("sys.stdin", io.StringIO(scan_file.read_text(encoding="utf-8")))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(scan_file.read_bytes())))
     code, out, _ = run_cli(["report", "-", "--format", "json"], capsys)
     assert code == 3 and report_json(out)["counts"]["devices"] == 9
 

@@ -176,7 +176,7 @@ def test_a_url_in_the_config_file_is_not_taken_for_a_relative_path(tmp_path):
 
     url = "postgresql://camsweep_writer@db.example.org/camsweep?sslmode=verify-full"
     config = tmp_path / "site.toml"
-    config.write_text(f'[output]\ndb = "{url}"\nsite = "depot-north"\n', encoding="utf-8")
+    config.write_text(f'[scan]\nsite = "depot-north"\n[output]\ndb = "{url}"\n', encoding="utf-8")
     assert runconfig.load(str(config)).outputs == {"db_path": url, "site": "depot-north"}
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from .. import assets
 from ..config import Outputs
+from ..jsonio import read_stdin
 from ..verdicts import identify_result
 from ._finish import check_store, finish_and_exit, output_options
 from ._settings import given
@@ -30,7 +30,7 @@ def command(ctx: click.Context, files: tuple[str, ...], **params: Any) -> None:
     """
     outputs = Outputs(**given(Outputs, ctx, params))
     check_store(outputs)
-    stdin_text = sys.stdin.read() if "-" in files else None
+    stdin_text = read_stdin() if "-" in files else None
     register = assets.load(files, stdin_text=stdin_text)
     result = identify_result(register.observations, targets=files, mode="check", notes=register.notes)
     finish_and_exit(result, outputs)

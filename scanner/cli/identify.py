@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 from camsweep.reports import render, table
 
 from .. import shortform
 from ..config import Outputs
+from ..jsonio import read_stdin
 from ..verdicts import identify_result
 from . import Choice, echo, echo_notes, terminal_view
 from ._settings import options
@@ -26,7 +25,7 @@ def command(files: tuple[str, ...], fmt: str, all_hosts: bool) -> None:
     short form: one JSON object per host, a JSON array of them, or JSON lines (README: "Offline
     identification").
     """
-    stdin_text = sys.stdin.read() if "-" in files else None
+    stdin_text = read_stdin() if "-" in files else None
     observations = shortform.load(files, stdin_text=stdin_text)
     result = identify_result(observations, targets=files)
     if fmt == "table":

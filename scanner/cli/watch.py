@@ -55,7 +55,7 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
         return settings, outputs
 
     settings, outputs = load()
-    packet_socket(settings.interface or "").close()  # no such interface, no CAP_NET_RAW: exit 2 now
+    packet_socket(settings.interface or "")[0].close()  # no such interface, no CAP_NET_RAW: exit 2 now
     sinks = sinks_for(settings, sys.stdout)
     with open_store(outputs.db_path) as inventory:
         known = inventory.flagged_identities(outputs.site)

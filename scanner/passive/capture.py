@@ -30,17 +30,18 @@ SUPPORTED_LINKTYPES = {LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW: "raw IP",
 MAX_FRAME = 262_144
 """No real frame is longer; a larger record length means the file is corrupt."""
 
-_PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
-    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
-    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+_PCAP_MAGICS = {  # byte order, timestamp ticks per second
+    b"\xd4\xc3\xb2\xa1": ("<", 1_000_000),
+    b"\xa1\xb2\xc3\xd4": (">", 1_000_000),
+    b"\x4d\x3c\xb2\xa1": ("<", 1_000_000_000),
+    b"\xa1\xb2\x3c\x4d": (">", 1_000_000_000),
 }
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 _PCAPNG_BOM = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 _SHB, _IDB, _PB, _SPB, _EPB = 0x0A0D0D0A, 1, 2, 3, 6
 _OPT_END, _OPT_TSRESOL, _OPT_TSOFFSET = 0, 9, 14
 
+_DECIMAL_TICKS = {10**n for n in range(10)}  # resolutions libpcap turns into nanoseconds exactly
 MAX_HEADER_BLOCK = 65_536
 """Bytes of an interface description's options read (the ones camsweep uses come first in
 practice)."""
@@ -72,13 +73,16 @@ class Capture:
     linktypes: set[int] = field(default_factory=set)
     skipped: Counter[int] = field(default_factory=Counter)
     """Packets skipped, by their interface's link type (-1: an interface the file never declared)."""
+    libpcap_times: bool = True
+    """False once a pcapng interface declares a timestamp resolution finer than nanoseconds or not
+    a power of ten, or an offset: libpcap (``bpf``'s tcpdump) would round those times otherwise."""
 
     def frames(self) -> Iterator[tuple[float, int, bytes]]:
         return self._pcap() if self.kind == "pcap" else self._pcapng()
 
     def _pcap(self) -> Iterator[tuple[float, int, bytes]]:
         header = self.fh.read(24)
-        order, scale = _PCAP_MAGICS[header[:4]]
+        order, divisor = _PCAP_MAGICS[header[:4]]
         linktype = struct.unpack(order + "I", header[20:24])[0] & 0x0FFFFFFF
         self._check_linktype(linktype)
         record = struct.Struct(order + "IIII")
@@ -98,7 +102,9 @@ class Capture:
                 self.problem = f"truncated packet after {self.frames_read} packets"
                 return
             self.frames_read += 1
-            yield sec + frac * scale, linktype, data
+            # one rounding, as pcapng's ticks / divisor: the same instant read from a pcapng or
+            # from tcpdump's pcap copy of it (``bpf``) gives the same float
+            yield (sec * divisor + frac) / divisor, linktype, data
 
     def _pcapng(self) -> Iterator[tuple[float, int, bytes]]:
         fh, read = self.fh, self.fh.read
@@ -174,6 +180,8 @@ class Capture:
                     self._pcapng_corrupt(pos - length, "short interface description")
                     break
                 interface = _interface(order, body[: min(body_length, MAX_HEADER_BLOCK)])
+                if interface.offset or interface.divisor not in _DECIMAL_TICKS:
+                    self.libpcap_times = False
                 declared.add(interface.linktype)
                 if interface.linktype in SUPPORTED_LINKTYPES:
                     self.linktypes.add(interface.linktype)

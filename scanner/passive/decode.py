@@ -82,6 +82,7 @@ class Defragmenter:
         """Datagrams refused as malformed (too many fragments, past 64 KiB): their later fragments
         are counted and dropped, not started over as a new datagram. As many as MAX_DATAGRAMS."""
         self._bytes = 0
+        self.fragments = 0  # fragments offered, ever
         self.dropped_datagrams = 0
         self.dropped_bytes = 0
 
@@ -108,6 +109,7 @@ class Defragmenter:
 
     def add(self, key: tuple[bytes, bytes, int, int], offset: int, more: bool, data: bytes) -> bytes | None:
         """Store one fragment's payload; the whole IP payload once every fragment is in, else None."""
+        self.fragments += 1
         entry = self._pending.get(key)
         if entry is None:
             if key in self._refused:

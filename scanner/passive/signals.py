@@ -27,20 +27,23 @@ from ..models import ArtefactKind, Observation
 from ..protocols import PASSIVE_PROBE, Heard, Passive, Unread
 from ..protocols.arp import mac_fields
 from ..protocols.ports import open_port
-from .decode import TCP, UDP, Packet, mac_text
+from .capture import LINKTYPE_ETHERNET
+from .decode import TCP, UDP, Defragmenter, Packet, decode, mac_text
 
 log = logging.getLogger("camsweep")
 
 PROBE = PASSIVE_PROBE
 MAX_FLOWS = 4096
-"""TCP directions remembered at once, both those being reassembled and those known to carry
-nothing (so a video stream's segments are dismissed by one lookup)."""
+"""TCP directions remembered at once, both those being reassembled and those whose reply was read
+(so the rest of a stream after its reply is dismissed by one lookup)."""
 FLOW_BYTES = 64 * 1024
 """Bytes reassembled per direction. A reply head or a camera's certificate chain fits many times
 over; a body past it is cut by the codecs at 16 KiB anyway."""
 TOTAL_FLOW_BYTES = 32 * 1024 * 1024
 """Bytes buffered across all flows being reassembled. MAX_FLOWS x FLOW_BYTES would be 256 MiB, which
 thousands of replies that never finish (a hostile capture) could fill; this is 512 full flows."""
+SETTLED_BYTES = 4 * 1024 * 1024
+"""Bytes of frames remembered as changing nothing (``Analyser.feed_frame``)."""
 SYN, ACK = 0x02, 0x10
 
 
@@ -75,7 +78,7 @@ class Analyser:
         self._found: dict[Hashable, Observation] = {}
         self._flows: OrderedDict[tuple[str, int, str, int], _Reply | _Flight] = OrderedDict()
         self._done: OrderedDict[tuple[str, int, str, int], bool] = OrderedDict()
-        """Directions with nothing (more) to read; True for one cut at FLOW_BYTES (its bytes are counted)."""
+        """Directions whose reply was read (or is out of scope); True for one cut at FLOW_BYTES (its bytes are counted)."""
         self._buffered = 0  # bytes held by self._flows
         self._requests: OrderedDict[tuple[str, int, str, int], str] = OrderedDict()
         self.packets = 0
@@ -84,17 +87,24 @@ class Analyser:
         self.flow_bytes_dropped = 0  # bytes those two lost
         self.unread: Counter[tuple[str, str]] = Counter()
         """What decoders left unread at their own bounds (``Unread``), by (who, what)."""
+        self.changes = 0
+        """Observations offered (kept or cut) and cuts counted: a frame that moved none of this
+        moves nothing when it comes again (``feed_frame``)."""
+        self._settled: set[bytes] = set()
+        self._settled_bytes = 0
 
     # -- bookkeeping --------------------------------------------------------------------------
     def _keep(self, key: Hashable, obs: Observation) -> None:
         if key in self._found:
             return
+        self.changes += 1
         if self.budget.admit(obs):
             self._found[key] = obs
 
     def _decode(self, passive: Passive, heard: Heard) -> None:
         for item in passive.decode(heard):
             if isinstance(item, Unread):
+                self.changes += 1
                 self.unread[item.who, item.what] += item.count
             else:
                 self._keep(*item)
@@ -103,6 +113,25 @@ class Analyser:
         return list(self._found.values())
 
     # -- the hot path -------------------------------------------------------------------------
+    def feed_frame(self, ts: float, linktype: int, frame: bytes, defrag: Defragmenter | None = None) -> None:
+        """Decode a frame and feed it. A site repeats itself (ARP chatter, the same announcement
+        every few seconds): an Ethernet frame, not TCP nor a fragment, that changed nothing is
+        remembered (within SETTLED_BYTES), and the same bytes again are dismissed by one lookup,
+        before they are decoded. The result is the same as feeding every frame."""
+        if linktype == LINKTYPE_ETHERNET and frame in self._settled:
+            self.packets += 1
+            return
+        changes, fragments = self.changes, defrag.fragments if defrag else 0
+        pkt = decode(linktype, frame, defrag)
+        if pkt is None:
+            return
+        self.feed(ts, pkt)
+        if (linktype == LINKTYPE_ETHERNET and pkt.proto != TCP and self.changes == changes
+                and (defrag is None or defrag.fragments == fragments)
+                and self._settled_bytes + len(frame) <= SETTLED_BYTES):
+            self._settled.add(frame)
+            self._settled_bytes += len(frame)
+
     def feed(self, ts: float, pkt: Packet) -> None:
         self.packets += 1
         if pkt.proto == UDP:
@@ -178,13 +207,17 @@ class Analyser:
                 return
             passive = next((p for start, p in REPLIES if head.startswith(start)), None)
             if passive is None:
-                self._mark_done(flow)
+                # Nothing is remembered of a direction until a reply starts in it: what the
+                # analysis reads then depends only on packets that start a reply or a request and
+                # on the directions they start, which is what lets the BPF prefilter
+                # (``camsweep.passive.bpf``) drop every other segment without changing the result.
                 return
             state = _Flight(passive) if passive.framing == "tls" else _Reply(passive.framing == "head", passive)
             if not self.in_scope(pkt.src_ip):
                 self._mark_done(flow)
                 return
             self._flows[flow] = state
+        state.seen = ts
         room = FLOW_BYTES - state.taken
         taken = payload if len(payload) <= room else payload[:room]
         state.taken += len(taken)
@@ -239,11 +272,12 @@ class Analyser:
         if state.passive is not None:  # None only for a state made outside the analyser (tests)
             self._decode(state.passive, Heard(data, flow[0], flow[1], flow[3], None, self._when(ts), path=path))
 
-    def flush(self, ts: float = 0.0) -> None:
-        """At the end of a capture: parse what partially buffered replies hold."""
+    def flush(self) -> None:
+        """At the end of a capture: parse what partially buffered replies hold, dated by their last
+        segment (not by the capture's last frame, which a prefilter may not pass)."""
         for flow, state in list(self._flows.items()):
             if isinstance(state, _Reply):
-                self._finish(ts, flow, state)
+                self._finish(state.seen, flow, state)
 
     def cut_notes(self) -> list[str]:
         """What the bounds on TCP reassembly and the decoders' own bounds (mDNS services in one
@@ -266,11 +300,12 @@ class _Reply:
     ``head_only``: the reply is whole at its head (``Passive.framing`` "head", RTSP); else a
     Content-Length body follows ("message", HTTP)."""
 
-    __slots__ = ("data", "head_end", "head_only", "length", "passive", "taken")
+    __slots__ = ("data", "head_end", "head_only", "length", "passive", "seen", "taken")
 
     def __init__(self, head_only: bool, passive: Passive | None = None) -> None:
         self.head_only = head_only
         self.passive = passive
+        self.seen = 0.0  # when its last segment came
         self.data = bytearray()
         self.taken = 0
         self.head_end = -1
@@ -313,10 +348,11 @@ class _Flight:
     certificate, so nothing is read from it (documented limit).
     """
 
-    __slots__ = ("certificate", "handshake", "passive", "records", "taken")
+    __slots__ = ("certificate", "handshake", "passive", "records", "seen", "taken")
 
     def __init__(self, passive: Passive | None = None) -> None:
         self.passive = passive
+        self.seen = 0.0
         self.taken = 0
         self.records = bytearray()  # bytes of a record not yet whole
         self.handshake = bytearray()  # handshake bytes of a message not yet whole

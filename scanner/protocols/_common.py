@@ -9,11 +9,14 @@ wrong as ``"<slug>: <detail>"`` (``oversize``, ``xml-forbidden``, ``xml-invalid`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import io
 import logging
 import re
+import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec
@@ -304,6 +307,31 @@ def unique_lines(values: Iterable[str | None]) -> str:
 
 
 # ------------------------------------------------------------------------------- the guard
+
+
+_WARNINGS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def library_warnings(origin: str) -> Iterator[list[str]]:
+    """Collect the warnings a library emits while parsing device input, instead of letting them
+    reach stderr (cryptography warns twice about a certificate with a 10,000-character CN): the
+    caller records them as the observation's ``problem``.
+
+    ``warnings.catch_warnings`` swaps process-wide state, so callers are serialised by a lock,
+    and a warning raised from anywhere but ``origin`` (the caller's file) while the lock is held --
+    another thread's -- is shown as usual afterwards, not swallowed.
+    """
+    caught: list[str] = []
+    with _WARNINGS_LOCK:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            yield caught
+        for item in seen:
+            if item.filename == origin:
+                caught.append(one_line(item.message if isinstance(item.message, Warning) else Warning(item.message)))
+            else:
+                warnings.showwarning(item.message, item.category, item.filename, item.lineno, item.file, item.line)
 
 
 def guarded(kind: ArtefactKind, raw_arg: str | None) -> Callable[[Callable[P, Observation]], Callable[P, Observation]]:

@@ -180,11 +180,17 @@ def parse_reply(
     )
 
 
+_STATEMENT = ("dhip.version", "dhip.model", "dhip.serial")
+"""The fields that say what the unit is: a passive answer that changes one is kept as well."""
+
+
 def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
     """A device's DHIP packet on the wire; another client's search is not one."""
     payload = heard.payload
     if payload[4:8] == MAGIC and b"DHDiscover.search" not in payload[:200]:
-        yield ("dhip", heard.src), parse_reply(payload, **heard.where())
+        obs = parse_reply(payload, **heard.where())
+        # As for SADP: a later answer naming another firmware, model or serial is kept as well.
+        yield ("dhip", heard.src, *(obs.fields.get(k) for k in _STATEMENT)), obs
 
 
 def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:

@@ -100,11 +100,18 @@ def is_reply_to(obs: Observation, uuid: str) -> bool:
     return echoed.strip().lower() == uuid.strip().lower()
 
 
+_STATEMENT = ("sadp.firmware", "sadp.model", "sadp.serial")
+"""The fields that say what the unit is: a passive answer that changes one is kept as well."""
+
+
 def _heard(heard: Heard) -> Iterator[tuple[Hashable, Observation]]:
     """A device's reply (or announcement) on the wire; another client's inquiry is not one."""
     payload = heard.payload
     if payload.lstrip()[:1] == b"<" and (b"inquiry" not in payload[:400] or b"ProbeMatch" in payload):
-        yield ("sadp", heard.src), parse_reply(payload, **heard.where())
+        obs = parse_reply(payload, **heard.where())
+        # One observation per host and *statement*: a later answer naming another firmware, model
+        # or serial (an upgrade within the capture) is kept too, so the verdict can show both.
+        yield ("sadp", heard.src, *(obs.fields.get(k) for k in _STATEMENT)), obs
 
 
 def _short_form(r: Reader, where: dict[str, Any]) -> Iterator[Observation]:

@@ -13,8 +13,8 @@ from collections.abc import Hashable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..models import ArtefactKind, Observation
-from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded
+from ..models import LIBRARY_WARNING, ArtefactKind, Observation
+from ._common import DISCOVERY_LIMIT, BadInput, check_size, guarded, library_warnings
 from ._spec import Field, Heard, Passive, ProtocolSpec
 
 if TYPE_CHECKING:
@@ -107,12 +107,13 @@ def from_der(
     from cryptography import x509
 
     check_size(der, DISCOVERY_LIMIT)
-    try:
-        cert = x509.load_der_x509_certificate(bytes(der))
-        subject = cert.subject.rfc4514_string()
-        issuer = cert.issuer.rfc4514_string()
-    except (ValueError, TypeError) as exc:
-        raise BadInput("garbage", f"not a DER X.509 certificate: {exc}") from None
+    with library_warnings(__file__) as complaints:  # e.g. a CN longer than RFC 5280's 64 characters
+        try:
+            cert = x509.load_der_x509_certificate(bytes(der))
+            subject = cert.subject.rfc4514_string()
+            issuer = cert.issuer.rfc4514_string()
+        except (ValueError, TypeError) as exc:
+            raise BadInput("garbage", f"not a DER X.509 certificate: {exc}") from None
     fields = _name_fields(subject, issuer)
     fields.update(
         {
@@ -126,6 +127,7 @@ def from_der(
     return Observation.make(
         probe, ArtefactKind.TLS_CERTIFICATE, ip=ip, mac=mac, port=port,
         raw=f"subject={subject}\nissuer={issuer}\nsha256={fields['tls.sha256']}", fields=fields, time=time,
+        problem=f"{LIBRARY_WARNING} {' | '.join(dict.fromkeys(complaints))}" if complaints else None,
     )
 
 
