@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from . import jsonio
 from .errors import InputFileError
 from .jsonio import MAX_INPUT_BYTES, read_text
-from .models import Observation, normalize_mac, normalize_oui
+from .models import Observation, normalize_ip, normalize_mac, normalize_oui
 from .protocols.arp import mac_fields
 from .protocols.asset import record
 
@@ -34,6 +34,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "description": ("description", "desc", "name"),
     "location": ("location", "room", "place"),
     "site": ("site", "building", "campus"),
+    "ip": ("ip", "ip address", "ipv4", "ipv4 address", "ip addr"),
 }
 """Header names (compared lower-cased, spaces/underscores/dashes/dots collapsed) per column."""
 
@@ -79,6 +80,9 @@ def _row(where: str, values: dict[str, str], out: Register) -> None:
     oui = None if mac else normalize_oui(given)
     if given and not (mac or oui):
         out.notes.append(f"{where}: MAC {jsonio.quote(given)} is not a MAC address or prefix; row read without it")
+    if values.get("ip") and not normalize_ip(values["ip"]):
+        out.notes.append(f"{where}: IP {jsonio.quote(values['ip'])} is not an IP address; row read without it")
+        values = {k: v for k, v in values.items() if k != "ip"}
     if not any(values.get(k) for k in ("make", "model", "serial", "mac", "description")):
         out.notes.append(f"{where}: row skipped: no make, model, serial, MAC or description")
         return

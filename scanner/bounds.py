@@ -80,7 +80,7 @@ class Caps:
     kind_bytes: int = KIND_BYTES
 
 
-LAYER2 = frozenset({ArtefactKind.MAC_ADDRESS, ArtefactKind.DHCP_OPTIONS})
+LAYER2 = frozenset({ArtefactKind.MAC_ADDRESS, ArtefactKind.DHCP_OPTIONS, ArtefactKind.FORWARDING_ENTRY})
 """Evidence that makes a host without it saying anything above layer 2 (spoofable at no cost)."""
 
 _LABELS = {
@@ -90,6 +90,7 @@ _LABELS = {
     ArtefactKind.ONVIF_DEVICE_INFO: "ONVIF", ArtefactKind.SADP_REPLY: "SADP", ArtefactKind.DHIP_REPLY: "DHIP",
     ArtefactKind.UPNP_DESCRIPTION: "UPnP", ArtefactKind.SSDP_REPLY: "SSDP", ArtefactKind.MDNS_RECORD: "mDNS",
     ArtefactKind.OPEN_PORT: "open-port", ArtefactKind.HOSTNAME: "hostname",
+    ArtefactKind.SNMP_SYSTEM: "SNMP", ArtefactKind.FORWARDING_ENTRY: "SNMP forwarding table",
 }
 
 # Why an observation was turned away, in the order notes are listed.

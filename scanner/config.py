@@ -2,6 +2,7 @@
 option, config-file key and the check of its value (``field.metadata["setting"]``, a ``Setting``).
 
 * ``ScanConfig``: what to scan, how, and how hard (built by the CLI or by a library caller).
+* ``CaptureConfig``, ``ListenConfig``: what ``scan --pcap`` reads and where ``listen`` listens.
 * ``Outputs``: where a run's results go, under which policy, what makes its exit code non-zero
   and how many scans the inventory keeps (``scan``, ``listen``; the config file's ``[output]``,
   ``[policy]`` and ``[retention]``).
@@ -53,6 +54,28 @@ class Credential:
     network: str  # "198.18.0.21/32", "198.18.1.0/24"
     username: str
     password: str = field(repr=False)
+
+
+SNMP_AUTH = ("SHA", "SHA224", "SHA256", "SHA384", "SHA512", "MD5")
+SNMP_PRIV = ("AES", "AES192", "AES256", "DES", "3DES")
+
+
+@dataclass(frozen=True)
+class SnmpCredential:
+    """How to read one SNMP agent (or any in a subnet): SNMPv2c with a community, or SNMPv3
+    authPriv with a user, its authentication and privacy protocols and keys. Never logged or output."""
+
+    network: str
+    community: str = field(default="", repr=False)
+    user: str = ""
+    auth_protocol: str = ""
+    auth_key: str = field(default="", repr=False)
+    priv_protocol: str = ""
+    priv_key: str = field(default="", repr=False)
+
+    @property
+    def version(self) -> str:
+        return "3" if self.user else "2c"
 
 
 # ------------------------------------------------------------------------------------ declarations
@@ -209,13 +232,16 @@ def _at_least(low: int) -> Callable[[int], str | None]:
     return check
 
 
+def _items(raw: str | list[Any]) -> list[str]:
+    """A comma-separated command-line value or a config file's list -> its non-empty items."""
+    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
+    return [item.strip() for item in items if item.strip()]
+
+
 def parse_ports(raw: str | list[Any], _folder: Path | None = None) -> tuple[int, ...]:
     """``"80,443,8000-8010"`` (command line) or ``[80, 443, "8000-8010"]`` (config file) -> ports."""
-    items = raw.split(",") if isinstance(raw, str) else [str(item) for item in raw]
     ports: list[int] = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
+    for item in _items(raw):
         try:
             if "-" in item:
                 low, high = (int(x) for x in item.split("-", 1))
@@ -265,6 +291,27 @@ def _valid_site(name: str) -> str | None:
     return None
 
 
+def _snmp_agents(raw: str | list[Any], _folder: Path | None = None) -> tuple[str, ...]:
+    """``--snmp 198.18.0.1,198.18.0.4`` (command line) or a list (config file) -> agent addresses."""
+    import ipaddress
+
+    agents: list[str] = []
+    for item in _items(raw):
+        try:
+            agents.append(str(ipaddress.IPv4Address(item)))
+        except ValueError:
+            raise ValueError(f"must be IPv4 addresses of SNMP agents, comma-separated, not {item!r}") from None
+    return tuple(dict.fromkeys(agents))
+
+
+def _valid_agents(agents: tuple[str, ...]) -> str | None:
+    try:
+        _snmp_agents(list(agents))
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _read_credentials(path: str) -> Any:
     from .credentials import load
 
@@ -295,6 +342,19 @@ def _exclusions(raw: str | list[Any] | tuple[Any, ...], _folder: Path | None = N
     the config file."""
     items = [raw] if isinstance(raw, str) else raw
     return tuple(part.strip() for item in items for part in str(item).split(",") if part.strip())
+
+
+def _target_file(section: str, what: str) -> Any:
+    """``-iL FILE`` of a command whose targets (or scope) are in ``[section]``."""
+    return setting((), f"{what}: one per line, # comments, blank lines skipped ('-': stdin).",
+                   cli=("-iL", "--target-file"), key=f"{section}.target_file", path="file", read=read_target_file,
+                   metavar="FILE")
+
+
+def _exclude(section: str) -> Any:
+    """``--exclude LIST`` of a command whose targets (or scope) are in ``[section]``."""
+    return setting((), "Leave out these CIDRs, ranges, hosts (comma-separated, or the option again).",
+                   cli="--exclude", key=f"{section}.exclude", parse=_exclusions, metavar="LIST")
 
 
 def _method_names() -> tuple[str, ...]:
@@ -347,12 +407,8 @@ class ScanConfig:
     targets: tuple[str, ...] = setting(
         (), "CIDRs, ranges like 10.0.0.5-40, hosts, host names (expanded by scanner.targets).",
         cli="TARGETS", key="scan.targets")
-    target_file: tuple[str, ...] = setting(
-        (), "Also scan the targets in FILE: one per line, # comments, blank lines skipped ('-': stdin).",
-        cli=("-iL", "--target-file"), key="scan.target_file", path="file", read=read_target_file, metavar="FILE")
-    exclude: tuple[str, ...] = setting(
-        (), "Leave out these CIDRs, ranges, hosts (comma-separated, or the option again).",
-        cli="--exclude", key="scan.exclude", parse=_exclusions, metavar="LIST")
+    target_file: tuple[str, ...] = _target_file("scan", "Also scan the targets in FILE")
+    exclude: tuple[str, ...] = _exclude("scan")
     interface: str | None = setting(
         None, "Interface to scan from (default: the default route's).", cli=("-i", "--interface"),
         key="scan.interface")
@@ -360,9 +416,15 @@ class ScanConfig:
         (), "Methods to use, e.g. 'wsd,sadp', or to leave out, e.g. '-arp' "
             f"({', '.join(_method_names())}).",
         cli="--methods", key="scan.methods", metavar="LIST")
-    credentials: tuple[Credential, ...] = setting(
-        (), "TOML file of ONVIF credentials per host/subnet (see below).", cli="--credentials",
+    credentials: tuple[Credential | SnmpCredential, ...] = setting(
+        (), "TOML file of ONVIF and SNMP credentials per host/subnet (see below).", cli="--credentials",
         key="scan.credentials", path="file", read=_read_credentials)
+    snmp: tuple[str, ...] = setting(
+        (), "Read the ARP and forwarding tables of these routers/switches over SNMP (read-only; "
+            "credentials from --credentials [[snmp]] tables), e.g. '10.0.0.1,10.0.0.2'.",
+        cli="--snmp", key="scan.snmp", parse=_snmp_agents, check=_valid_agents, show=",".join, cli_form=str,
+        file_form=list,
+        metavar="HOSTS")
     ports: tuple[int, ...] = setting(
         DEFAULT_PORTS, "TCP ports to check, e.g. '80,443,8000-8010'.", cli="--ports", key="scan.ports",
         parse=parse_ports, check=_valid_ports, show=lambda ports: ",".join(map(str, ports)),
@@ -396,22 +458,61 @@ class ScanConfig:
     max_requests: int = setting(
         4, "Politeness: HTTP requests per host beyond / on each open web port (redirects, maker pages).",
         check=_at_least(0))
+    snmp_max_rows: int = setting(
+        10_000, "Rows read at most from any one SNMP table (a bigger table is cut, with a note).",
+        check=_at_least(1))
 
     def __post_init__(self) -> None:
         check_fields(self)
 
     def credential_for(self, ip: str) -> Credential | None:
-        """Most specific credential whose network contains ``ip``."""
-        import ipaddress
+        """Most specific ONVIF/HTTP credential whose network contains ``ip``."""
+        return _most_specific(ip, [c for c in self.credentials if isinstance(c, Credential)])
 
-        addr = ipaddress.ip_address(ip)
-        best: Credential | None = None
-        best_len = -1
-        for cred in self.credentials:
-            net = ipaddress.ip_network(cred.network, strict=False)
-            if addr in net and net.prefixlen > best_len:
-                best, best_len = cred, net.prefixlen
-        return best
+    def snmp_credential_for(self, ip: str) -> SnmpCredential | None:
+        """Most specific SNMP credential whose network contains ``ip``."""
+        return _most_specific(ip, [c for c in self.credentials if isinstance(c, SnmpCredential)])
+
+
+def _most_specific(ip: str, credentials: list[Any]) -> Any:
+    import ipaddress
+
+    addr = ipaddress.ip_address(ip)
+    best, best_len = None, -1
+    for cred in credentials:
+        net = ipaddress.ip_network(cred.network, strict=False)
+        if addr in net and net.prefixlen > best_len:
+            best, best_len = cred, net.prefixlen
+    return best
+
+
+@dataclass(frozen=True)
+class CaptureConfig:
+    """``scan --pcap``: a capture file read instead of scanning. The hosts it keeps are the
+    ScanConfig's targets, ``-iL`` and ``--exclude``; nothing else of ScanConfig applies."""
+
+    pcap: str | None = setting(
+        None, "Analyse this capture (pcap/pcapng) offline instead of scanning: nothing is sent; TARGETS, -iL "
+              "and --exclude, if given, keep only those hosts.", cli="--pcap", key="scan.pcap", path="file",
+        metavar="FILE")
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    """``camsweep listen``: where to listen, for how long, and which hosts to keep (``[listen]``)."""
+
+    interface: str | None = setting(
+        None, "Interface to listen on (needs root).", cli=("-i", "--interface"), key="listen.interface")
+    duration: float = setting(
+        60.0, "Seconds to listen.", cli=("-d", "--duration"), key="listen.duration", check=_positive)
+    only: tuple[str, ...] = setting(
+        (), "Keep only hosts in these networks, ranges or addresses (repeatable).", cli="--only",
+        key="listen.only", metavar="CIDR")
+    target_file: tuple[str, ...] = _target_file("listen", "Keep only the hosts in FILE")
+    exclude: tuple[str, ...] = _exclude("listen")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True)

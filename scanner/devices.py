@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable
 
-from .models import ArtefactKind, Device, Observation
+from .models import ArtefactKind, Device, Observation, normalize_ip
 
 _HOSTNAME_FIELDS = ("dhcp.hostname", "mdns.server", "hostname.name", "asset.record")
 """Fields that name a host; a register row (``camsweep check``) is named by its ``file:line``."""
@@ -66,7 +66,10 @@ def merge(observations: Iterable[Observation]) -> list[Device]:
 
     devices = [_device(group, seen_on_wire) for group in groups.values()]
     devices.extend(
-        Device(key=f"record:{o.fields['asset.record']}", hostnames=(o.fields["asset.record"],), observations=(o,))
+        # A register row's IP column says where the unit should be (``diff`` matches it with a
+        # scan by model and IP); the row is not merged with others at that address.
+        Device(key=f"record:{o.fields['asset.record']}", hostnames=(o.fields["asset.record"],), observations=(o,),
+               ips=(o.fields["asset.ip"],) if normalize_ip(o.fields.get("asset.ip")) else ())
         for o in records
     )
     devices.sort(key=lambda d: (_ip_sort_key(d.ips[0]) if d.ips else (9, 0), d.key))

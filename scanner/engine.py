@@ -131,6 +131,10 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
     wrong. Sends nothing."""
     registry = available_probes() if registry is None else registry
     methods, explicit = select_methods(config.methods, registry)
+    for name, probe_class in registry.items():
+        option = probe_class.asked_for_by(config)
+        if option and name not in methods:
+            raise UsageError(f"{option} needs the {name} method, which --methods leaves out")
     interface = netif.choose_interface(config.interface) if config.interface else None
     notes: list[str] = []
     if config.targets or config.target_file:
@@ -312,8 +316,9 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
               connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
     notes: list[str] = []
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
+    said: list[str] = []  # list.append is atomic: probes' threads may note at once
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections)
+                       wait_rate=limiter.wait, connections=connections, note=said.append)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
     cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")
@@ -334,6 +339,7 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     finally:
         stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
+    notes += said
     for future, name in futures.items():
         if future in pending:
             notes.append(f"method {name} did not finish within {cap:.0f} s and was stopped")

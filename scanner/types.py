@@ -44,6 +44,8 @@ class ArtefactKind(str, enum.Enum):
     MAC_ADDRESS = "mac_address"
     HOSTNAME = "hostname"
     ASSET_RECORD = "asset_record"
+    SNMP_SYSTEM = "snmp_system"
+    FORWARDING_ENTRY = "forwarding_entry"
 
 
 class DeviceType(str, enum.Enum):

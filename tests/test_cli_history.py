@@ -85,7 +85,7 @@ def test_explain_takes_a_stored_scan_like_report(db_location):
 def test_diff_of_last_two_scans(db_location):
     out = invoke("diff", "--db", _db(db_location))
     assert out.exit_code == 0, out.output
-    assert "scan 1 -> scan 2: 1 change(s)" in out.output
+    assert "scan 1 (scan of 198.18.0.0/24) -> scan 2 (scan of 198.18.0.0/24): 1 change(s)" in out.output
     assert "moved IP: 198.18.0.20 -> 198.18.0.21" in out.output
 
 

@@ -83,3 +83,51 @@ def test_bad_files_are_config_errors(tmp_path: Path, text: str, message: str) ->
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "absent.toml")
+
+
+SNMP = """
+[[snmp]]
+network = "198.18.0.1"
+community = "s3cr3t-community"
+
+[[snmp]]
+network = "198.18.0.0/24"
+user = "camsweep"
+auth_protocol = "sha256"
+auth_key = "s3cr3t-auth-key"
+priv_protocol = "AES"
+priv_key = "s3cr3t-priv-key"
+"""
+
+
+def test_snmp_entries_v2c_and_v3_most_specific_wins(tmp_path: Path) -> None:
+    config = ScanConfig(credentials=load(write(tmp_path, GOOD + SNMP)))
+    router = config.snmp_credential_for("198.18.0.1")
+    switch = config.snmp_credential_for("198.18.0.4")
+    assert router is not None and router.version == "2c" and router.community == "s3cr3t-community"
+    assert switch is not None and switch.version == "3" and switch.user == "camsweep"
+    assert (switch.auth_protocol, switch.priv_protocol) == ("SHA256", "AES")
+    assert config.snmp_credential_for("198.18.1.1") is None
+    # the two kinds never stand in for each other
+    assert config.credential_for("198.18.0.1").username == "audit"  # type: ignore[union-attr]
+    assert ScanConfig(credentials=load(write(tmp_path, SNMP))).credential_for("198.18.0.1") is None
+    assert "s3cr3t" not in repr(config)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ('network = "198.18.0.1"', "needs 'community' (SNMPv2c) or 'user'"),
+    ('network = "198.18.0.1"\ncommunity = "a"\nuser = "b"', "not both"),
+    ('network = "198.18.0.1"\ncommunity = ""', "'community' must be a non-empty string"),
+    ('network = "198.18.0.1"\nuser = "u"\nauth_protocol = "SHA"\nauth_key = "12345678"', "'priv_key'"),
+    ('network = "198.18.0.1"\nuser = "u"\nauth_protocol = "SHA1"\nauth_key = "12345678"\n'
+     'priv_protocol = "AES"\npriv_key = "12345678"', "'auth_protocol' must be one of"),
+    ('network = "198.18.0.1"\nuser = "u"\nauth_protocol = "SHA"\nauth_key = "short"\n'
+     'priv_protocol = "AES"\npriv_key = "12345678"', "at least 8 characters"),
+    ('network = "nowhere"\ncommunity = "s3cr3t-x"', "is not an address or subnet"),
+    ('network = "198.18.0.1"\ncommunity = "s3cr3t-x"\nversion = "1"', "unknown key(s) version"),
+])
+def test_bad_snmp_entries_are_one_clear_error_without_the_secret(tmp_path: Path, entry: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, f"[[snmp]]\n{entry}\n"))
+    assert message in str(caught.value) and "snmp #1" in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)

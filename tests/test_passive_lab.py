@@ -335,7 +335,10 @@ def test_cli_lab_up_passes_the_chatter_options(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(cli_lab, "Lab", FakeLab)
     CliRunner().invoke(cli_lab.command, ["up", "--chatter", "--chatter-period", "2.5"])
     CliRunner().invoke(cli_lab.command, ["up"])
-    assert made == [{"chatter": True, "chatter_period": 2.5}, {"chatter": False, "chatter_period": 5.0}]
+    CliRunner().invoke(cli_lab.command, ["up", "--snmp"])
+    assert made == [{"chatter": True, "chatter_period": 2.5, "snmp": False},
+                    {"chatter": False, "chatter_period": 5.0, "snmp": False},
+                    {"chatter": False, "chatter_period": 5.0, "snmp": True}]
 
 
 @pytest.mark.usefixtures("needs_root")

@@ -18,7 +18,8 @@ import pytest
 from camsweep import runconfig
 from camsweep.cli import listen as listen_cli
 from camsweep.cli import scan as scan_cli
-from camsweep.config import Credential, Outputs, ScanConfig, declared
+from camsweep.config import CaptureConfig, Credential, ListenConfig, Outputs, ScanConfig, declared
+from camsweep.cli._settings import given
 from camsweep.errors import ConfigError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "methods": ('["-arp", "-mdns"]', ["--methods", "-arp", "--methods", "-mdns"], ("-arp", "-mdns")),
     "credentials": ('"creds.toml"', ["--credentials", "{dir}/creds.toml"],
                     (Credential("198.18.0.0/24", "audit", "s3cr3t"),)),
+    "snmp": ('["198.18.0.1", "198.18.0.4"]', ["--snmp", "198.18.0.1,198.18.0.4"], ("198.18.0.1", "198.18.0.4")),
     "ports": ('[81, "8000-8002"]', ["--ports", "81,8000-8002"], (81, 8000, 8001, 8002)),
     "connect_timeout": ("0.5", ["--connect-timeout", "0.5"], 0.5),
     "read_timeout": ("4", ["--read-timeout", "4"], 4.0),  # a TOML integer is a fine float
@@ -62,8 +64,23 @@ keep_scans prunes the inventory, a decision for a scheduled run, not for one com
 COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "as_of", "all_hosts"}
 """How one run prints (--format, -o, --no-store, --all): a config file names its reports instead; --as-of
 judges one report at a chosen date (a scheduled run judges each scan at its own end)."""
-NOT_SETTINGS = {"config_path", "pcap_path"}
-"""--config names the file itself; --pcap makes ``scan`` another command (nothing is sent)."""
+NOT_SETTINGS = {"config_path"}
+"""--config names the file itself."""
+
+OTHER_SAMPLES: dict[type, dict[str, tuple[str, list[str], Any]]] = {
+    # The settings of the other sections, as SAMPLES (each section's command parses them).
+    CaptureConfig: {"pcap": ('"site.pcapng"', ["--pcap", "{dir}/site.pcapng"], "{dir}/site.pcapng")},
+    ListenConfig: {
+        "interface": ('"cs-test0"', ["-i", "cs-test0"], "cs-test0"),
+        "duration": ("30", ["-d", "30"], 30.0),
+        "only": ('["198.18.0.0/24", "198.18.1.5-9"]', ["--only", "198.18.0.0/24", "--only", "198.18.1.5-9"],
+                 ("198.18.0.0/24", "198.18.1.5-9")),
+        "target_file": ('"hosts.txt"', ["-iL", "{dir}/hosts.txt"], ("198.18.2.0/24", "198.18.3.4", "198.18.3.9-12")),
+        "exclude": ('["198.18.1.1"]', ["--exclude", "198.18.1.1"], ("198.18.1.1",)),
+    },
+}
+COMMANDS = {CaptureConfig: scan_cli.command, ListenConfig: listen_cli.command}
+"""The command whose options (and config section) build each settings class of OTHER_SAMPLES."""
 
 
 def _settings() -> dict[str, tuple[type, Any]]:
@@ -83,7 +100,7 @@ def build(args: list[str]) -> tuple[ScanConfig, Outputs]:
     ctx = scan_cli.command.make_context("scan", list(args))
     params = dict(ctx.params)
     config_path = params.pop("config_path")
-    params.pop("pcap_path")
+    params.pop("pcap")
     with ctx:
         return scan_cli.settings(ctx, params, runconfig.load(config_path) if config_path else None)
 
@@ -99,6 +116,22 @@ def folder(tmp_path: Path) -> Path:
 
 def test_samples_cover_every_setting() -> None:
     assert set(SAMPLES) == {name for name, (_, item) in _settings().items() if item.setting.key}
+    for cls in set(runconfig.SETTINGS) - {ScanConfig, Outputs}:  # a new section brings its samples
+        assert set(OTHER_SAMPLES[cls]) == {item.name for item in declared(cls) if item.setting.key}, cls
+
+
+@pytest.mark.parametrize("cls, name", [(cls, name) for cls, samples in OTHER_SAMPLES.items() for name in samples])
+def test_another_sections_setting_is_the_same_value_in_the_file_or_on_the_command_line(
+        cls: type, name: str, folder: Path) -> None:
+    item = next(item for item in declared(cls) if item.name == name)
+    toml, args, expected = OTHER_SAMPLES[cls][name]
+    section, key = item.setting.key.split(".")
+    path = folder / "camsweep.toml"
+    path.write_text(f"[{section}]\n{key} = {toml}\n")
+    for argv, file in ((["--config", str(path)], runconfig.load(str(path)).get(cls)), (_fill(args, folder), None)):
+        ctx = COMMANDS[cls].make_context(COMMANDS[cls].name, list(argv))
+        with ctx:
+            assert getattr(cls(**given(cls, ctx, dict(ctx.params), file)), name) == _fill(expected, folder)
 
 
 def test_every_scan_option_has_a_config_key_and_the_reverse() -> None:
@@ -110,19 +143,19 @@ def test_every_scan_option_has_a_config_key_and_the_reverse() -> None:
     # [scan] holds the scan's settings, plus what is recorded with the scan (site, operator)
     recorded = {i.setting.key for i in outputs if i.setting.key and i.setting.key.startswith("scan.")}
     assert recorded == {"scan.site", "scan.operator"}
-    assert {item.setting.key for item in scan_settings if item.setting.key} | recorded == {
+    assert {item.setting.key for item in scan_settings + declared(CaptureConfig) if item.setting.key} | recorded == {
         f"scan.{key}" for key in runconfig.schema()["scan"]}
     assert {i.name for i in outputs if i.setting.cli and not i.setting.key} == COMMAND_LINE_ONLY
     assert {i.name for i in outputs if i.setting.key and not i.setting.cli} == FILE_ONLY
     # Every parameter of `camsweep scan` is a declared setting (or names the file / the mode).
     params = {p.name for p in scan_cli.command.params}
     declared_here = with_option | {i.name for i in outputs if i.setting.cli and i.name in params}
-    assert params == declared_here | NOT_SETTINGS
+    assert params == declared_here | NOT_SETTINGS | {"pcap"}
     assert "state_dir" in params and COMMAND_LINE_ONLY <= params
 
 
 def test_option_defaults_and_types_are_the_fields() -> None:
-    by_name = _settings()
+    by_name = {**_settings(), "pcap": (CaptureConfig, declared(CaptureConfig)[0])}
     unset = scan_cli.command.make_context("scan", []).params  # what the command gets when nothing is given
     for param in scan_cli.command.params:
         if param.name in NOT_SETTINGS:
@@ -171,7 +204,8 @@ def test_the_command_line_wins_over_the_file(folder: Path) -> None:
 
 def test_listen_generates_its_shared_options_from_the_same_declarations() -> None:
     params = {p.name: p for p in listen_cli.command.params}
-    assert params["interface"].opts == ["-i", "--interface"] and params["interface"].required
+    assert params["interface"].opts == ["-i", "--interface"]  # required, but the config file may give it
+    assert params["only"].multiple and params["exclude"].multiple and params["config_path"].opts == ["--config"]
     for item in declared(Outputs):
         if item.name in ("fmt", "output", "db_path", "no_store", "policy", "fail_on"):
             assert params[item.name].help == item.setting.help

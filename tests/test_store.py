@@ -122,6 +122,43 @@ def test_a_device_outside_the_newer_scans_targets_is_not_rescanned_not_gone(db_l
         assert [s.scope for s in inv.scans()] == [both, ("198.18.0.0/24",), (), ()]
 
 
+def row(line, model, mac=None, serial=None, ip=None, maker=Manufacturer.HIKVISION):
+    """A register row as ``camsweep check`` stores it: a record of its own, placed by its MAC if any."""
+    key = f"record:register.csv:{line}"
+    device = Device(key=mac or key, macs=(mac,) if mac else (), ips=(ip,) if ip else (), hostnames=(key[7:],))
+    verdict = Verdict(manufacturer=maker, device_type=DeviceType.CAMERA, model=model, serial=serial,
+                      confidence=0.6, confidence_level="medium")
+    return IdentifiedDevice(device, verdict)
+
+
+def test_a_register_diffed_with_a_scan_matches_rows_by_mac_serial_or_model_and_ip(db_location):
+    register = dataclasses.replace(result(
+        row(2, "DS-2CD2043G2-I", mac="58:50:ed:00:00:01"),                       # by MAC (its identity)
+        row(3, "IPC-HDW1431T1-S4", serial="6C01E93PAG69A7D", maker=Manufacturer.DAHUA),  # by serial
+        row(4, "DS-2CD2043G2-I", ip="198.18.0.30"),                              # by model and IP
+        row(5, "DS-7608NI-K2"),                                                  # on no wire
+    ), mode="check", targets=("register.csv",))
+    wire = result(item("198.18.0.20", "58:50:ed:00:00:01"),
+                  item("198.18.1.40", "3c:ef:8c:00:00:02", serial="6c01e93pag69a7d", maker=Manufacturer.DAHUA,
+                       model="IPC-HDW1431T1-S4"),
+                  item("198.18.0.30", "58:50:ed:00:00:03", firmware="V5.5.0"),
+                  item("198.18.0.31", "58:50:ed:00:00:04"),  # restricted, not in the register
+                  item("198.18.0.40", "00:40:8c:00:00:05", maker=Manufacturer.OTHER),  # not in it either
+                  minutes=60)
+    with open_store(db_location) as inv:
+        checked, scanned = inv.store(register), inv.store(wire)
+        changes = inv.diff(checked, scanned)
+        assert [(c.what, c.after.ip if c.after else c.before.model) for c in changes] == [
+            ("not in register", "198.18.0.31"), ("not in register", "198.18.0.40"), ("not seen", "DS-7608NI-K2")]
+        assert changes[0].after.restricted and not changes[1].after.restricted
+        # The other way round (a scan, then the register checked against it), the same pairs.
+        back = inv.diff(scanned, checked)
+        assert [(c.what, (c.before or c.after).ip) for c in back][:2] == [
+            ("not in register", "198.18.0.31"), ("not in register", "198.18.0.40")]
+        # Two scans are still compared by identity alone.
+        assert {c.what for c in inv.diff(scanned, inv.store(result(minutes=120)))} == {"gone", "not rescanned"}
+
+
 def test_prune_keeps_the_newest_scans_of_its_site(db_location):
     with open_store(db_location) as inv:
         ids = [inv.store(result(item(f"198.18.0.{n}", f"58:50:ed:00:00:{n:02x}"), minutes=n, site="a"))

@@ -381,7 +381,7 @@ def test_watch_section_is_read_relative_to_the_file(tmp_path: Path) -> None:
                       'webhook_url = "https://hooks.example/abc"\nwebhook_token_file = "token"\njsonl = false\n'
                       '[policy]\nnames = ["us-federal"]\n')
     loaded = runconfig.load(str(config))
-    assert loaded.watch == {"interface": "eth1", "snapshot_interval": 60.0, "syslog": "udp://198.18.0.9:514",
+    assert loaded.get(WatchConfig) == {"interface": "eth1", "snapshot_interval": 60.0, "syslog": "udp://198.18.0.9:514",
                             "webhook_url": "https://hooks.example/abc",
                             "webhook_token": str(tmp_path / "token"), "jsonl": False}
     assert loaded.outputs["policy"] == "us-federal"
@@ -414,7 +414,7 @@ def test_watch_without_an_interface_or_with_a_bad_one_is_exit_2(tmp_path: Path) 
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
         "camsweep: error: watch needs an interface: --interface, or 'interface' in the config's [watch]"]
     done = _cli("watch", "-i", "nosuch0", "--db", str(tmp_path / "inv.sqlite"))
-    assert done.returncode == 2 and done.stderr.strip() == "camsweep: error: no such interface: 'nosuch0'"
+    assert done.returncode == 2 and done.stderr.strip() == "camsweep: error: interface 'nosuch0' does not exist"
     config = tmp_path / "bad.toml"
     config.write_text('[watch]\ninterface = "lo"\nwebhook_token_file = "missing"\n')
     done = _cli("watch", "--config", str(config))

@@ -8,7 +8,7 @@ import click
 from camsweep.reports.history import DIFF_RENDERERS
 
 from ..errors import UsageError
-from ..store import Change, Store, open_store
+from ..store import Change, ScanSummary, Store, open_store
 from . import Choice, echo
 from ._scope import scope, scope_options
 
@@ -26,6 +26,10 @@ def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **pa
     scan. With --all-sites, every site's last scan with the one before it. A device is "gone"
     only when NEW scanned its address and it did not answer; one outside NEW's targets (or
     missing from a passive NEW) is "not rescanned".
+
+    Between a register (a stored `camsweep check`) and a scan or import, register rows are matched
+    with devices by MAC, else serial, else model and IP: a device no row matches is "not in
+    register" (restricted ones listed first), a row no device matches is "not seen".
     """
     db_path, site, all_sites = scope(ctx, params)
     with open_store(db_path, read_only=True) as inv:
@@ -39,7 +43,8 @@ def command(ctx: click.Context, old: str | None, new: str | None, fmt: str, **pa
     echo(DIFF_RENDERERS[fmt](pairs, chosen is None), nl=False)
 
 
-def _pair(inv: Store, old: str | None, new: str | None, site: str) -> tuple[str, int, int, list[Change]]:
+def _pair(inv: Store, old: str | None, new: str | None,
+          site: str) -> tuple[str, ScanSummary, ScanSummary, list[Change]]:
     new_id = inv.resolve(new or "last", site=site)
     old_id = inv.resolve(old, site=site) if old else inv.resolve("last", offset=1, site=site)
-    return site, old_id, new_id, inv.diff(old_id, new_id)
+    return site, inv.summary(old_id), inv.summary(new_id), inv.diff(old_id, new_id)

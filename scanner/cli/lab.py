@@ -27,9 +27,11 @@ def command() -> None:
               help="Devices announce themselves and a client (198.18.0.3) talks to them, for `camsweep listen`.")
 @click.option("--chatter-period", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
               help="Seconds between two rounds of chatter.")
-def up(profiles_dir: str | None, count: int | None, chatter: bool, chatter_period: float) -> None:
+@click.option("--snmp", is_flag=True,
+              help="The router and the switch answer SNMP, for `camsweep scan --snmp`.")
+def up(profiles_dir: str | None, count: int | None, chatter: bool, chatter_period: float, snmp: bool) -> None:
     """Start the lab; the emulator keeps running in the background until `lab down`."""
-    lab = Lab(profiles_dir, count, chatter=chatter, chatter_period=chatter_period)
+    lab = Lab(profiles_dir, count, chatter=chatter, chatter_period=chatter_period, snmp=snmp)
     lab.up()  # tears itself down on failure
     lab.detach()
     plan = lab.plan
@@ -37,6 +39,10 @@ def up(profiles_dir: str | None, count: int | None, chatter: bool, chatter_perio
     click.echo(f"lab up: {len(lab.devices)} devices in {lab.startup_seconds:.1f} s; scanner namespace "
                f"{lab.scanner_namespace} ({plan.scanner_ip}); segment A {plan.segment_a}, segment B "
                f"{plan.segment_b} via {plan.router_a}")
+    if lab.snmp_agents is not None:
+        click.echo(f"SNMP: router {lab.snmp_agents.router}, switch {lab.snmp_agents.switch}; try:  camsweep lab "
+                   f"exec -- camsweep scan {plan.segment_b} -i eth0 --snmp {lab.snmp_agents.router},"
+                   f"{lab.snmp_agents.switch} --credentials {lab.snmp_credentials}")
     click.echo("try:  camsweep lab exec -- camsweep scan ...   then:  camsweep lab down")
 
 

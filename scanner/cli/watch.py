@@ -10,15 +10,14 @@ from typing import Any
 
 import click
 
-from .. import runconfig
 from ..alerts import Sinks, sinks_for
 from ..config import Outputs, WatchConfig
 from ..errors import CamsweepError, UsageError
 from ..passive import packet_socket
 from ..store import open_store
 from ..watch import Snapshot, Watch, run
-from ._finish import check_store
-from ._settings import given, options
+from ._finish import check_outputs
+from ._settings import file_values, given, load_config, options
 
 log = logging.getLogger("camsweep")
 
@@ -26,7 +25,9 @@ log = logging.getLogger("camsweep")
 @click.command("watch")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML config: [watch] (interface, snapshot_interval, syslog, webhook_url, webhook_token_file, "
-                   "jsonl), [policy], [output] db/site, [retention]. Re-read on SIGHUP; options given here win.")
+                   "jsonl), [policy], [output] db/site, [retention]; options given here win. Without it, "
+                   "~/.config/camsweep/camsweep.toml, then /etc/camsweep/camsweep.toml, is used if there. "
+                   "Re-read on SIGHUP. Takes no run lock: a watch runs beside its config's scheduled scans.")
 @options(WatchConfig)
 @options(Outputs, ["db_path", "site", "operator", "policy"])
 @click.pass_context
@@ -45,16 +46,17 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
     inventory at start (nothing was heard).
     """
 
-    def load() -> tuple[WatchConfig, Outputs]:
-        run_config = runconfig.load(config_path) if config_path else None
-        settings = WatchConfig(**given(WatchConfig, ctx, dict(params), run_config.watch if run_config else None))
-        outputs = Outputs(**given(Outputs, ctx, dict(params), run_config.outputs if run_config else None), quiet=True)
+    def load() -> tuple[WatchConfig, Outputs, str | None]:
+        run_config = load_config(config_path)
+        settings = WatchConfig(**given(WatchConfig, ctx, dict(params), file_values(run_config, WatchConfig)))
+        outputs = Outputs(**given(Outputs, ctx, dict(params), file_values(run_config, Outputs)), quiet=True)
         if not settings.interface:
             raise UsageError("watch needs an interface: --interface, or 'interface' in the config's [watch]")
-        check_store(outputs)  # a bad --db or policy: one line, exit 2, before anything is heard
-        return settings, outputs
+        check_outputs(outputs)  # a bad --db or policy: one line, exit 2, before anything is heard
+        return settings, outputs, run_config.path if run_config else None
 
-    settings, outputs = load()
+
+    settings, outputs, _ = load()
     packet_socket(settings.interface or "")[0].close()  # no such interface, no CAP_NET_RAW: exit 2 now
     sinks = sinks_for(settings, sys.stdout)
     with open_store(outputs.db_path) as inventory:
@@ -84,7 +86,7 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
             return
         flags["reload"] = False
         try:
-            new_settings, new_outputs = load()
+            new_settings, new_outputs, path = load()
             new_sinks = sinks_for(new_settings, sys.stdout)
             with open_store(new_outputs.db_path) as inventory:
                 watch.alerted |= inventory.flagged_identities(new_outputs.site)
@@ -95,7 +97,7 @@ def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
         state.update(outputs=new_outputs, sinks=new_sinks)
         watch.reconfigure(new_settings, new_outputs, alert=new_sinks.send)
         old.close()
-        log.warning("configuration reloaded%s", f" from {config_path}" if config_path else "")
+        log.warning("configuration reloaded%s", f" from {path}" if path else "")
 
     try:
         run(watch, stop=lambda: flags["stop"], between=between)

@@ -27,7 +27,7 @@ from typing import Any
 
 from .._child import python_command
 from ..errors import ScanError
-from . import topology
+from . import snmpd, topology
 from .chatter import DEFAULT_PERIOD as CHATTER_PERIOD
 from .netns import check_isolated, lab_namespaces, require_privileges, run_in_netns
 from .profiles import Profile, expand, load_profiles
@@ -109,6 +109,11 @@ def down(prefix: str | None = None) -> list[str]:
         # A corrupt state file must neither stop `lab down` nor aim a signal at pid 0/1/-1.
         if isinstance(pid, int) and not isinstance(pid, bool) and pid > 1:
             _stop_emulator(pid)
+        agents = data.get("snmp") if isinstance(data, dict) else None
+        if isinstance(agents, dict) and isinstance(agents.get("pids"), list):
+            folder = agents.get("folder")
+            snmpd.stop([p for p in agents["pids"] if isinstance(p, int) and not isinstance(p, bool) and p > 1],
+                       Path(folder) if isinstance(folder, str) else None)
         path.unlink(missing_ok=True)
         path.with_suffix(".log").unlink(missing_ok=True)
     names = topology.Names(prefix) if prefix else None
@@ -124,15 +129,23 @@ class Lab:
 
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
-                 chatter_period: float = CHATTER_PERIOD) -> None:
+                 chatter_period: float = CHATTER_PERIOD, snmp: bool = False) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
-        ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery."""
+        ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
+        ``snmp``: the router and the switch answer SNMP (``camsweep.lab.snmpd``; ``snmp_agents``
+        says where and with which credentials)."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
         self.count = count
         self.chatter = chatter
         self.chatter_period = chatter_period
+        self.snmp = snmp
+        self.snmp_agents: snmpd.Agents | None = None
+        self.snmp_credentials: Path | None = None
+        """A credentials file (SNMPv2c) for both agents, while the lab runs."""
+        self._snmp_processes: list[subprocess.Popen[bytes]] = []
+        self._snmp_folder: Path | None = None
         self.names = topology.Names(prefix)
         self.scanner_namespace = self.names.scanner
         self.client_namespace: str | None = self.names.client if chatter else None
@@ -180,6 +193,12 @@ class Lab:
                 check_isolated(self.names.client)
             self._start_emulator()
             self._write_state(self._process.pid if self._process else None)
+            if self.snmp:
+                self._snmp_folder = snmpd.make_folder()
+                self.snmp_agents = snmpd.start(plan, self.names, self._snmp_folder, self._snmp_processes)
+                self.snmp_credentials = snmpd.write_credentials(self.snmp_agents, self._snmp_folder)
+                self._write_state(self._process.pid if self._process else None)
+                snmpd.fill_router_arp(self.names, plan, hosts)
             check_isolated(self.scanner_namespace)
         except BaseException:
             self.down()
@@ -198,6 +217,8 @@ class Lab:
             if self._process is not None:
                 _stop_emulator(self._process.pid)
                 self._process = None
+            snmpd.stop(self._snmp_processes, self._snmp_folder)
+            self._snmp_processes, self._snmp_folder = [], None
             existing = set(lab_namespaces())
             topology.destroy([n for n in self._namespaces if n in existing])
             self.state_file.unlink(missing_ok=True)
@@ -244,6 +265,8 @@ class Lab:
             "version": 1, "emulator_pid": pid, "plan": self.plan.to_dict(),
             "scanner_namespace": self.scanner_namespace, "switch_namespace": self.names.switch,
             "namespaces": self._namespaces,
+            "snmp": {"pids": [p.pid for p in self._snmp_processes],
+                     "folder": str(self._snmp_folder) if self._snmp_folder else None},
             "chatter": {"period": self.chatter_period, "client_namespace": self.names.client,
                         "client_ip": self.plan.client_ip} if self.chatter else None,
             "devices": [{"namespace": d.namespace, "ip": d.ip, "profile": d.profile.to_dict()} for d in self.devices],

@@ -77,6 +77,8 @@ class ProbeContext:
     """Call before sending each packet: blocks to honour the configured packet rate."""
     connections: HostSlots = field(default_factory=HostSlots)
     """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
+    note: Callable[[str], None] = lambda text: None
+    """Add a line to the result's notes (what a discovery step read from where, what it cut)."""
 
 
 class Probe:
@@ -98,6 +100,12 @@ class Probe:
     def plan_notes(cls, config: ScanConfig) -> list[str]:
         """Notes for the plan when this probe is selected (what it will not do with this config)."""
         return []
+
+    @classmethod
+    def asked_for_by(cls, config: ScanConfig) -> str | None:
+        """The option that asks for this method by name (``--snmp``), if the config gives it: a
+        ``--methods`` that leaves the method out then contradicts it and is refused."""
+        return None
 
     @classmethod
     def known_without_sending(cls, interface: str | None, in_scope: Callable[[str], bool]) -> Iterable[Observation]:

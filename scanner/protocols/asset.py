@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SPEC", "record"]
 
-COLUMNS = ("make", "model", "serial", "mac", "description", "location", "site")
+COLUMNS = ("make", "model", "serial", "mac", "ip", "description", "location", "site")
 """The register columns a row may carry, each read into ``asset.<column>``."""
 
 
@@ -53,6 +53,7 @@ SPEC = ProtocolSpec(
         "asset.make": Field("asset", "make, manufacturer, vendor or brand column"),
         "asset.serial": Field("asset", "serial number column"),
         "asset.mac": Field("asset", "MAC address column, as written"),
+        "asset.ip": Field("asset", "IP address column (a row without a MAC stays a record of its own, at that IP)"),
         "asset.description": Field("asset", "description column"),
         "asset.location": Field("asset", "location column"),
         "asset.site": Field("asset", "site column"),

@@ -130,12 +130,20 @@ class Sighting:
     model: str | None
     firmware: str | None
     restricted: bool
+    serial: str | None = None
+
+
+REGISTER = "check"
+"""The mode of a stored ``camsweep check``: what a register says, not what a wire showed."""
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     identity: str
-    what: str  # "new", "gone", "not rescanned" or "changed"
+    what: str
+    """"new", "gone", "not rescanned" or "changed"; between a register (``check``) and another
+    source: "not in register" (a device the register misses), "not seen" (a register row the
+    other source did not show) or "changed"."""
     before: Sighting | None
     after: Sighting | None
     details: tuple[str, ...] = ()
@@ -589,17 +597,18 @@ class Store:
 
     def sightings(self, scan_id: int) -> dict[str, Sighting]:
         rows = self._rows(
-            "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.brand, s.device_type, s.model, s.firmware, s.restricted"
-            " FROM sightings s JOIN devices d ON d.id = s.device_id WHERE s.scan_id = ?",
+            "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.brand, s.device_type, s.model, s.firmware, s.restricted,"
+            " s.serial FROM sightings s JOIN devices d ON d.id = s.device_id WHERE s.scan_id = ?",
             (scan_id,),
         )
         out = {}
         for row in rows:
             try:
-                r = _typed(row, str, *[_TEXT_OR_NULL] * 2, str, _TEXT_OR_NULL, str, *[_TEXT_OR_NULL] * 2, int)
+                r = _typed(row, str, *[_TEXT_OR_NULL] * 2, str, _TEXT_OR_NULL, str, *[_TEXT_OR_NULL] * 2, int,
+                           _TEXT_OR_NULL)
             except ValueError as exc:
                 raise self._read_error(f"a sighting in scan {scan_id}: {exc}") from None
-            out[r[0]] = Sighting(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]))
+            out[r[0]] = Sighting(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9])
         return out
 
     def diff(self, old: int, new: int) -> list[Change]:
@@ -612,7 +621,9 @@ class Store:
                 f"{jsonio.quote(self.site_of(new))}: a diff compares two scans of one site"
             )
         before, after = self.sightings(old), self.sightings(new)
-        newer = self.summary(new)
+        older, newer = self.summary(old), self.summary(new)
+        if (older.mode == REGISTER) != (newer.mode == REGISTER):
+            return _register_diff(before, after, register_is_old=older.mode == REGISTER)
         changes: list[Change] = []
         for identity in sorted(after.keys() - before.keys()):
             changes.append(Change(identity, "new", None, after[identity]))
@@ -677,9 +688,52 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _differences(a: Sighting, b: Sighting) -> Iterator[str]:
+def _register_diff(before: dict[str, Sighting], after: dict[str, Sighting], register_is_old: bool) -> list[Change]:
+    """A register (``check``) against what another source saw: each register row is matched with
+    a device by identity, else by MAC, else by serial, else by model and IP together (what a row
+    carries decides which); a device no row matches is "not in register" (restricted ones first),
+    a row no device matches is "not seen". Between a matched pair only values both sides know
+    are compared: a register rarely records firmware or a MAC."""
+    register, wire = (before, after) if register_is_old else (after, before)
+    unmatched = dict(wire)
+    pairs: list[tuple[Sighting, Sighting]] = []
+    missing: list[Sighting] = []
+    for row in (register[k] for k in sorted(register)):
+        found = row.identity if row.identity in unmatched else _match(row, unmatched.values())
+        if found is None:
+            missing.append(row)
+        else:
+            pairs.append((row, unmatched.pop(found)))
+    changes = [Change(s.identity, "not in register", *((None, s) if register_is_old else (s, None)))
+               for s in sorted(unmatched.values(), key=lambda s: (not s.restricted, s.identity))]
+    changes += [Change(s.identity, "not seen", *((s, None) if register_is_old else (None, s))) for s in missing]
+    for row, seen in pairs:
+        old, new = (row, seen) if register_is_old else (seen, row)
+        details = tuple(_differences(old, new, known_only=True))
+        if details:
+            changes.append(Change(seen.identity, "changed", old, new, details))
+    return changes
+
+
+def _match(row: Sighting, candidates: Iterable[Sighting]) -> str | None:
+    """The identity of the first device that is ``row`` by MAC, serial, or model and IP."""
+    def same(a: str | None, b: str | None) -> bool:
+        return bool(a and b and a.strip().upper() == b.strip().upper())
+
+    candidates = list(candidates)
+    for test in (lambda s: same(row.mac, s.mac), lambda s: same(row.serial, s.serial),
+                 lambda s: same(row.model, s.model) and same(row.ip, s.ip)):
+        for seen in candidates:
+            if test(seen):
+                return seen.identity
+    return None
+
+
+def _differences(a: Sighting, b: Sighting, known_only: bool = False) -> Iterator[str]:
     for name in ("ip", "mac", "firmware", "model", "manufacturer", "brand", "device_type", "restricted"):
         old, new = getattr(a, name), getattr(b, name)
+        if known_only and (old in (None, "", "unknown") or new in (None, "", "unknown")):
+            continue
         if old != new:
             label = {"ip": "moved IP", "firmware": "firmware changed"}.get(name, f"{name} changed")
             yield f"{label}: {old} -> {new}"
