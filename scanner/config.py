@@ -576,3 +576,48 @@ class Outputs:
 
     def __post_init__(self) -> None:
         check_fields(self)
+
+
+def _syslog_target(value: str) -> str | None:
+    # the alert sinks' own parser, imported only when a value is checked
+    from .alerts import _syslog_problem
+
+    return _syslog_problem(value)
+
+
+def _webhook_url(value: str) -> str | None:
+    from .alerts import check_webhook_url
+
+    return check_webhook_url(value)
+
+
+def _read_token(path: str) -> Any:
+    from .alerts import read_token
+
+    return read_token(path)
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """What ``camsweep watch`` listens on, how often it stores a snapshot, and where its alerts go
+    (the config file's ``[watch]``; the policy, inventory and site are ``Outputs``')."""
+
+    interface: str | None = setting(
+        None, "Interface to listen on (needs CAP_NET_RAW).", cli=("-i", "--interface"), key="watch.interface")
+    snapshot_interval: float = setting(
+        900.0, "Seconds between snapshots of what was heard, stored in the inventory.",
+        cli="--snapshot-interval", key="watch.snapshot_interval", check=_positive, metavar="SECONDS")
+    syslog: str | None = setting(
+        None, "Also send alerts to syslog (RFC 5424): a Unix socket such as /dev/log, udp://host:514 or "
+              "tcp://host:514.", cli="--syslog", key="watch.syslog", check=_syslog_target, metavar="TARGET")
+    webhook_url: str | None = setting(
+        None, "POST each alert (JSON) to this URL. Config file only: such URLs often carry a secret, "
+              "which a command line shows to every user.", key="watch.webhook_url", check=_webhook_url)
+    webhook_token: str | None = setting(
+        None, "File whose first line is a bearer token sent with each webhook POST (chmod 600).",
+        key="watch.webhook_token_file", path="file", read=_read_token)
+    jsonl: bool = setting(True, "Alerts as JSON lines on stdout (journald keeps a service's stdout).",
+                          key="watch.jsonl")
+
+    def __post_init__(self) -> None:
+        check_fields(self)

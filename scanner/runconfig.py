@@ -26,6 +26,13 @@ Example (README "Scheduled scans")::
     interface = "eth1"
     duration = 300
 
+    [watch]                         # camsweep watch (README "Continuous monitoring")
+    interface = "eth1"
+    snapshot_interval = 900
+    syslog = "/dev/log"
+    webhook_url = "https://alerts.example/hook"
+    webhook_token_file = "/etc/camsweep/webhook.token"
+
 The keys are generated from the settings declared in ``scanner/config.py`` (``SETTINGS``: each
 key's section is in its declaration, so a new section is a new settings dataclass here, nothing
 else), and every value is checked by the same code as the command line's options; a typo'd key is
@@ -48,10 +55,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .config import CaptureConfig, Declared, ListenConfig, Outputs, ScanConfig, declared
+from .config import CaptureConfig, Declared, ListenConfig, Outputs, ScanConfig, WatchConfig, declared
 from .errors import ConfigError, ScanError
 
-SETTINGS: tuple[type, ...] = (ScanConfig, CaptureConfig, ListenConfig, Outputs)
+SETTINGS: tuple[type, ...] = (ScanConfig, CaptureConfig, ListenConfig, Outputs, WatchConfig)
 """The settings dataclasses whose declared keys make up the config file."""
 
 SEARCH_ENV = "CAMSWEEP_CONFIG_PATH"

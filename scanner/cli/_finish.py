@@ -155,11 +155,7 @@ def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
     """Store ``result`` judged as ``assessment`` and prune its site's old scans (retention); the
     number of restricted devices no earlier scan of the site had seen."""
     with open_store(outputs.db_path) as inventory:
-        scan_id = inventory.store(result, assessment)
-        new_restricted = len(inventory.new_restricted(scan_id))
-        if outputs.keep_scans:
-            inventory.prune(outputs.keep_scans, result.site)
-    return new_restricted
+        return inventory.store_and_prune(result, assessment, outputs.keep_scans)
 
 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:

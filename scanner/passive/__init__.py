@@ -28,7 +28,7 @@ from .signals import Analyser
 if TYPE_CHECKING:
     from ..engine import EventHandler
 
-__all__ = ["analyse_capture", "check_listen", "listen", "Analyser"]
+__all__ = ["analyse_capture", "check_listen", "listen", "packet_socket", "Analyser"]
 
 log = logging.getLogger("camsweep")
 
@@ -116,6 +116,32 @@ def check_listen(interface: str, duration: float) -> None:
         raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket")
 
 
+def packet_socket(interface: str) -> tuple[socket.socket, str | None]:
+    """A receive-only AF_PACKET socket bound to ``interface``, reads bounded to half a second
+    (``listen``, ``camsweep watch``), and why it is unfiltered, if it is. It is never written to;
+    callers skip frames whose address says ``PACKET_OUTGOING`` (the host's own). A BPF program
+    (``bpf.expression``, compiled by libpcap) is attached before it is bound, so the kernel drops
+    the frames that cannot carry a signal from the first one on. Needs CAP_NET_RAW."""
+    if not netif.interface_exists(interface):
+        raise UsageError(f"interface {interface!r} does not exist")
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    except PermissionError:
+        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
+    unfiltered = None
+    try:
+        try:
+            bpf.attach(sock, bpf.compile_filter(bpf.expression(LINKTYPE_ETHERNET)))
+        except bpf.Unavailable as exc:
+            unfiltered = str(exc)
+        sock.bind((interface, 0))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {interface!r}: {exc.strerror or exc}") from None
+    sock.settimeout(0.5)
+    return sock, unfiltered
+
+
 def listen(interface: str, duration: float, *, targets: Iterable[str] = (), exclude: Iterable[str] = (),
            stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
@@ -133,21 +159,11 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (), excl
     targets = tuple(targets)
     analyser = Analyser(_scope(targets, exclude))  # a bad target is refused before the socket is opened
     check_listen(interface, duration)
-    try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    except PermissionError:
-        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
+    sock, unfiltered = packet_socket(interface)
     started = utcnow()
     partial = False
     defrag = Defragmenter()
-    unfiltered: list[str] = []
     try:
-        try:  # the kernel drops what cannot carry a signal (frames queued before this are read all the same)
-            bpf.attach(sock, bpf.compile_filter(bpf.expression(LINKTYPE_ETHERNET)))
-        except bpf.Unavailable as exc:
-            unfiltered.append(str(exc))
-        sock.bind((interface, 0))
-        sock.settimeout(0.5)
         begun = time.monotonic()
         deadline, tick = begun + duration, begun
         if on_event:
@@ -171,7 +187,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (), excl
         on_event("phase", {"name": "identify"})
     analyser.flush()
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
-    notes += unfiltered + analyser.cut_notes() + defrag.notes()
+    notes += ([unfiltered] if unfiltered else []) + analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
     notes += analyser.budget.notes()
