@@ -37,7 +37,13 @@ def default_state_dir() -> Path:
     return Path(base) / "camsweep"
 
 
-DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8899, 37777, 37778, 34567)
+DEFAULT_PORTS = (80, 443, 554, 8000, 8080, 8443, 8899, 37777, 37778, 34567, 9010, 9020, 35000)
+"""The makers' web, RTSP and SDK ports, then the consumer lines' app ports whose presence the port
+rules (fingerprints/ports.toml) read as the maker's: EZVIZ 9010/9020 beside Hikvision's 8000
+(RenierM26/pyEzvizApi#274), Lorex 35000 (rroller/dahua#331, #690). They cost one connect per live
+host each (the sweep asks other ports only of hosts that answered), and no HTTP request
+(probes/http.py NOT_HTTP). Not 5000: Dahua's old DVRIP/DHIP console port (mcw0/DahuaConsole) is
+also Synology DSM's and many web apps', so its number says nothing of the maker."""
 FAIL_ON = ("restricted", "new", "never")
 MAX_TARGET_FILE = 1024 * 1024
 """Characters read at most from an -iL file (a typo naming a huge file is refused, not read whole)."""
@@ -439,7 +445,8 @@ class ScanConfig:
     host_timeout: float = setting(
         8.0, "Seconds at most per host.", cli="--host-timeout", key="scan.host_timeout", check=_positive)
     listen_window: float = setting(
-        2.5, "Seconds to listen for multicast/broadcast discovery answers.", cli="--listen",
+        2.5, "Seconds at most to listen for multicast/broadcast discovery answers (a round ends "
+             "earlier once answers have stopped arriving).", cli="--listen",
         key="scan.listen", check=_positive)
     concurrency: int = setting(
         256, "Probe tasks at once.", cli="--concurrency", key="scan.concurrency", check=_at_least(1))

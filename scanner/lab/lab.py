@@ -129,15 +129,19 @@ class Lab:
 
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
-                 chatter_period: float = CHATTER_PERIOD, snmp: bool = False) -> None:
+                 chatter_period: float = CHATTER_PERIOD, snmp: bool = False,
+                 profiles: Sequence[Profile] | None = None) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
         ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
         ``snmp``: the router and the switch answer SNMP (``camsweep.lab.snmpd``; ``snmp_agents``
-        says where and with which credentials)."""
+        says where and with which credentials).
+        ``profiles``: serve these (e.g. ``site_mix(...)``) instead of ``count`` loaded from
+        ``profiles_dir``."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
         self.count = count
+        self.profiles = list(profiles) if profiles is not None else None
         self.chatter = chatter
         self.chatter_period = chatter_period
         self.snmp = snmp
@@ -175,7 +179,8 @@ class Lab:
         tear the lab down.
         """
         require_privileges()
-        profiles = expand(load_profiles(self.profiles_dir), self.count)
+        profiles = self.profiles if self.profiles is not None else expand(load_profiles(self.profiles_dir),
+                                                                          self.count)
         plan, hosts = topology.assign(profiles, self.names)
         started = time.monotonic()
         self._torn_down = False
