@@ -12,8 +12,15 @@ and reported as such.
 
     python3 bench/hostile_floods.py                  # every case, 60 s each
     python3 bench/hostile_floods.py --only arp-one-ip-20k --timeout 30
+    sudo python3 bench/hostile_floods.py --lab       # the hostile lab, scanned in every format
 
 Goal (issue 19): every case <= 5 s and <= 300 MB peak RSS, the JSON report tens of MB at most.
+
+``--lab`` (root; issue 14 item 6) brings up the hostile part of the lab (``hostile-*`` profiles and
+``profiles/floods/``: a camera answering each WS-Discovery Probe with 5,000 ProbeMatches) in its own
+namespaces and scans it from the lab's scanner namespace once per output format, recording the
+scan process's peak RSS (``os.wait4``), its wall time, and the flood device's observation and rule
+hit counts (from the JSON run). Goal: <= 150 MB peak RSS in every format.
 """
 
 from __future__ import annotations
@@ -104,18 +111,59 @@ def run_case(name: str, workdir: Path, timeout: float) -> dict[str, object]:
     return row
 
 
+LAB_RSS_GOAL_MB = 150
+FLOOD_IP = "198.18.0.206"  # hostile-wsd-probematch-flood.toml
+
+
+def run_lab(timeout: float, prefix: str, checkout: Path = ROOT) -> list[dict[str, object]]:
+    """Scan the hostile lab once per output format; one row per format."""
+    from camsweep.lab import Lab
+    from camsweep.lab.profiles import hostile_profiles
+    from camsweep.types import REPORT_FORMATS
+    from tests.lab_scan import scan_in_lab
+
+    rows: list[dict[str, object]] = []
+    with Lab(prefix=prefix, profiles=hostile_profiles()) as lab, \
+            tempfile.TemporaryDirectory(prefix="camsweep-floods-") as tmp:
+        for fmt in REPORT_FORMATS:
+            run = scan_in_lab(lab, fmt, Path(tmp), timeout=timeout, checkout=checkout)
+            row: dict[str, object] = {"case": f"hostile-lab-{fmt}", "devices_in_lab": len(lab.devices),
+                                      "wall_s": run.wall, "cpu_s": run.cpu, "peak_rss_mb": run.peak_rss_mb,
+                                      "goal_rss_mb": LAB_RSS_GOAL_MB, "exit": run.exit,
+                                      "report_mb": round(run.report_bytes / 1e6, 3) if run.report_bytes else None}
+            if fmt == "json" and run.report is not None:
+                result = run.report.get("scan", run.report)
+                for item in result["devices"]:
+                    if FLOOD_IP in item["device"]["ips"]:
+                        row["flood_device_observations"] = len(item["device"]["observations"])
+                        row["flood_device_rule_hits"] = len(item["verdict"]["hits"])
+                        row["flood_problems"] = sorted({o["problem"] for o in item["device"]["observations"]
+                                                        if (o.get("problem") or "").startswith("flood")})
+                row["flood_notes"] = [n for n in result.get("notes", []) if "flood" in n.lower()]
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", choices=sorted(CASES), help="Run this case (repeatable).")
     parser.add_argument("--timeout", type=float, default=60.0, help="Seconds per case before it is killed.")
     parser.add_argument("--label", default="", help="Recorded with the results (e.g. before/after).")
+    parser.add_argument("--lab", action="store_true", help="Scan the hostile lab in every format instead (root).")
+    parser.add_argument("--prefix", default="cs-floods-", help="Namespace prefix of --lab's lab.")
+    parser.add_argument("--checkout", type=Path, default=ROOT,
+                        help="--lab: scan with this checkout's scan.py (e.g. a worktree of main: before/after).")
     args = parser.parse_args()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="camsweep-floods-") as tmp:
-        for name in args.only or list(CASES):
-            row = run_case(name, Path(tmp), args.timeout)
-            print(json.dumps(row, ensure_ascii=False), flush=True)
-            rows.append(row)
+    if args.lab:
+        rows = run_lab(args.timeout, args.prefix, args.checkout)
+    else:
+        with tempfile.TemporaryDirectory(prefix="camsweep-floods-") as tmp:
+            for name in args.only or list(CASES):
+                row = run_case(name, Path(tmp), args.timeout)
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+                rows.append(row)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)

@@ -57,9 +57,12 @@ HOST_OBSERVATIONS = 1_024
 HOST_BYTES = 512 * KiB
 """Bytes per host: the lab's largest device holds 21 KB; a host can still bring 24 pages of
 16 KiB raw + 4 KiB body before anything of its own is cut."""
-KIND_OBSERVATIONS = 256
+KIND_OBSERVATIONS = 64
 """Observations of one artefact kind per host (HTTP pages, open ports, mDNS services...): the
-lab's most is 5 HTTP replies; a device with more than 256 open ports is a tarpit."""
+lab's most is 5 HTTP replies and 10 open ports. A small fixed number: one device answering a
+WS-Discovery Probe with 5,000 ProbeMatches (distinct endpoint UUIDs) once kept 256 of them, and
+their rule hits, in every report (issue 14); the discovery probes also stop reading a host past
+``probes._udp.ANSWERS_PER_HOST`` answers a round, and count the rest as a ``flood`` problem."""
 KIND_BYTES = 256 * KiB
 """Bytes of one artefact kind per host, so a host flooding HTTP replies still has room for its
 discovery answers."""

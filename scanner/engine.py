@@ -60,7 +60,14 @@ class Plan:
 
 
 class RateLimiter:
-    """Paces packets across all probes: ``wait()`` before each send."""
+    """Paces packets across all probes: ``wait()`` before each send.
+
+    Each send has a slot on a fixed schedule of ``rate`` per second. A sender that woke late (a
+    loaded machine oversleeps every 1 ms wait) may use slots up to ``CATCH_UP`` seconds in the
+    past, so lateness is not added to every packet: without it 1,000 packets/s became a few
+    hundred under load. Over any second at most ``rate * (1 + CATCH_UP)`` packets leave."""
+
+    CATCH_UP = 0.02
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
@@ -72,7 +79,7 @@ class RateLimiter:
             return
         with self._lock:
             now = time.monotonic()
-            slot = max(now, self._next)
+            slot = max(now - self.CATCH_UP, self._next)
             self._next = slot + self.interval
         if slot > now:
             time.sleep(slot - now)
@@ -178,6 +185,8 @@ class _Collector:
 
     def __init__(self, targets: Targets, budget: ObservationBudget | None = None) -> None:
         self.targets = targets
+        self.on_new_host: Callable[[Observation], None] | None = None
+        """Called (outside the lock) with the first kept observation of each new IP."""
         self.budget = budget or ObservationBudget()
         self.observations: list[Observation] = []
         self.lock = threading.Lock()
@@ -225,14 +234,17 @@ class _Collector:
         same = (observation.probe, observation.kind, observation.ip, observation.mac, observation.port,
                 tuple(sorted(observation.fields.items())), observation.problem)
         with self.lock:
-            if same in self._kept:  # the first is kept (its time is when it was first seen)
-                return
-            if not self.closed and self.budget.admit(observation):
-                self._kept.add(same)
-                self.observations.append(observation)
-                self.seen.add(observation.ip or observation.mac or "")
-                if stray:
-                    self.strays.add(observation.ip or observation.mac or "")
+            if same in self._kept or self.closed or not self.budget.admit(observation):
+                return  # a repeat (the first is kept: its time is when it was first seen), late, or no room
+            self._kept.add(same)
+            self.observations.append(observation)
+            key = observation.ip or observation.mac or ""
+            new = key not in self.seen
+            self.seen.add(key)
+            if stray:
+                self.strays.add(key)
+        if new and not stray and observation.ip is not None and self.on_new_host is not None:
+            self.on_new_host(observation)  # a stray is sent nothing (--probe-strays: after discovery)
 
     def snapshot(self) -> list[Observation]:
         with self.lock:
@@ -321,12 +333,16 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     partial = False
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
     whole = netif.neighbour_table()  # a full table loses connects silently: the result must say so
+    on_link = netif.interface_networks(checked.interface) if checked.interface else []
+    hosts = _HostScheduler(probes, collector, cancelled, limiter, connections, cfg, notify, on_link)
+    collector.on_new_host = lambda first: hosts.offer(HostInfo(ip=first.ip or "", mac=first.mac))
     try:
         count = checked.targets.count
         notify("phase", {"name": "discover", "addresses": count,
                          "expected": cfg.listen_window + cfg.connect_timeout + 2.0 * count / cfg.rate})
         clock = time.monotonic()
-        notes += _discover(probes, collector, cancelled, limiter, connections, cfg, count, notify)
+        notes += _discover(probes, collector, cancelled, limiter, connections, cfg, count, notify,
+                           on_heard=hosts.discovery_heard, alive=lambda ip: hosts.offer(HostInfo(ip=ip)))
         for kind in registry.values():  # selected or not: this sends nothing
             for observation in kind.known_without_sending(checked.interface, collector.in_scope):
                 collector.emit(observation)
@@ -336,28 +352,25 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
             # Private as for targets (without --allow-public): RFC 1918, link-local, CGNAT, test nets.
             collector.admit_strays(ip for ip in collector.strays
                                    if _is_ip(ip) and not is_public(ipaddress.IPv4Network(ip)))
-        hosts = {ip: host for ip, host in live_hosts(collector.snapshot(), (key for p in probes for key in p.host_fields)).items()
-                 if collector.in_scope(ip)}  # a stray is sent nothing more (unless admitted above)
+        live = {ip: host for ip, host in live_hosts(collector.snapshot(), hosts.keys).items()
+                if collector.in_scope(ip)}  # a stray is sent nothing more (unless admitted above)
         for probe in probes:
             # A host that only refused a connection left no artefact but is alive all the same
             # (a probe may expose such hosts as `alive`); unicast discovery may still reach it.
             for ip in sorted(getattr(probe, "alive", ())):
                 if collector.in_scope(ip):
-                    hosts.setdefault(ip, HostInfo(ip=ip))
-        log.info("discovery: %d live host(s) in %.1f s", len(hosts), time.monotonic() - clock)
-        notify("phase", {"name": "hosts", "total": len(hosts)})
-        clock = time.monotonic()
-        table = netif.neighbour_table()
-        notes += _probe_hosts(probes, hosts, collector, cancelled, limiter, connections, cfg, notify)
-        log.info("per-host probes: %.1f s", time.monotonic() - clock)
-        if netif.neighbour_table_grew(table):
-            # The per-host steps' connects may have been dropped too: their hosts are listed, but
-            # what they would have answered may be missing.
-            notes.append(netif.neighbour_overflow_note(
-                "per-host probing: every live host is listed, but some of their answers may be missing",
-                table.limit))
-        elif netif.neighbour_table_grew(whole) and not any(netif.NEIGH_OVERFLOW in note for note in notes):
-            notes.append(netif.neighbour_overflow_note("the scan: some hosts or answers may be missing", whole.limit))
+                    live.setdefault(ip, HostInfo(ip=ip))
+        hosts.discovery_heard()
+        for host in live.values():
+            hosts.offer(host)
+        log.info("discovery: %d live host(s) in %.1f s", hosts.total, time.monotonic() - clock)
+        notify("phase", {"name": "hosts", "total": hosts.total})
+        notes += hosts.finish()
+        log.info("per-host probes done %.1f s after discovery", time.monotonic() - clock)
+        if netif.neighbour_table_grew(whole) and not any(netif.NEIGH_OVERFLOW in note for note in notes):
+            # Connects dropped for want of a neighbour entry fail silently: say what may be missing.
+            notes.append(netif.neighbour_overflow_note("the scan: some hosts or their answers may be missing",
+                                                       whole.limit))
     except KeyboardInterrupt:
         partial = True
         cancelled.set()
@@ -366,6 +379,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         log.warning("interrupted; keeping what was found so far")
     finally:
         cancelled.set()
+        hosts.stop()
     with collector.lock:
         collector.closed = True
         observations = list(collector.observations)
@@ -395,12 +409,18 @@ def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.F
 
 
 def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
-              connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler) -> list[str]:
+              connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler,
+              on_heard: Callable[[], None] = lambda: None, alive: Callable[[str], None] = lambda ip: None) -> list[str]:
+    """Run every ``discover`` at once; ``on_heard()`` is called as soon as the multicast rounds
+    (the discovers of the probes that ``waits_for_discovery``) are over, the sweeps may go on;
+    ``alive(ip)`` when a probe proves a host alive without an observation."""
     notes: list[str] = []
+    listening = [sum(1 for p in probes if waits_for_discovery(p))]
+    listening_lock = threading.Lock()
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     said: list[str] = []  # list.append is atomic: probes' threads may note at once
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections, note=said.append)
+                       wait_rate=limiter.wait, connections=connections, note=said.append, alive=alive)
     # A method that asks by multicast/broadcast (``spec.hears_segment``) keeps what it hears from
     # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
     heard = replace(ctx, emit=collector.emit_heard, strays=True)
@@ -414,6 +434,12 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
             return _guarded(probe.name, probe.discover, heard if probe.spec.hears_segment else ctx)
         finally:
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
+            if waits_for_discovery(probe):
+                with listening_lock:
+                    listening[0] -= 1
+                    last = listening[0] == 0
+                if last:
+                    _guarded("discovery", on_heard)
 
     futures = {pool.submit(timed, p): p.name for p in probes}
     deadline = time.monotonic() + cap
@@ -450,87 +476,170 @@ def _guarded(name: str, step: Callable[..., None], *args: Any) -> str | None:
     return None
 
 
-def _probe_hosts(probes: list[Probe], hosts: dict[str, HostInfo], collector: _Collector,
-                 cancelled: threading.Event, limiter: RateLimiter, connections: HostSlots, cfg: ScanConfig,
-                 notify: EventHandler) -> list[str]:
-    notes: list[str] = []
-    if not hosts:
-        return notes
-    per_host = [p for p in probes if type(p).probe_host is not Probe.probe_host]
-    first = [p for p in per_host if p.spec.runs_first]
-    rest = [p for p in per_host if not p.spec.runs_first]
-    slots = threading.BoundedSemaphore(cfg.concurrency)
-    host_events: dict[str, threading.Event] = {}
-    failures: list[str] = []
-    lock = threading.Lock()
-    probed = 0
+def waits_for_discovery(probe: Probe) -> bool:
+    """Whether a probe's per-host step on an on-link host needs the multicast rounds to be over:
+    it reads values they heard (``host_fields``) or skips the hosts that answered them."""
+    return probe.waits_for_discovery or bool(probe.host_fields)
 
-    def one(probe: Probe, ctx: ProbeContext, host: HostInfo) -> None:
-        with slots:
+
+class _HostScheduler:
+    """Runs each live host's per-host steps from the moment the host is known, during discovery.
+
+    A host is offered when its first observation arrives (or when discovery ends). Its ``runs_first``
+    steps go first (the port step waits for the sweep to finish that host's ports), then the rest
+    at once. A step that needs the multicast rounds (``waits_for_discovery``) waits for them on an
+    on-link host; on a routed host, which multicast never reaches, it starts at once: that is how
+    unicast follow-ups to routed hosts overlap the listen window. The host's time bound counts
+    probing, not that wait. Concurrency: ``cfg.concurrency`` steps in all, ``cfg.per_host``
+    connection-holding steps per host.
+    """
+
+    def __init__(self, probes: list[Probe], collector: _Collector, cancelled: threading.Event,
+                 limiter: RateLimiter, connections: HostSlots, cfg: ScanConfig, notify: EventHandler,
+                 on_link: Iterable[Any]) -> None:
+        per_host = [p for p in probes if type(p).probe_host is not Probe.probe_host]
+        self.first = [p for p in per_host if p.spec.runs_first]
+        self.rest = [p for p in per_host if not p.spec.runs_first]
+        self.listeners = [p for p in probes if waits_for_discovery(p)]
+        self.collector, self.cancelled, self.limiter, self.connections = collector, cancelled, limiter, connections
+        self.cfg, self.notify = cfg, notify
+        self.on_link = list(on_link)
+        self.keys = tuple(key for p in probes for key in p.host_fields)
+        self.heard = threading.Event()
+        """The multicast/broadcast rounds are over (set once, also when the scan is cancelled)."""
+        self.heard_hosts: dict[str, HostInfo] = {}
+        self.hosts: dict[str, HostInfo] = {}
+        self.events: dict[str, threading.Event] = {}
+        self.futures: list[cf.Future[None]] = []
+        self.notes: list[str] = []
+        self.failures: list[str] = []
+        self.lock = threading.Lock()
+        self.probed = 0
+        self.reporting = False  # progress events only once the "hosts" phase is shown
+        self.slots = threading.BoundedSemaphore(cfg.concurrency)
+        # Twice the limit: a task waiting for its host's politeness gate holds a thread but no slot.
+        self.workers = cf.ThreadPoolExecutor(max_workers=2 * cfg.concurrency, thread_name_prefix="probe")
+        # Coordinators only wait; the probe work itself is bounded by `slots`.
+        self.coordinators = cf.ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="host")
+
+    @property
+    def total(self) -> int:
+        return len(self.hosts)
+
+    def routed(self, ip: str) -> bool:
+        address = ipaddress.ip_address(ip)
+        return not any(address in net for net in self.on_link)
+
+    def offer(self, host: HostInfo) -> None:
+        """Start probing ``host`` unless it is already started (thread-safe)."""
+        if self.cancelled.is_set() or not self.collector.in_scope(host.ip):
+            return
+        with self.lock:
+            if host.ip in self.hosts:
+                return
+            self.hosts[host.ip] = host
+            self.events[host.ip] = threading.Event()
+            try:
+                self.futures.append(self.coordinators.submit(self._host_job, host))
+            except RuntimeError:  # the scan is over (stop() ran): a late answer starts nothing
+                self.events[host.ip].set()
+
+    def discovery_heard(self) -> None:
+        """The multicast rounds are over: what they heard is handed to each waiting host's steps."""
+        if self.heard.is_set():
+            return
+        heard = live_hosts(self.collector.snapshot(), self.keys)
+        with self.lock:
+            self.heard_hosts = heard
+        self.heard.set()
+
+    def _one(self, probe: Probe, ctx: ProbeContext, host: HostInfo) -> None:
+        with self.slots:
             if ctx.cancelled.is_set():
                 return
             clock = time.monotonic()
             message = _guarded(probe.name, probe.probe_host, ctx, host)
             log.debug("%s: %s took %.2f s", host.ip, probe.name, time.monotonic() - clock)
             if message:
-                with lock:
-                    failures.append(f"{host.ip}: {message}")
+                with self.lock:
+                    self.failures.append(f"{host.ip}: {message}")
 
-    # Twice the limit: a task waiting for its host's politeness gate holds a thread but no slot.
-    workers = cf.ThreadPoolExecutor(max_workers=2 * cfg.concurrency, thread_name_prefix="probe")
+    def _host_job(self, host: HostInfo) -> None:
+        cfg = self.cfg
+        event = self.events[host.ip]
+        ctx = ProbeContext(config=cfg, emit=self.collector.emit, cancelled=event, in_scope=self.collector.in_scope,
+                           wait_rate=self.limiter.wait, connections=self.connections)
+        clock = time.monotonic()
+        deadline = clock + cfg.host_timeout
+        gate = threading.BoundedSemaphore(cfg.per_host)
 
-    def host_job(host: HostInfo) -> None:
-        nonlocal probed
-        event = host_events[host.ip]
-        ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=event, in_scope=collector.in_scope,
-                           wait_rate=limiter.wait, connections=connections)
-        deadline = time.monotonic() + cfg.host_timeout
+        def polite(probe: Probe) -> None:
+            with gate:
+                self._one(probe, ctx, host)
+
+        def start(probe: Probe) -> cf.Future[None]:
+            if probe.spec.holds_connections:  # at most `per_host` of these at a time
+                return self.workers.submit(polite, probe)
+            return self.workers.submit(self._one, probe, ctx, host)
+
         try:
-            for probe in first:
-                if _wait([workers.submit(one, probe, ctx, host)], deadline):
+            for probe in self.first:
+                if _wait([self.workers.submit(self._one, probe, ctx, host)], deadline):
                     break  # the host's time is up already
             if time.monotonic() < deadline and not event.is_set():
-                gate = threading.BoundedSemaphore(cfg.per_host)
-
-                def polite(probe: Probe) -> None:
-                    with gate:
-                        one(probe, ctx, host)
-
-                def start(probe: Probe) -> cf.Future[None]:
-                    if probe.spec.holds_connections:  # at most `per_host` of these at a time
-                        return workers.submit(polite, probe)
-                    return workers.submit(one, probe, ctx, host)
-
-                futures = [start(p) for p in rest]
+                later = [p for p in self.rest if waits_for_discovery(p)] if not self.routed(host.ip) else []
+                futures = [start(p) for p in self.rest if p not in later]
+                if later:
+                    waited = time.monotonic()
+                    while not self.heard.wait(0.2) and not event.is_set():
+                        pass
+                    deadline += time.monotonic() - waited
+                    with self.lock:
+                        _merge_host(host, self.heard_hosts.get(host.ip))
+                    if not event.is_set():
+                        futures += [start(p) for p in later]
                 if _wait(futures, deadline):
-                    with lock:
-                        notes.append(f"{host.ip}: probing stopped after {cfg.host_timeout:g} s (host time limit)")
+                    with self.lock:
+                        self.notes.append(f"{host.ip}: probing stopped after {cfg.host_timeout:g} s (host time limit)")
         finally:
             event.set()
-            log.debug("%s: probed in %.2f s", host.ip, time.monotonic() - (deadline - cfg.host_timeout))
-            with lock:
-                probed += 1
-                done = probed
-            notify("progress", {"probed": done, "total": len(hosts), "devices": len(collector.seen)})
+            log.debug("%s: probed in %.2f s", host.ip, time.monotonic() - clock)
+            with self.lock:
+                self.probed += 1
+                done, reporting = self.probed, self.reporting
+            if reporting:
+                self.notify("progress", {"probed": done, "total": self.total, "devices": len(self.collector.seen)})
 
-    for ip in hosts:
-        host_events[ip] = threading.Event()
-    # Coordinators only wait; the probe work itself is bounded by `slots`.
-    coordinators = cf.ThreadPoolExecutor(max_workers=min(len(hosts), cfg.concurrency), thread_name_prefix="host")
-    try:
-        futures = [coordinators.submit(host_job, host) for host in hosts.values()]
-        pending = set(futures)
-        while pending:
-            pending = _wait(pending, time.monotonic() + 0.5)
-    except KeyboardInterrupt:
-        for event in host_events.values():
+    def finish(self) -> list[str]:
+        """Wait for every host started so far (discovery is over: no more will come)."""
+        self.discovery_heard()
+        with self.lock:
+            self.reporting = True
+        while True:  # a host's probes may still find another host (an SSDP LOCATION elsewhere)
+            with self.lock:
+                pending = {future for future in self.futures if not future.done()}
+            if not pending:
+                break
+            _wait(pending, time.monotonic() + 0.5)
+        return self.notes + sorted(self.failures)
+
+    def stop(self) -> None:
+        """Wake every host's steps and drop what has not started (Ctrl-C, or the scan is over)."""
+        self.heard.set()
+        with self.lock:
+            events = list(self.events.values())
+        for event in events:
             event.set()
-        raise
-    finally:
-        if cancelled.is_set():
-            for event in host_events.values():
-                event.set()
-        coordinators.shutdown(wait=False, cancel_futures=True)
-        workers.shutdown(wait=False, cancel_futures=True)
-    notes += sorted(failures)
-    return notes
+        self.coordinators.shutdown(wait=False, cancel_futures=True)
+        self.workers.shutdown(wait=False, cancel_futures=True)
+
+
+def _merge_host(host: HostInfo, heard: HostInfo | None) -> None:
+    """Add what discovery heard about a host to the HostInfo of its steps (before the steps that
+    read it start; open ports are the port step's to fill)."""
+    if heard is None:
+        return
+    host.mac = host.mac or heard.mac
+    for key, values in heard.seen.items():
+        mine = host.seen.setdefault(key, [])
+        mine += [value for value in values if value not in mine]

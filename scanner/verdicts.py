@@ -540,12 +540,27 @@ def load_fingerprints(directory: str | None = None) -> FingerprintDB:
     return fingerprints.load(directory, declared=protocols.declares)
 
 
+def _distinct(hits: list[_Hit]) -> list[_Hit]:
+    """Repeated identical hits count once (the newest is kept): the same rule on the same value from
+    the same probe and port is one piece of evidence, however often a device repeats it (a device
+    answering one WS-Discovery probe thousands of times made thousands of hits)."""
+    kept: dict[tuple[str, str, str, str, int | None], _Hit] = {}
+    for item in hits:
+        hit = item.hit
+        key = (hit.rule_id, hit.field, hit.value, hit.probe, hit.port)
+        held = kept.get(key)
+        if held is None or hit.seen_at > held.hit.seen_at:
+            kept[key] = item
+    return list(kept.values())
+
+
 def identify(device: Device, db: FingerprintDB | None = None) -> Verdict:
     """The verdict for one merged device (see the module docstring for the method)."""
     db = db or load_fingerprints()
     hits: list[_Hit] = []
     for observation in device.observations:
         hits.extend(_observation_hits(observation, db))
+    hits = _distinct(hits)
     hits.extend(_port_hits(device, db))
     hits.extend(_oui_hits(device, db))
     hits.sort(key=lambda h: h.sort_key)

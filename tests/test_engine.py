@@ -438,12 +438,50 @@ def test_http_probe_asks_only_the_pages_its_matched_rules_name(server: str, aske
 
 
 class _Heard(Probe):
+    """A multicast round that hears one host, then listens on; its per-host step asks hosts that
+    did not answer (``waits_for_discovery``). Records the order things happened in."""
+
+    name = "heard"
+    description = "stand-in multicast round"
+    waits_for_discovery = True
+    log: list[str] = []
+    stepped = threading.Event()
+    listen = 0.0
+
+    def discover(self, ctx: ProbeContext) -> None:
+        ctx.emit(Observation.make(self.name, "mac_address", ip="127.0.0.9", mac="58:50:ed:00:00:09",
+                                  fields={"mac.address": "58:50:ed:00:00:09"}))
+        if _Heard.stepped.wait(_Heard.listen):
+            _Heard.log.append("step began while listening")
+        _Heard.log.append("listening over")
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        _Heard.log.append(f"step {host.ip}")
+        _Heard.stepped.set()
+
+
+@pytest.mark.parametrize("routed", [True, False])
+def test_routed_hosts_are_probed_while_multicast_answers_are_read(
+        routed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Multicast never reaches a routed host: its unicast follow-up starts as soon as the host is
+    known. An on-link host's follow-up waits for the round (it skips hosts that answered it)."""
+    if routed:  # nothing on-link: every target sits behind a router
+        monkeypatch.setattr(engine.netif, "interface_networks", lambda name: [])
+    _Heard.log, _Heard.stepped, _Heard.listen = [], threading.Event(), 10.0 if routed else 0.5
+    engine.scan(ScanConfig(targets=("127.0.0.9",), interface="lo"), registry={"heard": _Heard})
+    if routed:
+        assert _Heard.log == ["step 127.0.0.9", "step began while listening", "listening over"]
+    else:
+        assert _Heard.log == ["listening over", "step 127.0.0.9"]
+
+
+class _Strays(Probe):
     """A multicast method (its spec declares a group): one answer from a target, one from a
     private address outside the targets, one from a public one, one from 0.0.0.0 (no address)."""
 
     spec = ProtocolSpec(name="", title="a multicast method", fields={}, order=1 << 29, method=False,
                         groups=("239.255.255.250",))
-    name = "heard"
+    name = "strays"
     description = "answers heard on the segment"
     probed: list[str] = []
 
@@ -458,10 +496,10 @@ class _Heard(Probe):
 
 @pytest.mark.parametrize("probe_strays, probed", [(False, ["127.0.0.9"]), (True, ["127.0.0.9", "192.168.1.64"])])
 def test_answers_from_outside_the_targets_are_strays_sent_nothing_more(probe_strays, probed) -> None:
-    _Heard.probed = []
+    _Strays.probed = []
     config = ScanConfig(targets=("127.0.0.0/28",), probe_strays=probe_strays)
-    result = engine.scan(config, registry={"heard": _Heard})
-    assert sorted(_Heard.probed) == probed  # a public stray is never probed, nor one without an address
+    result = engine.scan(config, registry={"strays": _Strays})
+    assert sorted(_Strays.probed) == probed  # a public stray is never probed, nor one without an address
     outside = {d.device.key for d in result.devices if d.device.outside_targets}
     assert outside == {"58:50:ed:00:00:64", "58:50:ed:00:00:05", "58:50:ed:00:00:00"}
     unconfigured = next(d.device for d in result.devices if d.device.key == "58:50:ed:00:00:00")

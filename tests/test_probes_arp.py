@@ -20,15 +20,16 @@ class FloodSocket:
     def __init__(self) -> None:
         self._ours, self._peer = socket.socketpair()
         self._peer.send(b"x")
+        self.ins = None
         self.received = 0
         self.sent: list[object] = []
 
     def fileno(self) -> int:
         return self._ours.fileno()
 
-    def recvfrom(self, size: int) -> tuple[bytes, tuple[str, int, int, int, bytes]]:
+    def recv(self, size: int) -> bytes:
         self.received += 1
-        return b"noise", ("eth-test", 0x0806, 0, 1, b"")  # a frame too short to be ARP
+        return b"noise"  # not an ARP reply
 
     def send(self, packet: object) -> None:
         self.sent.append(packet)
@@ -43,7 +44,7 @@ def test_sweep_finishes_while_frames_keep_arriving(monkeypatch: pytest.MonkeyPat
     flood = FloodSocket()
     address = InterfaceAddress("eth-test", "198.18.0.2", ipaddress.IPv4Network("198.18.0.0/29"))
     monkeypatch.setattr(arp_module, "interface_addresses", lambda name: [address])
-    monkeypatch.setattr(arp_module, "open_arp_socket", lambda iface: (flood, "02:00:00:00:00:01"))
+    monkeypatch.setattr(arp_module, "open_arp_socket", lambda iface: (flood, b"\x02\0\0\0\0\x01"))
     config = ScanConfig(interface="eth-test", read_timeout=0.2)
     found: list[object] = []
     ctx = ProbeContext(config=config, emit=found.append, cancelled=threading.Event(), in_scope=lambda ip: True)
@@ -53,3 +54,19 @@ def test_sweep_finishes_while_frames_keep_arriving(monkeypatch: pytest.MonkeyPat
     assert found == []
     assert len(flood.sent) == 2 * 5  # .1 and .3-.6, asked twice (the retry round), then done
     assert flood.received > 0
+
+
+def test_frames_are_what_scapy_builds_and_replies_read_back() -> None:
+    """The struct-built request is byte for byte scapy's; a reply scapy builds reads back (scapy is
+    the reference encoder here: the sweep no longer builds or dissects frames with it, for speed)."""
+    from scapy.layers.l2 import ARP, Ether
+
+    own = "02:00:00:00:00:01"
+    scapy_request = Ether(dst="ff:ff:ff:ff:ff:ff", src=own) / ARP(op=1, hwsrc=own, psrc="198.18.0.2",
+                                                                  pdst="198.18.0.21")
+    assert arp_module.arp_request(bytes.fromhex(own.replace(":", "")), "198.18.0.2", "198.18.0.21") == bytes(scapy_request)
+    reply = Ether(dst=own, src="58:50:ed:1f:e4:12") / ARP(op=2, hwsrc="58:50:ed:1f:e4:12", psrc="198.18.0.21",
+                                                          hwdst=own, pdst="198.18.0.2")
+    assert arp_module.parse_arp_reply(bytes(reply)) == ("198.18.0.21", "58:50:ed:1f:e4:12")
+    assert arp_module.parse_arp_reply(bytes(scapy_request)) is None  # a request, not a reply
+    assert arp_module.parse_arp_reply(bytes(reply)[:41]) is None  # cut short

@@ -15,6 +15,12 @@ from typing import Any
 
 import click
 
+# jsonschema (which checks the fingerprint and restrictions data at every start) imports
+# rfc3987_syntax when it is installed, and that builds a lark grammar at import: 0.5-1 s of every
+# command's start on a quiet machine, for the "iri" format no camsweep schema uses (they use
+# date, date-time and uuid). A None entry makes that optional import fail, as jsonschema expects.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 from .. import __version__
 from ..errors import CamsweepError, ExitCode, UsageError, did_you_mean
 
@@ -33,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("camsweep.cli.diff", "Show new, gone, not rescanned and changed devices between two scans."),
     "verify": ("camsweep.cli.verify", "Check the data files and replay every fingerprint example."),
     "listen": ("camsweep.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
+    "watch": ("camsweep.cli.watch", "Listen until stopped; alert on new Hikvision/Dahua or restricted devices (root)."),
 }
 
 log = logging.getLogger("camsweep")

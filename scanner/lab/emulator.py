@@ -48,7 +48,7 @@ from .services.http import HttpServer, Request, build_response
 from .services.onvif import PATH as ONVIF_PATH
 from .services.onvif import OnvifService
 from .services.rtsp import RtspServer, accept_only
-from ..protocols.arp import build_request
+from ..probes.arp import arp_request
 from .templates import device_variables
 
 log = logging.getLogger("camsweep.lab")
@@ -91,7 +91,7 @@ def _gratuitous_arp(mac: str, ip: str) -> tuple[socket.socket, bytes]:
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     sock.bind(("eth0", 0x0806))
     sock.setblocking(False)
-    return sock, build_request(mac, ip, ip)
+    return sock, arp_request(bytes.fromhex(mac.replace(":", "")), ip, ip)
 
 
 async def _repeat(sock: socket.socket, frame: bytes) -> None:

@@ -131,12 +131,15 @@ class Lab:
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
                  chatter_period: float = CHATTER_PERIOD, snmp: bool = False,
+                 profiles: Sequence[Profile] | None = None,
                  neighbour_limits: tuple[int, int, int] | None = None,
                  plan: topology.Plan | None = None, segment: str | None = None) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
         ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
         ``snmp``: the router and the switch answer SNMP (``camsweep.lab.snmpd``; ``snmp_agents``
         says where and with which credentials).
+        ``profiles``: serve these (e.g. ``site_mix(...)``) instead of ``count`` loaded from
+        ``profiles_dir``.
 
         ``neighbour_limits``: (gc_thresh1, gc_thresh2, gc_thresh3) of the kernel's IPv4 neighbour
         table for this lab's run. Unlike a real network, where each host has its own table, all lab
@@ -151,6 +154,7 @@ class Lab:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
         self.count = count
+        self.profiles = list(profiles) if profiles is not None else None
         self.chatter = chatter
         self.chatter_period = chatter_period
         self.snmp = snmp
@@ -192,7 +196,8 @@ class Lab:
         tear the lab down.
         """
         require_privileges()
-        profiles = expand(load_profiles(self.profiles_dir), self.count)
+        profiles = self.profiles if self.profiles is not None else expand(load_profiles(self.profiles_dir),
+                                                                          self.count)
         if self.segment is not None:
             profiles = [p if p.segment == "S" else replace(p, segment=self.segment) for p in profiles]
         plan, hosts = topology.assign(profiles, self.names, self.forced_plan,

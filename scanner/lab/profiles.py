@@ -61,7 +61,7 @@ _SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "status": ((_INT,), False), "reason": ((_STR,), False), "headers": ((_LIST,), False),
         "body": ((_STR,), False), "body_file": ((_STR,), False),
     },
-    "wsd": {"probe_match": ((_STR,), True), "hello": ((_STR,), False)},
+    "wsd": {"probe_match": ((_STR,), True), "hello": ((_STR,), False), "matches": ((_INT,), False)},
     "sadp": {"reply": ((_STR,), True)},
     "dhip": {"reply": ((_STR, _DICT), False), "raw_reply_hex": ((_STR,), False)},
     "ssdp": {
@@ -288,6 +288,35 @@ def clone_mac(mac: str, name: str, index: int) -> str:
     """Same OUI, other three octets from a hash of (name, index): deterministic across runs."""
     digest = hashlib.sha256(f"{name}#{index}".encode()).digest()
     return mac[:8] + ":" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+FLOOD_PROFILES = SHIPPED_PROFILES / "floods"
+"""Hostile devices that flood (thousands of datagrams per request): kept out of the default lab,
+whose one emulator process they would keep too busy to answer for the other devices in time."""
+
+
+def is_hostile(profile: Profile) -> bool:
+    """A synthetic hostile device (``hostile-*.toml``, ``example-hostile.toml``), not a real one."""
+    return Path(profile.path).stem.startswith(("hostile-", "example-hostile"))
+
+
+def hostile_profiles() -> list[Profile]:
+    """The hostile part of the lab: the shipped hostile profiles and the floods."""
+    return [p for p in load_profiles() if is_hostile(p)] + load_profiles(FLOOD_PROFILES)
+
+
+RESTRICTED_TRUTH = ("hikvision", "dahua")
+
+
+def site_mix(profiles: list[Profile], count: int) -> list[Profile]:
+    """A site of ``count`` real devices: two Hikvision/Dahua-made units for every other device, as
+    in the independent 30-device lab of issue 14 (20 made by them, 10 not, on both segments).
+    Hostile profiles are left out: they test robustness, and a site is not made of them."""
+    real = [p for p in profiles if not is_hostile(p)]
+    made = [p for p in real if p.truth.get("manufacturer") in RESTRICTED_TRUTH]
+    other = [p for p in real if p.truth.get("manufacturer") not in RESTRICTED_TRUTH]
+    wanted = -(-2 * count // 3) if other else count
+    return expand(made, wanted) + expand(other, count - wanted)
 
 
 def expand(profiles: list[Profile], count: int | None) -> list[Profile]:

@@ -88,6 +88,9 @@ class ProbeContext:
     def hears(self, ip: str) -> bool:
         """True if what ``ip`` sent us on the segment is kept (see ``strays``)."""
         return self.strays or self.in_scope(ip)
+    alive: Callable[[str], None] = lambda ip: None
+    """Call when a host proved alive without an observation (a refused connection): during
+    discovery the engine starts its per-host steps at once."""
 
 
 class Probe:
@@ -101,6 +104,10 @@ class Probe:
     """What the scan does instead when the probe is skipped for want of root (added to the note)."""
     host_fields: ClassVar[tuple[str, ...]] = ()
     """Field keys whose values from discovery ``probe_host`` reads (``HostInfo.seen``)."""
+    waits_for_discovery: ClassVar[bool] = False
+    """True if ``probe_host`` uses what this probe's multicast round heard (it skips the hosts that
+    answered it): on an on-link host the engine starts it once the rounds are over; on a routed
+    host, which multicast never reaches, at once. A probe with ``host_fields`` waits too."""
 
     def __init__(self, config: ScanConfig) -> None:
         self.config = config

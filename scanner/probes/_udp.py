@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from ..config import ScanConfig
 from ..errors import ScanError, UsageError
-from ..models import Observation
+from ..models import ArtefactKind, Observation
 from ..passive.capture import LINKTYPE_RAW
 from ..passive.decode import UDP, Defragmenter, decode
 from . import HostInfo, Probe, ProbeContext
@@ -410,6 +410,16 @@ class OnceEmitter:
         return True
 
 
+def flood_observation(probe: str, kind: ArtefactKind, protocol: str, ip: str, unread: int) -> Observation:
+    """The one observation that records a host's answers past ``ANSWERS_PER_HOST`` (counted), of
+    the kind its answers were."""
+    return Observation.make(
+        probe, kind, ip=ip,
+        raw=f"{unread:,} more {protocol} answers from {ip} in one round",
+        problem=f"{FLOOD}: {unread:,} more {protocol} answer(s) in one round not read "
+                f"(cap: {ANSWERS_PER_HOST} per host)")
+
+
 def is_not_a_reply(observation: Observation) -> bool:
     """True if the codec found a request (another client's search), not a device's answer.
 
@@ -426,6 +436,39 @@ SEND_SCHEDULE = (0.0, 0.3, 1.0)
 lost, and a busy segment drops bursts, so the last copy comes a little later than the others."""
 
 
+ANSWERS_PER_HOST = 16
+"""Distinct datagrams read from one host in one multicast round. A device answers each copy of our
+requests once (WS-Discovery: two namespaces, three copies) and may announce itself; a device
+answering one Probe with thousands of ProbeMatches is a flood: the rest are counted, never parsed
+or held (issue 14: 5,000 ProbeMatches per Probe once added ~264 MB to a scan)."""
+
+FLOOD = "flood"
+"""How the problem of the one observation that counts a host's unread answers starts."""
+
+QUIET = 0.3
+"""Seconds without a new answer that end a multicast round once every device had its time to
+answer the last copy (``answer_delay``): answers have stopped arriving. ``--listen`` bounds it."""
+
+
+class Quiet:
+    """Ends a listen window when answers have stopped arriving: ``QUIET`` seconds after the last new
+    one, and not before ``answer_delay`` (the longest a device may wait) after the last request."""
+
+    def __init__(self, answer_delay: float = 0.0) -> None:
+        self.answer_delay = answer_delay
+        self.last_sent = self.last_heard = time.monotonic()
+
+    def sent(self) -> None:
+        self.last_sent = time.monotonic()
+
+    def heard(self) -> None:
+        self.last_heard = time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        return now >= self.last_sent + self.answer_delay + QUIET and now >= self.last_heard + QUIET
+
+
 def multicast_round(
     ctx: ProbeContext,
     sender: socket.socket,
@@ -436,23 +479,35 @@ def multicast_round(
     *,
     schedule: Iterable[float] = SEND_SCHEDULE,
     own_ips: Iterable[str] = (),
-) -> None:
+    answer_delay: float = 0.0,
+) -> dict[str, int]:
     """Send every request at each ``schedule`` offset (while inside the window), listening
-    throughout and until ``deadline``.
+    throughout, until answers have stopped arriving (``Quiet``) or ``deadline``.
 
     Replies are read from ``sender`` (answers to our source port) and from ``listeners`` (answers
     and announcements sent to a group); identical datagrams from one host are handled once.
+    ``answer_delay``: the longest the protocol lets a device wait before it answers a multicast
+    request (WS-Discovery's APP_MAX_DELAY, SSDP's MX). Past ``ANSWERS_PER_HOST`` distinct
+    datagrams from one host the rest are only counted: returns {host: datagrams not read}.
     """
     requests = list(requests)
     sockets = [sender, *listeners]
     own = list(own_ips)
     seen: set[tuple[str, bytes]] = set()
+    read: dict[str, int] = {}
+    unread: dict[str, int] = {}
     started = time.monotonic()
+    quiet = Quiet(answer_delay)
 
     def once(data: bytes, ip: str, port: int) -> None:
+        if read.get(ip, 0) >= ANSWERS_PER_HOST:  # first: a flood costs a count, not a hash of each datagram
+            unread[ip] = unread.get(ip, 0) + 1
+            return
         if (ip, data) in seen:
             return
+        read[ip] = read.get(ip, 0) + 1
         seen.add((ip, data))
+        quiet.heard()
         handler(data, ip, port)
 
     for offset in schedule:
@@ -464,7 +519,9 @@ def multicast_round(
             return
         for payload, address in requests:
             send(ctx, sender, payload, address)
-    receive_until(ctx, sockets, deadline, once, own_ips=own)
+        quiet.sent()
+    receive_until(ctx, sockets, deadline, once, own_ips=own, stop=quiet)
+    return unread
 
 
 def unicast_ask(
@@ -546,6 +603,9 @@ class DatagramDiscoveryProbe(Probe):
     """Also send to the interface's broadcast address."""
     volatile_fields: ClassVar[tuple[str, ...]] = ()
     """Fields that differ between copies of one device's answer (echoed ids)."""
+    answer_delay: ClassVar[float] = 0.0
+    """The longest the protocol lets a device wait before answering a multicast request."""
+    waits_for_discovery: ClassVar[bool] = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
@@ -568,10 +628,13 @@ class DatagramDiscoveryProbe(Probe):
         emit = OnceEmitter(ctx, self.volatile_fields)
         payloads, accept = self.new_round()
 
+        kinds: dict[str, ArtefactKind] = {}  # what each host answered with, for its flood count
+
         def on_reply(data: bytes, ip: str, port: int) -> None:
             observation = accept(data, ip)
             if observation is not None:
                 self._answered.add(ip)
+                kinds.setdefault(ip, observation.kind)
                 emit(observation)
 
         destinations = [(self.group, self.port)]
@@ -582,14 +645,18 @@ class DatagramDiscoveryProbe(Probe):
         listeners = [group_listener(iface, self.group, self.port), unconfigured_listener(iface, self.port)]
         try:
             with udp_socket(iface, broadcast=self.broadcast) as sender:
-                multicast_round(
+                unread = multicast_round(
                     ctx, sender, requests, listeners, on_reply,
-                    window_deadline(self.config), own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip], answer_delay=self.answer_delay,
                 )
         finally:
             for listener in listeners:
                 if listener is not None:
                     listener.close()
+        for ip, count in unread.items():
+            if ip in kinds:  # a host none of whose answers was evidence has nothing to count against
+                ctx.emit(flood_observation(self.name, kinds[ip], self.spec.title, ip, count))
+            log.debug("%s: %d more answers from %s not read (flood)", self.name, count, ip)
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         if ctx.cancelled.is_set() or host.ip in self._answered:

@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import select
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,9 +22,7 @@ from ..models import Observation, normalize_mac
 from ..protocols import arp as arp_codec
 from ..protocols.arp import mac_observation
 from . import HostInfo, Probe, ProbeContext, register
-from ..passive.capture import LINKTYPE_ETHERNET
-from ..passive.decode import decode
-from ._udp import InterfaceAddress, enlarge_receive_buffer, interface_addresses
+from ._udp import QUIET, InterfaceAddress, enlarge_receive_buffer, interface_addresses
 
 log = logging.getLogger("camsweep")
 
@@ -31,6 +30,10 @@ MAX_SWEEP_ADDRESSES = 65536
 """Addresses considered per interface subnet; a bigger on-link subnet is swept only in part."""
 
 _ETH_P_ARP = 0x0806
+_ARP_REPLY = 2
+_ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
+
+
 RETRY_LIMIT = 4096
 """Silent addresses asked a second time at most. A /16 with a thousand hosts leaves 64,000
 silent, and asking them all again doubles the sweep at the shared ``--rate`` (its discovery then
@@ -38,8 +41,6 @@ overran the engine's bound, issue 15); a live host among them is still met by th
 whose connect makes the kernel ARP for it."""
 MAX_ANNOUNCED = 256
 """Units outside the targets kept from their gratuitous ARPs in one sweep (a flood keeps the first)."""
-_ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
-
 
 DRAIN_AFTER_DEADLINE = 256
 """Frames read at most once a drain's time is up (keeps the receive buffer short mid-sweep)."""
@@ -64,6 +65,56 @@ def sweep_targets(
             yield ip, addr
 
 
+_BROADCAST = b"\xff" * 6
+_ARP_HEADER = struct.Struct("!6s6sHHHBBH6s4s6s4s")
+"""Ethernet header + ARP for IPv4 over Ethernet (RFC 826): 42 bytes."""
+
+
+def open_arp_socket(iface: str) -> tuple[socket.socket, bytes]:
+    """A packet socket on ``iface`` that sends and receives ARP frames only, and the interface's MAC.
+
+    Frames are built and read with ``struct``: a sweep of a /24 is ~500 frames, and building and
+    dissecting them with scapy cost seconds of CPU on a loaded machine (issue 14)."""
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP))
+    except PermissionError as exc:
+        raise PrivilegeError(f"ARP sweep needs root or CAP_NET_RAW ({exc.strerror})") from exc
+    try:
+        sock.bind((iface, _ETH_P_ARP))
+        enlarge_receive_buffer(sock)  # a big sweep's replies arrive in a burst
+        own_mac = sock.getsockname()[4]
+    except OSError:
+        sock.close()
+        raise
+    return sock, own_mac
+
+
+def arp_request(own_mac: bytes, own_ip: str, target_ip: str) -> bytes:
+    """A broadcast who-has ``target_ip`` from ``own_ip``/``own_mac``."""
+    return _ARP_HEADER.pack(_BROADCAST, own_mac, _ETH_P_ARP, 1, 0x0800, 6, 4, 1, own_mac,
+                            socket.inet_aton(own_ip), b"\0" * 6, socket.inet_aton(target_ip))
+
+
+def parse_arp_reply(frame: bytes) -> tuple[str, str] | None:
+    """(sender IP, sender MAC) of an ARP reply for IPv4 over Ethernet; None for anything else."""
+    if len(frame) < _ARP_HEADER.size:
+        return None
+    _dst, _src, ethertype, htype, ptype, hlen, plen, op, sha, spa, _tha, _tpa = _ARP_HEADER.unpack_from(frame)
+    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4 or op != _ARP_REPLY:
+        return None
+    return socket.inet_ntoa(spa), ":".join(f"{b:02x}" for b in sha)
+
+
+def parse_gratuitous(frame: bytes) -> tuple[str, str] | None:
+    """(IP, MAC) of a gratuitous ARP (sender address = target address: "I am here"), else None."""
+    if len(frame) < _ARP_HEADER.size:
+        return None
+    _dst, _src, ethertype, htype, ptype, hlen, plen, _op, sha, spa, _tha, tpa = _ARP_HEADER.unpack_from(frame)
+    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4 or spa != tpa:
+        return None
+    return socket.inet_ntoa(spa), ":".join(f"{b:02x}" for b in sha)
+
+
 @register
 class ArpProbe(Probe):
     spec = arp_codec.SPEC
@@ -83,15 +134,16 @@ class ArpProbe(Probe):
         if not targets:
             log.debug("arp: no in-scope address on %s", addresses[0].name)
             return
-        sock, own_mac = open_arp_socket(addresses[0].name)
+        iface = addresses[0].name
+        sock, own_mac = open_arp_socket(iface)
         try:
             pending = {ip for ip, _ in targets}
             found: set[str] = set()
             strays: set[str] = set()
 
             def announced(ip: str, mac: str) -> None:
-                """A gratuitous ARP (sender address = target address: "I am here") from outside
-                the targets: a unit on this wire at another subnet's address, kept as a stray."""
+                """A gratuitous ARP from outside the targets: a unit on this wire at another
+                subnet's address, kept as a stray (the discovery context ``hears`` it)."""
                 own = {a.ip for a in addresses}
                 if (ip in strays or ip in own or ip == "0.0.0.0" or len(strays) >= MAX_ANNOUNCED
                         or not ctx.hears(ip)):
@@ -101,13 +153,17 @@ class ArpProbe(Probe):
                     strays.add(ip)
                     ctx.emit(observation)
 
-            def drain(until: float) -> None:
-                """Read the ARP replies that arrive before ``until``; emit each host once.
+            def drain(until: float, quiet: float | None = None) -> None:
+                """Read the ARP replies that arrive before ``until``, or until none came for
+                ``quiet`` seconds; emit each host once.
 
                 Past ``until`` at most DRAIN_AFTER_DEADLINE more frames are read: the socket hears
                 all ARP on the segment, and a busy or hostile one never goes quiet.
                 """
                 late = 0
+                final = until
+                if quiet is not None:
+                    until = min(until, time.monotonic() + quiet)
                 while not ctx.cancelled.is_set() and len(found) < len(pending):
                     remaining = until - time.monotonic()
                     if remaining <= 0:
@@ -120,38 +176,43 @@ class ArpProbe(Probe):
                             return
                         continue
                     try:
-                        frame, where = sock.recvfrom(65535)
-                    except (BlockingIOError, InterruptedError):
+                        frame = sock.recv(65535)
+                    except OSError:
                         continue
-                    packet = decode(LINKTYPE_ETHERNET, frame) if where[2] != socket.PACKET_OUTGOING else None
-                    if packet is None or packet.proto != 0 or packet.src_mac is None:
-                        continue  # our own requests, or not ARP
-                    ip, mac = packet.src_ip, packet.src_mac.hex(":")
-                    if ip == packet.dst_ip and not ctx.in_scope(ip):
-                        announced(ip, mac)
+                    heard = parse_gratuitous(frame)
+                    if heard is not None and not ctx.in_scope(heard[0]):
+                        announced(*heard)
                         continue
-                    # A reply, or the host's own request: either says it is there, with its MAC.
+                    reply = parse_arp_reply(frame)
+                    if reply is None:
+                        continue
+                    ip, mac = reply
                     if ip not in pending or ip in found or not ctx.in_scope(ip):
                         continue
                     observation = mac_observation(self.name, ip, mac, f"{ip} is-at {mac}")
                     if observation is not None:
                         found.add(ip)
                         ctx.emit(observation)
+                        if quiet is not None:  # answers are still coming: keep listening
+                            until = max(until, min(final, time.monotonic() + quiet))
 
             def sweep(batch: list[tuple[str, InterfaceAddress]]) -> None:
                 for ip, addr in batch:
                     if ctx.cancelled.is_set() or ip in found:
                         continue
                     ctx.wait_rate()
+                    request = arp_request(own_mac, addr.ip, ip)
                     try:
-                        sock.send(arp_codec.build_request(own_mac, addr.ip, ip))
+                        sock.send(request)
                     except OSError as exc:
                         log.debug("arp: send to %s failed: %s", ip, exc)
                     drain(time.monotonic())  # keep the socket buffer short during big sweeps
 
+            # Replies come within milliseconds on a segment: the wait ends when they have stopped
+            # arriving (QUIET), bounded by the read timeout.
             wait = config.read_timeout
             sweep(targets)
-            drain(time.monotonic() + wait / 2)
+            drain(time.monotonic() + wait / 2, QUIET)
             # One retry for the silent ones: a request or its reply may have been lost.
             retry = [(ip, addr) for ip, addr in targets if ip not in found]
             if len(retry) > RETRY_LIMIT:
@@ -159,32 +220,13 @@ class ArpProbe(Probe):
                 retry = []
             if retry and not ctx.cancelled.is_set():
                 sweep(retry)
-                drain(time.monotonic() + wait)
+                drain(time.monotonic() + wait, QUIET)
             log.debug("arp: %d of %d addresses answered", len(found), len(targets))
         finally:
             sock.close()
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         """Nothing per host: the sweep already asked every on-link address."""
-
-
-def open_arp_socket(iface: str) -> tuple[socket.socket, str]:
-    """A non-blocking packet socket for ARP on ``iface``, and the interface's MAC.
-
-    A plain socket and struct-built frames: a /16 is 65,536 requests, and building and dissecting
-    each with scapy cost more than the sweep's ``--rate`` allowed (issue 15)."""
-    try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ARP))
-    except PermissionError as exc:
-        raise PrivilegeError(f"ARP sweep needs root or CAP_NET_RAW ({exc.strerror})") from exc
-    try:
-        sock.bind((iface, _ETH_P_ARP))
-        sock.setblocking(False)
-        enlarge_receive_buffer(sock)  # a big sweep's replies arrive in a burst
-        return sock, sock.getsockname()[4].hex(":")
-    except OSError:
-        sock.close()
-        raise
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ._udp import (
     host_deadline,
     interface_address,
     unicast_ask,
+    Quiet,
     window_deadline,
 )
 
@@ -36,6 +37,12 @@ SERVICE_TYPES = (
     "_axis-video._tcp.local.",
     "_psia._tcp.local.",
 )
+
+BROWSE_REPEAT = 1.25
+"""Seconds until the browse has asked twice and the answers to the second query are due:
+zeroconf's ServiceBrowser sends its first query 20-120 ms in and the second one second later
+(zeroconf/_services/browser.py, _process_startup_queries), and responders wait up to 120 ms
+(RFC 6762 section 6). After that the browse ends when answers have stopped arriving."""
 
 RESOLVE_TIMEOUT = 1.0
 """Seconds at most to resolve one announced service (SRV/TXT/A)."""
@@ -76,6 +83,7 @@ def services_from_records(records: list[Any]) -> list[dict[str, Any]]:
 class MdnsProbe(Probe):
     spec = mdns_codec.SPEC
     description = "mDNS/DNS-SD browse of camera/NVR service types (_CGI, _onvif, _rtsp, ...)"
+    waits_for_discovery = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
@@ -110,7 +118,8 @@ class MdnsProbe(Probe):
         try:
             browser = ServiceBrowser(zc, list(SERVICE_TYPES), handlers=[on_change])
             resolved: set[tuple[str, str]] = set()
-            while not ctx.cancelled.is_set() and len(resolved) < MAX_SERVICES:
+            quiet = Quiet(BROWSE_REPEAT)
+            while not ctx.cancelled.is_set() and len(resolved) < MAX_SERVICES and not quiet():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -121,6 +130,7 @@ class MdnsProbe(Probe):
                 if (service_type, name) in resolved:
                     continue
                 resolved.add((service_type, name))
+                quiet.heard()
                 info = ServiceInfo(service_type, name)
                 timeout = max(0.05, min(RESOLVE_TIMEOUT, deadline - time.monotonic()))
                 if not info.request(zc, timeout * 1000):

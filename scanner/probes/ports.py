@@ -9,6 +9,7 @@ paced by the scan's packet rate, and closed as soon as they complete: no payload
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import threading
@@ -23,12 +24,12 @@ from ._tcp import CLOSED, NO_BUFFERS, OPEN, SweepQueue, connect_sweep
 
 log = logging.getLogger("camsweep")
 
-MAX_INFLIGHT = 512
-"""Connects in flight at once (file descriptors) during the sweep."""
-
 RECOVERY_TIME = 30.0
 """Seconds at most spent asking again, paced, the addresses that stayed silent while the kernel's
 neighbour table was full; addresses left over are counted in the note (``Probe.extra_time``)."""
+
+MAX_INFLIGHT = 512
+"""Connects in flight at once (file descriptors) during the sweep."""
 
 
 @register
@@ -38,8 +39,10 @@ class PortsProbe(Probe):
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._scanned: set[str] = set()
+        self._sweeping: dict[str, set[int]] = {}
+        """Ports the sweep queued for a host that proved alive and has not resolved yet."""
         self.open_ports: dict[str, set[int]] = {}
         self.alive: set[str] = set()
         self.states: dict[str, int] = {}
@@ -47,31 +50,47 @@ class PortsProbe(Probe):
     def _ports(self) -> tuple[int, ...]:
         return tuple(dict.fromkeys(int(p) for p in self.config.ports))
 
-    def _sweep(self, ctx: ProbeContext, queue: SweepQueue, inflight: int, rest: tuple[int, ...] = ()) -> None:
-        """Run the sweep; a host that proves alive gets the ports in ``rest`` queued at once."""
+    def _sweep(self, ctx: ProbeContext, queue: SweepQueue, inflight: int, rest: tuple[int, ...] = (),
+               retry: set[str] | None = None) -> None:
+        """Run the sweep; a host that proves alive gets the ports in ``rest`` queued at once, an
+        address in ``retry`` that stays silent is asked once more the moment it has (same port)."""
         cfg = self.config
+        retry = set() if retry is None else retry
         for ip, port, state in connect_sweep(
             queue, timeout=cfg.connect_timeout, max_inflight=inflight,
             wait_rate=ctx.wait_rate, cancelled=ctx.cancelled,
         ):
-            self._record(ctx, queue, rest, ip, port, state)
-
-    def _record(self, ctx: ProbeContext, queue: SweepQueue, rest: tuple[int, ...], ip: str, port: int,
-                state: str) -> None:
-        self.states[state] = self.states.get(state, 0) + 1
-        if state in (OPEN, CLOSED):
-            with self._lock:
-                first_sign = ip not in self.alive
-                self.alive.add(ip)
-                self._scanned.add(ip)
-            if first_sign and rest:
-                queue.add((ip, p) for p in rest)
-        if state == OPEN:
-            with self._lock:
-                fresh = port not in self.open_ports.setdefault(ip, set())
-                self.open_ports[ip].add(port)
-            if fresh:
-                ctx.emit(ports_codec.open_port(self.name, ip, port, raw=f"{ip}:{port}/tcp open"))
+            self.states[state] = self.states.get(state, 0) + 1
+            if state not in (OPEN, CLOSED) and ip in retry:
+                retry.discard(ip)
+                if ip not in self.alive:
+                    queue.add([(ip, port)])
+                    continue
+            if state in (OPEN, CLOSED):
+                with self._lock:
+                    # A host whose per-host step already scans it needs no ports queued here.
+                    queue_rest = bool(rest) and ip not in self.alive and ip not in self._scanned
+                    self.alive.add(ip)
+                    self._scanned.add(ip)
+                    if queue_rest:
+                        self._sweeping[ip] = set(rest)
+                if queue_rest:
+                    queue.add((ip, p) for p in rest)
+                if state == CLOSED:
+                    ctx.alive(ip)
+            if state == OPEN:
+                with self._lock:
+                    fresh = port not in self.open_ports.setdefault(ip, set())
+                    self.open_ports[ip].add(port)
+                if fresh:
+                    ctx.emit(ports_codec.open_port(self.name, ip, port, raw=f"{ip}:{port}/tcp open"))
+            with self._lock:  # last: the port is recorded before a waiting probe_host reads it
+                waiting = self._sweeping.get(ip)
+                if waiting is not None:
+                    waiting.discard(port)
+                    if not waiting:
+                        del self._sweeping[ip]
+                        self._lock.notify_all()
 
     def discover(self, ctx: ProbeContext) -> None:
         ports = self._ports()
@@ -80,22 +99,26 @@ class PortsProbe(Probe):
         cfg = self.config
         scope = expand(cfg.targets, allow_public=True, max_hosts=cfg.max_hosts,
                        resolve=lambda name: [])
-        hosts = [ip for ip in scope.hosts() if ctx.in_scope(ip)]
-        table = netif.neighbour_table()
-        # One connect per address finds who is there (accepted or refused: alive); the other
-        # ports of a live host are queued the moment it answers, ahead of the remaining sweep.
-        self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:])
-        # A routed address that stayed silent gets one more try: its first SYN may have been
-        # dropped on the way (a router's neighbour table full, its ARP queue overrun), and no
-        # ARP sweep or neighbour table vouches for hosts behind a router.
         interface = cfg.interface
         on_link = netif.interface_networks(interface) if interface else []
-        with self._lock:
-            silent = [ip for ip in hosts if ip not in self.alive
-                      and not any(ipaddress.ip_address(ip) in net for net in on_link)]
-        if silent and not ctx.cancelled.is_set():
-            log.debug("ports: asking %d silent routed address(es) once more", len(silent))
-            self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in silent), MAX_INFLIGHT, ports[1:])
+
+        def routed(ip: str) -> bool:
+            return not any(ipaddress.ip_address(ip) in net for net in on_link)
+
+        # On-link addresses are the ARP sweep's when it runs: a host that does not answer ARP
+        # cannot answer a SYN either (the kernel would ARP for it first), and each silent one would
+        # cost a connect timeout and three more ARP requests from the kernel. Hosts the ARP sweep
+        # finds get their ports scanned by probe_host as soon as they are found.
+        arp_sweeps = "arp" in cfg.methods
+        hosts = [ip for ip in scope.hosts() if ctx.in_scope(ip) and (not arp_sweeps or routed(ip))]
+        # One connect per address finds who is there (accepted or refused: alive); the other
+        # ports of a live host are queued the moment it answers, ahead of the remaining sweep.
+        # A routed address that stays silent gets one more try at once: its first SYN may have
+        # been dropped on the way (a router's neighbour table full, its ARP queue overrun), and no
+        # ARP sweep or neighbour table vouches for hosts behind a router.
+        retry = {ip for ip in hosts if routed(ip)}
+        table = netif.neighbour_table()
+        self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:], retry)
         if self._overflowed(table) and not ctx.cancelled.is_set():
             self._recover(ctx, [ip for ip in hosts if ip not in self.alive], ports, table.limit)
         log.debug("ports: %d of %d addresses answered (%s)", len(self.alive), len(hosts),
@@ -135,11 +158,8 @@ class PortsProbe(Probe):
             next_send = max(next_send + interval, time.monotonic())
             ctx.wait_rate()
 
-        cfg = self.config
-        queue = SweepQueue((ip, ports[0]) for ip in todo)
-        for ip, port, state in connect_sweep(queue, timeout=cfg.connect_timeout, max_inflight=MAX_INFLIGHT,
-                                             wait_rate=paced, cancelled=ctx.cancelled):
-            self._record(ctx, queue, ports[1:], ip, port, state)
+        self._sweep(dataclasses.replace(ctx, wait_rate=paced), SweepQueue((ip, ports[0]) for ip in todo),
+                    MAX_INFLIGHT, ports[1:])
         still = [ip for ip in todo if ip not in self.alive]
         log.info("ports: %d of %d recovered after the neighbour table overflow", len(todo) - len(still), len(todo))
         if self._overflowed(table) or left_over:
@@ -155,10 +175,21 @@ class PortsProbe(Probe):
                      "host(s) and the table kept room, so the rest are taken as absent")
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        """Scan the host's ports unless the sweep does; then hand over its open ports.
+
+        The engine starts hosts while the sweep runs: a host the sweep found alive has its other
+        ports in flight, so this waits (bounded) until they resolve, or the steps that read
+        ``host.open_ports`` would miss some."""
         with self._lock:
             todo = host.ip not in self._scanned
             self._scanned.add(host.ip)
         if todo:
             self._sweep(ctx, SweepQueue((host.ip, port) for port in self._ports()), 16)
+        deadline = time.monotonic() + 2 * self.config.connect_timeout + len(self._ports()) / self.config.rate
         with self._lock:
+            while host.ip in self._sweeping and not ctx.cancelled.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._lock.wait(min(left, 0.2))
             host.open_ports |= self.open_ports.get(host.ip, set())

@@ -100,6 +100,7 @@ class _DescriptionFetcher:
 class SsdpProbe(Probe):
     spec = upnp.SPEC
     description = "SSDP M-SEARCH and UPnP device description (manufacturer, model)"
+    waits_for_discovery = True  # probe_host skips the hosts that answered the multicast round
 
     def __init__(self, config: ScanConfig) -> None:
         super().__init__(config)
@@ -122,7 +123,7 @@ class SsdpProbe(Probe):
             with udp_socket(iface) as sender:
                 multicast_round(
                     ctx, sender, requests, [listener], on_reply,
-                    window_deadline(self.config), own_ips=[iface.ip],
+                    window_deadline(self.config), own_ips=[iface.ip], answer_delay=MX,
                 )
         finally:
             if listener is not None:

@@ -32,6 +32,9 @@ class WsdProbe(DatagramDiscoveryProbe):
     spec = wsd_codec.SPEC
     description = "ONVIF WS-Discovery Probe (multicast + unicast), Hello/Bye (scopes, XAddrs)"
     volatile_fields = ("onvif.message_id", "onvif.relates_to")
+    answer_delay = 0.5
+    """APP_MAX_DELAY: a device waits a random time up to 500 ms before answering a multicast Probe
+    (WS-Discovery 1.1, Appendix I)."""
 
     def new_round(self) -> tuple[list[bytes], Accept]:
         """One Probe per namespace, each with its own MessageID; ProbeMatches must relate to one.

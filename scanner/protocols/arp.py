@@ -12,18 +12,8 @@ from datetime import datetime
 from ..models import ArtefactKind, Observation, normalize_mac
 from ._spec import Field, ProtocolSpec
 
-__all__ = ["SPEC", "build_request", "mac_fields", "mac_observation"]
+__all__ = ["SPEC", "mac_fields", "mac_observation"]
 
-
-def build_request(sender_mac: str, sender_ip: str, target_ip: str) -> bytes:
-    """An Ethernet broadcast ARP request "who has ``target_ip``, tell ``sender_ip``" (RFC 826);
-    with ``target_ip == sender_ip`` it is a gratuitous ARP ("I am here")."""
-    import socket
-    import struct
-
-    mac = bytes.fromhex(sender_mac.replace(":", ""))
-    return (b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1)
-            + mac + socket.inet_aton(sender_ip) + bytes(6) + socket.inet_aton(target_ip))
 
 
 def mac_fields(mac: str) -> dict[str, str]:

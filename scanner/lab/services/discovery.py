@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import struct
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,32 +47,60 @@ class _Responder(asyncio.DatagramProtocol):
     def reply_to(self, data: bytes) -> bytes | None:
         raise NotImplementedError
 
+    def answers_to(self, data: bytes) -> list[bytes]:
+        """Every datagram to send back (one, unless a hostile profile floods)."""
+        answer = self.reply_to(data)
+        return [] if answer is None else [answer]
+
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            answer = self.reply_to(data)
+            answers = self.answers_to(data)
         except Exception:  # a malformed probe must never stop the emulator
             log.debug("discovery: cannot answer %r", data[:80], exc_info=True)
             return
-        if answer is not None and self.transport is not None:
-            self.transport.sendto(answer, self.answer_to or addr)
+        self._send(answers, self.answer_to or addr)
+
+    def _send(self, answers: list[bytes], addr: tuple[str, int]) -> None:
+        """Send a few answers now and the rest on later turns of the loop: one device's flood must
+        not hold up every other emulated device (they share this loop)."""
+        for answer in answers[:SEND_CHUNK]:
+            if self.transport is not None:
+                self.transport.sendto(answer, addr)
+        if len(answers) > SEND_CHUNK:
+            asyncio.get_running_loop().call_soon(self._send, answers[SEND_CHUNK:], addr)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("discovery: %s", exc)
+
+
+SEND_CHUNK = 100
+"""Datagrams a responder sends per turn of the emulator's loop."""
 
 
 class WsdResponder(_Responder):
     def __init__(self, config: Mapping[str, str], variables: Mapping[str, str]) -> None:
         super().__init__()
         self.config, self.variables = config, variables
+        # A flood's ProbeMatches, filled once but for the ids each Probe gives them: the first
+        # keeps the device's endpoint UUID, the others get fresh ones.
+        count = int(config.get("matches", 1))
+        self._flood = [fill(config["probe_match"], {
+            **variables, "uuid": variables["device_uuid"] if index == 0 else str(uuid.uuid4()),
+        }) for index in range(count)] if count > 1 else []
 
-    def reply_to(self, data: bytes) -> bytes | None:
+    def answers_to(self, data: bytes) -> list[bytes]:
+        """The ProbeMatch, or ``matches`` of them, all but the first with a fresh endpoint UUID (a
+        hostile flood)."""
         if b"Probe" not in data or b"ProbeMatches" in data or b"Hello" in data:
-            return None
+            return []
         match = _MESSAGE_ID.search(data)
         relates_to = match.group(1).decode("utf-8", "replace") if match else ""
+        if self._flood:
+            return [fill(text, {"relates_to": relates_to, "message_id": new_message_id()}).encode("utf-8")
+                    for text in self._flood]
         values = {**self.variables, "message_id": new_message_id(), "relates_to": relates_to,
                   "uuid": self.variables["device_uuid"]}
-        return fill(self.config["probe_match"], values).encode("utf-8")
+        return [fill(self.config["probe_match"], values).encode("utf-8")]
 
     def hello(self) -> bytes | None:
         if "hello" not in self.config:
