@@ -95,24 +95,30 @@ def arp_request(own_mac: bytes, own_ip: str, target_ip: str) -> bytes:
                             socket.inet_aton(own_ip), b"\0" * 6, socket.inet_aton(target_ip))
 
 
-def parse_arp_reply(frame: bytes) -> tuple[str, str] | None:
-    """(sender IP, sender MAC) of an ARP reply for IPv4 over Ethernet; None for anything else."""
+def _parse_arp(frame: bytes) -> tuple[int, bytes, bytes, bytes] | None:
+    """(op, sender MAC, sender IP, target IP) of an ARP frame for IPv4 over Ethernet, else None."""
     if len(frame) < _ARP_HEADER.size:
         return None
-    _dst, _src, ethertype, htype, ptype, hlen, plen, op, sha, spa, _tha, _tpa = _ARP_HEADER.unpack_from(frame)
-    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4 or op != _ARP_REPLY:
+    _dst, _src, ethertype, htype, ptype, hlen, plen, op, sha, spa, _tha, tpa = _ARP_HEADER.unpack_from(frame)
+    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
         return None
-    return socket.inet_ntoa(spa), ":".join(f"{b:02x}" for b in sha)
+    return op, sha, spa, tpa
+
+
+def parse_arp_reply(frame: bytes) -> tuple[str, str] | None:
+    """(sender IP, sender MAC) of an ARP reply for IPv4 over Ethernet; None for anything else."""
+    parsed = _parse_arp(frame)
+    if parsed is None or parsed[0] != _ARP_REPLY:
+        return None
+    return socket.inet_ntoa(parsed[2]), parsed[1].hex(":")
 
 
 def parse_gratuitous(frame: bytes) -> tuple[str, str] | None:
     """(IP, MAC) of a gratuitous ARP (sender address = target address: "I am here"), else None."""
-    if len(frame) < _ARP_HEADER.size:
+    parsed = _parse_arp(frame)
+    if parsed is None or parsed[2] != parsed[3]:
         return None
-    _dst, _src, ethertype, htype, ptype, hlen, plen, _op, sha, spa, _tha, tpa = _ARP_HEADER.unpack_from(frame)
-    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4 or spa != tpa:
-        return None
-    return socket.inet_ntoa(spa), ":".join(f"{b:02x}" for b in sha)
+    return socket.inet_ntoa(parsed[2]), parsed[1].hex(":")
 
 
 @register
