@@ -26,6 +26,7 @@ from camsweep.config import Credential, ScanConfig
 from camsweep.models import Observation
 from camsweep.probes import HostInfo, ProbeContext
 from camsweep.probes import http as http_probe
+from tests.conftest import PATIENT, SCAN_BOUND
 from tests.schema_check import report_json
 
 USERNAME = "audit-user"
@@ -325,13 +326,6 @@ def test_authorization_for_declines_without_a_challenge() -> None:
 # --- the lab: the emulated Hikvision NVR and Dahua NVR, scanned from the lab's scanner namespace ---
 
 ROOT = Path(__file__).resolve().parents[1]
-# The login is the HTTP probe's last request to a host, after "/" on 80 and 443 (TLS), the redirect
-# and the pages the rules name, all within one per-host budget (by default max(request_timeout,
-# 0.4 * host_timeout) = 3.2 s). On a loaded 2-core machine the emulated NVR's replies took longer,
-# the budget ran out before the login and the test failed. What is tested is the login and what it
-# reads, not the default bounds: they are raised far beyond any wait on a loaded machine (a lab
-# device always answers, so the scan still ends as soon as it has its replies).
-PATIENT = ("--connect-timeout", "30", "--read-timeout", "60", "--request-timeout", "120", "--host-timeout", "300")
 LAB_DEVICES = {"hik-ds-7608nxi-i2-nvr": "/ISAPI/System/deviceInfo",
                "dahua-nvr2108-4ks3": "/cgi-bin/magicBox.cgi?action=getSystemInfo"}
 
@@ -358,7 +352,9 @@ def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path
     state = tmp_path / "state"
     done = lab.exec([sys.executable, str(ROOT / "scan.py"), "scan", *(d.ip for d in devices.values()),
                      "--credentials", str(credentials), "--format", "json", "--no-store", "--state-dir", str(state),
-                     *PATIENT], cwd=str(ROOT), timeout=600, capture_output=True, text=True)
+                     # The login is the HTTP probe's last request to a host, within one per-host
+                     # budget (3.2 s by default) a loaded machine used up before it: PATIENT bounds.
+                     *PATIENT], cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True)
     assert done.returncode in (0, 3), done.stderr  # 3: restricted devices found
     saved = "".join(p.read_text(errors="replace") for p in state.rglob("*") if p.is_file())
     for secret in secrets:
