@@ -207,6 +207,11 @@ def manifest_lines(made: Manifest) -> list[str]:
     ]
 
 
+OFFLINE_SOURCES = {"check": "checked", "import-nmap": "imported nmap report", "import-dhcp": "imported leases",
+                   "identify": "identified from"}
+"""How the closing line names a result read from files rather than the network, by its mode."""
+
+
 def closing_line(assessment: Assessment) -> str:
     """Like nmap's last line: how much was looked at, what answered, what was found, how long it took."""
     result = assessment.result
@@ -215,6 +220,9 @@ def closing_line(assessment: Assessment) -> str:
         looked = f"capture {clean(os.path.basename(result.capture or ' '.join(result.targets)), 120)}: {answered} host(s) seen"
     elif result.mode == "listen":
         looked = f"listened on {clean(result.interface or ' '.join(result.targets), 60)}: {answered} host(s) heard"
+    elif result.mode in OFFLINE_SOURCES:
+        files = clean(", ".join(os.path.basename(t) for t in result.targets) or "(stdin)", 120)
+        looked = f"{OFFLINE_SOURCES[result.mode]} {files}: {answered} {'record(s)' if result.mode == 'check' else 'host(s)'}"
     elif result.addresses:
         looked = f"{result.addresses} address(es) scanned, {answered} host(s) answered"
     else:

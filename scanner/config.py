@@ -2,6 +2,7 @@
 option, config-file key and the check of its value (``field.metadata["setting"]``, a ``Setting``).
 
 * ``ScanConfig``: what to scan, how, and how hard (built by the CLI or by a library caller).
+* ``CaptureConfig``, ``ListenConfig``: what ``scan --pcap`` reads and where ``listen`` listens.
 * ``Outputs``: where a run's results go, under which policy, what makes its exit code non-zero
   and how many scans the inventory keeps (``scan``, ``listen``; the config file's ``[output]``,
   ``[policy]`` and ``[retention]``).
@@ -343,6 +344,19 @@ def _exclusions(raw: str | list[Any] | tuple[Any, ...], _folder: Path | None = N
     return tuple(part.strip() for item in items for part in str(item).split(",") if part.strip())
 
 
+def _target_file(section: str, what: str) -> Any:
+    """``-iL FILE`` of a command whose targets (or scope) are in ``[section]``."""
+    return setting((), f"{what}: one per line, # comments, blank lines skipped ('-': stdin).",
+                   cli=("-iL", "--target-file"), key=f"{section}.target_file", path="file", read=read_target_file,
+                   metavar="FILE")
+
+
+def _exclude(section: str) -> Any:
+    """``--exclude LIST`` of a command whose targets (or scope) are in ``[section]``."""
+    return setting((), "Leave out these CIDRs, ranges, hosts (comma-separated, or the option again).",
+                   cli="--exclude", key=f"{section}.exclude", parse=_exclusions, metavar="LIST")
+
+
 def _method_names() -> tuple[str, ...]:
     # the protocols' declarations say which methods exist (imported here: settings come first)
     from .protocols import methods
@@ -393,12 +407,8 @@ class ScanConfig:
     targets: tuple[str, ...] = setting(
         (), "CIDRs, ranges like 10.0.0.5-40, hosts, host names (expanded by scanner.targets).",
         cli="TARGETS", key="scan.targets")
-    target_file: tuple[str, ...] = setting(
-        (), "Also scan the targets in FILE: one per line, # comments, blank lines skipped ('-': stdin).",
-        cli=("-iL", "--target-file"), key="scan.target_file", path="file", read=read_target_file, metavar="FILE")
-    exclude: tuple[str, ...] = setting(
-        (), "Leave out these CIDRs, ranges, hosts (comma-separated, or the option again).",
-        cli="--exclude", key="scan.exclude", parse=_exclusions, metavar="LIST")
+    target_file: tuple[str, ...] = _target_file("scan", "Also scan the targets in FILE")
+    exclude: tuple[str, ...] = _exclude("scan")
     interface: str | None = setting(
         None, "Interface to scan from (default: the default route's).", cli=("-i", "--interface"),
         key="scan.interface")
@@ -477,6 +487,35 @@ def _most_specific(ip: str, credentials: list[Any]) -> Any:
 
 
 @dataclass(frozen=True)
+class CaptureConfig:
+    """``scan --pcap``: a capture file read instead of scanning. The hosts it keeps are the
+    ScanConfig's targets, ``-iL`` and ``--exclude``; nothing else of ScanConfig applies."""
+
+    pcap: str | None = setting(
+        None, "Analyse this capture (pcap/pcapng) offline instead of scanning: nothing is sent; TARGETS, -iL "
+              "and --exclude, if given, keep only those hosts.", cli="--pcap", key="scan.pcap", path="file",
+        metavar="FILE")
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    """``camsweep listen``: where to listen, for how long, and which hosts to keep (``[listen]``)."""
+
+    interface: str | None = setting(
+        None, "Interface to listen on (needs root).", cli=("-i", "--interface"), key="listen.interface")
+    duration: float = setting(
+        60.0, "Seconds to listen.", cli=("-d", "--duration"), key="listen.duration", check=_positive)
+    only: tuple[str, ...] = setting(
+        (), "Keep only hosts in these networks, ranges or addresses (repeatable).", cli="--only",
+        key="listen.only", metavar="CIDR")
+    target_file: tuple[str, ...] = _target_file("listen", "Keep only the hosts in FILE")
+    exclude: tuple[str, ...] = _exclude("listen")
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
 class Outputs:
     """Where a run's results go and what makes its exit code non-zero (``scan``, ``listen``)."""
 
@@ -527,6 +566,51 @@ class Outputs:
     """Unattended (config file): nothing on stdout; report files only. Not a setting of its own."""
     keep_last_scan: bool = False
     """Keep the result as last-scan.json in ``state_dir`` (for ``explain``): ``scan`` does. Not a setting."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+def _syslog_target(value: str) -> str | None:
+    # the alert sinks' own parser, imported only when a value is checked
+    from .alerts import _syslog_problem
+
+    return _syslog_problem(value)
+
+
+def _webhook_url(value: str) -> str | None:
+    from .alerts import check_webhook_url
+
+    return check_webhook_url(value)
+
+
+def _read_token(path: str) -> Any:
+    from .alerts import read_token
+
+    return read_token(path)
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """What ``camsweep watch`` listens on, how often it stores a snapshot, and where its alerts go
+    (the config file's ``[watch]``; the policy, inventory and site are ``Outputs``')."""
+
+    interface: str | None = setting(
+        None, "Interface to listen on (needs CAP_NET_RAW).", cli=("-i", "--interface"), key="watch.interface")
+    snapshot_interval: float = setting(
+        900.0, "Seconds between snapshots of what was heard, stored in the inventory.",
+        cli="--snapshot-interval", key="watch.snapshot_interval", check=_positive, metavar="SECONDS")
+    syslog: str | None = setting(
+        None, "Also send alerts to syslog (RFC 5424): a Unix socket such as /dev/log, udp://host:514 or "
+              "tcp://host:514.", cli="--syslog", key="watch.syslog", check=_syslog_target, metavar="TARGET")
+    webhook_url: str | None = setting(
+        None, "POST each alert (JSON) to this URL. Config file only: such URLs often carry a secret, "
+              "which a command line shows to every user.", key="watch.webhook_url", check=_webhook_url)
+    webhook_token: str | None = setting(
+        None, "File whose first line is a bearer token sent with each webhook POST (chmod 600).",
+        key="watch.webhook_token_file", path="file", read=_read_token)
+    jsonl: bool = setting(True, "Alerts as JSON lines on stdout (journald keeps a service's stdout).",
+                          key="watch.jsonl")
 
     def __post_init__(self) -> None:
         check_fields(self)

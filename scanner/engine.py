@@ -131,6 +131,10 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
     wrong. Sends nothing."""
     registry = available_probes() if registry is None else registry
     methods, explicit = select_methods(config.methods, registry)
+    for name, probe_class in registry.items():
+        option = probe_class.asked_for_by(config)
+        if option and name not in methods:
+            raise UsageError(f"{option} needs the {name} method, which --methods leaves out")
     interface = netif.choose_interface(config.interface) if config.interface else None
     notes: list[str] = []
     if config.targets or config.target_file:

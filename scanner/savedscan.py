@@ -1,7 +1,8 @@
 """Scans kept as files: written atomically, read back with one clear error for any bad file.
 
 * :func:`write_atomic` -- the one way camsweep writes a file it produces (reports, saved scans):
-  readers see the old file or the new one, never half of either.
+  readers see the old file or the new one, never half of either; :func:`check_writable` and
+  :func:`check_state_dir` say before a run whether it will be able to.
 * :func:`save_state` -- keep a result as ``last-scan.json`` in the state directory, for
   ``camsweep explain`` without ``--scan``; :func:`last_scan_path` says where that is.
 * :func:`keep_unstored` -- keep a result the inventory did not take (a dropped connection) as a
@@ -86,6 +87,30 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
                 pass
 
 
+def _try_writing(directory: Path, name: str) -> None:
+    """Make and remove a temporary file in ``directory`` as ``write_atomic`` would (raises
+    OSError): tried rather than inferred from mode bits, so root, read-only mounts and ACLs answer
+    truly."""
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{name}.", suffix=".tmp"):
+        pass
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise OutputError (one line) unless ``write_atomic`` can write ``path`` now: it is no
+    folder, and its folder exists and takes a new file. Runs check their reports this way before
+    anything is sent."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise OutputError(f"cannot write report to {target}: it is a directory")
+    if not directory.is_dir():
+        raise OutputError(f"cannot write report to {target}: folder {directory} does not exist")
+    try:
+        _try_writing(directory, target.name)
+    except OSError as error:
+        raise OutputError(f"cannot write report to {target}: {error.strerror or error}") from None
+
+
 def last_scan_path(state_dir: str | Path | None) -> Path:
     """Where ``last-scan.json`` is kept: in ``state_dir``, else the default state directory."""
     return (Path(state_dir) if state_dir else default_state_dir()) / STATE_FILE
@@ -97,6 +122,18 @@ def make_state_dir(path: str | Path) -> None:
         Path(path).mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the state directory {path}: {exc.strerror or exc}") from None
+
+
+def check_state_dir(state_dir: str | Path | None) -> Path:
+    """Create the state directory if need be and check a file can be written there (before a run
+    sends anything); its path."""
+    folder = last_scan_path(state_dir).parent
+    make_state_dir(folder)
+    try:
+        _try_writing(folder, STATE_FILE)
+    except OSError as error:
+        raise OutputError(f"cannot write to the state directory {folder}: {error.strerror or error}") from None
+    return folder
 
 
 def save_state(result: ScanResult, state_dir: str | Path | None) -> Path:

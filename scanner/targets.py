@@ -165,7 +165,8 @@ class Targets:
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return False
-        return any(addr in net for net in self.networks) and not (
+        # no networks: a passive scope given only exclusions (``scope``) keeps every other host
+        return (not self.networks or any(addr in net for net in self.networks)) and not (
             isinstance(addr, ipaddress.IPv4Address) and self._left_out(addr))
 
 
@@ -206,3 +207,22 @@ def expand(
     if total == 0:
         raise UsageError("--exclude leaves no address of the targets to scan")
     return Targets(spec_list, tuple(networks), total, excluded)
+
+
+def _no_lookup(name: str) -> list[str]:
+    raise UsageError(f"target {name!r}: a host name is not looked up for a run that sends nothing; "
+                     "give its address")
+
+
+def scope(specs: Iterable[str], *, exclude: Iterable[str] = ()) -> Targets | None:
+    """The hosts a passive run keeps (``listen --only``, ``scan --pcap TARGETS``, with ``-iL``
+    and ``--exclude``), or None for every host. Parsed and refused in the same words as scan
+    targets, but nothing is sent to them: public space and the size bound do not apply, and a host
+    name is refused rather than resolved (resolving would send a DNS query)."""
+    spec_list = tuple(specs)
+    excluded = tuple(ipaddress.collapse_addresses(
+        net for item in exclude for net in parse_target(item, _no_lookup, what="--exclude")))
+    if not spec_list and not excluded:
+        return None
+    networks = tuple(net for spec in spec_list for net in parse_target(spec, _no_lookup))
+    return Targets(spec_list, networks, 0, excluded)

@@ -19,7 +19,9 @@ failure. Its tests skip only outside CI when the server programs are missing (De
 ``postgresql``); in CI they must run. ``pg_url``: a fresh database on it for one test.
 
 ``XDG_STATE_HOME`` points into the session's temporary folder, so nothing a test runs writes
-camsweep's state (last-scan.json, kept results, the default inventory) into the real home.
+camsweep's state (last-scan.json, kept results, the default inventory) into the real home, and
+``CAMSWEEP_CONFIG_PATH`` is empty, so no command a test runs picks up a config file of this
+machine's (~/.config/camsweep, /etc/camsweep; tests of the search set it themselves).
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ both size the sweep's fixed cost (a 10 s connect timeout made a two-segment swee
 
 @pytest.fixture(scope="session", autouse=True)
 def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    before = os.environ.get("XDG_STATE_HOME")
-    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state-home"))
+    isolated = {"XDG_STATE_HOME": str(tmp_path_factory.mktemp("state-home")), "CAMSWEEP_CONFIG_PATH": ""}
+    before = {name: os.environ.get(name) for name in isolated}
+    os.environ.update(isolated)
     yield
-    if before is None:
-        os.environ.pop("XDG_STATE_HOME", None)
-    else:
-        os.environ["XDG_STATE_HOME"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ import pytest
 
 from camsweep import __version__
 from camsweep.errors import ExitCode
+from camsweep.runconfig import RunLock, lock_path
 from tests.pty_run import PtyRun
 from tests.schema_check import report_json, scan_json
 
@@ -60,6 +61,8 @@ def serve(conn):
 
 while True:
     conn, _ = listener.accept()
+    if mode == "tell":  # says every connection it gets: a test proves nothing was sent
+        print("CONNECTED", flush=True)
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 """
 
@@ -103,6 +106,8 @@ def start_server(mode: str) -> tuple[subprocess.Popen[str], int]:
     (["scan", "--snmp", "10.0.0.1", "127.0.0.1"], "--snmp agent 10.0.0.1: no [[snmp]] entry of the --credentials file"),
     (["scan", "--snmp", "8.8.8.8", "127.0.0.1"], "--snmp agent 8.8.8.8 is a public address; add --allow-public"),
     (["scan", "--snmp", "core-router", "127.0.0.1"], "--snmp must be IPv4 addresses of SNMP agents"),
+    (["scan", "--snmp", "10.0.0.1", "--methods", "ports,http", "127.0.0.1"], "--snmp needs the snmp method, which --methods leaves out"),
+    (["scan", "--snmp", "10.0.0.1", "--methods", "-snmp", "127.0.0.1"], "--snmp needs the snmp method, which --methods leaves out"),
     (["scan", "--host-timeout", "0", "127.0.0.1"], "positive"),
     (["scan", "--per-host", "0", "127.0.0.1"], "--per-host must be at least 1"),
     (["scan", "10.0.0.0/33"], "target '10.0.0.0/33': prefix length 33 is over 32"),
@@ -241,27 +246,62 @@ def test_config_file_drives_an_unattended_run(web: int, tmp_path: Path) -> None:
 
 
 def test_overlapping_config_runs_exit_5(web: int, tmp_path: Path) -> None:
-    from camsweep.runconfig import RunLock
-
     state = tmp_path / "state"
-    with RunLock(state / "run.lock"):
-        done = run("scan", "--config", str(_config(tmp_path, web)), "--state-dir", str(state), "--no-store")
+    config = _config(tmp_path, web)
+    with RunLock(lock_path(str(config), state)):
+        done = run("scan", "--config", str(config), "--state-dir", str(state), "--no-store")
     assert done.returncode == ExitCode.SCAN_FAILED
-    assert "another camsweep run" in done.stderr
+    assert f"another camsweep run of {config} holds" in done.stderr
     assert not (tmp_path / "report.json").exists()
 
 
-def test_config_file_state_dir_holds_the_last_scan_and_the_run_lock(web: int, tmp_path: Path) -> None:
-    from camsweep.runconfig import RunLock
+@pytest.mark.parametrize("change, problem", [
+    (('path = "report.json"', 'path = "missing/report.json"'),
+     "cannot write report to {dir}/missing/report.json: folder {dir}/missing does not exist"),
+    (("[scan]", '[scan]\ncredentials = "nope.toml"'), "cannot read credentials file {dir}/nope.toml"),
+    (("[scan]", '[scan]\ninterface = "cs-nosuch0"'), "interface 'cs-nosuch0' does not exist"),
+    (("[output]", '[output]\ndb = "report.json/inv.sqlite"'), "report.json/inv.sqlite"),
+])
+def test_a_config_problem_is_exit_2_with_nothing_sent(tmp_path: Path, change: tuple[str, str], problem: str) -> None:
+    server, port = start_server("tell")
+    try:
+        config = _config(tmp_path, port, output='state_dir = "state"')
+        config.write_text(config.read_text().replace(*change))
+        (tmp_path / "report.json").write_text("")  # a file where the db's folder should be
+        done = run("scan", "--config", str(config))
+    finally:
+        server.kill()
+        server.wait()
+    assert done.returncode == ExitCode.USAGE and done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1 and problem.format(dir=tmp_path) in done.stderr, done.stderr
+    assert server.stdout is not None and server.stdout.read() == ""  # not even the port scan's connect
+    assert not (tmp_path / "state" / "last-scan.json").exists()
 
+
+def test_listen_runs_from_a_config(tmp_path: Path) -> None:
+    config = tmp_path / "listen.toml"
+    config.write_text('[listen]\ninterface = "lo"\nduration = 1\nonly = ["127.0.0.0/8"]\n\n[scan]\nsite = "lab"\n\n'
+                      '[policy]\nfail_on = "new"\n\n[output]\ndb = "inv.sqlite"\nstate_dir = "state"\n'
+                      'reports = [{ format = "json", path = "listen.json" }]\n')
+    done = run("listen", "--config", str(config))
+    assert (done.returncode, done.stdout, done.stderr) == (ExitCode.OK, "", "")
+    scan = report_json((tmp_path / "listen.json").read_text())["scan"]
+    assert (scan["mode"], scan["site"], scan["interface"], scan["targets"]) == ("listen", "lab", "lo", ["127.0.0.0/8"])
+    assert (tmp_path / "inv.sqlite").exists()
+    with RunLock(lock_path(str(config), tmp_path / "state")):
+        done = run("listen", "--config", str(config))
+    assert done.returncode == ExitCode.SCAN_FAILED and "another camsweep run of" in done.stderr
+
+
+def test_config_file_state_dir_holds_the_last_scan_and_the_run_lock(web: int, tmp_path: Path) -> None:
     # Before, [output] state_dir was accepted and ignored: both went to $XDG_STATE_HOME/camsweep.
     config = _config(tmp_path, web, scan="request_timeout = 5", output='state_dir = "state"')
     xdg = {"XDG_STATE_HOME": str(tmp_path / "xdg")}
     state = tmp_path / "state"  # relative to the config file
-    with RunLock(state / "run.lock"):
+    with RunLock(lock_path(str(config), state)):
         done = run("scan", "--config", str(config), "--no-store", env=xdg)
     assert done.returncode == ExitCode.SCAN_FAILED
-    assert f"another camsweep run holds {state / 'run.lock'}" in done.stderr
+    assert f"another camsweep run of {config} holds {lock_path(str(config), state)}" in done.stderr
     done = run("scan", "--config", str(config), "--no-store", env=xdg)
     assert done.returncode == ExitCode.OK, done.stderr
     assert scan_json((state / "last-scan.json").read_text())["targets"] == ["127.0.0.1"]

@@ -18,7 +18,9 @@ import pytest
 from camsweep import runconfig
 from camsweep.cli import listen as listen_cli
 from camsweep.cli import scan as scan_cli
-from camsweep.config import Credential, Outputs, ScanConfig, declared
+from camsweep.cli import watch as watch_cli
+from camsweep.config import CaptureConfig, Credential, ListenConfig, Outputs, ScanConfig, WatchConfig, declared
+from camsweep.cli._settings import given
 from camsweep.errors import ConfigError, UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +65,31 @@ keep_scans prunes the inventory, a decision for a scheduled run, not for one com
 COMMAND_LINE_ONLY = {"fmt", "output", "no_store", "as_of", "all_hosts"}
 """How one run prints (--format, -o, --no-store, --all): a config file names its reports instead; --as-of
 judges one report at a chosen date (a scheduled run judges each scan at its own end)."""
-NOT_SETTINGS = {"config_path", "pcap_path"}
-"""--config names the file itself; --pcap makes ``scan`` another command (nothing is sent)."""
+NOT_SETTINGS = {"config_path"}
+"""--config names the file itself."""
+
+OTHER_SAMPLES: dict[type, dict[str, tuple[str, list[str] | None, Any]]] = {
+    # The settings of the other sections, as SAMPLES (each section's command parses them).
+    CaptureConfig: {"pcap": ('"site.pcapng"', ["--pcap", "{dir}/site.pcapng"], "{dir}/site.pcapng")},
+    ListenConfig: {
+        "interface": ('"cs-test0"', ["-i", "cs-test0"], "cs-test0"),
+        "duration": ("30", ["-d", "30"], 30.0),
+        "only": ('["198.18.0.0/24", "198.18.1.5-9"]', ["--only", "198.18.0.0/24", "--only", "198.18.1.5-9"],
+                 ("198.18.0.0/24", "198.18.1.5-9")),
+        "target_file": ('"hosts.txt"', ["-iL", "{dir}/hosts.txt"], ("198.18.2.0/24", "198.18.3.4", "198.18.3.9-12")),
+        "exclude": ('["198.18.1.1"]', ["--exclude", "198.18.1.1"], ("198.18.1.1",)),
+    },
+    WatchConfig: {  # None: a file-only key (a webhook's URL and token never go on a command line)
+        "interface": ('"cs-test0"', ["-i", "cs-test0"], "cs-test0"),
+        "snapshot_interval": ("60", ["--snapshot-interval", "60"], 60.0),
+        "syslog": ('"udp://198.18.0.9:514"', ["--syslog", "udp://198.18.0.9:514"], "udp://198.18.0.9:514"),
+        "webhook_url": ('"https://hooks.example/x"', None, "https://hooks.example/x"),
+        "webhook_token": ('"token"', None, "tok-1"),
+        "jsonl": ("false", None, False),
+    },
+}
+COMMANDS = {CaptureConfig: scan_cli.command, ListenConfig: listen_cli.command, WatchConfig: watch_cli.command}
+"""The command whose options (and config section) build each settings class of OTHER_SAMPLES."""
 
 
 def _settings() -> dict[str, tuple[type, Any]]:
@@ -84,7 +109,7 @@ def build(args: list[str]) -> tuple[ScanConfig, Outputs]:
     ctx = scan_cli.command.make_context("scan", list(args))
     params = dict(ctx.params)
     config_path = params.pop("config_path")
-    params.pop("pcap_path")
+    params.pop("pcap")
     with ctx:
         return scan_cli.settings(ctx, params, runconfig.load(config_path) if config_path else None)
 
@@ -94,12 +119,30 @@ def folder(tmp_path: Path) -> Path:
     creds = tmp_path / "creds.toml"
     creds.write_text(CREDENTIALS)
     os.chmod(creds, 0o600)
+    (tmp_path / "token").write_text("tok-1\n")
     (tmp_path / "hosts.txt").write_text("# site north\n198.18.2.0/24\n\n198.18.3.4   # the NVR\n  198.18.3.9-12\n")
     return tmp_path
 
 
 def test_samples_cover_every_setting() -> None:
     assert set(SAMPLES) == {name for name, (_, item) in _settings().items() if item.setting.key}
+    for cls in set(runconfig.SETTINGS) - {ScanConfig, Outputs}:  # a new section brings its samples
+        assert set(OTHER_SAMPLES[cls]) == {item.name for item in declared(cls) if item.setting.key}, cls
+
+
+@pytest.mark.parametrize("cls, name", [(cls, name) for cls, samples in OTHER_SAMPLES.items() for name in samples])
+def test_another_sections_setting_is_the_same_value_in_the_file_or_on_the_command_line(
+        cls: type, name: str, folder: Path) -> None:
+    item = next(item for item in declared(cls) if item.name == name)
+    toml, args, expected = OTHER_SAMPLES[cls][name]
+    section, key = item.setting.key.split(".")
+    path = folder / "camsweep.toml"
+    path.write_text(f"[{section}]\n{key} = {toml}\n")
+    ways = [(["--config", str(path)], runconfig.load(str(path)).get(cls))] + ([(_fill(args, folder), None)] if args else [])
+    for argv, file in ways:
+        ctx = COMMANDS[cls].make_context(COMMANDS[cls].name, list(argv))
+        with ctx:
+            assert getattr(cls(**given(cls, ctx, dict(ctx.params), file)), name) == _fill(expected, folder)
 
 
 def test_every_scan_option_has_a_config_key_and_the_reverse() -> None:
@@ -111,19 +154,19 @@ def test_every_scan_option_has_a_config_key_and_the_reverse() -> None:
     # [scan] holds the scan's settings, plus what is recorded with the scan (site, operator)
     recorded = {i.setting.key for i in outputs if i.setting.key and i.setting.key.startswith("scan.")}
     assert recorded == {"scan.site", "scan.operator"}
-    assert {item.setting.key for item in scan_settings if item.setting.key} | recorded == {
+    assert {item.setting.key for item in scan_settings + declared(CaptureConfig) if item.setting.key} | recorded == {
         f"scan.{key}" for key in runconfig.schema()["scan"]}
     assert {i.name for i in outputs if i.setting.cli and not i.setting.key} == COMMAND_LINE_ONLY
     assert {i.name for i in outputs if i.setting.key and not i.setting.cli} == FILE_ONLY
     # Every parameter of `camsweep scan` is a declared setting (or names the file / the mode).
     params = {p.name for p in scan_cli.command.params}
     declared_here = with_option | {i.name for i in outputs if i.setting.cli and i.name in params}
-    assert params == declared_here | NOT_SETTINGS
+    assert params == declared_here | NOT_SETTINGS | {"pcap"}
     assert "state_dir" in params and COMMAND_LINE_ONLY <= params
 
 
 def test_option_defaults_and_types_are_the_fields() -> None:
-    by_name = _settings()
+    by_name = {**_settings(), "pcap": (CaptureConfig, declared(CaptureConfig)[0])}
     unset = scan_cli.command.make_context("scan", []).params  # what the command gets when nothing is given
     for param in scan_cli.command.params:
         if param.name in NOT_SETTINGS:
@@ -172,7 +215,8 @@ def test_the_command_line_wins_over_the_file(folder: Path) -> None:
 
 def test_listen_generates_its_shared_options_from_the_same_declarations() -> None:
     params = {p.name: p for p in listen_cli.command.params}
-    assert params["interface"].opts == ["-i", "--interface"] and params["interface"].required
+    assert params["interface"].opts == ["-i", "--interface"]  # required, but the config file may give it
+    assert params["only"].multiple and params["exclude"].multiple and params["config_path"].opts == ["--config"]
     for item in declared(Outputs):
         if item.name in ("fmt", "output", "db_path", "no_store", "policy", "fail_on"):
             assert params[item.name].help == item.setting.help

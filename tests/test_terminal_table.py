@@ -137,6 +137,17 @@ def test_without_findings_there_is_no_key_but_still_the_closing_line() -> None:
     assert "key: " not in text and text.splitlines()[-1].startswith("camsweep done: 1 host(s), 0 Hikvision/Dahua-made")
 
 
+@pytest.mark.parametrize(("mode", "targets", "said"), [
+    ("check", ("/srv/audit/register.csv",), "camsweep done: checked register.csv: 1 record(s), 0 Hikvision/Dahua-made"),
+    ("import-nmap", ("scans/site.xml",), "camsweep done: imported nmap report site.xml: 1 host(s), 0 Hikvision/Dahua-made"),
+    ("import-dhcp", ("/var/lib/misc/dnsmasq.leases",), "camsweep done: imported leases dnsmasq.leases: 1 host(s), 0"),
+])
+def test_the_closing_line_names_the_file_an_offline_result_came_from(mode: str, targets: tuple[str, ...], said: str) -> None:
+    axis = [d for d in sample_devices() if d.verdict.manufacturer is Manufacturer.OTHER]
+    result = replace(sample_result(axis), mode=mode, targets=targets)
+    assert remediation.closing_line(evaluate(result, POLICY)).startswith(said)
+
+
 def _report_on_pty(scan_file: Path, columns: int, **env: str) -> tuple[int, str]:
     base = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "NO_COLOR")}
     run = PtyRun([sys.executable, str(ROOT / "scan.py"), "report", str(scan_file), "--policy", POLICY], columns=columns,

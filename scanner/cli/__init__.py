@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("camsweep.cli.diff", "Show new, gone, not rescanned and changed devices between two scans."),
     "verify": ("camsweep.cli.verify", "Check the data files and replay every fingerprint example."),
     "listen": ("camsweep.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
+    "watch": ("camsweep.cli.watch", "Listen until stopped; alert on new Hikvision/Dahua or restricted devices (root)."),
 }
 
 log = logging.getLogger("camsweep")

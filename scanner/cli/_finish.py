@@ -16,10 +16,10 @@ from datetime import datetime
 import click
 
 from ..config import Outputs
-from ..errors import CamsweepError, ExitCode, InventoryError
+from ..errors import CamsweepError, ExitCode, InventoryError, OutputError
 from ..findings import Assessment, evaluate
 from ..models import ScanResult
-from ..savedscan import keep_unstored, last_scan_path, make_state_dir, save_state, write_atomic
+from ..savedscan import check_state_dir, check_writable, keep_unstored, save_state, write_atomic
 from ..store import display, open_store
 from . import echo, echo_notes, terminal_view
 from ._settings import options
@@ -39,17 +39,20 @@ def render_for(assessment: Assessment, fmt: str, view: Any = None) -> str:
     return render_report(assessment, fmt)
 
 
-def check_store(outputs: Outputs) -> None:
-    """Open (or create) the inventory and the state directory before any work, so that a bad
-    ``--db`` (a dangling link, a damaged or newer database) is one line and exit 2, nothing sent.
-    A mistyped ``--policy`` is refused here too, not after the scan."""
+def check_outputs(outputs: Outputs) -> None:
+    """Check everything a run will write, before it sends anything or reads a capture, so that a
+    problem is one line and exit 2 with nothing sent: every report file (its folder exists and
+    takes a file), the state directory (made if need be), the inventory (opened or created: a
+    dangling link, a damaged or newer database is refused) and the policy's names."""
     if outputs.policy:
         from ..policy import select
         from ..restrictions import load
 
         select(load(), outputs.policy)
+    for _, path in _files(outputs):
+        check_writable(path)
     if outputs.keep_last_scan:
-        make_state_dir(last_scan_path(outputs.state_dir).parent)
+        check_state_dir(outputs.state_dir)
     if not outputs.no_store:
         open_store(outputs.db_path).close()
 
@@ -57,22 +60,28 @@ def check_store(outputs: Outputs) -> None:
 def finish(result: ScanResult, outputs: Outputs) -> int:
     """Judge, write and print, then store; returns the exit code (the caller exits with it).
 
-    Storing runs even when writing a report file failed (that error is raised after it), and a
-    failed store prints one line and gives exit 5 (README "Exit codes"): the inventory, which
-    ``--fail-on new`` and ``history`` rely on, is behind, whatever the scan found.
+    Every report file is attempted: one that cannot be written is said on stderr and the others
+    are still written. Storing runs whatever happened to the reports, and a failed store prints
+    one line and gives exit 5 (README "Exit codes"): the inventory, which ``--fail-on new`` and
+    ``history`` rely on, is behind, whatever the scan found. A report that was not written gives
+    exit 5 too, unless restricted devices were found (4 and 3 are never masked).
     """
     # The run's own settings join what the scan recorded, before anything is judged, saved or stored.
     result = replace(result, site=outputs.site or result.site, operator=outputs.operator or result.operator)
     assessment = evaluate(result, outputs.policy, operator=result.operator, as_of=outputs.as_of,
                           max_data_age=outputs.max_data_age)
     assessment = replace(assessment, seen=_seen(result, outputs))
+    unwritten = 0
     try:
-        _deliver(assessment, outputs)
+        unwritten = _deliver(assessment, outputs)
     finally:
         new_restricted = _store(result, assessment, outputs)
     if new_restricted is None:
         return ExitCode.SCAN_FAILED
-    return exit_code(assessment, outputs.fail_on, new_restricted)
+    code = exit_code(assessment, outputs.fail_on, new_restricted)
+    if unwritten and code not in (ExitCode.NEW_RESTRICTED, ExitCode.RESTRICTED):
+        return ExitCode.SCAN_FAILED
+    return code
 
 
 def _seen(result: ScanResult, outputs: Outputs) -> dict[str, tuple[datetime, datetime]]:
@@ -87,17 +96,35 @@ def _seen(result: ScanResult, outputs: Outputs) -> dict[str, tuple[datetime, dat
         return {}
 
 
-def _deliver(assessment: Assessment, outputs: Outputs) -> None:
+def _files(outputs: Outputs) -> list[tuple[str, str]]:
+    """The report files a run writes: the config's reports, then ``-o``: (format, path)."""
+    return [*outputs.reports, *([(outputs.fmt, outputs.output)] if outputs.output else [])]
+
+
+def _deliver(assessment: Assessment, outputs: Outputs) -> int:
+    """Write every report file and print the report unless it went to a file or the run is
+    unattended; how many files could not be written (each said on stderr)."""
     from camsweep.reports.terminal import View
 
-    for fmt, path in outputs.reports:
-        write_atomic(path, render_for(assessment, fmt, View(devices=True, all_hosts=outputs.all_hosts)))
-    if outputs.output:
-        write_atomic(outputs.output, render_for(assessment, outputs.fmt, View(devices=True, all_hosts=outputs.all_hosts)))
-    elif not outputs.quiet:  # unattended runs print errors only
+    unwritten = 0
+    for fmt, path in _files(outputs):
+        try:
+            write_atomic(path, render_for(assessment, fmt, View(devices=True, all_hosts=outputs.all_hosts)))
+        except OutputError as error:
+            _say(f"{error} (the {fmt} report; the other reports and the inventory are written regardless)")
+            unwritten += 1
+    if not outputs.output and not outputs.quiet:  # unattended runs print errors only
         echo(render_for(assessment, outputs.fmt, terminal_view(devices=True, all_hosts=outputs.all_hosts)), nl=False)
         if outputs.fmt == "table":  # the other formats carry the notes inside
             echo_notes(assessment.result.notes)
+    return unwritten
+
+
+def _say(error: str) -> None:
+    """One error line on stderr for a problem the run goes on after (``fail`` ends the run)."""
+    from camsweep.reports.text import escape_controls
+
+    click.echo(f"camsweep: error: {escape_controls(error)}", err=True)
 
 
 def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int | None:
@@ -120,9 +147,7 @@ def _store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int 
             said += f"; store it later with: camsweep import scan {kept}{where}"
     except CamsweepError as error:
         said = f"this scan was not stored ({error}); its report is complete"
-    from camsweep.reports.text import escape_controls
-
-    click.echo(f"camsweep: error: {escape_controls(said)}", err=True)
+    _say(said)
     return None
 
 
@@ -130,15 +155,12 @@ def store(result: ScanResult, assessment: Assessment, outputs: Outputs) -> int:
     """Store ``result`` judged as ``assessment`` and prune its site's old scans (retention); the
     number of restricted devices no earlier scan of the site had seen."""
     with open_store(outputs.db_path) as inventory:
-        scan_id = inventory.store(result, assessment)
-        new_restricted = len(inventory.new_restricted(scan_id))
-        if outputs.keep_scans:
-            inventory.prune(outputs.keep_scans, result.site)
-    return new_restricted
+        return inventory.store_and_prune(result, assessment, outputs.keep_scans)
 
 
 def exit_code(assessment: Assessment, fail_on: str, new_restricted: int) -> int:
-    """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0.
+    """4 (new restricted, with --fail-on new) > 3 (restricted) > 6 (partial) > 0 (``finish`` puts
+    5, a report not written, between 3 and 6).
 
     "Restricted" is ``Assessment.flagged``: under a policy the devices it restricts; without one,
     every Hikvision/Dahua-made device, so that a run without a policy still signals them.

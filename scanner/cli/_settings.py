@@ -1,5 +1,6 @@
 """Click parameters generated from the settings' declarations (``scanner/config.py``), and the
-values a user gave for them: on the command line (wins), else in the config file.
+values a user gave for them: on the command line (wins), else in the config file (``--config``,
+or one found by search), whose run lock a config run holds.
 
 A command never declares a setting's option by hand: its name, type, default and help come from
 the dataclass field, so the command line, the config file and the library cannot drift apart.
@@ -7,13 +8,17 @@ the dataclass field, so the command line, the config file and the library cannot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import click
 
-from ..config import Declared, declared
+from .. import runconfig
+from ..config import Declared, Outputs, declared
 from ..errors import UsageError
+from ..savedscan import check_state_dir
 from . import Choice
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,3 +90,37 @@ def given(cls: type, ctx: click.Context, params: dict[str, Any],
         if item.setting.read and item.name in values:
             values[item.name] = item.setting.read(values[item.name])
     return values
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False),
+    help="TOML config for unattended runs ([scan], [listen], [policy], [output], [retention]; README \"Scheduled "
+         "scans\"); options given here win. Without it, ~/.config/camsweep/camsweep.toml, then "
+         "/etc/camsweep/camsweep.toml, is used if there. Takes the config's run lock: a second run of it exits 5.")
+"""``--config FILE`` of the commands a config file drives (``scan``, ``scan --pcap``, ``listen``)."""
+
+
+def load_config(path: str | None) -> runconfig.RunConfig | None:
+    """The run's config: the file named, else one found by search (said on a terminal, where a
+    person may not expect a file to drive the run), else None."""
+    found = runconfig.find(path)
+    if found is not None and found.found and sys.stderr.isatty():
+        click.echo(f"camsweep: using the config file {found.path} (no --config given)", err=True)
+    return found
+
+
+def file_values(run_config: runconfig.RunConfig | None, cls: type) -> Mapping[str, Any] | None:
+    """The config file's values for the settings of ``cls`` (None without a config)."""
+    return run_config.get(cls) if run_config is not None else None
+
+
+@contextlib.contextmanager
+def run_lock(run_config: runconfig.RunConfig | None, outputs: Outputs) -> Iterator[None]:
+    """Hold the config's run lock for the block (nothing without a config): its state directory is
+    checked first (exit 2), a run of the same config already under way is exit 5."""
+    if run_config is None:
+        yield
+        return
+    folder = check_state_dir(outputs.state_dir)
+    with runconfig.RunLock(runconfig.lock_path(run_config.path, folder), config=run_config.path):
+        yield

@@ -10,7 +10,7 @@ from .. import assets
 from ..config import Outputs
 from ..jsonio import read_stdin
 from ..verdicts import identify_result
-from ._finish import check_store, finish_and_exit, output_options
+from ._finish import check_outputs, finish_and_exit, output_options
 from ._settings import given
 
 
@@ -31,7 +31,7 @@ def command(ctx: click.Context, files: tuple[str, ...], **params: Any) -> None:
     and IP).
     """
     outputs = Outputs(**given(Outputs, ctx, params))
-    check_store(outputs)
+    check_outputs(outputs)
     stdin_text = read_stdin() if "-" in files else None
     register = assets.load(files, stdin_text=stdin_text)
     result = identify_result(register.observations, targets=files, mode="check", notes=register.notes)

@@ -21,7 +21,7 @@ from ..savedscan import read_scan
 from ..store import display, open_store
 from ..verdicts import identify_result
 from . import Choice, echo
-from ._finish import check_store, finish_and_exit, output_options
+from ._finish import check_outputs, finish_and_exit, output_options
 from ._settings import given, options
 
 
@@ -75,7 +75,7 @@ def nmap(ctx: click.Context, file: str, **params: Any) -> None:
     ``scan``; 2 for a file that is not an nmap report or declares XML entities.
     """
     outputs = Outputs(**given(Outputs, ctx, params))
-    check_store(outputs)
+    check_outputs(outputs)
     read = imports.read_nmap(file)
     _finish(read, file, "import-nmap", outputs)
 
@@ -95,7 +95,7 @@ def dhcp(ctx: click.Context, file: str, lease_format: str | None, **params: Any)
     packet heard by ``listen``). A lease that cannot be read is a note naming its line.
     """
     outputs = Outputs(**given(Outputs, ctx, params))
-    check_store(outputs)
+    check_outputs(outputs)
     read = imports.read_leases(file, lease_format)
     _finish(read, file, "import-dhcp", outputs)
 

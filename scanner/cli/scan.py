@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import runconfig
-from ..config import Outputs, ScanConfig, default_state_dir
-from ..errors import OutputError
-from ._finish import check_store, finish_and_exit, output_options
+from ..config import CaptureConfig, Outputs, ScanConfig
+from ..targets import scope
+from ._finish import check_outputs, finish_and_exit, output_options
 from ._progress import ScanProgress
-from ._settings import given, options
+from ._settings import config_option, file_values, given, load_config, options, run_lock
 
 CREDENTIALS_HELP = """\b
 Credentials file (TOML; chmod 600 -- a file others can read is used with a warning):
@@ -33,15 +30,11 @@ one login attempt each. Passwords are never logged or written anywhere."""
 @click.command("scan", epilog=CREDENTIALS_HELP)
 @options(ScanConfig)
 @options(Outputs, ["state_dir"])
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="TOML config for unattended runs ([scan], [policy], [output], [retention]; README "
-                   "\"Scheduled scans\"); options given here win. Takes a run lock: overlapping runs exit 5.")
-@click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False),
-              help="Analyse this capture (pcap/pcapng) offline instead of scanning: nothing is sent; "
-                   "TARGETS, if given, keep only hosts in those networks.")
+@config_option
+@options(CaptureConfig)
 @output_options
 @click.pass_context
-def command(ctx: click.Context, config_path: str | None, pcap_path: str | None, **params: Any) -> None:
+def command(ctx: click.Context, config_path: str | None, **params: Any) -> None:
     """Scan TARGETS (CIDRs, ranges like 10.0.0.5-40, hosts, host names) and identify devices.
 
     Without TARGETS the subnets of the --interface are scanned. Sent: an ARP sweep (root only),
@@ -51,34 +44,38 @@ def command(ctx: click.Context, config_path: str | None, pcap_path: str | None, 
     exploit paths, configuration changes. Public ranges are refused without --allow-public.
 
     Exit codes: 0 no restricted device, 2 bad input (nothing sent), 3 restricted device(s)
-    found, 4 new ones (--fail-on new), 5 scan failed or not stored, 6 interrupted (partial result
-    printed).
+    found, 4 new ones (--fail-on new), 5 scan failed, not stored or a report not written,
+    6 interrupted (partial result printed).
     """
-    from ..engine import plan, run
-
-    if pcap_path:
-        from ..passive import analyse_capture
-
-        outputs = replace(Outputs(**given(Outputs, ctx, params)), keep_last_scan=True)
-        if outputs.output:
-            _check_writable(outputs.output)
-        check_store(outputs)
-        with ScanProgress.for_terminal() as progress:
-            result = analyse_capture(pcap_path, targets=params["targets"], on_event=progress)
-        finish_and_exit(result, outputs)
-
-    run_config = runconfig.load(config_path) if config_path else None
+    run_config = load_config(config_path)
+    capture = CaptureConfig(**given(CaptureConfig, ctx, params, file_values(run_config, CaptureConfig)))
     config, outputs = settings(ctx, params, run_config)
     outputs = replace(outputs, keep_last_scan=True)
+    if capture.pcap:
+        _analyse(capture.pcap, config, outputs, run_config)
+
+    from ..engine import plan, run
+
     checked = plan(config)  # values were checked above; what needs the system is checked here, before anything is sent
-    if outputs.output:
-        _check_writable(outputs.output)
-    check_store(outputs)
-    lock = runconfig.RunLock(Path(outputs.state_dir or default_state_dir()) / "run.lock") if run_config else None
-    with lock if lock is not None else contextlib.nullcontext():
+    with run_lock(run_config, outputs):
+        check_outputs(outputs)
         # The display ends when run() returns: at the end, or within a second of Ctrl-C.
         with ScanProgress.for_terminal(attended=run_config is None) as progress:
             result = run(checked, progress)
+        finish_and_exit(result, outputs)
+
+
+def _analyse(pcap: str, config: ScanConfig, outputs: Outputs, run_config: runconfig.RunConfig | None) -> None:
+    """``scan --pcap``: the capture's hosts within the targets (all without), judged, reported and
+    stored like a scan; exits. Everything is checked before the capture is opened."""
+    from ..passive import analyse_capture
+
+    keep = config.targets + config.target_file
+    scope(keep, exclude=config.exclude)  # a bad target is one line before anything else
+    with run_lock(run_config, outputs):
+        check_outputs(outputs)
+        with ScanProgress.for_terminal(attended=run_config is None) as progress:
+            result = analyse_capture(pcap, targets=keep, exclude=config.exclude, on_event=progress)
         finish_and_exit(result, outputs)
 
 
@@ -86,12 +83,5 @@ def settings(ctx: click.Context, params: dict[str, Any],
              run_config: runconfig.RunConfig | None) -> tuple[ScanConfig, Outputs]:
     """The scan's settings: each from the command line, else the config file, else its default."""
     # Unattended (a config file): report files and the inventory only; errors still go to stderr.
-    outputs = Outputs(**given(Outputs, ctx, params, run_config.outputs if run_config else None),
-                      quiet=run_config is not None)
-    return ScanConfig(**given(ScanConfig, ctx, params, run_config.scan if run_config else None)), outputs
-
-
-def _check_writable(path: str) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise OutputError(f"cannot write {path}: directory {parent} is missing or not writable")
+    outputs = Outputs(**given(Outputs, ctx, params, file_values(run_config, Outputs)), quiet=run_config is not None)
+    return ScanConfig(**given(ScanConfig, ctx, params, file_values(run_config, ScanConfig))), outputs

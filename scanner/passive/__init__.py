@@ -9,7 +9,6 @@ same identification, so their results can be stored and compared with active sca
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import socket
@@ -17,9 +16,10 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from .. import audit
+from .. import audit, netif
 from ..errors import PrivilegeError, UsageError
 from ..models import ScanResult, utcnow
+from ..targets import scope
 from . import bpf
 from .capture import LINKTYPE_ETHERNET, open_capture
 from .decode import Defragmenter
@@ -28,26 +28,20 @@ from .signals import Analyser
 if TYPE_CHECKING:
     from ..engine import EventHandler
 
-__all__ = ["analyse_capture", "listen", "Analyser"]
+__all__ = ["analyse_capture", "check_listen", "listen", "packet_socket", "Analyser"]
 
 log = logging.getLogger("camsweep")
 
 
-def _scope(targets: Iterable[str]) -> Callable[[str], bool] | None:
-    nets = []
-    for target in targets:
-        try:
-            nets.append(ipaddress.ip_network(target, strict=False))
-        except ValueError:
-            raise UsageError(f"not a network or address: {target!r}") from None
-    if not nets:
-        return None
-    return lambda ip: any(ipaddress.ip_address(ip) in n for n in nets)
+def _scope(targets: Iterable[str], exclude: Iterable[str]) -> Callable[[str], bool] | None:
+    kept = scope(targets, exclude=exclude)
+    return kept.contains if kept is not None else None
 
 
-def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHandler | None = None,
-                    prefilter: bool = True) -> ScanResult:
+def analyse_capture(path: str, *, targets: Iterable[str] = (), exclude: Iterable[str] = (),
+                    on_event: EventHandler | None = None, prefilter: bool = True) -> ScanResult:
     """Identify devices in a capture file. A truncated/corrupt tail gives a partial result.
+    Only hosts in ``targets`` (default: all) and not in ``exclude`` are kept (``targets.scope``).
 
     ``prefilter``: let libpcap (tcpdump) drop the frames that cannot carry a signal before Python
     reads them (``bpf``); the result is the same either way, only faster. Without tcpdump, or for
@@ -60,6 +54,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHa
     from ..verdicts import identify_result
 
     targets = tuple(targets)
+    keep = _scope(targets, exclude)  # a bad target is refused before the file is opened
     started = utcnow()
     notes: list[str] = []
     with open_capture(path) as capture:
@@ -69,7 +64,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHa
         if prefilter and (linktype := bpf.linktype_of(path)) is not None:
             source = bpf.Prefiltered(path, linktype)
             try:
-                read = _read(source.frames(), targets, on_event, source.position)
+                read = _read(source.frames(), keep, on_event, source.position)
                 count, problem, skipped = source.frames_read, None, []
             except bpf.Unavailable as exc:
                 notes.append(str(exc))
@@ -77,7 +72,7 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHa
                 log.debug("tcpdump did not read %s: %s", path, exc)
                 read = None
         if read is None:
-            read = _read(capture.frames(), targets, on_event, capture.fh.tell)
+            read = _read(capture.frames(), keep, on_event, capture.fh.tell)
             count, problem, skipped = capture.frames_read, capture.problem, capture.notes()
     analyser, defrag = read
     if on_event:
@@ -93,10 +88,10 @@ def analyse_capture(path: str, *, targets: Iterable[str] = (), on_event: EventHa
     return replace(result, capture=path, **audit.at_scan_time())
 
 
-def _read(frames: Iterable[tuple[float, int, bytes]], targets: tuple[str, ...], on_event: EventHandler | None,
-          position: Callable[[], int]) -> tuple[Analyser, Defragmenter]:
-    """Feed frames to a new Analyser, then flush it."""
-    analyser = Analyser(_scope(targets))
+def _read(frames: Iterable[tuple[float, int, bytes]], keep: Callable[[str], bool] | None,
+          on_event: EventHandler | None, position: Callable[[], int]) -> tuple[Analyser, Defragmenter]:
+    """Feed frames to a new Analyser keeping the hosts ``keep`` says (all: None), then flush it."""
+    analyser = Analyser(keep)
     defrag = Defragmenter()
     for n, (ts, linktype, frame) in enumerate(frames, 1):
         analyser.feed_frame(ts, linktype, frame, defrag)
@@ -110,7 +105,44 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 
 
-def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
+def check_listen(interface: str, duration: float) -> None:
+    """What ``listen`` needs of the system, checked before it (or a command around it) starts:
+    a positive duration, the interface, CAP_NET_RAW. Raises UsageError or PrivilegeError."""
+    if duration <= 0:
+        raise UsageError("--duration must be positive")
+    if not netif.interface_exists(interface):
+        raise UsageError(f"interface {interface!r} does not exist")
+    if not netif.has_raw_sockets():
+        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket")
+
+
+def packet_socket(interface: str) -> tuple[socket.socket, str | None]:
+    """A receive-only AF_PACKET socket bound to ``interface``, reads bounded to half a second
+    (``listen``, ``camsweep watch``), and why it is unfiltered, if it is. It is never written to;
+    callers skip frames whose address says ``PACKET_OUTGOING`` (the host's own). A BPF program
+    (``bpf.expression``, compiled by libpcap) is attached before it is bound, so the kernel drops
+    the frames that cannot carry a signal from the first one on. Needs CAP_NET_RAW."""
+    if not netif.interface_exists(interface):
+        raise UsageError(f"interface {interface!r} does not exist")
+    try:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    except PermissionError:
+        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
+    unfiltered = None
+    try:
+        try:
+            bpf.attach(sock, bpf.compile_filter(bpf.expression(LINKTYPE_ETHERNET)))
+        except bpf.Unavailable as exc:
+            unfiltered = str(exc)
+        sock.bind((interface, 0))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {interface!r}: {exc.strerror or exc}") from None
+    sock.settimeout(0.5)
+    return sock, unfiltered
+
+
+def listen(interface: str, duration: float, *, targets: Iterable[str] = (), exclude: Iterable[str] = (),
            stop: Callable[[], bool] | None = None, on_event: EventHandler | None = None) -> ScanResult:
     """Identify devices from what an interface hears for ``duration`` seconds. Sends nothing.
 
@@ -124,29 +156,14 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
     """
     from ..verdicts import identify_result
 
-    if duration <= 0:
-        raise UsageError("--duration must be positive")
-    try:
-        socket.if_nametoindex(interface)
-    except OSError:
-        raise UsageError(f"no such interface: {interface!r}") from None
-    try:
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    except PermissionError:
-        raise PrivilegeError("listening needs root (CAP_NET_RAW) to open a packet socket") from None
     targets = tuple(targets)
-    analyser = Analyser(_scope(targets))
+    analyser = Analyser(_scope(targets, exclude))  # a bad target is refused before the socket is opened
+    check_listen(interface, duration)
+    sock, unfiltered = packet_socket(interface)
     started = utcnow()
     partial = False
     defrag = Defragmenter()
-    unfiltered: list[str] = []
     try:
-        try:  # the kernel drops what cannot carry a signal (frames queued before this are read all the same)
-            bpf.attach(sock, bpf.compile_filter(bpf.expression(LINKTYPE_ETHERNET)))
-        except bpf.Unavailable as exc:
-            unfiltered.append(str(exc))
-        sock.bind((interface, 0))
-        sock.settimeout(0.5)
         begun = time.monotonic()
         deadline, tick = begun + duration, begun
         if on_event:
@@ -170,7 +187,7 @@ def listen(interface: str, duration: float, *, targets: Iterable[str] = (),
         on_event("phase", {"name": "identify"})
     analyser.flush()
     notes = [f"listened on {interface} for {duration:g} s; {analyser.packets} packets; nothing was sent"]
-    notes += unfiltered + analyser.cut_notes() + defrag.notes()
+    notes += ([unfiltered] if unfiltered else []) + analyser.cut_notes() + defrag.notes()
     if partial:
         notes.append("interrupted: results so far")
     notes += analyser.budget.notes()

@@ -102,6 +102,12 @@ class Probe:
         return []
 
     @classmethod
+    def asked_for_by(cls, config: ScanConfig) -> str | None:
+        """The option that asks for this method by name (``--snmp``), if the config gives it: a
+        ``--methods`` that leaves the method out then contradicts it and is refused."""
+        return None
+
+    @classmethod
     def known_without_sending(cls, interface: str | None, in_scope: Callable[[str], bool]) -> Iterable[Observation]:
         """What this host already knows about the network for the method, sending nothing (the
         engine asks every probe, selected or not, after discovery)."""

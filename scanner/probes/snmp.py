@@ -63,6 +63,10 @@ class SnmpProbe(Probe):
                 raise UsageError(f"--snmp agent {agent}: no [[snmp]] entry of the --credentials file covers it")
         return []
 
+    @classmethod
+    def asked_for_by(cls, config: ScanConfig) -> str | None:
+        return "--snmp" if config.snmp else None
+
     def discover(self, ctx: ProbeContext) -> None:
         if not self.config.snmp:
             return

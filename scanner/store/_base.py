@@ -436,6 +436,15 @@ class Store:
             )
         return scan_id
 
+    def store_and_prune(self, result: ScanResult, assessment: Assessment | None, keep: int | None) -> int:
+        """Store ``result`` and keep the newest ``keep`` scans of its site (None: all); the number
+        of its restricted devices no earlier scan of the site had seen."""
+        scan_id = self.store(result, assessment)
+        new_restricted = len(self.new_restricted(scan_id))
+        if keep:
+            self.prune(keep, result.site)
+        return new_restricted
+
     def prune(self, keep: int, site: str = "") -> int:
         """Keep the newest ``keep`` scans of ``site``; returns how many were removed."""
         ids = [s.id for s in self.scans(site)]
@@ -473,6 +482,31 @@ class Store:
             return sites[0] if sites else ""
         raise UsageError(f"{self.where} holds scans of {len(sites)} sites: name one with --site NAME, "
                          "or use --all-sites (`camsweep report --all-sites` lists them)")
+
+    def flagged_identities(self, site: str) -> set[str]:
+        """The devices of ``site`` some stored scan saw as made by a restricted maker or as
+        restricted -- those ``camsweep watch`` does not alert again -- each under every name it
+        may be heard by first: its identity (``identity_of``) and, from its last sighting, its
+        ``mac:``, ``serial:<maker>:`` and (without a MAC) ``ip:`` names and its address as ``at:``
+        (``camsweep.watch.Watch._known_as`` says how they are used)."""
+        makers = ", ".join("?" * len(RESTRICTED_MAKERS))
+        rows = self._rows(
+            "SELECT d.identity, s.ip, s.mac, s.manufacturer, s.serial FROM devices d"
+            " JOIN sightings s ON s.device_id = d.id AND s.scan_id = d.last_scan WHERE d.site = ? AND EXISTS"
+            f" (SELECT 1 FROM sightings f WHERE f.device_id = d.id AND (f.restricted OR f.manufacturer IN ({makers})))",
+            (site, *RESTRICTED_MAKERS))
+        names: set[str] = set()
+        for identity, ip, mac, maker, serial in rows:
+            names.add(str(identity))
+            if mac:
+                names.add(f"mac:{mac}")
+            elif ip:
+                names.add(f"ip:{ip}")
+            if ip:
+                names.add(f"at:{ip}")
+            if serial:
+                names.add(f"serial:{maker}:{serial}")
+        return names
 
     def scans(self, site: str | None = None) -> list[ScanSummary]:
         """Stored scans, oldest first: of ``site``, or of every site (None)."""
