@@ -114,9 +114,11 @@ class PgServer:
     def drop_database(self, name: str) -> None:
         self.sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def wait_for(self, query: str, params: Any, dbname: str, want: int, bound: float = 120.0) -> None:
+    def wait_for(self, query: str, params: Any, dbname: str, want: int, bound: float = 900.0) -> None:
         """Poll until ``query`` counts ``want`` (e.g. backends waiting on a lock): a state to reach,
-        not a time to measure; ``bound`` only stops a broken test from hanging."""
+        not a time to measure; ``bound`` only stops a broken test from hanging. It is far beyond
+        any wait on a loaded machine: at load average 25 on 2 cores, twenty ``camsweep`` processes
+        took 94 s to start and reach their lock (a 120 s bound failed the test now and then)."""
         deadline = time.monotonic() + bound
         while True:
             count = self.sql(query, params, dbname)[0][0]

@@ -25,7 +25,7 @@ CHATTY = {  # profile -> the host name its DHCP requests carry (scanner/lab/prof
     "dahua-ipc-hdw1431t1-s4": "6C01E93PAG6A1F4",
     "axis-m3058-plve": "axis-accc8e4f21d8",
 }
-LEASE_BOUND = 60.0
+LEASE_BOUND = 300.0
 """Seconds dnsmasq is given to lease every chatty device (they ask every second; it takes ~3 s)."""
 
 

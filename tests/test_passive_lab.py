@@ -36,6 +36,7 @@ from camsweep.passive import analyse_capture
 from camsweep.passive.capture import LINKTYPE_ETHERNET, open_capture
 from camsweep.types import RESTRICTED_MAKERS
 
+from tests.conftest import PATIENT, SCAN_BOUND
 from tests.schema_check import report_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -249,8 +250,8 @@ def active_scan(listened: dict[str, Any]) -> dict[str, Any]:
         credentials.write_text("\n".join(lines))
         credentials.chmod(0o600)
         done = lab.exec([sys.executable, str(ROOT / "scan.py"), "scan", *SEGMENTS, "--format", "json", "--no-store",
-                         "--state-dir", str(Path(tmp) / "state"), "--credentials", str(credentials)],
-                        cwd=str(ROOT), timeout=BOUND)
+                         "--state-dir", str(Path(tmp) / "state"), "--credentials", str(credentials), *PATIENT],
+                        cwd=str(ROOT), timeout=SCAN_BOUND)
     assert done.returncode in (0, 3), done.stderr
     return _verdicts_by_ip(report_json(done.stdout)["scan"])
 

@@ -2,7 +2,7 @@
 
 The scan runs inside the lab's scanner namespace on a pseudo-terminal. The hostile drip device
 (198.18.0.200) answers HTTP one byte a second, so with the long timeouts given here the scan
-cannot end on its own for a minute: an interrupted scan that ends within BOUND seconds of the
+cannot end on its own for five minutes: an interrupted scan that ends within BOUND seconds of the
 signal ended because Ctrl-C stopped its probes, not because they ran out.
 """
 
@@ -23,10 +23,11 @@ from tests.pty_run import PtyRun
 
 ROOT = Path(__file__).resolve().parents[1]
 SEGMENTS = ("198.18.0.0/24", "198.18.1.0/24")
-SLOW = ("--request-timeout", "60", "--host-timeout", "120", "--fail-on", "never")  # exit 6, not 3
-BOUND = 15.0
+SLOW = ("--request-timeout", "300", "--host-timeout", "600", "--fail-on", "never")  # exit 6, not 3
+BOUND = 60.0
 """Seconds from SIGINT to the process's end, at most. Stopping takes about one second; the
-bound is generous for a loaded machine and still far below the 60 s the drip would hold a probe."""
+bound is generous for a loaded machine (load average 25 on 2 cores) and still far below the
+300 s the drip would hold a probe."""
 
 pytestmark = pytest.mark.lab
 
@@ -44,11 +45,11 @@ def test_ctrl_c_stops_the_probes_and_the_progress_display_at_once(lab: Any, tmp_
     try:
         # The display shows the phase, the hosts probed of all, the devices found, elapsed time and ETA.
         assert run.wait_for(lambda text: "probing hosts" in text and "device(s) found" in text, 120), run.output
-        assert run.wait_for(lambda text: "ETA" in text and "elapsed" in text, 10), run.output
+        assert run.wait_for(lambda text: "ETA" in text and "elapsed" in text, 120), run.output
         shown = len(run.output)
         os.kill(run.process.pid, signal.SIGINT)  # `ip netns exec` execs python: this is camsweep
         signalled = time.monotonic()
-        code = run.finish(timeout=120)
+        code = run.finish(timeout=600)
         took = time.monotonic() - signalled
     finally:
         if run.process.poll() is None:
@@ -68,8 +69,8 @@ def test_ctrl_c_stops_the_probes_and_the_progress_display_at_once(lab: Any, tmp_
 def test_discovery_shows_hosts_answered_and_a_piped_scan_shows_nothing(lab: Any, tmp_path: Path) -> None:
     run = _scan_on_pty(lab, tmp_path, "--format", "json", "-o", str(tmp_path / "scan.json"))
     try:
-        assert run.wait_for(lambda text: "discovering hosts" in text and "host(s) answered" in text, 60), run.output
-        code = run.finish(timeout=120)
+        assert run.wait_for(lambda text: "discovering hosts" in text and "host(s) answered" in text, 120), run.output
+        code = run.finish(timeout=600)
     finally:
         if run.process.poll() is None:
             run.process.kill()
