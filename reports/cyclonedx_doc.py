@@ -37,6 +37,7 @@ def _pairs(assessment: Assessment, finding: Finding) -> Iterator[tuple[str, str]
         yield "ip", ip
     for name in finding.location.hostnames:
         yield "hostname", name
+    yield "scope", finding.location.scope_text
     yield "status", finding.status.value
     yield "device_type", finding.device_type
     yield "confidence_level", finding.confidence_level

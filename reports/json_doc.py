@@ -16,7 +16,7 @@ REPORT_VERSION = 1
 
 
 def render(result: ScanResult) -> str:
-    return dumps(result.to_dict(), indent=2) + "\n"
+    return dumps(result.to_dict(), indent=2, end="\n")
 
 
 def report_dict(assessment: Assessment) -> dict[str, object]:
@@ -29,4 +29,4 @@ def report_dict(assessment: Assessment) -> dict[str, object]:
 
 
 def render_report(assessment: Assessment) -> str:
-    return dumps(report_dict(assessment), indent=2) + "\n"
+    return dumps(report_dict(assessment), indent=2, end="\n")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from camsweep.models import IdentifiedDevice, Manufacturer, ScanResult
+from camsweep.models import OUTSIDE_TARGETS, IdentifiedDevice, Manufacturer, ScanResult
 from rich.text import Text
 
 from .terminal import MANUAL_STYLE, RESTRICTED_STYLE, Cell, Col, View, arrange, device_value, to_text
-from .text import clean, place
+from .text import OUTSIDE_MARK, clean, place
 
 if TYPE_CHECKING:
     from camsweep.findings import Finding
@@ -51,7 +51,7 @@ def section(result: ScanResult, view: View, findings: Mapping[str, Finding] | No
     for item, status in zip(shown, statuses):
         v, d = item.verdict, item.device
         rows.append([
-            clean(place(d.ip, d.mac, d.hostnames), 40),  # a register row (`camsweep check`): its name
+            clean(place(d.ip, d.mac, d.hostnames, d.outside_targets), 40),  # a register row (`camsweep check`): its name
             clean(d.mac or "", 17),
             v.manufacturer.value + (" (conflict)" if v.conflicts else ""),
             device_value(v.brand, view),
@@ -71,6 +71,10 @@ def section(result: ScanResult, view: View, findings: Mapping[str, Finding] | No
                    [("maker", f"{row[2]}  {row[3]}  {row[4]}"), ("model", row[5]), ("firmware", row[6]),
                     ("confidence", f"{row[7]} {row[8]}")]) for row in rows]
         parts += arrange(COLUMNS, rows, view, (wide, narrow), blocks)
+    outside = sum(1 for item in shown if item.device.outside_targets)
+    if outside:
+        parts.append(f"{outside} device(s) marked{OUTSIDE_MARK}: {OUTSIDE_TARGETS} -- they answered discovery "
+                     "from outside the targets; identified from what they sent")
     hidden = len(result.devices) - len(shown)
     parts.append(f"{len(result.devices)} device(s)" + (" -- PARTIAL result" if result.partial else "")
                  + (f"; {hidden} other host(s) answered with no maker evidence (--all lists them)" if hidden else ""))

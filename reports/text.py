@@ -63,9 +63,17 @@ class SafeLogFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
-def place(ip: str | None, mac: str | None, hostnames: tuple[str, ...] | list[str]) -> str:
+OUTSIDE_MARK = " [outside targets]"
+"""Beside the address of a device outside the targets in the tables (the full wording,
+``OUTSIDE_TARGETS``, is in the line under the table and in the device's notes)."""
+
+
+def place(ip: str | None, mac: str | None, hostnames: tuple[str, ...] | list[str], outside: bool = False) -> str:
     """The IP column: the IP, or for what has neither IP nor MAC (a register row of ``camsweep
-    check``) its name, so every row of a table says which line it came from."""
+    check``) its name, so every row of a table says which line it came from. A device outside
+    the targets is marked (one answering from 0.0.0.0 has no IP: it is known by its MAC)."""
+    if outside:
+        return (ip or "0.0.0.0") + OUTSIDE_MARK
     if ip or mac:
         return ip or ""
     return hostnames[0] if hostnames else ""

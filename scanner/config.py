@@ -457,6 +457,10 @@ class ScanConfig:
         1000, "Packets per second at most for sweeps.", cli="--rate", key="scan.rate", check=_at_least(1))
     allow_public: bool = setting(
         False, "Allow public (non-private) target ranges.", cli="--allow-public", key="scan.allow_public")
+    probe_strays: bool = setting(
+        False, "Also probe devices outside the targets that answered discovery on the local segment "
+        "(private addresses only; reaching them may need an address in their subnet).",
+        cli="--probe-strays", key="scan.probe_strays")
     # For library callers only (no option, no config key): limits the CLI keeps fixed.
     max_body: int = setting(256 * 1024, "Bytes read at most from any one reply body.", check=_at_least(1))
     max_hosts: int = setting(

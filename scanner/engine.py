@@ -30,8 +30,9 @@ from .errors import CamsweepError, PrivilegeError, UsageError
 from .models import ArtefactKind, Observation, ScanResult, utcnow
 from .probes import HostInfo, Probe, ProbeContext, load_all
 from .probes._tcp import HostSlots, Watchdog
+from .probes._udp import UNCONFIGURED
 from .protocols import spec as protocol_spec
-from .targets import Targets, expand
+from .targets import Targets, expand, is_public
 
 log = logging.getLogger("camsweep")
 
@@ -177,8 +178,10 @@ def plan(config: ScanConfig, *, registry: dict[str, type[Probe]] | None = None,
 
 
 class _Collector:
-    """Thread-safe store of observations; drops out-of-scope ones, late arrivals and what the
-    budget (scanner/bounds.py: bytes and counts per host, per kind, in all) has no room for."""
+    """Thread-safe store of observations; drops out-of-scope ones (except strays heard during
+    discovery), late arrivals, repeats (same probe, host, kind, port, fields and problem: nothing a
+    verdict could use twice) and what the budget (scanner/bounds.py: bytes and counts per host,
+    per kind, in all) has no room for."""
 
     def __init__(self, targets: Targets, budget: ObservationBudget | None = None) -> None:
         self.targets = targets
@@ -190,7 +193,12 @@ class _Collector:
         self.closed = False
         self.seen: set[str] = set()
         """Addresses with at least one observation: the devices found so far (for progress)."""
+        self.strays: set[str] = set()
+        """IPs (or, for a unit answering from 0.0.0.0, MACs) outside the targets that answered
+        discovery on the local segment."""
         self._scope_cache: dict[str, bool] = {}
+        self._kept: set[tuple[object, ...]] = set()
+        """What was kept, less its time and raw text: a repeat of it cannot change a verdict."""
 
     def in_scope(self, ip: str) -> bool:
         hit = self._scope_cache.get(ip)
@@ -198,25 +206,78 @@ class _Collector:
             hit = self._scope_cache[ip] = self.targets.contains(ip)
         return hit
 
+    def admit_strays(self, ips: Iterable[str]) -> None:
+        """``--probe-strays``: these stray addresses become in scope (probed like targets)."""
+        for ip in ips:
+            self._scope_cache[ip] = True
+
     def emit(self, observation: Observation) -> None:
+        self._keep(observation, heard=False)
+
+    def emit_heard(self, observation: Observation) -> None:
+        """Discovery's emit: an answer from outside the targets is kept, as a stray."""
+        self._keep(observation, heard=True)
+
+    def _keep(self, observation: Observation, heard: bool) -> None:
+        stray = False
+        if observation.ip == UNCONFIGURED:
+            # A unit without an address (factory state) answers from 0.0.0.0: known by its MAC.
+            observation = replace(observation, ip=None)
+            stray = True
         if observation.ip is None and observation.mac is None:
             return
         if observation.ip is not None and not self.in_scope(observation.ip):
-            log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
-            return
-        with self.lock:
-            if self.closed or not self.budget.admit(observation):
+            if not heard:
+                log.debug("dropping an observation from out-of-scope %s (%s)", observation.ip, observation.probe)
                 return
+            stray = True
+        same = (observation.probe, observation.kind, observation.ip, observation.mac, observation.port,
+                tuple(sorted(observation.fields.items())), observation.problem)
+        with self.lock:
+            if same in self._kept or self.closed or not self.budget.admit(observation):
+                return  # a repeat (the first is kept: its time is when it was first seen), late, or no room
+            self._kept.add(same)
             self.observations.append(observation)
             key = observation.ip or observation.mac or ""
             new = key not in self.seen
             self.seen.add(key)
-        if new and observation.ip is not None and self.on_new_host is not None:
-            self.on_new_host(observation)
+            if stray:
+                self.strays.add(key)
+        if new and not stray and observation.ip is not None and self.on_new_host is not None:
+            self.on_new_host(observation)  # a stray is sent nothing (--probe-strays: after discovery)
 
     def snapshot(self) -> list[Observation]:
         with self.lock:
             return list(self.observations)
+
+
+def mark_strays(result: ScanResult, strays: set[str], in_scope: Callable[[str], bool]) -> ScanResult:
+    """Mark the devices that answered from outside the targets (none of their IPs in scope)."""
+    if not strays:
+        return result
+    marked = []
+    for item in result.devices:
+        device = item.device
+        outside = (any(a in strays for a in (*device.ips, *device.macs))
+                   and not any(in_scope(ip) for ip in device.ips))
+        marked.append(replace(item, device=replace(device, outside_targets=True)) if outside else item)
+    return replace(result, devices=tuple(marked))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _stray_note(strays: list[str], probed: bool) -> str:
+    """The scan's note on what answered from outside the targets (IPs, or MACs of units without one)."""
+    shown = ", ".join(strays[:10]) + (f" and {len(strays) - 10} more" if len(strays) > 10 else "")
+    done = ("private ones were probed (--probe-strays)" if probed
+            else "reported from what they sent, not probed (--probe-strays probes private ones)")
+    return f"{len(strays)} device(s) outside the targets answered discovery on the local segment ({shown}): {done}"
 
 
 def live_hosts(observations: Iterable[Observation], wanted: Iterable[str] = ()) -> dict[str, HostInfo]:
@@ -271,6 +332,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
     probes = [registry[name](cfg) for name in checked.probes]
     partial = False
     log.info("scanning %d address(es) with %s", checked.targets.count, ", ".join(checked.probes))
+    whole = netif.neighbour_table()  # a full table loses connects silently: the result must say so
     on_link = netif.interface_networks(checked.interface) if checked.interface else []
     hosts = _HostScheduler(probes, collector, cancelled, limiter, connections, cfg, notify, on_link)
     collector.on_new_host = lambda first: hosts.offer(HostInfo(ip=first.ip or "", mac=first.mac))
@@ -284,7 +346,14 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         for kind in registry.values():  # selected or not: this sends nothing
             for observation in kind.known_without_sending(checked.interface, collector.in_scope):
                 collector.emit(observation)
-        live = live_hosts(collector.snapshot(), hosts.keys)
+        if collector.strays:
+            notes.append(_stray_note(sorted(collector.strays), cfg.probe_strays))
+        if cfg.probe_strays:
+            # Private as for targets (without --allow-public): RFC 1918, link-local, CGNAT, test nets.
+            collector.admit_strays(ip for ip in collector.strays
+                                   if _is_ip(ip) and not is_public(ipaddress.IPv4Network(ip)))
+        live = {ip: host for ip, host in live_hosts(collector.snapshot(), hosts.keys).items()
+                if collector.in_scope(ip)}  # a stray is sent nothing more (unless admitted above)
         for probe in probes:
             # A host that only refused a connection left no artefact but is alive all the same
             # (a probe may expose such hosts as `alive`); unicast discovery may still reach it.
@@ -298,6 +367,10 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         notify("phase", {"name": "hosts", "total": hosts.total})
         notes += hosts.finish()
         log.info("per-host probes done %.1f s after discovery", time.monotonic() - clock)
+        if netif.neighbour_table_grew(whole) and not any(netif.NEIGH_OVERFLOW in note for note in notes):
+            # Connects dropped for want of a neighbour entry fail silently: say what may be missing.
+            notes.append(netif.neighbour_overflow_note("the scan: some hosts or their answers may be missing",
+                                                       whole.limit))
     except KeyboardInterrupt:
         partial = True
         cancelled.set()
@@ -312,7 +385,8 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
         observations = list(collector.observations)
         notes += collector.budget.notes()
     notify("phase", {"name": "identify"})
-    result = _identify(observations, checked, started, partial, notes)
+    result = mark_strays(_identify(observations, checked, started, partial, notes), collector.strays,
+                         checked.targets.contains)
     return replace(result, scope=tuple(str(net) for net in checked.targets.networks),
                    addresses=checked.targets.count,
                    **audit.at_scan_time(interface=checked.interface))
@@ -347,13 +421,17 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     said: list[str] = []  # list.append is atomic: probes' threads may note at once
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
                        wait_rate=limiter.wait, connections=connections, note=said.append, alive=alive)
+    # A method that asks by multicast/broadcast (``spec.hears_segment``) keeps what it hears from
+    # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
+    heard = replace(ctx, emit=collector.emit_heard, strays=True)
     # Every discover() bounds itself; this cap only guards against a probe that does not.
-    cap = cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
+    cap = (cfg.listen_window + 2 * cfg.read_timeout + 3 * cfg.connect_timeout + 2.0 * count / cfg.rate + 10
+           + max((type(p).extra_time(cfg) for p in probes), default=0.0))
     pool = cf.ThreadPoolExecutor(max_workers=max(1, len(probes)), thread_name_prefix="discover")
     def timed(probe: Probe) -> str | None:
         clock = time.monotonic()
         try:
-            return _guarded(probe.name, probe.discover, ctx)
+            return _guarded(probe.name, probe.discover, heard if probe.spec.hears_segment else ctx)
         finally:
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
             if waits_for_discovery(probe):

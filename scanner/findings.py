@@ -41,6 +41,7 @@ from .fingerprints import BRAND_ALONE_CHECK, RELATION_WORDS, WITH_EVIDENCE_CHECK
 from .models import (
     ArtefactKind,
     DeviceType,
+    OUTSIDE_TARGETS,
     IdentifiedDevice,
     Manufacturer,
     RuleHit,
@@ -91,6 +92,8 @@ class Location:
     macs: tuple[str, ...]
     hostnames: tuple[str, ...]
     subnet: str | None
+    outside_targets: bool = False
+    """Seen on the local segment answering discovery from outside the targets (``Device.outside_targets``)."""
 
     @property
     def ip(self) -> str:
@@ -105,7 +108,13 @@ class Location:
         return self.hostnames[0] if self.hostnames else ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ips": list(self.ips), "macs": list(self.macs), "hostnames": list(self.hostnames), "subnet": self.subnet}
+        return {"ips": list(self.ips), "macs": list(self.macs), "hostnames": list(self.hostnames), "subnet": self.subnet,
+                "outside_targets": self.outside_targets}
+
+    @property
+    def scope_text(self) -> str:
+        """``OUTSIDE_TARGETS`` for a stray, else empty: what every report shows beside its address."""
+        return OUTSIDE_TARGETS if self.outside_targets else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -771,6 +780,7 @@ def assess_device(
         macs=tuple(device.macs),
         hostnames=tuple(device.hostnames),
         subnet=_subnet(device.ip, targets),
+        outside_targets=device.outside_targets,
     )
     reasons, concern = _manual_reasons(verdict, data)
     if _undecided_record(item):
@@ -797,6 +807,11 @@ def assess_device(
         unit = _Unit(subject, verdict.brand, oem_unit, verdict.model, kev, group)
         matches, actions = _match_instruments(data, selection, unit, day)
         notes = _notes(data, verdict, subject, matches)
+    if device.outside_targets:
+        # An auditor must see it: it is on the wire, whatever the scan's targets said.
+        notes.insert(0, f"{OUTSIDE_TARGETS}: it answered discovery from "
+                        f"{device.ip or 'no address (0.0.0.0)'}, outside the scan's targets; identified from "
+                        "what it sent (probed only with --probe-strays, and only at a private address)")
     if status is Status.LISTED and any(a.applies_if is None for a in actions):
         status = Status.RESTRICTED
     priority, priority_reason = _priority(status, kev, verdict)

@@ -230,6 +230,10 @@ class Observation:
         )
 
 
+OUTSIDE_TARGETS = "outside targets (seen on the local segment)"
+"""How every output marks a device with ``Device.outside_targets``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
     """Observations merged per host: by MAC where known, else by IP."""
@@ -240,6 +244,9 @@ class Device:
     hostnames: tuple[str, ...] = ()
     open_ports: tuple[int, ...] = ()
     observations: tuple[Observation, ...] = ()
+    outside_targets: bool = False
+    """It answered camsweep's multicast/broadcast discovery from an address outside the scan's
+    targets (or from 0.0.0.0): identified from what it sent, not probed (``OUTSIDE_TARGETS``)."""
 
     @property
     def mac(self) -> str | None:
@@ -257,6 +264,7 @@ class Device:
             "hostnames": list(self.hostnames),
             "open_ports": list(self.open_ports),
             "observations": [o.to_dict() for o in self.observations],
+            "outside_targets": self.outside_targets,
         }
 
     @classmethod
@@ -269,6 +277,7 @@ class Device:
             hostnames=r.texts("hostnames"),
             open_ports=r.integers("open_ports", 0, 65535),
             observations=tuple(Observation.from_dict(o) for o in r.children("observations")),
+            outside_targets=r.flag("outside_targets", False),
         )
 
 

@@ -27,6 +27,7 @@ from camsweep.errors import PrivilegeError, UsageError
 from camsweep.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
 from camsweep.probes import HostInfo, Probe, ProbeContext
 from camsweep.probes.http import follow_ups
+from camsweep.protocols import ProtocolSpec
 from camsweep.protocols.http import parse_response
 
 TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
@@ -472,3 +473,56 @@ def test_routed_hosts_are_probed_while_multicast_answers_are_read(
         assert _Heard.log == ["step 127.0.0.9", "step began while listening", "listening over"]
     else:
         assert _Heard.log == ["listening over", "step 127.0.0.9"]
+
+
+class _Strays(Probe):
+    """A multicast method (its spec declares a group): one answer from a target, one from a
+    private address outside the targets, one from a public one, one from 0.0.0.0 (no address)."""
+
+    spec = ProtocolSpec(name="", title="a multicast method", fields={}, order=1 << 29, method=False,
+                        groups=("239.255.255.250",))
+    name = "strays"
+    description = "answers heard on the segment"
+    probed: list[str] = []
+
+    def discover(self, ctx: ProbeContext) -> None:
+        for ip, mac in (("127.0.0.9", "58:50:ed:00:00:09"), ("192.168.1.64", "58:50:ed:00:00:64"),
+                        ("8.8.8.8", "58:50:ed:00:00:05"), ("0.0.0.0", "58:50:ed:00:00:00")):
+            ctx.emit(Observation.make(self.name, "mac_address", ip=ip, mac=mac))
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        type(self).probed.append(host.ip)
+
+
+@pytest.mark.parametrize("probe_strays, probed", [(False, ["127.0.0.9"]), (True, ["127.0.0.9", "192.168.1.64"])])
+def test_answers_from_outside_the_targets_are_strays_sent_nothing_more(probe_strays, probed) -> None:
+    _Strays.probed = []
+    config = ScanConfig(targets=("127.0.0.0/28",), probe_strays=probe_strays)
+    result = engine.scan(config, registry={"strays": _Strays})
+    assert sorted(_Strays.probed) == probed  # a public stray is never probed, nor one without an address
+    outside = {d.device.key for d in result.devices if d.device.outside_targets}
+    assert outside == {"58:50:ed:00:00:64", "58:50:ed:00:00:05", "58:50:ed:00:00:00"}
+    unconfigured = next(d.device for d in result.devices if d.device.key == "58:50:ed:00:00:00")
+    assert unconfigured.ips == ()  # reported by its MAC
+    assert any(n.startswith("3 device(s) outside the targets answered discovery") for n in result.notes)
+    saved = ScanResult.from_dict(result.to_dict())  # last-scan.json, the inventory's copy
+    assert {d.device.key for d in saved.devices if d.device.outside_targets} == outside
+
+
+class _Repeater(Probe):
+    """One device answering the same thing over and over (a chatty unit, a resent reply)."""
+
+    name = "repeater"
+    description = "the same answer 5,000 times"
+
+    def discover(self, ctx: ProbeContext) -> None:
+        for _ in range(5000):
+            ctx.emit(Observation.make(self.name, "mac_address", ip="127.0.0.9", mac="58:50:ed:00:00:09",
+                                      raw="127.0.0.9 is-at 58:50:ed:00:00:09",
+                                      fields={"mac.address": "58:50:ed:00:00:09"}))
+
+
+def test_repeated_observations_are_kept_once() -> None:
+    """Memory does not grow with observations that cannot change a verdict."""
+    result = engine.scan(ScanConfig(targets=("127.0.0.0/28",)), registry={"repeater": _Repeater})
+    assert [len(d.device.observations) for d in result.devices] == [1]

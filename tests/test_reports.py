@@ -453,3 +453,34 @@ def test_cli_report_unknown_policy(scan_file, capsys):
 def test_cli_report_unwritable_output(scan_file, tmp_path, capsys):
     code, _, err = run_cli(["report", str(scan_file), "-o", str(tmp_path / "missing" / "r.txt")], capsys)
     assert code == 2 and "cannot write report to" in err
+
+
+def test_a_stray_is_marked_in_every_output():
+    """A device that answered discovery from outside the targets (issue 15): every format says so."""
+    from camsweep.models import OUTSIDE_TARGETS
+    from camsweep.reports.terminal import View
+
+    first, *rest = sample_devices()
+    stray = replace(first, device=replace(first.device, outside_targets=True))
+    judged = evaluate(sample_result([stray, *rest]), data=DATA)
+    finding = next(f for f in judged.findings if f.key == stray.device.key)
+    assert finding.location.outside_targets and finding.notes[0].startswith(OUTSIDE_TARGETS)
+    others = [f for f in judged.findings if f.key != stray.device.key]
+    assert not any(f.location.outside_targets for f in others)
+
+    rows = {r["ip"]: r for r in csv.DictReader(io.StringIO(render_report(judged, "csv")))}
+    assert rows[" ".join(stray.device.ips)]["scope"] == OUTSIDE_TARGETS
+    assert {r["scope"] for ip, r in rows.items() if ip != " ".join(stray.device.ips)} == {""}
+    marked = [r for r in jsonl_records(render_report(judged, "jsonl")) if r["location"]["outside_targets"]]
+    assert [r["key"] for r in marked] == [stray.device.key]
+    report = report_json(render_report(judged, "json"))
+    assert [d["device"]["key"] for d in report["scan"]["devices"] if d["device"]["outside_targets"]] == [stray.device.key]
+    bom = json.loads(render_report(judged, "cyclonedx"))
+    scoped = [c["bom-ref"] for c in bom["components"]
+              if {"name": "camsweep:scope", "value": OUTSIDE_TARGETS} in c.get("properties", [])]
+    assert scoped == [f"device:{stray.device.key}"]
+    assert OUTSIDE_TARGETS in render_report(judged, "html")
+    from camsweep.reports import remediation
+
+    table = remediation.render(judged, View(devices=True, all_hosts=True))
+    assert f"{stray.device.ip} [outside targets]" in table and OUTSIDE_TARGETS in table

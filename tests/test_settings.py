@@ -49,6 +49,7 @@ SAMPLES: dict[str, tuple[str, list[str] | None, Any]] = {
     "per_host": ("1", ["--per-host", "1"], 1),
     "rate": ("50", ["--rate", "50"], 50),
     "allow_public": ("true", ["--allow-public"], True),
+    "probe_strays": ("true", ["--probe-strays"], True),
     "db_path": ('"inv.sqlite"', ["--db", "{dir}/inv.sqlite"], "{dir}/inv.sqlite"),
     "site": ('"north depot"', ["--site", "north depot"], "north depot"),
     "operator": ('"night-cron"', ["--operator", "night-cron"], "night-cron"),

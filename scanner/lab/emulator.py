@@ -29,7 +29,7 @@ from typing import Any
 
 from . import chatter
 from .certs import certificate_files
-from .netns import NETNS_DIR, in_netns, setns
+from .netns import NETNS_DIR, STRAY_NETWORK, in_netns, setns
 from .services.discovery import (
     DHIP_GROUP,
     DHIP_PORT,
@@ -48,6 +48,7 @@ from .services.http import HttpServer, Request, build_response
 from .services.onvif import PATH as ONVIF_PATH
 from .services.onvif import OnvifService
 from .services.rtsp import RtspServer, accept_only
+from ..probes.arp import arp_request
 from .templates import device_variables
 
 log = logging.getLogger("camsweep.lab")
@@ -80,6 +81,28 @@ def _udp_socket(port: int, group: str | None, ip: str, broadcast: bool = False) 
     return sock
 
 
+GRATUITOUS_ARP_PERIOD = 1.0
+"""Seconds between a stray's gratuitous ARPs ("I am 192.168.1.64"), as units send after boot or
+an address change: what a scanner on the wire hears from a unit outside its subnet."""
+
+
+def _gratuitous_arp(mac: str, ip: str) -> tuple[socket.socket, bytes]:
+    """A packet socket on the device's eth0 and its gratuitous ARP frame (sender = target = ip)."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind(("eth0", 0x0806))
+    sock.setblocking(False)
+    return sock, arp_request(bytes.fromhex(mac.replace(":", "")), ip, ip)
+
+
+async def _repeat(sock: socket.socket, frame: bytes) -> None:
+    while True:
+        try:
+            sock.send(frame)
+        except OSError as error:
+            log.debug("lab: gratuitous ARP not sent: %s", error)
+        await asyncio.sleep(GRATUITOUS_ARP_PERIOD)
+
+
 class DeviceSockets:
     """Everything one device listens on, opened inside its namespace."""
 
@@ -89,8 +112,9 @@ class DeviceSockets:
         self.profile = profile
         self.ip = device["ip"]
         segment = profile["segment"]
-        network = plan["segment_a"] if segment == "A" else plan["segment_b"]
-        gateway = plan["router_a"] if segment == "A" else plan["router_b"]
+        self.stray = segment == "S"
+        network = {"A": plan["segment_a"], "B": plan["segment_b"]}.get(segment, str(STRAY_NETWORK))
+        gateway = {"A": plan["router_a"], "B": plan["router_b"]}.get(segment, "")  # a stray has none
         self.variables = device_variables(profile["name"], profile["hostname"], profile["mac"], self.ip,
                                           network, gateway)
         self.tcp: list[tuple[socket.socket, Any, ssl.SSLContext | None]] = []
@@ -99,6 +123,8 @@ class DeviceSockets:
         self.hello: tuple[socket.socket, bytes] | None = None
         self.mdns_infos: list[Any] = []
         self.dhcp: socket.socket | None = None
+        self.arp: tuple[socket.socket, bytes] | None = None
+        self.arp_task: asyncio.Future[None] | None = None
 
     def open(self, chatty: bool = False) -> None:
         """Create the sockets (call with the thread inside the device's namespace; no awaits)."""
@@ -151,10 +177,16 @@ class DeviceSockets:
             hello = wsd.hello()
             if hello:
                 self.hello = (sock, hello)
+        if self.stray and self.ip != "0.0.0.0":
+            self.arp = _gratuitous_arp(p["mac"], self.ip)
         if p.get("sadp"):
-            self.udp.append((_udp_socket(SADP_PORT, SADP_GROUP, self.ip), SadpResponder(p["sadp"], v)))
+            sadp = SadpResponder(p["sadp"], v)
+            sadp.answer_to = (SADP_GROUP, SADP_PORT) if self.stray else None
+            self.udp.append((_udp_socket(SADP_PORT, SADP_GROUP, self.ip), sadp))
         if p.get("dhip"):
-            self.udp.append((_udp_socket(DHIP_PORT, DHIP_GROUP, self.ip, broadcast=True), DhipResponder(p["dhip"], v)))
+            dhip = DhipResponder(p["dhip"], v)
+            dhip.answer_to = (DHIP_GROUP, DHIP_PORT) if self.stray else None
+            self.udp.append((_udp_socket(DHIP_PORT, DHIP_GROUP, self.ip, broadcast=True), dhip))
         if p.get("mdns"):
             from zeroconf import IPVersion
             from zeroconf.asyncio import AsyncZeroconf
@@ -168,6 +200,8 @@ class DeviceSockets:
             servers.append(await asyncio.start_server(handler, sock=sock, ssl=context))
         for sock, responder in self.udp:
             await loop.create_datagram_endpoint(functools.partial(_same, responder), sock=sock)
+        if self.arp:
+            self.arp_task = asyncio.ensure_future(_repeat(*self.arp))
         if self.hello:
             sock, message = self.hello
             try:
@@ -241,6 +275,9 @@ async def serve(state: dict[str, Any]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     for server in servers:
         server.close()
+    for device in devices:
+        if device.arp_task is not None:
+            device.arp_task.cancel()
     for device in devices:
         if device.dhcp is not None:
             device.dhcp.close()

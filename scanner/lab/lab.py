@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ log = logging.getLogger("camsweep")
 STATE_DIR = Path("/run/camsweep-lab")
 STATE_FILE = STATE_DIR / "state.json"
 READY_TIMEOUT = 300.0
+NEIGH_THRESHOLDS = tuple(f"net.ipv4.neigh.default.gc_thresh{n}" for n in (1, 2, 3))
 
 
 
@@ -130,13 +131,25 @@ class Lab:
     def __init__(self, profiles_dir: str | Path | None = None, count: int | None = None, *,
                  prefix: str = topology.PREFIX, chatter: bool = False,
                  chatter_period: float = CHATTER_PERIOD, snmp: bool = False,
-                 profiles: Sequence[Profile] | None = None) -> None:
+                 profiles: Sequence[Profile] | None = None,
+                 neighbour_limits: tuple[int, int, int] | None = None,
+                 plan: topology.Plan | None = None, segment: str | None = None) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
         ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
         ``snmp``: the router and the switch answer SNMP (``camsweep.lab.snmpd``; ``snmp_agents``
         says where and with which credentials).
         ``profiles``: serve these (e.g. ``site_mix(...)``) instead of ``count`` loaded from
-        ``profiles_dir``."""
+        ``profiles_dir``.
+
+        ``neighbour_limits``: (gc_thresh1, gc_thresh2, gc_thresh3) of the kernel's IPv4 neighbour
+        table for this lab's run. Unlike a real network, where each host has its own table, all lab
+        namespaces share the kernel's one table, and its limits are kernel-wide (not per
+        namespace): the lab sets them in the root namespace when it comes up, logs that it did,
+        and puts the old values back at teardown (every exit path ``down`` covers).
+
+        ``plan``: the segments' subnets (default: /24s, or /22s above 240 devices on a segment),
+        e.g. ``Plan("198.18.0.0/16", "198.19.0.0/24")`` for a /16 to sweep. ``segment``: put every
+        device (but strays) on this segment ("A" or "B"), e.g. 1,000 devices on one /22."""
         if chatter_period <= 0:
             raise ValueError("chatter_period must be positive")
         self.profiles_dir = profiles_dir
@@ -163,6 +176,10 @@ class Lab:
         self._previous_handlers: dict[int, Any] = {}
         self._torn_down = True
         self._keep_log = False
+        self.neighbour_limits = neighbour_limits
+        self.forced_plan = plan
+        self.segment = segment
+        self._saved_limits: dict[str, str] = {}
 
     # -- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -181,12 +198,16 @@ class Lab:
         require_privileges()
         profiles = self.profiles if self.profiles is not None else expand(load_profiles(self.profiles_dir),
                                                                           self.count)
-        plan, hosts = topology.assign(profiles, self.names)
+        if self.segment is not None:
+            profiles = [p if p.segment == "S" else replace(p, segment=self.segment) for p in profiles]
+        plan, hosts = topology.assign(profiles, self.names, self.forced_plan,
+                                      strict=self.forced_plan is None and self.segment is None)
         started = time.monotonic()
         self._torn_down = False
         self._install_handlers()
         atexit.register(self.down)
         try:
+            self._set_neighbour_limits()
             self._namespaces = []
             topology.build(plan, hosts, self.names, self._namespaces, chatty=self.chatter)
             self.plan = plan
@@ -230,6 +251,7 @@ class Lab:
             if not self._keep_log:  # kept when the emulator failed: the error names it
                 self.log_file.unlink(missing_ok=True)
         finally:
+            self._restore_neighbour_limits()  # kernel-wide: whatever else failed above
             for signum, handler in held.items():
                 signal.signal(signum, handler)
             self._restore_handlers()
@@ -264,6 +286,35 @@ class Lab:
         return None
 
     # -- internals ----------------------------------------------------------------------------
+    def _set_neighbour_limits(self) -> None:
+        if self.neighbour_limits is None:
+            return
+        for key, value in zip(NEIGH_THRESHOLDS, self.neighbour_limits):
+            path = Path("/proc/sys") / key.replace(".", "/")
+            self._saved_limits[key] = path.read_text(encoding="ascii").strip()
+        # gc_thresh3 first when raising, last when lowering: thresh1 <= thresh2 <= thresh3 throughout.
+        order = list(zip(NEIGH_THRESHOLDS, self.neighbour_limits))
+        if self.neighbour_limits[2] > int(self._saved_limits[NEIGH_THRESHOLDS[2]]):
+            order.reverse()
+        for key, value in order:
+            Path("/proc/sys", key.replace(".", "/")).write_text(str(value), encoding="ascii")
+        log.warning("lab: kernel-wide neighbour table limits set to %s for this lab's run (were %s); restored at teardown",
+                    "/".join(map(str, self.neighbour_limits)), "/".join(self._saved_limits.values()))
+
+    def _restore_neighbour_limits(self) -> None:
+        if not self._saved_limits:
+            return
+        saved, self._saved_limits = self._saved_limits, {}
+        order = list(saved.items())
+        if int(saved[NEIGH_THRESHOLDS[2]]) > int(Path("/proc/sys", NEIGH_THRESHOLDS[2].replace(".", "/")).read_text()):
+            order.reverse()  # raising back: thresh3 first
+        for key, value in order:
+            try:
+                Path("/proc/sys", key.replace(".", "/")).write_text(value, encoding="ascii")
+            except OSError as error:
+                log.error("lab: could not restore %s to %s: %s", key, value, error)
+        log.info("lab: neighbour table limits restored to %s", "/".join(saved.values()))
+
     def _write_state(self, pid: int | None) -> None:
         assert self.plan is not None
         state = {

@@ -24,6 +24,10 @@ PREFIX = "cs-"
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
 LAB_NETWORK = ipaddress.IPv4Network("198.18.0.0/15")  # RFC 2544 benchmarking range: never routed
+STRAY_NETWORK = ipaddress.IPv4Network("192.168.1.0/24")
+"""The lab's stray subnet: units left at their factory addresses (Hikvision 192.168.1.64, Dahua
+192.168.1.108) on segment A's wire, with no gateway. It exists only inside lab namespaces; a test
+may give the scanner an address in it, as an installer would to reach such a unit."""
 
 
 class IsolationError(ScanError):
@@ -113,7 +117,8 @@ def _is_lab_destination(dst: str) -> bool:
     network = ipaddress.ip_network(dst, strict=False)
     if not isinstance(network, ipaddress.IPv4Network):
         return False
-    return (network.subnet_of(LAB_NETWORK) or network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
+    return (network.subnet_of(LAB_NETWORK) or network.subnet_of(STRAY_NETWORK)
+            or network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8"))
             or network == ipaddress.ip_network("224.0.0.0/4"))
 
 
@@ -121,7 +126,7 @@ def check_isolated(scanner_ns: str) -> None:
     """Refuse (raise ``IsolationError``) unless ``scanner_ns`` holds only lab addresses and routes.
 
     Called before anything sends a packet from the scanner namespace: its interfaces may carry only
-    198.18.x.x and loopback addresses, and every route in every table must lead to the lab
+    198.18.x.x, stray-subnet (``STRAY_NETWORK``) and loopback addresses, and every route in every table must lead to the lab
     (198.18.0.0/15), loopback or multicast on the lab link -- no default route, no IPv6.
     """
     if not os.path.exists(os.path.join(NETNS_DIR, scanner_ns)):
@@ -137,7 +142,7 @@ def check_isolated(scanner_ns: str) -> None:
             raise IsolationError(f"{scanner_ns} has an unexpected interface {link.get('ifname')!r}")
         for addr in link.get("addr_info", []):
             local = ipaddress.ip_address(addr["local"])
-            if not (local in LAB_NETWORK or local.is_loopback):
+            if not (local in LAB_NETWORK or local in STRAY_NETWORK or local.is_loopback):
                 raise IsolationError(f"{scanner_ns} has a non-lab address {local} on {link['ifname']}")
     for route in routes:
         if not _is_lab_destination(route.get("dst", "")):

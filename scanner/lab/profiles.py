@@ -9,6 +9,7 @@ silently disable a service.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataFileError
+from .netns import STRAY_NETWORK
+
+UNCONFIGURED = "0.0.0.0"
+"""A stray's ip for a unit without an address (factory state): it answers from 0.0.0.0."""
+
+
+def _in_stray_network(ip: object) -> bool:
+    try:
+        return isinstance(ip, str) and ipaddress.IPv4Address(ip) in STRAY_NETWORK
+    except ValueError:
+        return False
 
 SHIPPED_PROFILES = Path(__file__).parent / "profiles"
 
@@ -77,7 +89,7 @@ class Profile:
     """One device as described by a profile file (or a clone of one)."""
 
     name: str
-    segment: str  # "A" or "B"
+    segment: str  # "A", "B", or "S": a stray on A's wire, outside its subnet, no gateway
     mac: str  # lower-case, colon form
     ip: str | None  # None: allocate
     hostname: str
@@ -182,8 +194,10 @@ def parse_profile(text: str, path: str = "<profile>") -> Profile:
     if not _MAC_RE.match(mac):
         raise DataFileError(path, f"bad MAC {device['mac']!r}", "[device]")
     segment = device.get("segment", "A")
-    if segment not in ("A", "B"):
-        raise DataFileError(path, "segment must be \"A\" or \"B\"", "[device]")
+    if segment not in ("A", "B", "S"):
+        raise DataFileError(path, "segment must be \"A\", \"B\" or \"S\" (stray: on A's wire, outside its subnet)", "[device]")
+    if segment == "S" and device.get("ip") != UNCONFIGURED and not _in_stray_network(device.get("ip")):
+        raise DataFileError(path, f"a stray (segment S) needs ip in {STRAY_NETWORK} or {UNCONFIGURED}", "[device]")
     if not device["sources"] or not all(isinstance(s, str) for s in device["sources"]):
         raise DataFileError(path, "sources must be a non-empty list of strings", "[device]")
     tcp_ports = list(device.get("tcp_ports", [])) + list(data.get("tcp_ports", []))

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ScanError
-from .netns import PREFIX, in_netns, ip_batch, lab_namespaces, write_sysctl
-from .profiles import Profile
+from .netns import PREFIX, STRAY_NETWORK, in_netns, ip_batch, lab_namespaces, write_sysctl
+from .profiles import UNCONFIGURED, Profile
 
 log = logging.getLogger("camsweep")
 
@@ -126,23 +126,31 @@ class Host:
     profile: Profile
 
 
-def assign(profiles: list[Profile], names: Names = Names()) -> tuple[Plan, list[Host]]:
-    """Choose the address plan and give every device a namespace and an IP (explicit ones kept)."""
+def assign(profiles: list[Profile], names: Names = Names(), plan: Plan | None = None,
+           strict: bool = True) -> tuple[Plan, list[Host]]:
+    """Choose the address plan (unless given) and give every device a namespace and an IP.
+
+    An explicit ip that does not fit its segment is an error in the /24 plan (the profile is
+    wrong) and re-allocated otherwise, or when not ``strict`` (the caller moved the devices)."""
     per_segment = {s: sum(1 for p in profiles if p.segment == s) for s in ("A", "B")}
-    plan = NARROW if max(per_segment.values()) <= NARROW_LIMIT else WIDE
+    if plan is None:
+        plan = NARROW if max(per_segment.values()) <= NARROW_LIMIT else WIDE
     width = 3 if len(profiles) < 1000 else 4
     taken: set[str] = set()
     wanted: dict[int, str] = {}
     for index, profile in enumerate(profiles):
         if profile.ip is None:
             continue
+        if profile.segment == "S":  # its factory address, outside both segments (checked on load)
+            wanted[index] = profile.ip
+            continue
         net = plan.network(profile.segment)
         address = ipaddress.IPv4Address(profile.ip)
         reserved = {net.network_address, net.broadcast_address, net.network_address + 1, net.network_address + 2}
         if address not in net or address in reserved:
-            if plan is NARROW:
+            if plan is NARROW and strict:
                 raise ScanError(f"{profile.path}: ip {profile.ip} is not a free address of segment {profile.segment} ({net})")
-            log.info("lab: %s: ip %s re-allocated in the widened plan", profile.name, profile.ip)
+            log.info("lab: %s: ip %s re-allocated in the lab's address plan", profile.name, profile.ip)
             continue
         if profile.ip in taken:
             raise ScanError(f"{profile.path}: ip {profile.ip} is used by another profile")
@@ -220,7 +228,7 @@ def build(plan: Plan, hosts: list[Host], names: Names, created: list[str], *, ch
         segment_a_ports.append("p-client")
     for host in hosts:
         port = "p-" + host.namespace[len(names.prefix):]
-        bridge = "brA" if host.profile.segment == "A" else "brB"
+        bridge = "brB" if host.profile.segment == "B" else "brA"
         switch += [f"link add {port} type veth peer name eth0 netns {host.namespace}",
                    f"link set {port} master {bridge}", f"link set {port} up"]
         if bridge == "brA":
@@ -240,6 +248,11 @@ def build(plan: Plan, hosts: list[Host], names: Names, created: list[str], *, ch
              netns=names.router)
     for host in hosts:
         segment = host.profile.segment
+        if segment == "S":  # a stray: its own address (or none) on A's wire, no gateway
+            address = [] if host.ip == UNCONFIGURED else [f"addr add {host.ip}/{STRAY_NETWORK.prefixlen} dev eth0"]
+            ip_batch(["link set lo up", f"link set eth0 address {host.profile.mac}", *address, "link set eth0 up",
+                      "route add 224.0.0.0/4 dev eth0"], netns=host.namespace)
+            continue
         prefix = a_len if segment == "A" else b_len
         ip_batch(["link set lo up", f"link set eth0 address {host.profile.mac}",
                   f"addr add {host.ip}/{prefix} dev eth0", "link set eth0 up",

@@ -72,13 +72,22 @@ class ProbeContext:
     emit: Callable[[Observation], None]
     cancelled: threading.Event
     in_scope: Callable[[str], bool]
-    """True if an address is one of the scan's targets: replies from elsewhere are dropped."""
+    """True if an address may be sent to (one of the scan's targets): replies from elsewhere are
+    dropped, except during discovery (``strays``)."""
     wait_rate: Callable[[], None] = lambda: None
     """Call before sending each packet: blocks to honour the configured packet rate."""
     connections: HostSlots = field(default_factory=HostSlots)
     """Connections open to each address, shared by every context of one scan (``config.per_host``)."""
     note: Callable[[str], None] = lambda text: None
     """Add a line to the result's notes (what a discovery step read from where, what it cut)."""
+    strays: bool = False
+    """Discovery only: keep answers to our multicast/broadcast requests (and announcements heard
+    on the groups) from addresses outside the targets; the engine reports them as devices
+    outside the targets and sends them nothing more (unless ``--probe-strays``)."""
+
+    def hears(self, ip: str) -> bool:
+        """True if what ``ip`` sent us on the segment is kept (see ``strays``)."""
+        return self.strays or self.in_scope(ip)
     alive: Callable[[str], None] = lambda ip: None
     """Call when a host proved alive without an observation (a refused connection): during
     discovery the engine starts its per-host steps at once."""
@@ -107,6 +116,12 @@ class Probe:
     def plan_notes(cls, config: ScanConfig) -> list[str]:
         """Notes for the plan when this probe is selected (what it will not do with this config)."""
         return []
+
+    @classmethod
+    def extra_time(cls, config: ScanConfig) -> float:
+        """Seconds ``discover`` may need beyond the shared window and the sweep at ``--rate``
+        (the engine's bound on discovery grows by it)."""
+        return 0.0
 
     @classmethod
     def asked_for_by(cls, config: ScanConfig) -> str | None:

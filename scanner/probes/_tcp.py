@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 OPEN, CLOSED, UNREACHABLE, TIMEOUT = "open", "closed", "unreachable", "timeout"
+NO_BUFFERS = "no-buffers"
+"""ENOBUFS: the kernel had no room (its neighbour table full): says nothing about the host."""
 
 _UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.EADDRNOTAVAIL}
 
@@ -196,6 +198,14 @@ class SweepQueue:
         return next(self._base, None)
 
 
+def _state(err: int) -> str:
+    if err == 0:
+        return OPEN
+    if err == errno.ECONNREFUSED:
+        return CLOSED
+    return NO_BUFFERS if err == errno.ENOBUFS else UNREACHABLE
+
+
 def connect_sweep(
     pairs: Iterable[tuple[str, int]] | SweepQueue,
     *,
@@ -207,7 +217,7 @@ def connect_sweep(
     """Non-blocking TCP connects; yields ``(ip, port, state)`` for each pair as it resolves.
 
     ``state`` is OPEN (handshake completed), CLOSED (refused: the host is alive),
-    UNREACHABLE or TIMEOUT. Connections are closed as soon as they complete; nothing is sent.
+    UNREACHABLE, TIMEOUT or NO_BUFFERS (the kernel's tables were full: nothing known). Connections are closed as soon as they complete; nothing is sent.
     With a SweepQueue the caller may add pairs while iterating (e.g. the other ports of a host
     that just proved alive); the sweep ends when the queue is empty and nothing is in flight.
     """
@@ -226,7 +236,7 @@ def connect_sweep(
             for key, _ in selector.select(timeout=wait):
                 sock = key.fileobj  # type: ignore[assignment]
                 err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # type: ignore[union-attr]
-                state = OPEN if err == 0 else CLOSED if err == errno.ECONNREFUSED else UNREACHABLE
+                state = _state(err)
                 yield finish(sock, state)  # type: ignore[arg-type]
         now = time.monotonic()
         for sock, (_, _, deadline) in list(pending.items()):
@@ -252,7 +262,7 @@ def connect_sweep(
             rc = sock.connect_ex((ip, port))
             if rc not in (0, errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK):
                 sock.close()
-                yield ip, port, CLOSED if rc == errno.ECONNREFUSED else UNREACHABLE
+                yield ip, port, _state(rc)
                 continue
             pending[sock] = (ip, port, time.monotonic() + timeout)
             selector.register(sock, selectors.EVENT_WRITE)

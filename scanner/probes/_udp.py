@@ -8,6 +8,7 @@ time and by the scan's cancel flag. This module gives exactly those and nothing 
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import functools
 import ipaddress
@@ -25,6 +26,8 @@ from typing import ClassVar
 from ..config import ScanConfig
 from ..errors import ScanError, UsageError
 from ..models import ArtefactKind, Observation
+from ..passive.capture import LINKTYPE_RAW
+from ..passive.decode import UDP, Defragmenter, decode
 from . import HostInfo, Probe, ProbeContext
 
 log = logging.getLogger("camsweep")
@@ -214,6 +217,74 @@ def group_listener(iface: InterfaceAddress, group: str, port: int) -> socket.soc
     return sock
 
 
+_ETH_P_IP = 0x0800
+_SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)
+UNCONFIGURED = "0.0.0.0"
+"""The source address of a unit that has none yet (factory state, DHCP off): known by its MAC."""
+
+
+_UNCONFIGURED_FILTER = [
+    # Classic BPF over a cooked IPv4 packet: UDP from 0.0.0.0, fragments too (a SADP answer is
+    # larger than one Ethernet frame); the port is checked after reassembly.
+    (0x30, 0, 0, 9),            # ldb [9]   protocol
+    (0x15, 0, 3, 17),           # jeq #17 (UDP), else drop
+    (0x20, 0, 0, 12),           # ld  [12]  source address
+    (0x15, 0, 1, 0),            # jeq #0, else drop
+    (0x06, 0, 0, MAX_DATAGRAM), # ret       accept
+    (0x06, 0, 0, 0),            # ret #0    drop
+]
+
+
+class UnconfiguredListener(socket.socket):
+    """The packet socket of ``unconfigured_listener``: the UDP port it is for, and the
+    reassembly of fragmented answers (bounded, ``Defragmenter``)."""
+
+    port: int = 0
+    defrag: Defragmenter | None = None
+
+    def datagram(self) -> tuple[bytes, str, int] | None:
+        """(payload, "0.0.0.0", source port) of the next whole datagram to ``port``, else None."""
+        assert self.defrag is not None
+        packet = decode(LINKTYPE_RAW, self.recv(MAX_DATAGRAM), self.defrag)
+        if packet is None or packet.proto != UDP or packet.src_ip != UNCONFIGURED or packet.dport != self.port:
+            return None
+        return packet.payload, UNCONFIGURED, packet.sport
+
+
+def unconfigured_listener(iface: InterfaceAddress, port: int) -> UnconfiguredListener | None:
+    """A receive-only packet socket for what units without an address (0.0.0.0: factory state,
+    DHCP off) send to UDP ``port`` on the interface.
+
+    The kernel drops a datagram from 0.0.0.0 to a group outside 224.0.0.0/24 as a martian
+    before any UDP socket sees it, yet that is how an unconfigured Hikvision unit answers SADP
+    (the EZVIZ capture in the issue). Needs CAP_NET_RAW; None without it (nothing else is lost).
+    The socket is never written to, and a BPF filter lets only those datagrams through.
+    """
+    try:
+        sock = UnconfiguredListener(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(_ETH_P_IP))
+    except (OSError, AttributeError):
+        return None
+    sock.port, sock.defrag = port, Defragmenter()
+    try:
+        program = b"".join(struct.pack("HBBI", *insn) for insn in _UNCONFIGURED_FILTER)
+        address = ctypes.create_string_buffer(program)
+        fprog = struct.pack("HL", len(program) // 8, ctypes.addressof(address))
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+        sock.bind((iface.name, _ETH_P_IP))
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        log.debug("no packet socket for unconfigured units on %s: %s", iface.name, exc)
+        return None
+    # Frames queued between socket() and the filter: read and let go (the queue is finite).
+    for _ in range(4096):
+        try:
+            sock.recv(MAX_DATAGRAM)
+        except OSError:
+            break
+    return sock
+
+
 def send(ctx: ProbeContext, sock: socket.socket, payload: bytes, address: tuple[str, int]) -> bool:
     """Send one datagram, honouring the scan's packet rate; False (logged) if the kernel refused."""
     ctx.wait_rate()
@@ -242,8 +313,8 @@ def receive_until(
     """Read datagrams from ``sockets`` until ``deadline`` (time.monotonic), cancel or ``stop()``.
 
     Each read is at most ``MAX_DATAGRAM`` bytes. Datagrams from our own addresses or from an
-    address outside the scan's scope are dropped before ``handler`` sees them; an exception in
-    ``handler`` is logged and the loop goes on (device input never ends the scan). On a socket
+    address outside the scan's scope (unless ``ctx.strays``) are dropped before ``handler`` sees
+    them; an exception in ``handler`` is logged and the loop goes on (device input never ends the scan). On a socket
     made with ``report_unreachable``, an ICMP port unreachable calls ``on_refused(ip)``.
     """
     own = set(own_ips)
@@ -261,7 +332,13 @@ def receive_until(
                 sock = key.fileobj
                 assert isinstance(sock, socket.socket)
                 try:
-                    data, (ip, port) = sock.recvfrom(MAX_DATAGRAM)
+                    if isinstance(sock, UnconfiguredListener):
+                        got = sock.datagram()
+                        if got is None:
+                            continue
+                        data, ip, port = got
+                    else:
+                        data, (ip, port) = sock.recvfrom(MAX_DATAGRAM)
                 except (BlockingIOError, InterruptedError):
                     continue
                 except ConnectionRefusedError:
@@ -274,7 +351,7 @@ def receive_until(
                     continue
                 if ip in own:
                     continue
-                if not ctx.in_scope(ip):
+                if not ctx.hears(ip):
                     log.debug("dropped reply from out-of-scope %s", ip)
                     continue
                 try:
@@ -564,16 +641,18 @@ class DatagramDiscoveryProbe(Probe):
         if self.broadcast and iface.network.prefixlen < 31:  # /31 and /32 have no broadcast
             destinations.append((iface.broadcast, self.port))
         requests = [(payload, where) for payload in payloads for where in destinations]
-        listener = group_listener(iface, self.group, self.port)
+        # Answers to the group, and (root only) those of units without an address.
+        listeners = [group_listener(iface, self.group, self.port), unconfigured_listener(iface, self.port)]
         try:
             with udp_socket(iface, broadcast=self.broadcast) as sender:
                 unread = multicast_round(
-                    ctx, sender, requests, [listener], on_reply,
+                    ctx, sender, requests, listeners, on_reply,
                     window_deadline(self.config), own_ips=[iface.ip], answer_delay=self.answer_delay,
                 )
         finally:
-            if listener is not None:
-                listener.close()
+            for listener in listeners:
+                if listener is not None:
+                    listener.close()
         for ip, count in unread.items():
             if ip in kinds:  # a host none of whose answers was evidence has nothing to count against
                 ctx.emit(flood_observation(self.name, kinds[ip], self.spec.title, ip, count))

@@ -34,6 +34,14 @@ _ARP_REPLY = 2
 _ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
 
 
+RETRY_LIMIT = 4096
+"""Silent addresses asked a second time at most. A /16 with a thousand hosts leaves 64,000
+silent, and asking them all again doubles the sweep at the shared ``--rate`` (its discovery then
+overran the engine's bound, issue 15); a live host among them is still met by the ports sweep,
+whose connect makes the kernel ARP for it."""
+MAX_ANNOUNCED = 256
+"""Units outside the targets kept from their gratuitous ARPs in one sweep (a flood keeps the first)."""
+
 DRAIN_AFTER_DEADLINE = 256
 """Frames read at most once a drain's time is up (keeps the receive buffer short mid-sweep)."""
 
@@ -87,14 +95,30 @@ def arp_request(own_mac: bytes, own_ip: str, target_ip: str) -> bytes:
                             socket.inet_aton(own_ip), b"\0" * 6, socket.inet_aton(target_ip))
 
 
-def parse_arp_reply(frame: bytes) -> tuple[str, str] | None:
-    """(sender IP, sender MAC) of an ARP reply for IPv4 over Ethernet; None for anything else."""
+def _parse_arp(frame: bytes) -> tuple[int, bytes, bytes, bytes] | None:
+    """(op, sender MAC, sender IP, target IP) of an ARP frame for IPv4 over Ethernet, else None."""
     if len(frame) < _ARP_HEADER.size:
         return None
-    _dst, _src, ethertype, htype, ptype, hlen, plen, op, sha, spa, _tha, _tpa = _ARP_HEADER.unpack_from(frame)
-    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4 or op != _ARP_REPLY:
+    _dst, _src, ethertype, htype, ptype, hlen, plen, op, sha, spa, _tha, tpa = _ARP_HEADER.unpack_from(frame)
+    if ethertype != _ETH_P_ARP or htype != 1 or ptype != 0x0800 or hlen != 6 or plen != 4:
         return None
-    return socket.inet_ntoa(spa), ":".join(f"{b:02x}" for b in sha)
+    return op, sha, spa, tpa
+
+
+def parse_arp_reply(frame: bytes) -> tuple[str, str] | None:
+    """(sender IP, sender MAC) of an ARP reply for IPv4 over Ethernet; None for anything else."""
+    parsed = _parse_arp(frame)
+    if parsed is None or parsed[0] != _ARP_REPLY:
+        return None
+    return socket.inet_ntoa(parsed[2]), parsed[1].hex(":")
+
+
+def parse_gratuitous(frame: bytes) -> tuple[str, str] | None:
+    """(IP, MAC) of a gratuitous ARP (sender address = target address: "I am here"), else None."""
+    parsed = _parse_arp(frame)
+    if parsed is None or parsed[2] != parsed[3]:
+        return None
+    return socket.inet_ntoa(parsed[2]), parsed[1].hex(":")
 
 
 @register
@@ -121,6 +145,19 @@ class ArpProbe(Probe):
         try:
             pending = {ip for ip, _ in targets}
             found: set[str] = set()
+            strays: set[str] = set()
+
+            def announced(ip: str, mac: str) -> None:
+                """A gratuitous ARP from outside the targets: a unit on this wire at another
+                subnet's address, kept as a stray (the discovery context ``hears`` it)."""
+                own = {a.ip for a in addresses}
+                if (ip in strays or ip in own or ip == "0.0.0.0" or len(strays) >= MAX_ANNOUNCED
+                        or not ctx.hears(ip)):
+                    return
+                observation = mac_observation(self.name, ip, mac, f"gratuitous ARP: {ip} is-at {mac}")
+                if observation is not None:
+                    strays.add(ip)
+                    ctx.emit(observation)
 
             def drain(until: float, quiet: float | None = None) -> None:
                 """Read the ARP replies that arrive before ``until``, or until none came for
@@ -147,6 +184,10 @@ class ArpProbe(Probe):
                     try:
                         frame = sock.recv(65535)
                     except OSError:
+                        continue
+                    heard = parse_gratuitous(frame)
+                    if heard is not None and not ctx.in_scope(heard[0]):
+                        announced(*heard)
                         continue
                     reply = parse_arp_reply(frame)
                     if reply is None:
@@ -180,6 +221,9 @@ class ArpProbe(Probe):
             drain(time.monotonic() + wait / 2, QUIET)
             # One retry for the silent ones: a request or its reply may have been lost.
             retry = [(ip, addr) for ip, addr in targets if ip not in found]
+            if len(retry) > RETRY_LIMIT:
+                log.debug("arp: %d silent addresses: no second round (more than %d)", len(retry), RETRY_LIMIT)
+                retry = []
             if retry and not ctx.cancelled.is_set():
                 sweep(retry)
                 drain(time.monotonic() + wait, QUIET)

@@ -149,9 +149,9 @@ class MdnsProbe(Probe):
     ) -> list[Observation]:
         from zeroconf import IPVersion
 
-        addresses = [ip for ip in info.parsed_addresses(IPVersion.V4Only) if ctx.in_scope(ip)]
+        addresses = [ip for ip in info.parsed_addresses(IPVersion.V4Only) if ctx.hears(ip)]
         if not addresses:
-            # Unresolved, or announced by a host outside the scan: nothing we may report.
+            # Unresolved, or (outside discovery) announced by a host outside the targets.
             return []
         return [
             mdns_codec.from_service(

@@ -9,6 +9,7 @@ paced by the scan's packet rate, and closed as soon as they complete: no payload
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import threading
@@ -19,9 +20,13 @@ from ..config import ScanConfig
 from ..protocols import ports as ports_codec
 from ..targets import expand
 from . import HostInfo, Probe, ProbeContext, register
-from ._tcp import CLOSED, OPEN, SweepQueue, connect_sweep
+from ._tcp import CLOSED, NO_BUFFERS, OPEN, SweepQueue, connect_sweep
 
 log = logging.getLogger("camsweep")
+
+RECOVERY_TIME = 30.0
+"""Seconds at most spent asking again, paced, the addresses that stayed silent while the kernel's
+neighbour table was full; addresses left over are counted in the note (``Probe.extra_time``)."""
 
 MAX_INFLIGHT = 512
 """Connects in flight at once (file descriptors) during the sweep."""
@@ -112,9 +117,62 @@ class PortsProbe(Probe):
         # been dropped on the way (a router's neighbour table full, its ARP queue overrun), and no
         # ARP sweep or neighbour table vouches for hosts behind a router.
         retry = {ip for ip in hosts if routed(ip)}
+        table = netif.neighbour_table()
         self._sweep(ctx, SweepQueue((ip, ports[0]) for ip in hosts), MAX_INFLIGHT, ports[1:], retry)
+        if self._overflowed(table) and not ctx.cancelled.is_set():
+            self._recover(ctx, [ip for ip in hosts if ip not in self.alive], ports, table.limit)
         log.debug("ports: %d of %d addresses answered (%s)", len(self.alive), len(hosts),
                   ", ".join(f"{n} {state}" for state, n in sorted(self.states.items())))
+
+    @classmethod
+    def extra_time(cls, config: ScanConfig) -> float:
+        return RECOVERY_TIME + netif.NEIGH_SETTLE
+
+    def _overflowed(self, before: netif.NeighbourTable) -> bool:
+        """Did the kernel's neighbour table overflow since ``before`` (or a connect say ENOBUFS)?"""
+        return netif.neighbour_table_grew(before) or self.states.get(NO_BUFFERS, 0) > 0
+
+    def _recover(self, ctx: ProbeContext, silent: list[str], ports: tuple[int, ...], limit: int | None) -> None:
+        """Ask the silent addresses again, paced so the table never holds more new entries than
+        half its limit within the kernel's collection age; note what is still silent.
+
+        A SYN that found the table full was dropped without a word to the socket: those hosts
+        timed out like absent ones. After ``NEIGH_SETTLE`` the entries the sweep made may be
+        collected, so a paced second pass reaches them."""
+        pace = max(1.0, (limit or netif.NEIGH_DEFAULT_LIMIT) / 2 / netif.NEIGH_SETTLE)  # new entries per second
+        budget = int(pace * RECOVERY_TIME)
+        todo, left_over = silent[:budget], len(silent) - min(len(silent), budget)
+        log.info("ports: neighbour table overflowed; asking %d silent address(es) again at %.0f/s", len(todo), pace)
+        if ctx.cancelled.wait(netif.NEIGH_SETTLE):
+            return
+        self.states.pop(NO_BUFFERS, None)
+        table = netif.neighbour_table()
+        interval = 1.0 / pace
+        next_send = time.monotonic()
+
+        def paced() -> None:
+            nonlocal next_send
+            delay = next_send - time.monotonic()
+            if delay > 0:
+                ctx.cancelled.wait(delay)
+            next_send = max(next_send + interval, time.monotonic())
+            ctx.wait_rate()
+
+        self._sweep(dataclasses.replace(ctx, wait_rate=paced), SweepQueue((ip, ports[0]) for ip in todo),
+                    MAX_INFLIGHT, ports[1:])
+        still = [ip for ip in todo if ip not in self.alive]
+        log.info("ports: %d of %d recovered after the neighbour table overflow", len(todo) - len(still), len(todo))
+        if self._overflowed(table) or left_over:
+            # Still overflowing (or no time to ask them all): some silent addresses may be hosts.
+            lost = len(still) + left_over
+            ctx.note(netif.neighbour_overflow_note(
+                f"the host sweep: {lost} address(es) still gave no answer after a paced retry"
+                + (f" ({left_over} not asked again: no time)" if left_over else "")
+                + " and may be live hosts this scan missed", limit))
+        else:
+            ctx.note(f"{netif.NEIGH_OVERFLOW} ('neighbour table overflow') during the host sweep; "
+                     f"a paced retry of the {len(todo)} silent address(es) found {len(todo) - len(still)} more "
+                     "host(s) and the table kept room, so the rest are taken as absent")
 
     def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
         """Scan the host's ports unless the sweep does; then hand over its open ports.

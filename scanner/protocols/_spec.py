@@ -137,6 +137,9 @@ class ProtocolSpec:
     """UDP ports the protocol is spoken on: the probe sends to the first, the passive path reads them all."""
     groups: tuple[str, ...] = ()
     """Multicast groups the probe sends to and listens on."""
+    link_broadcast: bool = False
+    """The probe asks by link-layer broadcast (ARP) and hears the whole segment, as a multicast
+    method does: what it hears from outside the targets is kept as a stray (``hears_segment``)."""
     holds_connections: bool = False
     """The per-host step holds TCP connections to the device: at most ``per_host`` such steps run
     against one host at a time (politeness). Steps that send one datagram and wait run alongside."""
@@ -146,6 +149,11 @@ class ProtocolSpec:
     """Keys of a hand-written host object (``camsweep identify``) this protocol reads."""
     read_short_form: ShortFormReader | None = None
     passive: Passive | None = None
+
+    @property
+    def hears_segment(self) -> bool:
+        """Discovery by multicast or broadcast: answers from outside the targets are strays."""
+        return bool(self.groups) or self.link_broadcast
 
     def __post_init__(self) -> None:
         if bool(self.short_form) != (self.read_short_form is not None):

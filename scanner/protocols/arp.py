@@ -15,6 +15,7 @@ from ._spec import Field, ProtocolSpec
 __all__ = ["SPEC", "mac_fields", "mac_observation"]
 
 
+
 def mac_fields(mac: str) -> dict[str, str]:
     """The ``mac.*`` observation fields of a normalised MAC."""
     return {"mac.address": mac, "mac.oui": mac.replace(":", "")[:6].upper()}
@@ -34,6 +35,7 @@ SPEC = ProtocolSpec(
     name="arp",
     title="ARP, or any probe that learns a MAC",
     order=10,
+    link_broadcast=True,
     families={"mac": "MAC OUI"},
     fields={
         "mac.address": Field("mac", "the MAC, `aa:bb:cc:dd:ee:ff`"),

@@ -1,6 +1,7 @@
 """UDP discovery responders: WS-Discovery, Hikvision SADP, Dahua DHIP, SSDP.
 
-Each answers unicast to the sender, whether the request came by multicast, broadcast or unicast.
+Each answers unicast to the sender, whether the request came by multicast, broadcast or unicast;
+a stray device (segment S, outside segment A's subnet) answers SADP and DHIP to the group.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def dhip_frame(payload: bytes) -> bytes:
 class _Responder(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
+        self.answer_to: tuple[str, int] | None = None
+        """Where answers go instead of the sender: a stray answers to its maker's group (SADP,
+        DHIP), as a unit on another subnet does (the EZVIZ capture in issue 15)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -54,7 +58,7 @@ class _Responder(asyncio.DatagramProtocol):
         except Exception:  # a malformed probe must never stop the emulator
             log.debug("discovery: cannot answer %r", data[:80], exc_info=True)
             return
-        self._send(answers, addr)
+        self._send(answers, self.answer_to or addr)
 
     def _send(self, answers: list[bytes], addr: tuple[str, int]) -> None:
         """Send a few answers now and the rest on later turns of the loop: one device's flood must
