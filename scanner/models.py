@@ -96,7 +96,7 @@ class Observation:
     """One thing one probe saw about one host.
 
     ``fields`` holds the values parsed from the artefact under dotted keys (``http.header.server``,
-    ``sadp.serial``, ...; the full list is in ARCHITECTURE.md). Fingerprint rules match on those
+    ``sadp.serial``, ...; the full list is in fingerprints/README.md). Fingerprint rules match on those
     keys. ``raw`` keeps the artefact itself, cut to ``RAW_LIMIT`` characters (``truncated`` says so).
     ``problem`` records input that was bad (garbage, oversize, XML bomb, ...): such an observation
     is kept as evidence of what happened but carries no fields. The one exception is text that
