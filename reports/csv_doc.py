@@ -23,7 +23,7 @@ from .remediation import deadlines_text
 from .text import _CONTROL
 
 COLUMNS = [
-    "status", "priority", "ip", "mac", "hostname", "subnet", "scope", "brand", "maker", "oem_unit", "device_type",
+    "status", "priority", "ip", "mac", "hostname", "subnet", "scope", "switch_ports", "brand", "maker", "oem_unit", "device_type",
     "model", "firmware", "serial", "confidence_level", "confidence", "instruments", "kev", "action", "deadlines",
     "overdue", "recommendations", "why", "manual_check_reasons", "evidence_rule_ids", "first_seen", "last_seen",
     "scan_id", "scan_time", "site", "operator", "policy", "evaluated_on", "restrictions_version",
@@ -58,6 +58,7 @@ def _row(finding: Finding, assessment: Assessment, scan: list[str]) -> list[str]
         " ".join(finding.location.hostnames),
         finding.location.subnet or "",
         finding.location.scope_text,
+        "; ".join(finding.location.switch_ports),
         finding.brand or "",
         finding.maker,
         "yes" if finding.oem_unit else "no",

@@ -38,6 +38,8 @@ def _pairs(assessment: Assessment, finding: Finding) -> Iterator[tuple[str, str]
     for name in finding.location.hostnames:
         yield "hostname", name
     yield "scope", finding.location.scope_text
+    for port in finding.location.switch_ports:
+        yield "switch_port", port
     yield "status", finding.status.value
     yield "device_type", finding.device_type
     yield "confidence_level", finding.confidence_level

@@ -181,6 +181,7 @@ def _details(f: Finding) -> str:
     where = [*loc.ips, *loc.macs, *loc.hostnames]
     parts.append(f"<p><b>Addresses:</b> {e(' '.join(where), 1000)}" + (f" · subnet {e(loc.subnet)}" if loc.subnet else "")
                  + (f" · <b>{e(loc.scope_text)}</b>" if loc.scope_text else "")
+                 + (f" · switch port {e('; '.join(loc.switch_ports), 1000)}" if loc.switch_ports else "")
                  + (f" · serial {e(f.serial, 200)}" if f.serial else "") + "</p>")
     if f.action_text:
         parts.append(f"<p><b>Required:</b> {e(f.action_text, 4000)}</p>")
@@ -218,7 +219,8 @@ def _row(number: int, f: Finding) -> str:
     deadlines = [a for a in f.deadlines if a.deadline]
     first = min((a.deadline.first_day.isoformat() for a in deadlines if a.deadline), default="")
     device = lines(f"<b>{e(loc.ip)}</b>" if loc.ip else "", e(loc.mac), t(loc.hostname),
-                   f'<small class="outside">{e(loc.scope_text)}</small>' if loc.scope_text else "")
+                   f'<small class="outside">{e(loc.scope_text)}</small>' if loc.scope_text else "",
+                   *(f"<small>{e(port, 200)}</small>" for port in loc.switch_ports[:2]))
     # The instruments that bind under the policy, else (no policy, no duty) all that name the maker,
     # by jurisdiction.
     groups: dict[str, list[Any]] = {}

@@ -95,7 +95,8 @@ def _remediation_rows(assessment: Assessment, view: View) -> list[list[Cell]]:
         [
             str(number),
             str(f.priority),
-            clean(place(f.location.ip, f.location.mac, f.location.hostnames, f.location.outside_targets), 40),
+            clean(place(f.location.ip, f.location.mac, f.location.hostnames, f.location.outside_targets,
+                        f.location.switch_ports), 60),
             clean(f.location.mac, 17),
             device_value(f.brand_vs_maker, view, 120),  # it holds the brand, device text
             clean(f.device_type, 24),
@@ -129,7 +130,8 @@ def _manual(assessment: Assessment, view: View) -> list[object]:
         return []
     rows: list[list[Cell]] = [
         [
-            clean(place(f.location.ip, f.location.mac, f.location.hostnames, f.location.outside_targets), 40),
+            clean(place(f.location.ip, f.location.mac, f.location.hostnames, f.location.outside_targets,
+                        f.location.switch_ports), 60),
             clean(f.location.mac, 17),
             clean(f"{f.maker} {f.confidence_level} {f.confidence:.2f}", 40),
             device_value(f.brand, view),

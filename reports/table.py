@@ -51,7 +51,7 @@ def section(result: ScanResult, view: View, findings: Mapping[str, Finding] | No
     for item, status in zip(shown, statuses):
         v, d = item.verdict, item.device
         rows.append([
-            clean(place(d.ip, d.mac, d.hostnames, d.outside_targets), 40),  # a register row (`camsweep check`): its name
+            clean(place(d.ip, d.mac, d.hostnames, d.outside_targets, d.switch_ports), 60),  # a register row (`camsweep check`): its name
             clean(d.mac or "", 17),
             v.manufacturer.value + (" (conflict)" if v.conflicts else ""),
             device_value(v.brand, view),

@@ -68,12 +68,14 @@ OUTSIDE_MARK = " [outside targets]"
 ``OUTSIDE_TARGETS``, is in the line under the table and in the device's notes)."""
 
 
-def place(ip: str | None, mac: str | None, hostnames: tuple[str, ...] | list[str], outside: bool = False) -> str:
+def place(ip: str | None, mac: str | None, hostnames: tuple[str, ...] | list[str], outside: bool = False,
+          switch_ports: tuple[str, ...] = ()) -> str:
     """The IP column: the IP, or for what has neither IP nor MAC (a register row of ``camsweep
     check``) its name, so every row of a table says which line it came from. A device outside
-    the targets is marked (one answering from 0.0.0.0 has no IP: it is known by its MAC)."""
+    the targets is marked (one answering from 0.0.0.0 has no IP: it is known by its MAC); one
+    known only from a switch's forwarding table (``--snmp``) shows the port it was seen on."""
     if outside:
         return (ip or "0.0.0.0") + OUTSIDE_MARK
     if ip or mac:
-        return ip or ""
+        return ip or (f"via {switch_ports[0]}" if switch_ports else "")
     return hostnames[0] if hostnames else ""

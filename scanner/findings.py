@@ -94,6 +94,8 @@ class Location:
     subnet: str | None
     outside_targets: bool = False
     """Seen on the local segment answering discovery from outside the targets (``Device.outside_targets``)."""
+    switch_ports: tuple[str, ...] = ()
+    """Switch ports (agent, port, VLAN) whose forwarding tables list it (``Device.switch_ports``)."""
 
     @property
     def ip(self) -> str:
@@ -109,7 +111,7 @@ class Location:
 
     def to_dict(self) -> dict[str, Any]:
         return {"ips": list(self.ips), "macs": list(self.macs), "hostnames": list(self.hostnames), "subnet": self.subnet,
-                "outside_targets": self.outside_targets}
+                "outside_targets": self.outside_targets, "switch_ports": list(self.switch_ports)}
 
     @property
     def scope_text(self) -> str:
@@ -781,6 +783,7 @@ def assess_device(
         hostnames=tuple(device.hostnames),
         subnet=_subnet(device.ip, targets),
         outside_targets=device.outside_targets,
+        switch_ports=device.switch_ports,
     )
     reasons, concern = _manual_reasons(verdict, data)
     if _undecided_record(item):

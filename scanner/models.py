@@ -256,6 +256,17 @@ class Device:
     def ip(self) -> str | None:
         return self.ips[0] if self.ips else None
 
+    @property
+    def switch_ports(self) -> tuple[str, ...]:
+        """Where switches' forwarding tables (``--snmp``) saw this device, ``<agent> port <port>
+        VLAN <vlan>``: how a device known only by its MAC is found on site."""
+        seen: dict[str, None] = {}
+        for o in self.observations:
+            if o.kind is ArtefactKind.FORWARDING_ENTRY and o.fields.get("snmp.port"):
+                vlan = o.fields.get("snmp.vlan")
+                seen[f"{o.fields.get('snmp.agent', '?')} port {o.fields['snmp.port']}" + (f" VLAN {vlan}" if vlan else "")] = None
+        return tuple(seen)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,

@@ -484,3 +484,42 @@ def test_a_stray_is_marked_in_every_output():
 
     table = remediation.render(judged, View(devices=True, all_hosts=True))
     assert f"{stray.device.ip} [outside targets]" in table and OUTSIDE_TARGETS in table
+
+
+def test_a_device_seen_in_a_switch_forwarding_table_shows_its_port_and_vlan_in_every_output():
+    """Issue 15: a MAC from a switch's forwarding table (--snmp) is a device known by MAC, switch,
+    port and VLAN; the port is where a technician finds it, so every format carries it."""
+    from camsweep.models import ArtefactKind, Observation
+    from camsweep.reports.text import place
+
+    first, *rest = sample_devices()
+    # As the lab's recorded D-Link DGS-3612G walk reports one MAC learnt in two VLANs on one port.
+    entries = tuple(Observation.make("snmp", ArtefactKind.FORWARDING_ENTRY, mac=first.device.mac,
+                                     fields={"snmp.agent": "198.18.0.4", "snmp.table": "dot1qTpFdbTable",
+                                             "snmp.port": "ifIndex 7", "snmp.vlan": vlan, "snmp.fdb_status": "learned"})
+                    for vlan in ("1", "66", "66"))
+    seen = replace(first, device=replace(first.device, observations=first.device.observations + entries))
+    judged = evaluate(sample_result([seen, *rest]), data=DATA)
+    ports = ("198.18.0.4 port ifIndex 7 VLAN 1", "198.18.0.4 port ifIndex 7 VLAN 66")
+    finding = next(f for f in judged.findings if f.key == seen.device.key)
+    assert finding.location.switch_ports == ports
+    assert all(f.location.switch_ports == () for f in judged.findings if f.key != seen.device.key)
+    rows = {r["mac"]: r for r in csv.DictReader(io.StringIO(render_report(judged, "csv")))}
+    assert rows[" ".join(seen.device.macs)]["switch_ports"] == "; ".join(ports)
+    (record,) = [r for r in jsonl_records(render_report(judged, "jsonl")) if r["location"]["switch_ports"]]
+    assert record["location"]["switch_ports"] == list(ports)
+    assert report_json(render_report(judged, "json"))  # the report schema knows the key
+    bom = json.loads(render_report(judged, "cyclonedx"))
+    assert [p["value"] for c in bom["components"] for p in c.get("properties", [])
+            if p["name"] == "camsweep:switch_port"] == list(ports)
+    assert "198.18.0.4 port ifIndex 7 VLAN 66" in render_report(judged, "html")
+    # Known by MAC alone, the terminal's address column says where it is plugged in.
+    assert place(None, "00:0d:ed:6e:0e:59", (), False, ports) == f"via {ports[0]}"
+    assert f"via {ports[0]}" not in remediation_text(judged)  # this one has an IP, shown instead
+
+
+def remediation_text(judged):
+    from camsweep.reports import remediation
+    from camsweep.reports.terminal import View
+
+    return remediation.render(judged, View(devices=True, all_hosts=True))
