@@ -354,7 +354,7 @@ class Verdict:
 
     ``manufacturer`` is who made the hardware; ``brand`` is the name on the label (they differ for
     OEM units). ``confidence`` is in [0, 1] and ``confidence_level`` is its word form; both follow
-    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees about the
+    from ``hits`` (the ``camsweep.verdicts`` docstring says how). ``conflicts`` lists evidence that disagrees about the
     maker or brand; ``disagreements`` lists a model, firmware or serial that one source stated
     differently over time (the newest was taken: a firmware upgrade seen in one capture).
     """
