@@ -8,7 +8,7 @@ File kinds (all TOML, read with :mod:`tomllib`, validated against JSON schemas w
   rule may carry its own ``matches`` when a file groups the fields of one reply (``sadp.toml``,
   ``dhip.toml``). Every key matched must be one some protocol emits: the caller says which keys
   are declared (``declared``; camsweep passes ``camsweep.protocols.declares``, the field keys of
-  the protocol declarations, ARCHITECTURE.md "Field keys"), so a rule that could never fire is
+  the protocol declarations, fingerprints/README.md "Field keys"), so a rule that could never fire is
   refused instead of passing its own examples.
 
 Rule files are read in name order and rules keep their file order, so the DB order is stable.
@@ -615,7 +615,7 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
         fields = _as_tuple(item.get("matches", data["matches"]))
         for key in fields:
             if not declared(key):
-                raise DataFileError(str(path), f"matches {key!r}, a field no protocol emits (ARCHITECTURE.md "
+                raise DataFileError(str(path), f"matches {key!r}, a field no protocol emits (fingerprints/README.md "
                                     "\"Field keys\" lists them)", entry=rule_id)
         pages = tuple(item.get("confirm_paths", ()))
         for page in (*pages, *([item["login_path"]] if "login_path" in item else [])):

@@ -96,7 +96,7 @@ class Observation:
     """One thing one probe saw about one host.
 
     ``fields`` holds the values parsed from the artefact under dotted keys (``http.header.server``,
-    ``sadp.serial``, ...; the full list is in ARCHITECTURE.md). Fingerprint rules match on those
+    ``sadp.serial``, ...; the full list is in fingerprints/README.md). Fingerprint rules match on those
     keys. ``raw`` keeps the artefact itself, cut to ``RAW_LIMIT`` characters (``truncated`` says so).
     ``problem`` records input that was bad (garbage, oversize, XML bomb, ...): such an observation
     is kept as evidence of what happened but carries no fields. The one exception is text that
@@ -354,7 +354,7 @@ class Verdict:
 
     ``manufacturer`` is who made the hardware; ``brand`` is the name on the label (they differ for
     OEM units). ``confidence`` is in [0, 1] and ``confidence_level`` is its word form; both follow
-    from ``hits`` (see ARCHITECTURE.md). ``conflicts`` lists evidence that disagrees about the
+    from ``hits`` (the ``camsweep.verdicts`` docstring says how). ``conflicts`` lists evidence that disagrees about the
     maker or brand; ``disagreements`` lists a model, firmware or serial that one source stated
     differently over time (the newest was taken: a firmware upgrade seen in one capture).
     """

@@ -2,7 +2,7 @@
 
 The declarations are walked: every field has a family and a label, every probe has a spec and every
 discovery method a probe, and the lists that used to be kept by hand (engine scheduling, evidence
-families, passive dispatch, short-form keys, ``--methods``, ARCHITECTURE.md's field table) are
+families, passive dispatch, short-form keys, ``--methods``, the field table of fingerprints/README.md) are
 the declarations' own. What the codecs emit on real inputs is declared, and nothing else is: a
 fingerprint rule on a key no protocol emits is refused at load time.
 """
@@ -120,8 +120,8 @@ def test_the_methods_help_and_readme_list_the_declared_methods() -> None:
     assert f"`{' '.join(names)}`" in (ROOT / "ARCHITECTURE.md").read_text()
 
 
-def test_architecture_field_table_is_generated_from_the_specs() -> None:
-    text = (ROOT / "ARCHITECTURE.md").read_text()
+def test_the_field_table_rule_authors_read_is_generated_from_the_specs() -> None:
+    text = (ROOT / "fingerprints" / "README.md").read_text()
     assert protocols.field_table() in text, "regenerate it: python3 -m camsweep.protocols --markdown"
     out = subprocess.run([sys.executable, "-m", "camsweep.protocols", "--markdown"], capture_output=True,
                          text=True, check=True)

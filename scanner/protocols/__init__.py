@@ -11,7 +11,7 @@ arguments from our own code. Lower-level helpers that do not build an Observatio
 
 Each module ends with its declaration, ``SPEC = ProtocolSpec(...)`` (``_spec.py``). The functions
 below read them all; everything that used to be a hand-kept list of protocols is computed here.
-``python3 -m camsweep.protocols --markdown`` prints the field table of ARCHITECTURE.md.
+``python3 -m camsweep.protocols --markdown`` prints the field table of fingerprints/README.md.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def family_name(key: str) -> str:
 
 
 def field_table() -> str:
-    """The field table of ARCHITECTURE.md (Markdown), one row per declared key, in spec order."""
+    """The field table of fingerprints/README.md (Markdown), one row per declared key, in spec order."""
     rows = ["| key | from | evidence family | meaning |", "|---|---|---|---|"]
     for item in specs():
         for key, declared in item.fields.items():

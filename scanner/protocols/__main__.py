@@ -1,4 +1,4 @@
-"""``python3 -m camsweep.protocols --markdown``: print the field-key table of ARCHITECTURE.md."""
+"""``python3 -m camsweep.protocols --markdown``: print the field-key table of fingerprints/README.md."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Every codec module of this package ends with ``SPEC = ProtocolSpec(...)``. The l
 camsweep needs are computed from those declarations (``camsweep.protocols``): the probe registry
 and its run order, which probes run first or hold TCP connections, the evidence family and display
 name of every field key, the keys fingerprint rules may match, the passive path's dispatch, the
-short-form reader's keys, the ``--methods`` list and the field table in ARCHITECTURE.md.
+short-form reader's keys, the ``--methods`` list and the field table in fingerprints/README.md.
 
 This module imports nothing from camsweep, so reading a declaration costs nothing.
 """
