@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("camsweep.cli.explain", "Show every observation and rule hit behind one device's verdict."),
     "lab": ("camsweep.cli.lab", "Run the emulated device lab (root): up, status, exec, down."),
     "history": ("camsweep.cli.history", "List the scans stored in the inventory."),
-    "import": ("camsweep.cli.imports", "Store saved scans in the inventory (e.g. one whose store failed)."),
+    "import": ("camsweep.cli.imports", "Store saved scans, nmap XML reports or DHCP lease files in the inventory."),
     "diff": ("camsweep.cli.diff", "Show new, gone, not rescanned and changed devices between two scans."),
     "verify": ("camsweep.cli.verify", "Check the data files and replay every fingerprint example."),
     "listen": ("camsweep.cli.listen", "Identify devices from traffic alone; sends nothing (root)."),
