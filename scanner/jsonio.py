@@ -45,15 +45,46 @@ def dumps(data: Any, *, indent: int | None = None, sort_keys: bool = False, end:
     """JSON text of ``data`` (then ``end``) that always encodes as UTF-8 and is safe to print (see
     module doc); the same text as ``json.dumps(..., ensure_ascii=False)`` with the escapes."""
     encoder = json.JSONEncoder(ensure_ascii=False, indent=indent, sort_keys=sort_keys)
-    blocks: list[str] = []
+    chunks = encoder.iterencode(data, _one_shot=True) if indent is not None else _streamed(encoder, data)
+    text = ""
     pending: list[str] = []
-    for chunk in encoder.iterencode(data, _one_shot=True):
+    for chunk in chunks:
         pending.append(chunk)
         if len(pending) >= _BLOCK:
-            blocks.append(_ESCAPED.sub(_escape, "".join(pending)))  # escapes are single characters
+            # One text grown as it goes (CPython extends a string nothing else holds in place),
+            # not blocks joined at the end, which held the text twice at the scan's memory peak.
+            text += _ESCAPED.sub(_escape, "".join(pending))  # escapes are single characters
             pending.clear()
-    blocks.append(_ESCAPED.sub(_escape, "".join(pending)) + end)
-    return blocks[0] if len(blocks) == 1 else "".join(blocks)
+    text += _ESCAPED.sub(_escape, "".join(pending)) + end
+    return text
+
+
+_STREAM_DEPTH = 4
+"""Container levels :func:`_streamed` walks itself (a report, its scan, the device list, one
+device's entry); each value below is encoded whole by json's C encoder, which builds the chunks
+of everything it is given in one list before returning: given a 1,000-device report, that list
+was a second copy of the report's 36 MB of text at the scan's peak."""
+
+
+def _streamed(encoder: json.JSONEncoder, value: Any, depth: int = 0) -> Iterator[str]:
+    """``encoder.iterencode(value)`` (no indent) as a generator over the top container levels:
+    the same text as ``json.dumps(value, ensure_ascii=False, sort_keys=...)``."""
+    if depth < _STREAM_DEPTH and isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        items = sorted(value.items()) if encoder.sort_keys else value.items()
+        yield "{"
+        for index, (key, item) in enumerate(items):
+            yield (", " if index else "") + encoder.encode(key) + ": "
+            yield from _streamed(encoder, item, depth + 1)
+        yield "}"
+    elif depth < _STREAM_DEPTH and isinstance(value, (list, tuple)) and value:
+        yield "["
+        for index, item in enumerate(value):
+            if index:
+                yield ", "
+            yield from _streamed(encoder, item, depth + 1)
+        yield "]"
+    else:
+        yield encoder.encode(value)
 
 
 def loads(text: str) -> Any:

@@ -69,6 +69,26 @@ def test_dumps_writes_unencodable_and_unprintable_text_as_escapes() -> None:
     assert json.loads(text) == {"model": value}  # lossless
 
 
+@pytest.mark.parametrize("sort_keys", [False, True])
+def test_dumps_streams_the_top_levels_yet_writes_what_json_dumps_writes(sort_keys: bool) -> None:
+    """dumps walks a report's top container levels itself (so a 1,000-device report is not held
+    twice while encoded); the text must still be json.dumps's, escapes aside, at every depth,
+    for empty containers, tuples, non-string keys (json converts them) and the odd floats."""
+    deep: object = {"leaf": ["x", 1.5]}
+    for level in range(8):
+        deep = {f"k{level}": deep, "list": [deep, (), {}], "tuple": (level, None, True)}
+    cases = [deep, {}, [], (), {1: "one", "two": 2}, [{2.5: "x", None: [1]}], {"nan": float("nan"), "big": 1e300},
+             {"b": 1, "a": {"d": [], "c": {"é📷": "\u0085"}}}, "top-level string", 42]
+    for value in cases:
+        try:
+            want = json.dumps(value, ensure_ascii=False, sort_keys=sort_keys)
+        except TypeError:  # sorting keys of mixed types: json refuses, and so does dumps
+            with pytest.raises(TypeError):
+                jsonio.dumps(value, sort_keys=sort_keys)
+            continue
+        assert jsonio.dumps(value, sort_keys=sort_keys) == jsonio._ESCAPED.sub(jsonio._escape, want)
+
+
 def test_last_scan_and_inventory_keep_a_lone_surrogate(tmp_path: Path) -> None:
     result = result_with_model(SURROGATE_MODEL)
     saved = save_state(result, tmp_path / "state")
