@@ -100,13 +100,11 @@ def lab(needs_root: None) -> Iterator[object]:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[object]:
+    from tests.environment import unavailable
     from tests.pgserver import PgServer, bin_dir
 
     if bin_dir() is None:
-        message = "PostgreSQL's server programs are not installed (Debian package postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; .ci/run installs them")
-        pytest.skip(message)
+        unavailable("PostgreSQL's server programs are not installed (Debian package postgresql)")
     server = PgServer()
     try:
         yield server.start()

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.environment import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ROOT / "scanner" / "lab" / "profiles"
@@ -33,10 +34,7 @@ LEASE_BOUND = 300.0
 def dnsmasq() -> str:
     found = shutil.which("dnsmasq") or ("/usr/sbin/dnsmasq" if Path("/usr/sbin/dnsmasq").exists() else None)
     if found is None:
-        message = "dnsmasq is not installed (Debian package dnsmasq-base)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; .ci/run installs it")
-        pytest.skip(message)
+        unavailable("dnsmasq is not installed (Debian package dnsmasq-base)")
     return found
 
 

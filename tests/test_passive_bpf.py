@@ -24,12 +24,14 @@ from camsweep.passive.capture import LINKTYPE_LINUX_SLL, SUPPORTED_LINKTYPES, op
 from camsweep.passive.signals import FROM_PORT, REPLIES, REQUESTS, TO_PORT
 
 from tests import hostile_captures as hc
+from tests.environment import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "lab-capture.pcap"
 SADP_REPLY = (ROOT / "tests" / "fixtures" / "replies" / "sadp_probematch_ds-2cd2385g1-i.xml").read_bytes()
 
-pytestmark = pytest.mark.skipif(shutil.which("tcpdump") is None, reason="needs tcpdump (installed by .ci/run)")
+if shutil.which("tcpdump") is None:
+    unavailable("tcpdump is not installed (Debian package tcpdump)")
 
 
 def _text(result: ScanResult) -> str:

@@ -19,12 +19,16 @@ import pytest
 from camsweep.lab.snmpd import WALK
 from camsweep.models import ArtefactKind
 from camsweep.protocols import snmp
+from tests.environment import unavailable
 
 Row = tuple[tuple[int, ...], object]
 
 
 def _snmpsim_file(name: str) -> Path:
-    snmpsim = pytest.importorskip("snmpsim")  # a test extra; CI installs it
+    try:
+        import snmpsim
+    except ImportError:
+        unavailable("snmpsim is not installed (the test extra: pip install '.[test]')")
     return Path(snmpsim.__file__).parent / "data" / "recorded" / name
 
 

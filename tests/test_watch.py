@@ -36,6 +36,7 @@ from camsweep.types import RESTRICTED_MAKERS
 from camsweep.watch import Snapshot, Watch
 
 from tests.test_passive_lab import EXAMPLE, EXAMPLE_VERDICTS
+from tests.environment import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "examples" / "camsweep-watch.service"
@@ -303,9 +304,7 @@ def rsyslog(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     every message written in RFC 5424 form to a file; stopped at the end."""
     binary = shutil.which("rsyslogd") or ("/usr/sbin/rsyslogd" if os.path.exists("/usr/sbin/rsyslogd") else None)
     if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("rsyslogd is missing (Debian package rsyslog); .ci/run installs it")
-        pytest.skip("rsyslogd is not installed (Debian package rsyslog); runs in CI")
+        unavailable("rsyslogd is not installed (Debian package rsyslog)")
     sock, out, work = tmp_path / "log.sock", tmp_path / "messages", tmp_path / "work"
     work.mkdir()
     conf = tmp_path / "rsyslog.conf"
@@ -443,9 +442,7 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     exist, so the copy verified points at this checkout's camsweep (the only line changed)."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        if os.environ.get("CI"):
-            pytest.fail("systemd-analyze is missing (Debian package systemd); .ci/run installs it")
-        pytest.skip("systemd-analyze is not installed (Debian package systemd); runs in CI")
+        unavailable("systemd-analyze is not installed (Debian package systemd)")
     program = shutil.which("camsweep") or sys.executable
     unit = tmp_path / UNIT.name
     unit.write_text(UNIT.read_text().replace("/opt/camsweep/bin/camsweep", program))
