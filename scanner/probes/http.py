@@ -202,7 +202,7 @@ class HttpProbe(Probe):
         challenge = replies.get((port, path))
         if challenge is None:
             if ends - time.monotonic() < 0.5:
-                self._out_of_time(ctx, host, port, path, cfg.host_timeout)
+                self._out_of_time(ctx, host, port, path)
                 return
             # Asked without credentials first: the 401 says which scheme the device wants.
             done.add((port, path))
@@ -213,11 +213,11 @@ class HttpProbe(Probe):
             return  # answered without credentials (already recorded), missing, or broken: no login
         self._authenticated_get(ctx, client, host, url(port, scheme, path), challenge, credential, ends)
 
-    def _out_of_time(self, ctx: ProbeContext, host: HostInfo, port: int | None, path: str, host_timeout: float) -> None:
+    def _out_of_time(self, ctx: ProbeContext, host: HostInfo, port: int | None, path: str) -> None:
         """The login a covered host was due is not sent: recorded, so a missing authenticated
         reply is explained on the device (and in its notes), not silently absent."""
         why = (f"GET {path} with credentials not sent: the requests before it used up the host's HTTP time "
-               f"(a share of --host-timeout {host_timeout:g} s); raise --host-timeout")
+               f"(a share of --host-timeout {self.config.host_timeout:g} s); raise --host-timeout")
         ctx.emit(Observation.make(self.name, ArtefactKind.HTTP_RESPONSE, ip=host.ip, mac=host.mac, port=port,
                                   raw=why, problem="http-auth-skipped"))
         ctx.note(f"http: {host.ip}: {why}")
@@ -236,7 +236,7 @@ class HttpProbe(Probe):
         if ctx.cancelled.is_set():
             return
         if ends - time.monotonic() < 0.5:
-            self._out_of_time(ctx, host, port, path, self.config.host_timeout)
+            self._out_of_time(ctx, host, port, path)
             return
         got = client.get(url, headers=[("Authorization", authorization)], deadline=ends)
         log.debug("http: authenticated GET %s:%s%s -> %s", host.ip, port, path, got.status or got.problem)
