@@ -19,6 +19,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -60,29 +61,83 @@ class Plan:
 
 
 class RateLimiter:
-    """Paces packets across all probes: ``wait()`` before each send.
+    """Paces packets across all probes: ``wait()`` (a per-host step) or ``wait_sweep()`` (discovery)
+    before each send.
 
-    Each send has a slot on a fixed schedule of ``rate`` per second. A sender that woke late (a
+    Each send has a slot on one fixed schedule of ``rate`` per second. A sender that woke late (a
     loaded machine oversleeps every 1 ms wait) may use slots up to ``CATCH_UP`` seconds in the
     past, so lateness is not added to every packet: without it 1,000 packets/s became a few
-    hundred under load. Over any second at most ``rate * (1 + CATCH_UP)`` packets leave."""
+    hundred under load. Over any second at most ``rate * (1 + CATCH_UP)`` packets leave.
+
+    Slots go to one sender at a time (it holds the baton while it sleeps to its slot, then hands
+    it on), and when both kinds of sender are waiting, discovery gets ``SWEEP_SHARE`` of the
+    slots. Every host's steps are one sender each while the sweep that finds hosts is one or two:
+    shared evenly by sender, twenty hosts being probed left the sweep one slot in twenty, and the
+    last hosts of a site were found a second late (issue 14). The per-host steps keep the rest,
+    so a host being probed is never starved of its slots while a long sweep runs."""
 
     CATCH_UP = 0.02
+    SWEEP_SHARE = 3
+    """Of every ``SWEEP_SHARE + 1`` slots both lanes want, discovery gets this many."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = time.monotonic()
         self._lock = threading.Lock()
+        self._held = False
+        self._waiting: tuple[deque[threading.Event], deque[threading.Event]] = (deque(), deque())
+        """Senders waiting for the baton: (discovery, per-host steps), each first come, first served."""
+        self._turn = 0
 
     def wait(self) -> None:
+        self._wait(1)
+
+    def wait_sweep(self) -> None:
+        self._wait(0)
+
+    def _wait(self, lane: int) -> None:
         if not self.interval:
             return
+        ticket: threading.Event | None = None
         with self._lock:
-            now = time.monotonic()
-            slot = max(now - self.CATCH_UP, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
+            if self._held:
+                ticket = threading.Event()
+                self._waiting[lane].append(ticket)
+            else:
+                self._held = True
+        if ticket is not None:
+            try:
+                ticket.wait()  # the sender before us hands the baton on once its slot has come
+            except BaseException:  # Ctrl-C in a waiting main thread: the baton must not be lost
+                with self._lock:
+                    queued = ticket in self._waiting[lane]
+                    if queued:
+                        self._waiting[lane].remove(ticket)
+                if not queued:
+                    self._hand_on()
+                raise
+        try:
+            with self._lock:
+                now = time.monotonic()
+                slot = max(now - self.CATCH_UP, self._next)
+                self._next = slot + self.interval
+            if slot > now:
+                time.sleep(slot - now)
+        finally:
+            self._hand_on()
+
+    def _hand_on(self) -> None:
+        with self._lock:
+            sweep, steps = self._waiting
+            if sweep and steps:
+                self._turn = (self._turn + 1) % (self.SWEEP_SHARE + 1)
+                chosen = steps if self._turn == 0 else sweep
+            else:
+                chosen = sweep or steps
+            if chosen:
+                chosen.popleft().set()
+            else:
+                self._held = False
 
 
 def available_probes() -> dict[str, type[Probe]]:
@@ -342,7 +397,7 @@ def run(checked: Plan, on_event: EventHandler | None = None, *,
                          "expected": cfg.listen_window + cfg.connect_timeout + 2.0 * count / cfg.rate})
         clock = time.monotonic()
         notes += _discover(probes, collector, cancelled, limiter, connections, cfg, count, notify,
-                           on_heard=hosts.discovery_heard, alive=lambda ip: hosts.offer(HostInfo(ip=ip)))
+                           on_round_over=hosts.round_over, alive=lambda ip: hosts.offer(HostInfo(ip=ip)))
         for kind in registry.values():  # selected or not: this sends nothing
             for observation in kind.known_without_sending(checked.interface, collector.in_scope):
                 collector.emit(observation)
@@ -410,17 +465,16 @@ def _wait(futures: Iterable[cf.Future[Any]], deadline: float | None) -> set[cf.F
 
 def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.Event, limiter: RateLimiter,
               connections: HostSlots, cfg: ScanConfig, count: int, notify: EventHandler,
-              on_heard: Callable[[], None] = lambda: None, alive: Callable[[str], None] = lambda ip: None) -> list[str]:
-    """Run every ``discover`` at once; ``on_heard()`` is called as soon as the multicast rounds
-    (the discovers of the probes that ``waits_for_discovery``) are over, the sweeps may go on;
+              on_round_over: Callable[[str], None] = lambda name: None,
+              alive: Callable[[str], None] = lambda ip: None) -> list[str]:
+    """Run every ``discover`` at once; ``on_round_over(name)`` is called as soon as one probe's
+    discover (its multicast round, or its sweep) is over, while the others may go on;
     ``alive(ip)`` when a probe proves a host alive without an observation."""
     notes: list[str] = []
-    listening = [sum(1 for p in probes if waits_for_discovery(p))]
-    listening_lock = threading.Lock()
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     said: list[str] = []  # list.append is atomic: probes' threads may note at once
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait, connections=connections, note=said.append, alive=alive)
+                       wait_rate=limiter.wait_sweep, connections=connections, note=said.append, alive=alive)
     # A method that asks by multicast/broadcast (``spec.hears_segment``) keeps what it hears from
     # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
     heard = replace(ctx, emit=collector.emit_heard, strays=True)
@@ -434,12 +488,7 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
             return _guarded(probe.name, probe.discover, heard if probe.spec.hears_segment else ctx)
         finally:
             log.debug("discovery: %s took %.2f s", probe.name, time.monotonic() - clock)
-            if waits_for_discovery(probe):
-                with listening_lock:
-                    listening[0] -= 1
-                    last = listening[0] == 0
-                if last:
-                    _guarded("discovery", on_heard)
+            _guarded("discovery", on_round_over, probe.name)
 
     futures = {pool.submit(timed, p): p.name for p in probes}
     deadline = time.monotonic() + cap
@@ -487,11 +536,14 @@ class _HostScheduler:
 
     A host is offered when its first observation arrives (or when discovery ends). Its ``runs_first``
     steps go first (the port step waits for the sweep to finish that host's ports), then the rest
-    at once. A step that needs the multicast rounds (``waits_for_discovery``) waits for them on an
-    on-link host; on a routed host, which multicast never reaches, it starts at once: that is how
-    unicast follow-ups to routed hosts overlap the listen window. The host's time bound counts
-    probing, not that wait. Concurrency: ``cfg.concurrency`` steps in all, ``cfg.per_host``
-    connection-holding steps per host.
+    at once. A step that needs a multicast round (``waits_for_discovery``) waits, on an on-link
+    host, for the rounds it needs only: its own and those of the probes that produce the fields it
+    reads (``host_fields``, by the protocols' declared fields), so the SADP follow-up of a host
+    that stayed silent starts when the SADP round is over, not when the slowest round is. On a
+    routed host, which multicast never reaches, it starts at once: that is how unicast follow-ups
+    to routed hosts overlap the listen window. The host's time bound counts probing, not that
+    wait. Concurrency: ``cfg.concurrency`` steps in all, ``cfg.per_host`` connection-holding steps
+    per host.
     """
 
     def __init__(self, probes: list[Probe], collector: _Collector, cancelled: threading.Event,
@@ -500,14 +552,18 @@ class _HostScheduler:
         per_host = [p for p in probes if type(p).probe_host is not Probe.probe_host]
         self.first = [p for p in per_host if p.spec.runs_first]
         self.rest = [p for p in per_host if not p.spec.runs_first]
-        self.listeners = [p for p in probes if waits_for_discovery(p)]
+        self.gates = {p.name: _rounds_needed(p, probes) for p in per_host if waits_for_discovery(p)}
+        """Per-host step -> the discovers (multicast rounds) it waits for on an on-link host."""
         self.collector, self.cancelled, self.limiter, self.connections = collector, cancelled, limiter, connections
         self.cfg, self.notify = cfg, notify
         self.on_link = list(on_link)
         self.keys = tuple(key for p in probes for key in p.host_fields)
-        self.heard = threading.Event()
-        """The multicast/broadcast rounds are over (set once, also when the scan is cancelled)."""
+        self.rounds_over: set[str] = set()
+        """Probes whose discover is over (all of them once discovery ends or the scan is cancelled)."""
+        self.everything_heard = False
+        self.round_changed = threading.Condition()
         self.heard_hosts: dict[str, HostInfo] = {}
+        """What the rounds over so far heard, per host (for ``host_fields``)."""
         self.hosts: dict[str, HostInfo] = {}
         self.events: dict[str, threading.Event] = {}
         self.futures: list[cf.Future[None]] = []
@@ -544,14 +600,28 @@ class _HostScheduler:
             except RuntimeError:  # the scan is over (stop() ran): a late answer starts nothing
                 self.events[host.ip].set()
 
+    def round_over(self, name: str) -> None:
+        """Probe ``name``'s discover is over: what it heard is handed to the steps waiting for it."""
+        if any(name in gate for gate in self.gates.values()):
+            self._heard({name})
+
     def discovery_heard(self) -> None:
-        """The multicast rounds are over: what they heard is handed to each waiting host's steps."""
-        if self.heard.is_set():
-            return
-        heard = live_hosts(self.collector.snapshot(), self.keys)
-        with self.lock:
+        """Every round is over (discovery ended, or the scan was cancelled)."""
+        if not self.everything_heard:
+            self._heard(None)
+
+    def _heard(self, names: set[str] | None) -> None:
+        heard = live_hosts(self.collector.snapshot(), self.keys) if self.keys else {}
+        with self.round_changed:
             self.heard_hosts = heard
-        self.heard.set()
+            if names is None:
+                self.everything_heard = True
+            else:
+                self.rounds_over |= names
+            self.round_changed.notify_all()
+
+    def _ready(self, gate: frozenset[str]) -> bool:
+        return self.everything_heard or gate <= self.rounds_over
 
     def _one(self, probe: Probe, ctx: ProbeContext, host: HostInfo) -> None:
         with self.slots:
@@ -587,17 +657,22 @@ class _HostScheduler:
                 if _wait([self.workers.submit(self._one, probe, ctx, host)], deadline):
                     break  # the host's time is up already
             if time.monotonic() < deadline and not event.is_set():
-                later = [p for p in self.rest if waits_for_discovery(p)] if not self.routed(host.ip) else []
+                later = {p: self.gates[p.name] for p in self.rest if p.name in self.gates} \
+                    if not self.routed(host.ip) else {}
                 futures = [start(p) for p in self.rest if p not in later]
-                if later:
-                    waited = time.monotonic()
-                    while not self.heard.wait(0.2) and not event.is_set():
-                        pass
-                    deadline += time.monotonic() - waited
-                    with self.lock:
-                        _merge_host(host, self.heard_hosts.get(host.ip))
-                    if not event.is_set():
-                        futures += [start(p) for p in later]
+                waited = time.monotonic()
+                while later and not event.is_set():
+                    with self.round_changed:
+                        ready = [p for p, gate in later.items() if self._ready(gate)]
+                        if not ready:
+                            self.round_changed.wait(0.2)
+                            continue
+                        heard = self.heard_hosts.get(host.ip)
+                    _merge_host(host, heard)
+                    for probe in ready:
+                        del later[probe]
+                        futures.append(start(probe))
+                deadline += time.monotonic() - waited
                 if _wait(futures, deadline):
                     with self.lock:
                         self.notes.append(f"{host.ip}: probing stopped after {cfg.host_timeout:g} s (host time limit)")
@@ -625,13 +700,25 @@ class _HostScheduler:
 
     def stop(self) -> None:
         """Wake every host's steps and drop what has not started (Ctrl-C, or the scan is over)."""
-        self.heard.set()
+        with self.round_changed:
+            self.everything_heard = True
+            self.round_changed.notify_all()
         with self.lock:
             events = list(self.events.values())
         for event in events:
             event.set()
         self.coordinators.shutdown(wait=False, cancel_futures=True)
         self.workers.shutdown(wait=False, cancel_futures=True)
+
+
+def _rounds_needed(probe: Probe, probes: Iterable[Probe]) -> frozenset[str]:
+    """The discovers a probe's per-host step waits for on an on-link host: its own multicast round
+    (``waits_for_discovery``) and those of the selected probes whose protocol declares a field the
+    step reads (``host_fields``: ONVIF's XAddrs come from WS-Discovery)."""
+    needed = {probe.name} if probe.waits_for_discovery else set()
+    wanted = set(probe.host_fields)
+    needed |= {other.name for other in probes if wanted & set(other.spec.fields)}
+    return frozenset(needed)
 
 
 def _merge_host(host: HostInfo, heard: HostInfo | None) -> None:

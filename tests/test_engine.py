@@ -27,7 +27,7 @@ from camsweep.errors import PrivilegeError, UsageError
 from camsweep.models import IdentifiedDevice, Observation, ScanResult, Verdict, utcnow
 from camsweep.probes import HostInfo, Probe, ProbeContext
 from camsweep.probes.http import follow_ups
-from camsweep.protocols import ProtocolSpec
+from camsweep.protocols import Field, ProtocolSpec
 from camsweep.protocols.http import parse_response
 
 TCP_PROBES = ("ports", "http", "rtsp", "tls", "onvif")
@@ -398,6 +398,50 @@ def test_rate_limiter_spaces_sends() -> None:
     assert limiter._next == pytest.approx(start + 5 / 1000, abs=0.05)
 
 
+def test_rate_limiter_gives_discovery_its_share_when_both_kinds_wait() -> None:
+    """Every host's steps are a sender of their own: shared by sender, twenty hosts being probed
+    left the sweep that finds hosts one slot in twenty. When both wait, discovery gets
+    SWEEP_SHARE slots in SWEEP_SHARE + 1; a kind with nobody waiting leaves its slots to the other."""
+    limiter = engine.RateLimiter(1000)
+    limiter._held = True  # as if a sender were sleeping to its slot: the others queue
+    sweeps = [threading.Event() for _ in range(8)]
+    steps = [threading.Event() for _ in range(8)]
+    limiter._waiting[0].extend(sweeps)
+    limiter._waiting[1].extend(steps)
+    order = []
+    for _ in range(16):
+        limiter._hand_on()
+        woken = [e for e in sweeps + steps if e.is_set() and e not in order]
+        assert len(woken) == 1
+        order.append(woken[0])
+    kinds = "".join("s" if e in sweeps else "h" for e in order)
+    assert kinds == "ssshsssh" + "ss" + "hhhhhh"  # sweeps gone: the steps take every slot
+    limiter._hand_on()
+    assert limiter._held is False  # nobody waiting: the next sender takes the baton at once
+
+
+def test_rate_limiter_paces_many_senders_of_both_kinds() -> None:
+    """Threads of both kinds all get through (no sender waits for ever) and together never
+    beat the rate: 200 sends at 2,000/s take at least 0.1 s (less the catch-up allowance)."""
+    limiter = engine.RateLimiter(2000)
+    done: list[str] = []
+
+    def sender(kind: str) -> None:
+        for _ in range(20):
+            (limiter.wait_sweep if kind == "sweep" else limiter.wait)()
+            done.append(kind)
+
+    threads = [threading.Thread(target=sender, args=("sweep" if i < 2 else "step",)) for i in range(10)]
+    clock = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(done) == 200 and done.count("sweep") == 40
+    assert time.monotonic() - clock >= 200 / 2000 - engine.RateLimiter.CATCH_UP - 1 / 2000
+
+
 HIK_PAGES = (["/ISAPI/System/deviceInfo", "/doc/page/login.asp"], "/ISAPI/System/deviceInfo")
 DAHUA_PAGES = (["/cgi-bin/magicBox.cgi?action=getDeviceType"], "/cgi-bin/magicBox.cgi?action=getSystemInfo")
 
@@ -473,6 +517,66 @@ def test_routed_hosts_are_probed_while_multicast_answers_are_read(
         assert _Heard.log == ["step 127.0.0.9", "step began while listening", "listening over"]
     else:
         assert _Heard.log == ["listening over", "step 127.0.0.9"]
+
+
+class _QuickRound(Probe):
+    """A multicast round that is over at once (SADP's: 1.3 s); its step asks the silent hosts."""
+
+    name = "quick"
+    description = "stand-in short multicast round"
+    waits_for_discovery = True
+    log: list[str] = []
+    stepped = threading.Event()
+
+    def discover(self, ctx: ProbeContext) -> None:
+        ctx.emit(Observation.make(self.name, "mac_address", ip="127.0.0.9", mac="58:50:ed:00:00:09",
+                                  fields={"mac.address": "58:50:ed:00:00:09"}))
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        _QuickRound.log.append("quick step")
+        _QuickRound.stepped.set()
+
+
+class _SlowRound(Probe):
+    """A round that listens on (SSDP's waits out MX: 2.3 s) and declares a field another step reads."""
+
+    spec = ProtocolSpec(name="", title="a slow round", fields={"slow.url": Field("slow", "a URL")},
+                        order=1 << 29, method=False)
+    name = "slow"
+    description = "stand-in long multicast round"
+    waits_for_discovery = True
+
+    def discover(self, ctx: ProbeContext) -> None:
+        if _QuickRound.stepped.wait(10.0):
+            _QuickRound.log.append("quick step began while the slow round listened")
+        ctx.emit(Observation.make(self.name, "mac_address", ip="127.0.0.9", fields={"slow.url": "http://x/"}))
+        _QuickRound.log.append("slow round over")
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        _QuickRound.log.append("slow step")
+
+
+class _Reader(Probe):
+    """A step that reads what the slow round heard (``host_fields``): ONVIF reading XAddrs."""
+
+    name = "reader"
+    description = "reads the slow round's field"
+    host_fields = ("slow.url",)
+
+    def probe_host(self, ctx: ProbeContext, host: HostInfo) -> None:
+        _QuickRound.log.append(f"reader saw {host.seen.get('slow.url')}")
+
+
+def test_each_follow_up_waits_only_for_the_rounds_it_needs() -> None:
+    """On an on-link host, a step waits for its own round and for the rounds that declare the
+    fields it reads, not for the slowest round of all (issue 14: the scan's tail)."""
+    _QuickRound.log, _QuickRound.stepped = [], threading.Event()
+    engine.scan(ScanConfig(targets=("127.0.0.9",), interface="lo"),
+                registry={"quick": _QuickRound, "slow": _SlowRound, "reader": _Reader})
+    log = _QuickRound.log
+    assert log[:2] == ["quick step", "quick step began while the slow round listened"]
+    assert log.index("slow round over") < log.index("slow step")
+    assert "reader saw ['http://x/']" in log and log.index("slow round over") < log.index("reader saw ['http://x/']")
 
 
 class _Strays(Probe):

@@ -627,3 +627,18 @@ def test_answers_sent_to_the_group_are_read_too(
 ) -> None:
     found = run_probe(lab, probe, scope=(f"{group_answerer.ip}/32",))  # type: ignore[attr-defined]
     assert [o["fields"][field] for o in found] == [value]
+
+
+def test_an_on_link_follow_up_waits_for_a_device_not_for_the_path() -> None:
+    """On the scanner's own subnet the round trip is well under a millisecond: a silent host's
+    unicast follow-up waits UNICAST_ANSWER_TIME + QUIET (UPnP: a unicast M-SEARCH is answered
+    within 1 s), a routed host's the whole --read-timeout; a shorter --read-timeout wins."""
+    iface = _udp.InterfaceAddress("cs-test0", "198.18.0.2", ipaddress.IPv4Network("198.18.0.0/24"))
+    config = ScanConfig(targets=("198.18.0.0/23",), read_timeout=2.0)
+
+    def wait(ip: str, cfg: ScanConfig = config) -> float:
+        return _udp.host_deadline(cfg, ip, iface) - time.monotonic()
+
+    assert wait("198.18.0.1") == pytest.approx(_udp.UNICAST_ANSWER_TIME + _udp.QUIET, abs=0.1)
+    assert wait("198.18.1.1") == pytest.approx(2.0, abs=0.1)
+    assert wait("198.18.0.1", ScanConfig(targets=("198.18.0.0/23",), read_timeout=0.5)) == pytest.approx(0.5, abs=0.1)

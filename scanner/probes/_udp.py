@@ -374,11 +374,22 @@ def window_deadline(config: ScanConfig) -> float:
     return time.monotonic() + config.listen_window
 
 
-def host_deadline(config: ScanConfig) -> float:
-    """End of a bounded wait for one host's unicast answer."""
-    read_timeout = config.read_timeout
-    host_timeout = config.host_timeout
-    return time.monotonic() + min(read_timeout, host_timeout)
+UNICAST_ANSWER_TIME = 1.0
+"""Seconds an on-link device may take to answer a request sent to it alone: its own processing, as
+the round trip on one segment is well under a millisecond (UPnP Device Architecture 1.1, 1.3.2:
+a device answering a unicast M-SEARCH SHOULD respond within 1 second)."""
+
+
+def host_deadline(config: ScanConfig, ip: str | None = None, iface: InterfaceAddress | None = None) -> float:
+    """End of a bounded wait for one host's unicast answer: ``--read-timeout`` (a routed host's
+    round trip is unknown), or, for a host on the interface's own subnet (``ip`` in ``iface``),
+    ``UNICAST_ANSWER_TIME`` plus ``QUIET`` if that is shorter. An on-link host that stays silent
+    (a router rate-limiting its ICMP port unreachables, a firewalled PC) then costs a follow-up
+    1.3 s, not 2 s, after the multicast round already asked it three times."""
+    wait = min(config.read_timeout, config.host_timeout)
+    if ip is not None and iface is not None and ipaddress.ip_address(ip) in iface.network:
+        wait = min(wait, UNICAST_ANSWER_TIME + QUIET)
+    return time.monotonic() + wait
 
 
 class OnceEmitter:
@@ -678,7 +689,7 @@ class DatagramDiscoveryProbe(Probe):
         try:
             unicast_ask(
                 ctx, iface, payloads, (host.ip, self.port), on_reply,
-                deadline=host_deadline(self.config), listeners=[listener],
+                deadline=host_deadline(self.config, host.ip, iface), listeners=[listener],
             )
         finally:
             if listener is not None:

@@ -191,7 +191,8 @@ class MdnsProbe(Probe):
             return True
 
         unicast_ask(
-            ctx, iface, query.packets(), (host.ip, mdns_codec.SPEC.udp[0]), on_reply, deadline=host_deadline(self.config)
+            ctx, iface, query.packets(), (host.ip, mdns_codec.SPEC.udp[0]), on_reply,
+            deadline=host_deadline(self.config, host.ip, iface)
         )
         emit = OnceEmitter(ctx)
         for service in services_from_records(records)[:MAX_SERVICES]:

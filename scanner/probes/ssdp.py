@@ -144,7 +144,8 @@ class SsdpProbe(Probe):
         payload = upnp.build_msearch("ssdp:all", MX)
         try:
             unicast_ask(
-                ctx, iface, [payload], (host.ip, upnp.PORT), on_reply, deadline=host_deadline(self.config)
+                ctx, iface, [payload], (host.ip, upnp.PORT), on_reply,
+                deadline=host_deadline(self.config, host.ip, iface)
             )
         finally:
             fetcher.finish(emit, time.monotonic() + self._fetch_time())
