@@ -526,8 +526,9 @@ def _guarded(name: str, step: Callable[..., None], *args: Any) -> str | None:
 
 
 def waits_for_discovery(probe: Probe) -> bool:
-    """Whether a probe's per-host step on an on-link host needs the multicast rounds to be over:
-    it reads values they heard (``host_fields``) or skips the hosts that answered them."""
+    """Whether a probe's per-host step on an on-link host waits for a multicast round to be over
+    (which ones: ``_rounds_needed``): it reads values one heard (``host_fields``) or skips the
+    hosts that answered its own."""
     return probe.waits_for_discovery or bool(probe.host_fields)
 
 

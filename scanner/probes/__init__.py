@@ -106,8 +106,9 @@ class Probe:
     """Field keys whose values from discovery ``probe_host`` reads (``HostInfo.seen``)."""
     waits_for_discovery: ClassVar[bool] = False
     """True if ``probe_host`` uses what this probe's multicast round heard (it skips the hosts that
-    answered it): on an on-link host the engine starts it once the rounds are over; on a routed
-    host, which multicast never reaches, at once. A probe with ``host_fields`` waits too."""
+    answered it): on an on-link host the engine starts it once its own round is over; on a routed
+    host, which multicast never reaches, at once. A probe with ``host_fields`` waits for the rounds
+    of the probes whose protocol declares those fields."""
 
     def __init__(self, config: ScanConfig) -> None:
         self.config = config
