@@ -27,8 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from camsweep.errors import DataFileError
+from camsweep.schemas import check_data_file
 from camsweep.types import DeviceType, Manufacturer, Tier
 
 from ._paths import path_problem
@@ -454,29 +454,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise DataFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
 
 
-def _validate(path: Path, data: Mapping[str, Any], schema: Mapping[str, Any], list_key: str) -> None:
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    if not errors:
-        return
-    error = errors[0]
-    where = list(error.absolute_path)
-    entry: str | None = None
-    if len(where) >= 2 and where[0] == list_key and isinstance(where[1], int):
-        item = data[list_key][where[1]]
-        entry = str(item.get("id") or item.get("name") or f"{list_key} #{where[1] + 1}") if isinstance(item, Mapping) else f"{list_key} #{where[1] + 1}"
-        where = where[2:]
-    location = ".".join(str(p) for p in where)
-    message = error.message
-    if error.validator == "additionalProperties":
-        message = "unknown key: " + message
-    raise DataFileError(str(path), f"{location + ': ' if location else ''}{message}", entry=entry)
-
-
 def _load_makers(path: Path) -> tuple[str, date, dict[str, Maker], dict[str, Brand]]:
     data = _read_toml(path)
-    _validate(path, data, MAKERS_SCHEMA, "maker")
-    _validate(path, data, MAKERS_SCHEMA, "brand")
+    check_data_file(path, data, MAKERS_SCHEMA, ("maker", "brand"))
     makers: dict[str, Maker] = {}
     for item in data["maker"]:
         if item["id"] in makers:
@@ -549,8 +529,7 @@ def _check_maker_brand(path: Path, entry: str, maker: str | None, brand: str | N
 
 def _load_oui(path: Path, makers: Mapping[str, Maker], brands: Mapping[str, Brand]) -> tuple[OuiTable, list[str]]:
     data = _read_toml(path)
-    for key in ("org", "prefix"):
-        _validate(path, data, OUI_SCHEMA, key)
+    check_data_file(path, data, OUI_SCHEMA, ("org", "prefix"))
     orgs: dict[str, OuiEntry] = {}
     ids: list[str] = []
     for item in data["org"]:
@@ -590,7 +569,7 @@ def _load_rule_file(path: Path, makers: Mapping[str, Maker], brands: Mapping[str
     if "rule" not in data and "matches" not in data:
         log.debug("fingerprints: %s is not a rule file, skipped", path.name)
         return []
-    _validate(path, data, RULE_FILE_SCHEMA, "rule")
+    check_data_file(path, data, RULE_FILE_SCHEMA, ("rule",))
     rules: list[Rule] = []
     for item in data["rule"]:
         rule_id = item["id"]

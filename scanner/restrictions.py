@@ -30,9 +30,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 
 from .errors import DataFileError
+from .schemas import check_data_file
 from .fingerprints import Brand, MakersData, is_wiki, load_makers
 from .fingerprints._db import DATA_DIR
 from .types import RESTRICTED_MAKERS, DeviceType, read_data_toml
@@ -690,25 +690,6 @@ class RestrictionsData:
 # --------------------------------------------------------------------------- loading
 
 
-def _validate(path: Path, data: dict[str, Any], schema: dict[str, Any], list_keys: tuple[str, ...]) -> None:
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
-    if not errors:
-        return
-    error = errors[0]
-    where = list(error.absolute_path)
-    entry = None
-    if len(where) >= 2 and where[0] in list_keys and isinstance(where[1], int):
-        item = data[where[0]][where[1]]
-        entry = str(item.get("id") or item.get("name") or f"{where[0]}[{where[1]}]") if isinstance(item, dict) else None
-        where = where[2:]
-    elif len(where) >= 2 and isinstance(data.get(where[0]), dict):
-        entry = f"{where[0]}.{where[1]}"
-        where = where[2:]
-    field_path = ".".join(str(p) for p in where)
-    raise DataFileError(str(path), f"{field_path + ': ' if field_path else ''}{error.message}", entry=entry)
-
-
 def _date(text: str) -> date:
     return date.fromisoformat(text)
 
@@ -830,7 +811,7 @@ def _instrument(path: Path, raw: Mapping[str, Any], data: Mapping[str, Any], as_
 
 def load_restrictions(path: Path) -> tuple[dict[str, Any], tuple[Instrument, ...], tuple[Policy, ...]]:
     data = read_data_toml(path)
-    _validate(path, data, RESTRICTIONS_SCHEMA, ("instrument", "policy", "note", "recommendation"))
+    check_data_file(path, data, RESTRICTIONS_SCHEMA, ("instrument", "policy", "note", "recommendation"))
     as_of = _full_date(path, "as_of", data["as_of"])
     instruments: list[Instrument] = []
     seen: set[str] = set()
@@ -869,7 +850,7 @@ def load_restrictions(path: Path) -> tuple[dict[str, Any], tuple[Instrument, ...
 
 def load_kev(path: Path) -> tuple[dict[str, Any], tuple[KevEntry, ...]]:
     data = read_data_toml(path)
-    _validate(path, data, KEV_SCHEMA, ("cve",))
+    check_data_file(path, data, KEV_SCHEMA, ("cve",))
     entries = []
     seen: set[str] = set()
     for raw in data["cve"]:
