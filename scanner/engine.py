@@ -19,7 +19,6 @@ import logging
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -61,83 +60,29 @@ class Plan:
 
 
 class RateLimiter:
-    """Paces packets across all probes: ``wait()`` (a per-host step) or ``wait_sweep()`` (discovery)
-    before each send.
+    """Paces packets across all probes: ``wait()`` before each send.
 
-    Each send has a slot on one fixed schedule of ``rate`` per second. A sender that woke late (a
+    Each send has a slot on a fixed schedule of ``rate`` per second. A sender that woke late (a
     loaded machine oversleeps every 1 ms wait) may use slots up to ``CATCH_UP`` seconds in the
     past, so lateness is not added to every packet: without it 1,000 packets/s became a few
-    hundred under load. Over any second at most ``rate * (1 + CATCH_UP)`` packets leave.
-
-    Slots go to one sender at a time (it holds the baton while it sleeps to its slot, then hands
-    it on), and when both kinds of sender are waiting, discovery gets ``SWEEP_SHARE`` of the
-    slots. Every host's steps are one sender each while the sweep that finds hosts is one or two:
-    shared evenly by sender, twenty hosts being probed left the sweep one slot in twenty, and the
-    last hosts of a site were found a second late (issue 14). The per-host steps keep the rest,
-    so a host being probed is never starved of its slots while a long sweep runs."""
+    hundred under load. Over any second at most ``rate * (1 + CATCH_UP)`` packets leave."""
 
     CATCH_UP = 0.02
-    SWEEP_SHARE = 3
-    """Of every ``SWEEP_SHARE + 1`` slots both lanes want, discovery gets this many."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = time.monotonic()
         self._lock = threading.Lock()
-        self._held = False
-        self._waiting: tuple[deque[threading.Event], deque[threading.Event]] = (deque(), deque())
-        """Senders waiting for the baton: (discovery, per-host steps), each first come, first served."""
-        self._turn = 0
 
     def wait(self) -> None:
-        self._wait(1)
-
-    def wait_sweep(self) -> None:
-        self._wait(0)
-
-    def _wait(self, lane: int) -> None:
         if not self.interval:
             return
-        ticket: threading.Event | None = None
         with self._lock:
-            if self._held:
-                ticket = threading.Event()
-                self._waiting[lane].append(ticket)
-            else:
-                self._held = True
-        if ticket is not None:
-            try:
-                ticket.wait()  # the sender before us hands the baton on once its slot has come
-            except BaseException:  # Ctrl-C in a waiting main thread: the baton must not be lost
-                with self._lock:
-                    queued = ticket in self._waiting[lane]
-                    if queued:
-                        self._waiting[lane].remove(ticket)
-                if not queued:
-                    self._hand_on()
-                raise
-        try:
-            with self._lock:
-                now = time.monotonic()
-                slot = max(now - self.CATCH_UP, self._next)
-                self._next = slot + self.interval
-            if slot > now:
-                time.sleep(slot - now)
-        finally:
-            self._hand_on()
-
-    def _hand_on(self) -> None:
-        with self._lock:
-            sweep, steps = self._waiting
-            if sweep and steps:
-                self._turn = (self._turn + 1) % (self.SWEEP_SHARE + 1)
-                chosen = steps if self._turn == 0 else sweep
-            else:
-                chosen = sweep or steps
-            if chosen:
-                chosen.popleft().set()
-            else:
-                self._held = False
+            now = time.monotonic()
+            slot = max(now - self.CATCH_UP, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
 
 
 def available_probes() -> dict[str, type[Probe]]:
@@ -474,7 +419,7 @@ def _discover(probes: list[Probe], collector: _Collector, cancelled: threading.E
     stop = threading.Event()  # ends discovery only; `cancelled` ends the whole scan
     said: list[str] = []  # list.append is atomic: probes' threads may note at once
     ctx = ProbeContext(config=cfg, emit=collector.emit, cancelled=stop, in_scope=collector.in_scope,
-                       wait_rate=limiter.wait_sweep, connections=connections, note=said.append, alive=alive)
+                       wait_rate=limiter.wait, connections=connections, note=said.append, alive=alive)
     # A method that asks by multicast/broadcast (``spec.hears_segment``) keeps what it hears from
     # outside the targets: a unit on the wire at another subnet's address (a stray, reported).
     heard = replace(ctx, emit=collector.emit_heard, strays=True)

@@ -398,50 +398,6 @@ def test_rate_limiter_spaces_sends() -> None:
     assert limiter._next == pytest.approx(start + 5 / 1000, abs=0.05)
 
 
-def test_rate_limiter_gives_discovery_its_share_when_both_kinds_wait() -> None:
-    """Every host's steps are a sender of their own: shared by sender, twenty hosts being probed
-    left the sweep that finds hosts one slot in twenty. When both wait, discovery gets
-    SWEEP_SHARE slots in SWEEP_SHARE + 1; a kind with nobody waiting leaves its slots to the other."""
-    limiter = engine.RateLimiter(1000)
-    limiter._held = True  # as if a sender were sleeping to its slot: the others queue
-    sweeps = [threading.Event() for _ in range(8)]
-    steps = [threading.Event() for _ in range(8)]
-    limiter._waiting[0].extend(sweeps)
-    limiter._waiting[1].extend(steps)
-    order = []
-    for _ in range(16):
-        limiter._hand_on()
-        woken = [e for e in sweeps + steps if e.is_set() and e not in order]
-        assert len(woken) == 1
-        order.append(woken[0])
-    kinds = "".join("s" if e in sweeps else "h" for e in order)
-    assert kinds == "ssshsssh" + "ss" + "hhhhhh"  # sweeps gone: the steps take every slot
-    limiter._hand_on()
-    assert limiter._held is False  # nobody waiting: the next sender takes the baton at once
-
-
-def test_rate_limiter_paces_many_senders_of_both_kinds() -> None:
-    """Threads of both kinds all get through (no sender waits for ever) and together never
-    beat the rate: 200 sends at 2,000/s take at least 0.1 s (less the catch-up allowance)."""
-    limiter = engine.RateLimiter(2000)
-    done: list[str] = []
-
-    def sender(kind: str) -> None:
-        for _ in range(20):
-            (limiter.wait_sweep if kind == "sweep" else limiter.wait)()
-            done.append(kind)
-
-    threads = [threading.Thread(target=sender, args=("sweep" if i < 2 else "step",)) for i in range(10)]
-    clock = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    assert len(done) == 200 and done.count("sweep") == 40
-    assert time.monotonic() - clock >= 200 / 2000 - engine.RateLimiter.CATCH_UP - 1 / 2000
-
-
 HIK_PAGES = (["/ISAPI/System/deviceInfo", "/doc/page/login.asp"], "/ISAPI/System/deviceInfo")
 DAHUA_PAGES = (["/cgi-bin/magicBox.cgi?action=getDeviceType"], "/cgi-bin/magicBox.cgi?action=getSystemInfo")
 
