@@ -21,14 +21,13 @@ import functools
 import logging
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from camsweep.errors import DataFileError
-from camsweep.schemas import check_data_file
 from camsweep.types import DeviceType, Manufacturer, Tier
 
 from ._paths import path_problem
@@ -452,6 +451,36 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise DataFileError(str(path), f"invalid TOML: {exc}") from None
     except OSError as exc:
         raise DataFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def check_data_file(path: Path | str, data: Mapping[str, Any], schema: Mapping[str, Any],
+                    list_keys: Sequence[str] = ()) -> None:
+    """Raise ``DataFileError`` for the first way ``data`` (a decoded data file: fingerprints, makers,
+    OUI, and the core's restrictions and KEV files) breaks ``schema``.
+
+    The error names the entry: an item of one of the arrays ``list_keys`` by its ``id`` or
+    ``name`` (else ``<key> #<n>``), a member of a top-level table as ``<table>.<member>``; the
+    problem gives the path inside it."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(data),
+                    key=lambda e: [str(p) for p in e.absolute_path])
+    if not errors:
+        return
+    error = errors[0]
+    where = list(error.absolute_path)
+    entry: str | None = None
+    if len(where) >= 2 and where[0] in list_keys and isinstance(where[1], int):
+        item = data[where[0]][where[1]]
+        named = (item.get("id") or item.get("name")) if isinstance(item, Mapping) else None
+        entry = str(named or f"{where[0]} #{where[1] + 1}")
+        where = where[2:]
+    elif len(where) >= 2 and isinstance(data.get(str(where[0])), Mapping):
+        entry = f"{where[0]}.{where[1]}"
+        where = where[2:]
+    location = ".".join(str(p) for p in where)
+    message = ("unknown key: " if error.validator == "additionalProperties" else "") + error.message
+    raise DataFileError(str(path), f"{location + ': ' if location else ''}{message}", entry=entry)
 
 
 def _load_makers(path: Path) -> tuple[str, date, dict[str, Maker], dict[str, Brand]]:

@@ -32,9 +32,8 @@ from typing import Any
 
 
 from .errors import DataFileError
-from .schemas import check_data_file
 from .fingerprints import Brand, MakersData, is_wiki, load_makers
-from .fingerprints._db import DATA_DIR
+from .fingerprints._db import DATA_DIR, check_data_file
 from .types import RESTRICTED_MAKERS, DeviceType, read_data_toml
 
 log = logging.getLogger("camsweep")
