@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scan_lab import camsweep_claims, score, timed  # noqa: E402  (the same scoring as the lab benchmark)
+from scan_lab import camsweep_claims, commit_of, score, timed  # noqa: E402  (the same scoring as the lab benchmark)
 
 from camsweep.config import DEFAULT_PORTS  # noqa: E402
 from camsweep.lab import Lab  # noqa: E402
@@ -138,7 +138,8 @@ def main() -> int:
 def _write(path: Path, stamp: str, rows: list[dict[str, Any]]) -> None:
     version = subprocess.run(["nmap", "--version"], capture_output=True, text=True).stdout.splitlines() \
         if shutil.which("nmap") else []
-    result = {"benchmark": "scale_lab", "time": stamp, "nmap_version": version[0] if version else None, "runs": rows}
+    result = {"benchmark": "scale_lab", "time": stamp, "commit": commit_of(ROOT),
+              "nmap_version": version[0] if version else None, "runs": rows}
     path.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -112,6 +112,18 @@ def revealed(profile: dict[str, Any]) -> dict[str, bool]:
     return {"model": model, "type": model or any(re.search(s, text) for s in statements)}
 
 
+def commit_of(checkout: str | Path) -> str | None:
+    """The commit a checkout is at, and ``+changes`` if its tree differs from it (which code a
+    result measured: a bench result is evidence)."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(checkout), *args], capture_output=True, text=True)
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return None
+    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return head.stdout.strip() + ("+changes" if dirty else "")
+
+
 def timed(command: list[str], *, timeout: float) -> tuple[subprocess.CompletedProcess[str], float, int | None]:
     """Run ``command``; return it, its wall time and its peak RSS in KiB (None if unknown)."""
     time_bin = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
@@ -273,6 +285,7 @@ def main() -> int:
                              "partial": report["scan"]["partial"]})
         camsweep = {
             "command": f"camsweep scan {' '.join(SEGMENTS)} --format json", "checkout": args.checkout,
+            "commit": commit_of(args.checkout),
             "runs": runs,
             "best_wall_seconds": min(r["wall_seconds"] for r in runs),
             "target_wall_seconds": TARGET_SECONDS,
