@@ -454,7 +454,7 @@ class ScanConfig:
         3, "Connections open to one device at a time, at most (politeness).", cli="--per-host",
         key="scan.per_host", check=_at_least(1))
     rate: int = setting(
-        1000, "Packets per second at most for sweeps.", cli="--rate", key="scan.rate", check=_at_least(1))
+        1000, "Packets per second at most, all probes together.", cli="--rate", key="scan.rate", check=_at_least(1))
     allow_public: bool = setting(
         False, "Allow public (non-private) target ranges.", cli="--allow-public", key="scan.allow_public")
     probe_strays: bool = setting(
