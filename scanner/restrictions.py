@@ -30,7 +30,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-
 from .errors import DataFileError
 from .fingerprints import Brand, MakersData, is_wiki, load_makers
 from .fingerprints._db import DATA_DIR, check_data_file
