@@ -70,3 +70,29 @@ def test_frames_are_what_scapy_builds_and_replies_read_back() -> None:
     assert arp_module.parse_arp_reply(bytes(reply)) == ("198.18.0.21", "58:50:ed:1f:e4:12")
     assert arp_module.parse_arp_reply(bytes(scapy_request)) is None  # a request, not a reply
     assert arp_module.parse_arp_reply(bytes(reply)[:41]) is None  # cut short
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("limit", [4, 5])
+def test_addresses_asked_only_once_are_counted_in_the_notes(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    """Above RETRY_LIMIT silent addresses there is no second round, and nothing else asks on-link
+    addresses (the ports sweep leaves them to ARP): the notes say how many were asked once."""
+    flood = FloodSocket()
+    address = InterfaceAddress("eth-test", "198.18.0.2", ipaddress.IPv4Network("198.18.0.0/29"))
+    monkeypatch.setattr(arp_module, "interface_addresses", lambda name: [address])
+    monkeypatch.setattr(arp_module, "open_arp_socket", lambda iface: (flood, b"\x02\0\0\0\0\x01"))
+    monkeypatch.setattr(arp_module, "RETRY_LIMIT", limit)
+    notes: list[str] = []
+    config = ScanConfig(interface="eth-test", read_timeout=0.2)
+    ctx = ProbeContext(config=config, emit=lambda o: None, cancelled=threading.Event(), in_scope=lambda ip: True,
+                       note=notes.append)
+
+    arp_module.ArpProbe(config).discover(ctx)
+
+    if limit < 5:  # 5 silent addresses, more than the limit: asked once, and said so
+        assert len(flood.sent) == 5
+        assert notes == [arp_module.asked_once_note(5, 5)]
+        assert notes[0].startswith("arp: 5 of 5 on-link addresses stayed silent and were asked only once")
+        assert f"at most {limit:,} addresses" in notes[0]
+    else:
+        assert len(flood.sent) == 10 and notes == []

@@ -37,8 +37,9 @@ _ATF_COM = 0x2  # /proc/net/arp flag: entry complete (a MAC was learnt)
 RETRY_LIMIT = 4096
 """Silent addresses asked a second time at most. A /16 with a thousand hosts leaves 64,000
 silent, and asking them all again doubles the sweep at the shared ``--rate`` (its discovery then
-overran the engine's bound, issue 15); a live host among them is still met by the ports sweep,
-whose connect makes the kernel ARP for it."""
+overran the engine's bound, issue 15). Nothing else asks those addresses (the ports sweep leaves
+on-link ones to ARP), so a host whose one request or reply was lost is missing: the result's notes
+say how many addresses were asked only once."""
 MAX_ANNOUNCED = 256
 """Units outside the targets kept from their gratuitous ARPs in one sweep (a flood keeps the first)."""
 
@@ -63,6 +64,13 @@ def sweep_targets(
                 continue
             seen.add(ip)
             yield ip, addr
+
+
+def asked_once_note(silent: int, asked: int) -> str:
+    return (f"arp: {silent:,} of {asked:,} on-link addresses stayed silent and were asked only once "
+            f"(a second round is sent when at most {RETRY_LIMIT:,} stay silent): a device whose one "
+            f"request or reply was lost is missing; scan ranges of at most {RETRY_LIMIT:,} addresses (a /20 or "
+            "smaller) to have every silent address asked twice")
 
 
 _BROADCAST = b"\xff" * 6
@@ -222,7 +230,7 @@ class ArpProbe(Probe):
             # One retry for the silent ones: a request or its reply may have been lost.
             retry = [(ip, addr) for ip, addr in targets if ip not in found]
             if len(retry) > RETRY_LIMIT:
-                log.debug("arp: %d silent addresses: no second round (more than %d)", len(retry), RETRY_LIMIT)
+                ctx.note(asked_once_note(len(retry), len(targets)))
                 retry = []
             if retry and not ctx.cancelled.is_set():
                 sweep(retry)
