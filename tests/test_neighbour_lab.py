@@ -14,6 +14,7 @@ never writes a sysctl.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -75,3 +76,26 @@ def test_the_overflow_note_names_the_sysctl_and_never_changes_it() -> None:
     writers = [p for p in source if "gc_thresh" in p.read_text() and "write_text" in p.read_text()
                and "lab" not in p.parts]
     assert writers == []  # only the lab (for its own run) writes the limits
+
+
+def test_the_lab_sets_the_kernel_backlog_for_its_run_and_puts_it_back(needs_root: None,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """``Lab(netdev_backlog=...)``: a /16 lab's broadcasts queue 1,000 copies at once on one CPU,
+    so the scale benchmark raises the kernel-wide backlog for its run; teardown restores it, also
+    when the lab fails to come up."""
+    from camsweep.lab import Lab, load_profiles
+    from camsweep.lab.lab import NETDEV_BACKLOG
+    from camsweep.lab.netns import IsolationError
+
+    path = Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/"))
+    before = int(path.read_text())
+    with Lab(prefix=f"cs-b{os.getpid()}-", profiles=load_profiles()[:1], netdev_backlog=before + 7):
+        assert int(path.read_text()) == before + 7
+    assert int(path.read_text()) == before
+
+    broken = Lab(prefix=f"cs-b{os.getpid()}-", profiles=load_profiles()[:1], netdev_backlog=before + 9)
+    broken.scanner_namespace = "cs-no-such-namespace"  # the isolation check at the end of up() fails
+    with caplog.at_level(logging.WARNING, logger="camsweep"), pytest.raises(IsolationError, match="does not exist"):
+        broken.up()
+    assert f"{NETDEV_BACKLOG} set to {before + 9}" in caplog.text  # it was set before up() failed
+    assert int(path.read_text()) == before

@@ -38,6 +38,7 @@ STATE_DIR = Path("/run/camsweep-lab")
 STATE_FILE = STATE_DIR / "state.json"
 READY_TIMEOUT = 300.0
 NEIGH_THRESHOLDS = tuple(f"net.ipv4.neigh.default.gc_thresh{n}" for n in (1, 2, 3))
+NETDEV_BACKLOG = "net.core.netdev_max_backlog"
 
 
 
@@ -133,6 +134,7 @@ class Lab:
                  chatter_period: float = CHATTER_PERIOD, snmp: bool = False,
                  profiles: Sequence[Profile] | None = None,
                  neighbour_limits: tuple[int, int, int] | None = None,
+                 netdev_backlog: int | None = None,
                  plan: topology.Plan | None = None, segment: str | None = None) -> None:
         """``chatter``: devices announce themselves and a client talks to them every
         ``chatter_period`` seconds (``camsweep.lab.chatter``), for passive discovery.
@@ -146,6 +148,11 @@ class Lab:
         namespaces share the kernel's one table, and its limits are kernel-wide (not per
         namespace): the lab sets them in the root namespace when it comes up, logs that it did,
         and puts the old values back at teardown (every exit path ``down`` covers).
+
+        ``netdev_backlog``: ``net.core.netdev_max_backlog`` for this lab's run, set and restored
+        the same way. One broadcast on a segment of N lab devices is N frames queued at once on
+        one CPU's backlog (a real switch copies it in hardware, each host has its own NIC); at the
+        default 1,000 a 1,000-device segment drops some copies of every ARP request.
 
         ``plan``: the segments' subnets (default: /24s, or /22s above 240 devices on a segment),
         e.g. ``Plan("198.18.0.0/16", "198.19.0.0/24")`` for a /16 to sweep. ``segment``: put every
@@ -180,6 +187,8 @@ class Lab:
         self.forced_plan = plan
         self.segment = segment
         self._saved_limits: dict[str, str] = {}
+        self.netdev_backlog = netdev_backlog
+        self._saved_backlog: str | None = None
 
     # -- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> Lab:
@@ -208,6 +217,7 @@ class Lab:
         atexit.register(self.down)
         try:
             self._set_neighbour_limits()
+            self._set_backlog()
             self._namespaces = []
             topology.build(plan, hosts, self.names, self._namespaces, chatty=self.chatter)
             self.plan = plan
@@ -252,6 +262,7 @@ class Lab:
                 self.log_file.unlink(missing_ok=True)
         finally:
             self._restore_neighbour_limits()  # kernel-wide: whatever else failed above
+            self._restore_backlog()
             for signum, handler in held.items():
                 signal.signal(signum, handler)
             self._restore_handlers()
@@ -300,6 +311,26 @@ class Lab:
             Path("/proc/sys", key.replace(".", "/")).write_text(str(value), encoding="ascii")
         log.warning("lab: kernel-wide neighbour table limits set to %s for this lab's run (were %s); restored at teardown",
                     "/".join(map(str, self.neighbour_limits)), "/".join(self._saved_limits.values()))
+
+    def _set_backlog(self) -> None:
+        if self.netdev_backlog is None:
+            return
+        path = Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/"))
+        self._saved_backlog = path.read_text(encoding="ascii").strip()
+        path.write_text(str(self.netdev_backlog), encoding="ascii")
+        log.warning("lab: kernel-wide %s set to %d for this lab's run (was %s); restored at teardown",
+                    NETDEV_BACKLOG, self.netdev_backlog, self._saved_backlog)
+
+    def _restore_backlog(self) -> None:
+        if self._saved_backlog is None:
+            return
+        saved, self._saved_backlog = self._saved_backlog, None
+        try:
+            Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/")).write_text(saved, encoding="ascii")
+        except OSError as error:
+            log.error("lab: could not restore %s to %s: %s", NETDEV_BACKLOG, saved, error)
+            return
+        log.info("lab: %s restored to %s", NETDEV_BACKLOG, saved)
 
     def _restore_neighbour_limits(self) -> None:
         if not self._saved_limits:
