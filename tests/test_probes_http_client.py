@@ -84,6 +84,23 @@ def test_a_head_that_never_ends_is_a_timeout_with_no_status(serve: object) -> No
     assert got.problem == "http-timeout" and got.status is None and got.headers == []
 
 
+def test_a_silent_port_says_whether_the_connection_or_the_tls_handshake_went_unanswered(serve: object) -> None:
+    """The evidence says what happened: a port that accepts and never speaks is connected, and
+    then either no HTTP reply (plain) or no TLS handshake (https) came."""
+    def silent(server: Server, sock: socket.socket) -> None:
+        sock.settimeout(5)
+        while sock.recv(4096):
+            pass
+
+    server = serve(silent)  # type: ignore[operator]
+    limits = Limits(connect_timeout=0.3, read_timeout=0.4, request_timeout=3.0)
+    plain = HttpClient(limits).get(f"http://127.0.0.1:{server.port}/")
+    secure = HttpClient(limits).get(f"https://127.0.0.1:{server.port}/")
+    assert (plain.problem, plain.detail, plain.status) == ("http-timeout", "no data for 0.4 s", None)
+    assert (secure.problem, secure.detail, secure.status) == (
+        "http-timeout", "connected, but no TLS handshake within 0.3 s", None)
+
+
 def test_a_caller_deadline_bounds_the_exchange_before_it_starts(serve: object) -> None:
     server = serve(answer(http_reply("200 OK", [], b"")))  # type: ignore[operator]
     got = HttpClient(LIMITS).get(f"http://127.0.0.1:{server.port}/", deadline=time.monotonic() - 1)

@@ -146,6 +146,10 @@ class Fetched:
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 
 
+class HandshakeTimeout(TimeoutError):
+    """The TCP connection was accepted; the TLS handshake on it was not answered in time."""
+
+
 class _Connection(http.client.HTTPConnection):
     """An HTTP(S) connection whose socket we open: bounded connect, watched by the watchdog."""
 
@@ -166,7 +170,10 @@ class _Connection(http.client.HTTPConnection):
             sock = _TLS.wrap_socket(sock, server_hostname=self.host, do_handshake_on_connect=False)
             self.dog.watch(sock)
             sock.settimeout(self.limits.connect_timeout)
-            sock.do_handshake()
+            try:
+                sock.do_handshake()
+            except TimeoutError as exc:
+                raise HandshakeTimeout from exc
         sock.settimeout(self.limits.read_timeout)
         self.sock = sock
 
@@ -250,6 +257,10 @@ class HttpClient:
                     connection.connect()
                 except ConnectionRefusedError:
                     result.problem, result.detail = "http-refused", "connection refused"
+                    return
+                except HandshakeTimeout:
+                    result.problem = "http-timeout"
+                    result.detail = f"connected, but no TLS handshake within {self.limits.connect_timeout:g} s"
                     return
                 except TimeoutError:
                     result.problem, result.detail = "http-timeout", f"no connection within {self.limits.connect_timeout:g} s"
