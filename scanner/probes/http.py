@@ -175,14 +175,17 @@ class HttpProbe(Probe):
             return record(port, scheme, path, client.get(url(port, scheme, path), deadline=ends))
 
         def get_each(wanted: list[tuple[int, str, str]]) -> list[Fetched | None]:
-            """``get`` for each, the exchanges at once (at most ``--per-host``), recorded in order.
+            """``get`` for each, the exchanges at once, recorded in order.
 
             A silent or dripping port then costs its own timeout, not also the next port's: a
-            unit that accepts on 80 and 443 and never answers took 2 s + 1 s one after the other."""
+            unit that accepts on 80 and 443 and never answers took 2 s + 1 s one after the other.
+            At most ``--per-host`` - 1 at once: the other probes' steps (TLS, RTSP, ONVIF) keep a
+            connection to the host."""
             claimed = [claim(port, path) for port, _, path in wanted]
             asked = [(port, scheme, path) for (port, scheme, path), ok in zip(wanted, claimed) if ok]
-            if len(asked) > 1:
-                with ThreadPoolExecutor(max_workers=min(len(asked), cfg.per_host),
+            at_once = min(len(asked), cfg.per_host - 1)
+            if at_once > 1:
+                with ThreadPoolExecutor(max_workers=at_once,
                                         thread_name_prefix=f"http-{host.ip}") as pool:
                     fetched = iter(list(pool.map(lambda job: client.get(url(*job), deadline=ends), asked)))
             else:
