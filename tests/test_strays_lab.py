@@ -102,3 +102,24 @@ def test_probe_strays_probes_the_private_ones(stray_lab: Any) -> None:
     assert any(o["probe"] == "http" for o in hik["device"]["observations"])
     assert segments["hik-unconfigured-0-0-0-0"] == 0  # no address: nothing to probe
 
+
+
+
+def test_listen_knows_the_unit_without_an_address_by_its_mac(needs_root: None) -> None:
+    """``listen`` on a chatty lab of the strays (they send their SADP/DHIP replies to the makers'
+    groups, as when any tool on the site searches): every unit is listed and identified, the one
+    without an address by its MAC, as the scan lists it."""
+    from camsweep.lab import Lab
+
+    with Lab(STRAYS, prefix=f"cs-w{os.getpid()}-", chatter=True, chatter_period=1.0) as lab:
+        done = lab.exec([sys.executable, str(ROOT / "scan.py"), "listen", "-i", "eth0", "-d", "6",
+                         "--format", "json", "--no-store"],
+                        cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True)
+        assert done.returncode in (0, 3), done.stderr
+        found = by_name(lab, report_json(done.stdout))
+        for device in lab.devices:
+            item, _ = found[device.name]
+            assert item["verdict"]["manufacturer"] == device.truth["manufacturer"], device.name
+            assert item["verdict"]["model"] == device.truth["model"], device.name
+        unconfigured = found["hik-unconfigured-0-0-0-0"][0]["device"]
+        assert unconfigured["ips"] == [] and unconfigured["key"] == "58:50:ed:1f:e4:00"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from .. import protocols
@@ -45,6 +46,8 @@ thousands of replies that never finish (a hostile capture) could fill; this is 5
 SETTLED_BYTES = 4 * 1024 * 1024
 """Bytes of frames remembered as changing nothing (``Analyser.feed_frame``)."""
 SYN, ACK = 0x02, 0x10
+UNCONFIGURED = "0.0.0.0"
+"""The source address of a unit without one (factory state): such a unit is known by its MAC."""
 
 
 def _udp_dispatch() -> tuple[dict[int, Passive], dict[int, Passive]]:
@@ -101,13 +104,18 @@ class Analyser:
         if self.budget.admit(obs):
             self._found[key] = obs
 
-    def _decode(self, passive: Passive, heard: Heard) -> None:
+    def _decode(self, passive: Passive, heard: Heard, by_mac: str | None = None) -> None:
+        """Keep what ``passive`` reads from ``heard``; ``by_mac``: the sender has no address, so
+        its observations carry none and are keyed by this MAC too."""
         for item in passive.decode(heard):
             if isinstance(item, Unread):
                 self.changes += 1
                 self.unread[item.who, item.what] += item.count
-            else:
+            elif by_mac is None:
                 self._keep(*item)
+            else:
+                key, obs = item
+                self._keep((key, by_mac), replace(obs, ip=None))
 
     def observations(self) -> list[Observation]:
         return list(self._found.values())
@@ -177,10 +185,19 @@ class Analyser:
         if passive is None:
             return
         src = pkt.src_ip
-        if not passive.places_itself and not self.in_scope(src):
+        mac = self._mac(pkt)
+        by_mac = None
+        if src == UNCONFIGURED and not passive.places_itself:
+            # A unit without an address (factory state) is known by its MAC, as the scan knows it:
+            # keyed by 0.0.0.0, a second such unit's announcement was taken for a repeat of the
+            # first's and the unit was lost. It is in no target, so only an unscoped run keeps it.
+            if self._scoped or mac is None:
+                return
+            by_mac = mac
+        elif not passive.places_itself and not self.in_scope(src):
             return
-        self._decode(passive, Heard(payload, src, pkt.sport, pkt.dport, self._mac(pkt), self._when(ts),
-                                    in_scope=self.in_scope if self._scoped else None))
+        self._decode(passive, Heard(payload, src, pkt.sport, pkt.dport, mac, self._when(ts),
+                                    in_scope=self.in_scope if self._scoped else None), by_mac)
 
     def _tcp(self, ts: float, pkt: Packet) -> None:
         flags = pkt.tcp_flags
