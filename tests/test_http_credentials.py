@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -148,6 +149,17 @@ def serve(device: Device, context: ssl.SSLContext | None = None) -> tuple[Thread
     return server, server.server_address[1]
 
 
+@contextmanager
+def served(device: Device, context: ssl.SSLContext | None = None) -> Iterator[int]:
+    """``device`` served on 127.0.0.1 (``serve``) for the block: its port; closed after."""
+    server, port = serve(device, context)
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def run_probe(port: int, credentials: tuple[Credential, ...], notes: list[str] | None = None,
               **limits: float) -> list[Observation]:
     config = ScanConfig(targets=("127.0.0.1",), credentials=credentials,
@@ -182,12 +194,8 @@ def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def test_hikvision_digest_one_request_body_parsed_no_secret(device: Device, debug_log: pytest.LogCaptureFixture) -> None:
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         seen = run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     sent = authenticated(device)
     assert len(sent) == 1 and sent[0] is not None and sent[0].startswith("Digest ")
     assert PASSWORD not in sent[0]  # digest sends a hash, never the password
@@ -206,12 +214,8 @@ def test_authenticated_reply_feeds_the_fingerprint_rules(device: Device) -> None
     from camsweep.devices import merge
     from camsweep.verdicts import identify
 
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         seen = run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     (reply,) = [o for o in seen if o.fields.get("http.authenticated") == "yes"]
     (merged,) = merge([reply])  # the authenticated reply alone
     verdict = identify(merged)
@@ -223,12 +227,8 @@ def test_authenticated_reply_feeds_the_fingerprint_rules(device: Device) -> None
 
 def test_dahua_system_info_with_digest(debug_log: pytest.LogCaptureFixture) -> None:
     device = Device(maker="dahua")
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         seen = run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert [p for p, a in device.requests if a] == ["/cgi-bin/magicBox.cgi?action=getSystemInfo"]
     (reply,) = [o for o in seen if o.fields.get("http.authenticated") == "yes"]
     assert reply.fields["http.body"] == DAHUA_SYSTEM_INFO
@@ -236,12 +236,8 @@ def test_dahua_system_info_with_digest(debug_log: pytest.LogCaptureFixture) -> N
 
 
 def test_no_credential_for_the_host_means_no_login(device: Device) -> None:
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         seen = run_probe(port, (Credential("198.18.0.0/24", USERNAME, PASSWORD),))
-    finally:
-        server.shutdown()
-        server.server_close()
     assert authenticated(device) == []
     assert not any(o.fields.get("http.authenticated") for o in seen)
 
@@ -250,13 +246,9 @@ def test_a_login_the_hosts_time_left_no_room_for_is_recorded_not_silently_droppe
     """The requests before the login (here a login page that never answers) used up the host's
     HTTP time: the unsent login is an observation on the device and a note, naming the cure."""
     device = Device(stall="/doc/page/login.asp")
-    server, port = serve(device)
-    notes: list[str] = []
-    try:
+    with served(device) as port:
+        notes: list[str] = []
         seen = run_probe(port, CREDENTIAL, notes, request_timeout=2.0, host_timeout=1.0)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert authenticated(device) == []
     skipped = [o for o in seen if o.problem == "http-auth-skipped"]
     assert len(skipped) == 1 and "GET /ISAPI/System/deviceInfo with credentials not sent" in (skipped[0].raw or "")
@@ -266,12 +258,8 @@ def test_a_login_the_hosts_time_left_no_room_for_is_recorded_not_silently_droppe
 
 def test_basic_only_over_plain_http_is_refused(debug_log: pytest.LogCaptureFixture) -> None:
     device = Device(challenge="basic")
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         seen = run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert authenticated(device) == []
     (skipped,) = [o for o in seen if o.problem == "http-auth-skipped"]
     assert "Basic over plain HTTP would expose the password" in (skipped.raw or "")
@@ -280,12 +268,8 @@ def test_basic_only_over_plain_http_is_refused(debug_log: pytest.LogCaptureFixtu
 
 def test_digest_preferred_when_basic_is_also_offered() -> None:
     device = Device(challenge="digest+basic")
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     sent = authenticated(device)
     assert len(sent) == 1 and sent[0] is not None and sent[0].startswith("Digest ")
 
@@ -313,13 +297,9 @@ def tls_context(tmp: Path) -> ssl.SSLContext:
 def test_basic_only_over_https_is_answered_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                 debug_log: pytest.LogCaptureFixture) -> None:
     device = Device(challenge="basic")
-    server, port = serve(device, tls_context(tmp_path))
-    monkeypatch.setattr(http_probe, "TLS_PORTS", frozenset({port}))
-    try:
+    with served(device, tls_context(tmp_path)) as port:
+        monkeypatch.setattr(http_probe, "TLS_PORTS", frozenset({port}))
         seen = run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     sent = authenticated(device)
     assert len(sent) == 1 and sent[0] is not None and sent[0].startswith("Basic ")
     (reply,) = [o for o in seen if o.fields.get("http.authenticated") == "yes"]
@@ -331,12 +311,8 @@ def test_basic_only_over_https_is_answered_once(tmp_path: Path, monkeypatch: pyt
 
 def test_wrong_password_is_one_attempt_recorded_as_auth_failed(debug_log: pytest.LogCaptureFixture) -> None:
     device = Device(password="the-real-one")
-    server, port = serve(device)
-    try:
+    with served(device) as port:
         seen = run_probe(port, CREDENTIAL)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert len(authenticated(device)) == 1  # no retry, no other username
     (failed,) = [o for o in seen if o.problem == "http-auth-failed"]
     assert failed.fields == {} and failed.port == port
