@@ -100,7 +100,8 @@ def nmap_run(netns: list[str], command: list[str], timeout: float) -> dict[str, 
     done, wall, rss = timed([*netns, *command], timeout=timeout)
     # One <host> element per host found; nmap 7.9x also prints a <hosthint> with its own status
     # for each host while it scans (counting every status="up" counted most hosts twice).
-    up = len(set(re.findall(r'<host [^>]*>\s*<status state="up"[^>]*/>\s*<address addr="([^"]+)"', done.stdout)))
+    # -sV writes <host starttime=...>, -sn a bare <host>: both count.
+    up = len(set(re.findall(r'<host(?:\s[^>]*)?>\s*<status state="up"[^>]*/>\s*<address addr="([^"]+)"', done.stdout)))
     return {"command": " ".join(command), "wall_seconds": round(wall, 2), "peak_rss_kib": rss,
             "exit_code": done.returncode, "hosts_up": up,
             "seconds_per_device": None}
