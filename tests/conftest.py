@@ -135,19 +135,22 @@ def db_location(request: pytest.FixtureRequest, tmp_path) -> str:
 # (test_scan_lab.py) and the findings judged on real lab artefacts (test_findings_lab.py).
 
 
-def _credentials_file(lab: Any, directory: Path) -> tuple[Path, list[str]]:
-    lines: list[str] = []
-    secrets: list[str] = []
-    for device in lab.devices:
-        onvif = device.profile.onvif or {}
-        if onvif.get("username") and onvif.get("password"):
-            lines += ["[[credential]]", f'network = "{device.ip}"', f'username = "{onvif["username"]}"',
-                      f'password = "{onvif["password"]}"', ""]
-            secrets.append(onvif["password"])
+def write_credentials(directory: Path, entries: list[tuple[str, str, str]] | str) -> Path:
+    """``directory``/credentials.toml, mode 600 as camsweep wants it: one ``[[credential]]`` per
+    (network, username, password), or the TOML text given."""
+    text = entries if isinstance(entries, str) else "\n".join(
+        f'[[credential]]\nnetwork = "{network}"\nusername = "{username}"\npassword = "{password}"\n'
+        for network, username, password in entries)
     path = directory / "credentials.toml"
-    path.write_text("\n".join(lines))
+    path.write_text(text, encoding="utf-8")
     path.chmod(0o600)
-    return path, secrets
+    return path
+
+
+def _credentials_file(lab: Any, directory: Path) -> tuple[Path, list[str]]:
+    entries = [(device.ip, onvif["username"], onvif["password"]) for device in lab.devices
+               if (onvif := device.profile.onvif or {}).get("username") and onvif.get("password")]
+    return write_credentials(directory, entries), [password for _, _, password in entries]
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from camsweep.config import Credential, ScanConfig
 from camsweep.models import Observation
 from camsweep.probes import HostInfo, ProbeContext
 from camsweep.probes import http as http_probe
-from tests.conftest import PATIENT, SCAN_BOUND
+from tests.conftest import PATIENT, SCAN_BOUND, write_credentials
 from tests.schema_check import report_json
 
 USERNAME = "audit-user"
@@ -341,16 +341,10 @@ def _auth_route(profile: Any, path: str) -> dict[str, Any]:
 def test_lab_scan_reads_identity_from_the_authenticated_reply(lab: Any, tmp_path: Path) -> None:
     devices = {d.name: d for d in lab.devices if d.name in LAB_DEVICES}
     assert set(devices) == set(LAB_DEVICES)
-    lines: list[str] = []
-    secrets: list[str] = []
-    for name, device in devices.items():
-        route = _auth_route(device.profile, LAB_DEVICES[name])
-        lines += ["[[credential]]", f'network = "{device.ip}"', f'username = "{route["username"]}"',
-                  f'password = "{route["password"]}"', ""]
-        secrets.append(route["password"])
-    credentials = tmp_path / "credentials.toml"
-    credentials.write_text("\n".join(lines))
-    credentials.chmod(0o600)
+    routes = {name: _auth_route(device.profile, LAB_DEVICES[name]) for name, device in devices.items()}
+    credentials = write_credentials(tmp_path, [(devices[name].ip, route["username"], route["password"])
+                                               for name, route in routes.items()])
+    secrets = [route["password"] for route in routes.values()]
     state = tmp_path / "state"
     done = lab.exec([sys.executable, str(ROOT / "scan.py"), "scan", *(d.ip for d in devices.values()),
                      "--credentials", str(credentials), "--format", "json", "--no-store", "--state-dir", str(state),

@@ -24,7 +24,7 @@ import pytest
 from camsweep.lab.profiles import SHIPPED_PROFILES
 from camsweep.lab.snmpd import COMMUNITY, V3_AUTH, V3_PRIV
 
-from tests.conftest import SCAN_BOUND
+from tests.conftest import SCAN_BOUND, write_credentials
 from tests.schema_check import report_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,10 +55,7 @@ def scan(lab: Any, *args: str, credentials: str | None = None) -> dict[str, Any]
     with tempfile.TemporaryDirectory(prefix="camsweep-snmp-test-") as tmp:
         extra: list[str] = []
         if credentials is not None:
-            path = Path(tmp) / "credentials.toml"
-            path.write_text(credentials, encoding="utf-8")
-            path.chmod(0o600)
-            extra = ["--credentials", str(path)]
+            extra = ["--credentials", str(write_credentials(Path(tmp), credentials))]
         done = lab.exec([sys.executable, str(ROOT / "scan.py"), "scan", SEGMENT_B, "-i", "eth0", *args, *extra,
                          "--format", "json", "--no-store", "--state-dir", tmp],
                         cwd=str(ROOT), timeout=SCAN_BOUND, capture_output=True, text=True)
@@ -140,9 +137,7 @@ def test_a_switch_forwarding_table_gives_devices_known_by_mac_port_and_vlan(snmp
 def test_rows_read_from_a_table_are_bounded(snmp_lab: Any) -> None:
     agents = snmp_lab.snmp_agents
     with tempfile.TemporaryDirectory(prefix="camsweep-snmp-test-") as tmp:
-        path = Path(tmp) / "credentials.toml"
-        path.write_text(agents.credentials(), encoding="utf-8")
-        path.chmod(0o600)
+        path = write_credentials(Path(tmp), agents.credentials())
         code = (
             "import json, sys\n"
             "from camsweep import ScanConfig, scan\n"
