@@ -627,7 +627,10 @@ def test_teardown_after_normal_exit_and_after_an_error(one_profile_dir: Path) ->
 
 
 _CHILD = """
-import sys
+import signal, sys
+# As when started from a terminal: a test run started in the background (`cmd &` in a script)
+# ignores SIGINT, and its children would inherit that and never see the Ctrl-C this test sends.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {root!r})
 from camsweep.lab import Lab
 with Lab({profiles!r}, prefix={prefix!r}):
