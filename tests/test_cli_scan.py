@@ -321,7 +321,9 @@ def test_ctrl_c_prints_the_partial_result_and_exits_6(tmp_path: Path) -> None:
         in_netns(sys.executable, str(ROOT / "scan.py"), "scan", "127.0.0.1", "--methods", "ports,http", "--ports",
                  str(port), "--request-timeout", "60", "--host-timeout", "60", "--state-dir", str(tmp_path),
                  "--no-store"),
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # Ctrl-C as at a terminal: a test run started in the background ignores SIGINT (tests/pty_run.py).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ASKED"
         process.send_signal(signal.SIGINT)  # `ip netns exec` execs python: the signal reaches camsweep

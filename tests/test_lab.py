@@ -627,10 +627,7 @@ def test_teardown_after_normal_exit_and_after_an_error(one_profile_dir: Path) ->
 
 
 _CHILD = """
-import signal, sys
-# As when started from a terminal: a test run started in the background (`cmd &` in a script)
-# ignores SIGINT, and its children would inherit that and never see the Ctrl-C this test sends.
-signal.signal(signal.SIGINT, signal.default_int_handler)
+import sys
 sys.path.insert(0, {root!r})
 from camsweep.lab import Lab
 with Lab({profiles!r}, prefix={prefix!r}):
@@ -642,8 +639,11 @@ with Lab({profiles!r}, prefix={prefix!r}):
 @pytest.mark.usefixtures("needs_root")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_teardown_on_sigterm_and_ctrl_c(one_profile_dir: Path, signum: int) -> None:
+    # Ctrl-C as at a terminal: a test run started in the background (nohup, `cmd &` in a script)
+    # ignores SIGINT, and the child would inherit that and never see the signal (tests/pty_run.py).
     child = subprocess.Popen([sys.executable, "-c", _CHILD.format(root=str(ROOT), profiles=str(one_profile_dir), prefix=CHILD)],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "UP"
         assert CHILD + "scanner" in _owned(CHILD)
