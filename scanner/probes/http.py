@@ -181,17 +181,13 @@ class HttpProbe(Probe):
             unit that accepts on 80 and 443 and never answers took 2 s + 1 s one after the other.
             At most ``--per-host`` - 1 at once: the other probes' steps (TLS, RTSP, ONVIF) keep a
             connection to the host."""
-            claimed = [claim(port, path) for port, _, path in wanted]
-            asked = [(port, scheme, path) for (port, scheme, path), ok in zip(wanted, claimed) if ok]
-            at_once = min(len(asked), cfg.per_host - 1)
-            if at_once > 1:
-                with ThreadPoolExecutor(max_workers=at_once,
-                                        thread_name_prefix=f"http-{host.ip}") as pool:
-                    fetched = iter(list(pool.map(lambda job: client.get(url(*job), deadline=ends), asked)))
-            else:
-                fetched = iter([client.get(url(*job), deadline=ends) for job in asked])
-            return [record(port, scheme, path, next(fetched)) if ok else None
-                    for (port, scheme, path), ok in zip(wanted, claimed)]
+            at_once = min(len(wanted), cfg.per_host - 1)
+            if at_once < 2:
+                return [get(*job) for job in wanted]
+            asked = [job for job in wanted if claim(job[0], job[2])]
+            with ThreadPoolExecutor(max_workers=at_once, thread_name_prefix=f"http-{host.ip}") as pool:
+                fetched = dict(zip(asked, pool.map(lambda job: client.get(url(*job), deadline=ends), asked)))
+            return [record(*job, fetched[job]) if job in fetched else None for job in wanted]
 
         def record(port: int, scheme: str, path: str, got: Fetched) -> Fetched:
             nonlocal login
