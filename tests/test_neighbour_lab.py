@@ -88,6 +88,12 @@ def test_the_lab_sets_the_kernel_backlog_for_its_run_and_puts_it_back(needs_root
     from camsweep.lab.netns import IsolationError
 
     path = Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/"))
+    if not path.exists():  # a container's own network namespace has no such sysctl: the lab says so and runs
+        with caplog.at_level(logging.WARNING, logger="camsweep"), \
+                Lab(prefix=f"cs-b{os.getpid()}-", profiles=load_profiles()[:1], netdev_backlog=10000) as lab:
+            assert lab.devices
+        assert f"lab: cannot set {NETDEV_BACKLOG}" in caplog.text
+        return
     before = int(path.read_text())
     with Lab(prefix=f"cs-b{os.getpid()}-", profiles=load_profiles()[:1], netdev_backlog=before + 7):
         assert int(path.read_text()) == before + 7

@@ -316,8 +316,14 @@ class Lab:
         if self.netdev_backlog is None:
             return
         path = Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/"))
-        self._saved_backlog = path.read_text(encoding="ascii").strip()
-        path.write_text(str(self.netdev_backlog), encoding="ascii")
+        try:  # only the initial network namespace has it: a container with its own may not
+            saved = path.read_text(encoding="ascii").strip()
+            path.write_text(str(self.netdev_backlog), encoding="ascii")
+        except OSError as error:
+            log.warning("lab: cannot set %s (%s): a large lab segment may drop copies of its broadcasts",
+                        NETDEV_BACKLOG, error.strerror or error)
+            return
+        self._saved_backlog = saved
         log.warning("lab: kernel-wide %s set to %d for this lab's run (was %s); restored at teardown",
                     NETDEV_BACKLOG, self.netdev_backlog, self._saved_backlog)
 
