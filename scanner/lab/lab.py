@@ -41,6 +41,10 @@ NEIGH_THRESHOLDS = tuple(f"net.ipv4.neigh.default.gc_thresh{n}" for n in (1, 2, 
 NETDEV_BACKLOG = "net.core.netdev_max_backlog"
 
 
+def _sysctl(key: str) -> Path:
+    """The /proc/sys file of a sysctl key (``net.core.netdev_max_backlog``)."""
+    return Path("/proc/sys", key.replace(".", "/"))
+
 
 @dataclass(frozen=True)
 class LabDevice:
@@ -301,21 +305,21 @@ class Lab:
         if self.neighbour_limits is None:
             return
         for key, value in zip(NEIGH_THRESHOLDS, self.neighbour_limits):
-            path = Path("/proc/sys") / key.replace(".", "/")
+            path = _sysctl(key)
             self._saved_limits[key] = path.read_text(encoding="ascii").strip()
         # gc_thresh3 first when raising, last when lowering: thresh1 <= thresh2 <= thresh3 throughout.
         order = list(zip(NEIGH_THRESHOLDS, self.neighbour_limits))
         if self.neighbour_limits[2] > int(self._saved_limits[NEIGH_THRESHOLDS[2]]):
             order.reverse()
         for key, value in order:
-            Path("/proc/sys", key.replace(".", "/")).write_text(str(value), encoding="ascii")
+            _sysctl(key).write_text(str(value), encoding="ascii")
         log.warning("lab: kernel-wide neighbour table limits set to %s for this lab's run (were %s); restored at teardown",
                     "/".join(map(str, self.neighbour_limits)), "/".join(self._saved_limits.values()))
 
     def _set_backlog(self) -> None:
         if self.netdev_backlog is None:
             return
-        path = Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/"))
+        path = _sysctl(NETDEV_BACKLOG)
         try:  # only the initial network namespace has it: a container with its own may not
             saved = path.read_text(encoding="ascii").strip()
             path.write_text(str(self.netdev_backlog), encoding="ascii")
@@ -332,7 +336,7 @@ class Lab:
             return
         saved, self._saved_backlog = self._saved_backlog, None
         try:
-            Path("/proc/sys", NETDEV_BACKLOG.replace(".", "/")).write_text(saved, encoding="ascii")
+            _sysctl(NETDEV_BACKLOG).write_text(saved, encoding="ascii")
         except OSError as error:
             log.error("lab: could not restore %s to %s: %s", NETDEV_BACKLOG, saved, error)
             return
@@ -343,11 +347,11 @@ class Lab:
             return
         saved, self._saved_limits = self._saved_limits, {}
         order = list(saved.items())
-        if int(saved[NEIGH_THRESHOLDS[2]]) > int(Path("/proc/sys", NEIGH_THRESHOLDS[2].replace(".", "/")).read_text()):
+        if int(saved[NEIGH_THRESHOLDS[2]]) > int(_sysctl(NEIGH_THRESHOLDS[2]).read_text()):
             order.reverse()  # raising back: thresh3 first
         for key, value in order:
             try:
-                Path("/proc/sys", key.replace(".", "/")).write_text(value, encoding="ascii")
+                _sysctl(key).write_text(value, encoding="ascii")
             except OSError as error:
                 log.error("lab: could not restore %s to %s: %s", key, value, error)
         log.info("lab: neighbour table limits restored to %s", "/".join(saved.values()))
